@@ -1,0 +1,300 @@
+"""Casework: what an officer's command does to the database, through the pathway machine.
+
+Each function runs inside one session (one transaction, committed by the caller): a state change, its
+event row and its deadlines are written together or not at all. Refusals raise `Refused` before
+anything is flushed, with a one-line reason that names the bad value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from concerns.judgements import Judgement, Outcome, regime_on, summarise
+from concerns.policy import Policy, policy_for
+from concerns.rules import academy_order_position
+from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintained
+from models import AuthorityPolicy, Case, CaseEvent, Inspection, InspectionGrade, School
+from models import Deadline as DeadlineRow
+from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
+from statemachines.pathways import (
+    JUDGEMENT_TRIGGERS,
+    OPENING_EVENTS,
+    EventContext,
+    EventRefused,
+    allowed_events,
+    fire,
+    open_case,
+)
+
+URN_PATTERN = re.compile(r"^\d{6,7}$")
+
+
+class Refused(ValueError):
+    """Input refused: nothing was changed."""
+
+
+# --- schools ----------------------------------------------------------------------------------------
+
+
+def check_urn(urn: str) -> str:
+    urn = urn.strip()
+    if not URN_PATTERN.match(urn):
+        raise Refused(f"URN {urn!r} is not a URN (6 or 7 digits)")
+    return urn
+
+
+def get_school(session: Session, urn: str, *, for_update: bool = False) -> School:
+    urn = check_urn(urn)
+    query = select(School).where(School.urn == urn)
+    if for_update:  # serialise concurrent transitions on one school (PostgreSQL; SQLite locks the file)
+        query = query.with_for_update()
+    school = session.exec(query).first()
+    if school is None:
+        raise Refused(f"unknown URN {urn}: register it first with `concerns school add {urn} ...`")
+    return school
+
+
+def record_authority_policy(session: Session, la: str) -> Policy:
+    policy = policy_for(la)
+    if session.get(AuthorityPolicy, la) is None:
+        session.add(AuthorityPolicy(la=la, policy_key=policy.key, policy_title=policy.title,
+                                    policy_source=policy.source))
+    return policy
+
+
+def add_school(session: Session, urn: str, *, name: str, la: str, type_name: str, diocese: str | None = None,
+               trust: str | None = None, religious_character: str | None = None, phase: str | None = None,
+               laestab: str | None = None, predecessor_urn: str | None = None) -> tuple[School, bool]:
+    """Register a school. Returns (school, created). Re-adding the same school unchanged is harmless."""
+    urn = check_urn(urn)
+    if not name.strip():
+        raise Refused("--name must not be empty")
+    if not la.strip():
+        raise Refused("--la must not be empty")
+    try:
+        type_name = canonical_type(type_name)
+    except UnknownSchoolType as exc:
+        raise Refused(str(exc)) from None
+    values = dict(name=name.strip(), la=la.strip(), type_name=type_name, maintained=is_maintained(type_name),
+                  diocese=diocese, trust=trust, religious_character=religious_character, phase=phase,
+                  laestab=laestab, predecessor_urn=predecessor_urn)
+    existing = session.get(School, urn)
+    if existing is not None:
+        differs = {k: (getattr(existing, k), v) for k, v in values.items()
+                   if v is not None and getattr(existing, k) != v}
+        if differs:
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in differs.items())
+            raise Refused(f"URN {urn} is already registered as {existing.name!r}; it would change: {what}")
+        return existing, False
+    record_authority_policy(session, values["la"])
+    school = School(urn=urn, **values)
+    session.add(school)
+    return school, True
+
+
+def school_facts(school: School) -> SchoolFacts:
+    return SchoolFacts(urn=school.urn, name=school.name, la=school.la, type_name=school.type_name,
+                       maintained=school.maintained, diocese=school.diocese,
+                       religious_character=school.religious_character, trust=school.trust)
+
+
+# --- cases: rows <-> case files ---------------------------------------------------------------------
+
+
+def _deadline_from_row(row: DeadlineRow) -> Deadline:
+    return Deadline(kind=row.kind, due=row.due, responsible=row.responsible, rule=row.rule, source=row.source,
+                    created_on=row.created_on, status=row.status, met_on=row.met_on,
+                    cancelled_on=row.cancelled_on, note=row.note, id=row.id)
+
+
+def case_file(session: Session, row: Case) -> CaseFile:
+    deadlines = session.exec(select(DeadlineRow).where(DeadlineRow.case_id == row.id)
+                             .order_by(DeadlineRow.due, DeadlineRow.id)).all()
+    return CaseFile(pathway=row.pathway, state=row.state, opened=row.opened, closed=row.closed,
+                    outcome=row.outcome, origin=row.origin, facts=dict(row.facts or {}),
+                    deadlines=[_deadline_from_row(d) for d in deadlines], last_event_on=row.last_event_on,
+                    id=row.id)
+
+
+def open_case_rows(session: Session, urn: str) -> list[Case]:
+    return list(session.exec(select(Case).where(Case.urn == urn, Case.closed.is_(None)).order_by(Case.id)).all())
+
+
+def _write(session: Session, school: School, row: Case | None, case: CaseFile, result: Transitioned,
+           ctx: EventContext, inspection_id: int | None = None) -> Case:
+    if row is None:
+        row = Case(urn=school.urn, pathway=case.pathway, state=case.state, origin=case.origin,
+                   opened=case.opened, inspection_id=inspection_id)
+        session.add(row)
+    row.state, row.closed, row.outcome = case.state, case.closed, case.outcome
+    row.facts, row.last_event_on = dict(case.facts), case.last_event_on
+    session.flush()
+    event = CaseEvent(case_id=row.id, urn=school.urn, event=result.event, on=ctx.on, until=ctx.until,
+                      from_state=result.from_state, to_state=result.to_state, actor=ctx.actor or "unknown",
+                      note=ctx.note, confidential=ctx.confidential)
+    session.add(event)
+    session.flush()
+    changed = {id(d) for d in (*result.met, *result.cancelled)}
+    for deadline in case.deadlines:
+        if deadline.id is None:
+            new = DeadlineRow(case_id=row.id, urn=school.urn, kind=deadline.kind, due=deadline.due,
+                              responsible=deadline.responsible, rule=deadline.rule, source=deadline.source,
+                              note=deadline.note, created_on=deadline.created_on, created_by_event_id=event.id)
+            session.add(new)
+            session.flush()
+            deadline.id = new.id
+        elif id(deadline) in changed:
+            stored = session.get(DeadlineRow, deadline.id)
+            stored.status, stored.met_on, stored.cancelled_on = deadline.status, deadline.met_on, deadline.cancelled_on
+    return row
+
+
+@dataclass
+class EventResult:
+    urn: str
+    case_id: int
+    transitioned: Transitioned
+    opened: bool
+
+
+def _extra_facts(case: CaseFile, result: Transitioned, ctx: EventContext) -> None:
+    """Facts that depend on the rule in force on the day, not on the transition alone."""
+    if ctx.summary and case.is_open and result.event.startswith("judged_"):
+        case.facts["category"] = ctx.summary.category
+        if ctx.summary.safeguarding_only:
+            case.facts["safeguarding_only"] = True
+    if result.from_state == "start" and case.pathway in ("special_measures", "serious_weaknesses") and ctx.judgement:
+        case.facts["academy_order"] = academy_order_position(ctx.judgement.published, case.pathway)
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+
+def record_event(session: Session, urn: str, event: str, *, on: date, until: date | None = None, note: str = "",
+                 confidential: bool = False, actor: str = "", pathway: str | None = None,
+                 meeting: str = "progress_meeting") -> EventResult:
+    school = get_school(session, urn, for_update=True)
+    facts = school_facts(school)
+    policy = policy_for(school.la)
+    ctx = EventContext(trigger=event, on=on, until=until, note=note, actor=actor, confidential=confidential,
+                       meeting=meeting)
+    if event in JUDGEMENT_TRIGGERS.values():
+        raise Refused(f"{event} comes from an inspection: record it with `concerns inspection add`")
+    if meeting != "progress_meeting" and policy.meeting(meeting) is None:
+        kinds = ", ".join(m.kind for m in policy.meetings)
+        raise Refused(f"--meeting {meeting!r} is not a meeting in the {policy.key} policy ({kinds})")
+    rows = [r for r in open_case_rows(session, school.urn) if pathway is None or r.pathway == pathway]
+    files = {r.id: case_file(session, r) for r in rows}
+    candidates = [r for r in rows if event in allowed_events(files[r.id], facts)]
+    if len(candidates) > 1:
+        raise Refused(f"{event} applies to more than one open case of URN {school.urn} "
+                      f"({', '.join(r.pathway for r in candidates)}): say which with --pathway")
+    try:
+        if candidates:
+            row = candidates[0]
+            case = files[row.id]
+            result = fire(case, facts, policy, ctx)
+            _extra_facts(case, result, ctx)
+            row = _write(session, school, row, case, result, ctx)
+            return EventResult(school.urn, row.id, result, opened=False)
+        if event in OPENING_EVENTS:
+            case, result = open_case(facts, policy, ctx)
+            same = [r for r in open_case_rows(session, school.urn) if r.pathway == case.pathway]
+            if same:
+                raise Refused(f"URN {school.urn} already has an open {case.pathway} case "
+                              f"(in state {same[0].state}); record events on it instead")
+            row = _write(session, school, None, case, result, ctx)
+            return EventResult(school.urn, row.id, result, opened=True)
+        if rows:
+            fire(files[rows[0].id], facts, policy, ctx)  # raises with the allowed events listed
+        raise Refused(f"event {event!r} is not allowed: URN {school.urn} has no open case"
+                      f"{' on the ' + pathway + ' pathway' if pathway else ''}; "
+                      f"a case opens with {', '.join(OPENING_EVENTS)} or an inspection")
+    except EventRefused as exc:
+        if len(rows) > 1 and not candidates:
+            details = "; ".join(
+                f"{r.pathway} ({r.state}): {', '.join(allowed_events(files[r.id], facts)) or 'none'}" for r in rows)
+            raise Refused(f"event {event!r} is not allowed for URN {school.urn}; allowed now: {details}") from None
+        raise Refused(f"URN {school.urn}: {exc}") from None
+
+
+# --- inspections -------------------------------------------------------------------------------------
+
+
+def inspection_key(number: str | None, published: date, inspected: date | None) -> str:
+    return number or f"{published.isoformat()}/{inspected.isoformat() if inspected else '-'}"
+
+
+@dataclass
+class InspectionResult:
+    inspection: Inspection
+    created: bool
+    events: list[EventResult]
+
+
+def record_inspection(session: Session, urn: str, judgement: Judgement, *, number: str | None = None,
+                      category_code: str | None = None, inspection_type: str | None = None,
+                      source: str = "cli", actor: str = "") -> InspectionResult:
+    """Record an inspection and carry the school's Ofsted-driven cases along with it."""
+    school = get_school(session, urn, for_update=True)
+    if judgement.inspected and judgement.inspected > judgement.published:
+        raise Refused(f"--inspected {judgement.inspected.isoformat()} is after --published "
+                      f"{judgement.published.isoformat()}")
+    summary = summarise(judgement)
+    key = inspection_key(number, judgement.published, judgement.inspected)
+    existing = session.exec(select(Inspection).where(Inspection.urn == school.urn, Inspection.key == key)).first()
+    if existing is not None:
+        return InspectionResult(existing, False, [])
+    inspection = Inspection(
+        urn=school.urn, key=key, number=number, inspected=judgement.inspected, published=judgement.published,
+        regime="report_card" if judgement.is_report_card else regime_on(judgement.on),
+        outcome=judgement.outcome.value if judgement.outcome else None,
+        category=category_code or ({"sm": "SM", "rsi": "RSI"}.get(summary.level)), level=summary.level,
+        safeguarding=judgement.safeguarding, graded=judgement.graded, inspection_type=inspection_type,
+        source=source)
+    session.add(inspection)
+    session.flush()
+    for area, grade in judgement.areas.items():
+        session.add(InspectionGrade(inspection_id=inspection.id, area=area, grade=str(grade)))
+    events = _carry_cases(session, school, inspection, judgement, summary, actor or "ofsted")
+    return InspectionResult(inspection, True, events)
+
+
+def _carry_cases(session, school, inspection, judgement, summary, actor) -> list[EventResult]:
+    facts, policy = school_facts(school), policy_for(school.la)
+    trigger = JUDGEMENT_TRIGGERS[summary.level]
+    ctx = EventContext(trigger=trigger, on=judgement.published, actor=actor, judgement=judgement, summary=summary,
+                       note=f"Ofsted report published {judgement.published.isoformat()}")
+    results, still_on_pathway = [], False
+    try:
+        for row in open_case_rows(session, school.urn):
+            if row.origin != "ofsted":
+                continue
+            case = case_file(session, row)
+            result = fire(case, facts, policy, ctx)
+            _extra_facts(case, result, ctx)
+            _write(session, school, row, case, result, ctx, inspection.id)
+            results.append(EventResult(school.urn, row.id, result, opened=False))
+            still_on_pathway = still_on_pathway or case.is_open
+        if summary.level != "good" and not still_on_pathway:
+            case, result = open_case(facts, policy, ctx)
+            _extra_facts(case, result, ctx)
+            row = _write(session, school, None, case, result, ctx, inspection.id)
+            results.append(EventResult(school.urn, row.id, result, opened=True))
+    except EventRefused as exc:
+        raise Refused(f"URN {school.urn}: inspection published {judgement.published.isoformat()}: {exc}") from None
+    return results
+
+
+def judgement_from_row(inspection: Inspection, grades: Sequence[InspectionGrade]) -> Judgement:
+    from concerns.judgements import Grade
+
+    return Judgement(published=inspection.published, inspected=inspection.inspected,
+                     outcome=Outcome(inspection.outcome) if inspection.outcome else None,
+                     areas={g.area: Grade(g.grade) for g in grades}, safeguarding=inspection.safeguarding,
+                     graded=inspection.graded)

@@ -1,0 +1,396 @@
+"""The `concerns` command (CONTRACT.md). Human output is tables; `--json` is one document on stdout.
+
+Refused input exits 2 with one line on stderr naming the bad value, and changes nothing: each command
+runs in one transaction that is rolled back on any refusal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from concerns import casework, views
+from concerns.calendar import DayKind
+from concerns.clock import today
+from concerns.db import SchemaNotReady, database_url, require_schema, session_scope, upgrade
+from concerns.judgements import (
+    SAFEGUARDING,
+    Judgement,
+    JudgementError,
+    parse_area_grade,
+    parse_outcome,
+)
+from concerns.policy import PolicyError, policy_for
+from statemachines.pathways import OFFICER_EVENTS, PATHWAYS
+
+EXIT_REFUSED = 2
+
+
+class CommandError(Exception):
+    """A refusal to report on one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line instead of usage + message
+        raise CommandError(f"{message} (see `{self.prog} --help`)")
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad date {text!r}: {exc} (use YYYY-MM-DD)") from None
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="concerns", description="Schools causing concern: pathways, deadlines, reminders, letters.")
+    p.add_argument("--db", help="database URL (else $CONCERNS_DB, else sqlite:///concerns.db)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    init = sub.add_parser("init", help="create or upgrade the database")
+    init.add_argument("--demo", action="store_true", help="load the demo authority")
+
+    school = sub.add_parser("school", help="register and list schools").add_subparsers(
+        dest="school_command", required=True, parser_class=Parser)
+    add = school.add_parser("add", help="register a school")
+    add.add_argument("urn")
+    add.add_argument("--name", required=True)
+    add.add_argument("--la", required=True, help="the local authority's name")
+    add.add_argument("--type", required=True, dest="type_name", help='GIAS type, e.g. "Community school"')
+    add.add_argument("--diocese")
+    add.add_argument("--trust")
+    add.add_argument("--religious-character")
+    add.add_argument("--phase")
+    ls = school.add_parser("list", help="list registered schools")
+    ls.add_argument("--la")
+    ls.add_argument("--json", action="store_true")
+
+    person = sub.add_parser("person", help="officers and school contacts").add_subparsers(
+        dest="person_command", required=True, parser_class=Parser)
+    padd = person.add_parser("add", help="add a person with a role, for one school or the whole authority")
+    padd.add_argument("name")
+    padd.add_argument("email")
+    padd.add_argument("--role", required=True)
+    padd.add_argument("--la", required=True)
+    padd.add_argument("--urn", help="the school (omit for an authority-wide role)")
+    padd.add_argument("--school-side", action="store_true", help="head, chair, governor: never sent confidential notes")
+
+    insp = sub.add_parser("inspection", help="Ofsted inspections").add_subparsers(
+        dest="inspection_command", required=True, parser_class=Parser)
+    iadd = insp.add_parser("add", help="record an inspection outcome or report card")
+    iadd.add_argument("urn")
+    iadd.add_argument("--published", required=True, type=iso_date)
+    iadd.add_argument("--inspected", type=iso_date)
+    iadd.add_argument("--outcome", help="outstanding | good | requires_improvement | serious_weaknesses | special_measures")
+    iadd.add_argument("--area", action="append", default=[], metavar="AREA=GRADE")
+    iadd.add_argument("--safeguarding", choices=SAFEGUARDING)
+    iadd.add_argument("--number", help="Ofsted inspection number")
+    iadd.add_argument("--ungraded", action="store_true", help="an ungraded / monitoring inspection")
+
+    ev = sub.add_parser("event", help="record an event on a school's case")
+    ev.add_argument("urn")
+    ev.add_argument("event", help=f"one of: {', '.join(OFFICER_EVENTS)}")
+    ev.add_argument("--on", required=True, type=iso_date)
+    ev.add_argument("--until", type=iso_date, help="end of a warning notice's compliance period")
+    ev.add_argument("--note", default="")
+    ev.add_argument("--confidential", action="store_true")
+    ev.add_argument("--pathway", choices=PATHWAYS, help="which case, when the school has more than one open")
+    ev.add_argument("--meeting", default="progress_meeting", help="the kind of meeting held (policy meetings)")
+    ev.add_argument("--actor", help="who is recording it (default $CONCERNS_ACTOR or your login)")
+
+    case = sub.add_parser("case", help="a school's cases").add_subparsers(
+        dest="case_command", required=True, parser_class=Parser)
+    show = case.add_parser("show", help="a school's cases, deadlines, events and allowed events")
+    show.add_argument("urn")
+    show.add_argument("--as-of", type=iso_date)
+    show.add_argument("--json", action="store_true")
+
+    reg = sub.add_parser("register", help="the register of schools with an open case")
+    reg.add_argument("--as-of", type=iso_date)
+    reg.add_argument("--la")
+    reg.add_argument("--json", action="store_true")
+
+    dl = sub.add_parser("deadlines", help="deadlines missed or coming up")
+    dl.add_argument("--as-of", type=iso_date)
+    dl.add_argument("--within", type=non_negative, help="only those due within DAYS days")
+    dl.add_argument("--la")
+    dl.add_argument("--json", action="store_true")
+
+    wd = sub.add_parser("workdays", help="working-day arithmetic").add_subparsers(
+        dest="workdays_command", required=True, parser_class=Parser)
+    wadd = wd.add_parser("add", help="the N-th working day after DATE (counting starts the day after)")
+    wadd.add_argument("date", type=iso_date)
+    wadd.add_argument("n", type=whole_number)
+    wadd.add_argument("--kind", choices=[k.value for k in DayKind], default="statutory")
+    wadd.add_argument("--la", help="the authority whose term dates and closures apply")
+
+    rules = sub.add_parser("rules", help="the statutory rules and which one is in force on a date")
+    rules.add_argument("--on", type=iso_date)
+    rules.add_argument("--json", action="store_true")
+
+    sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
+
+    imp = sub.add_parser("import", help="import Ofsted or GIAS files")
+    imp.add_argument("kind", choices=["ofsted", "gias"])
+    imp.add_argument("file")
+
+    run = sub.add_parser("run", help="run a flow locally")
+    run.add_argument("flow", choices=["deadline-check", "termly-review", "hmi-reminders", "annual-categorisation",
+                                      "send-notifications"])
+    run.add_argument("--as-of", type=iso_date)
+    return p
+
+
+# --- output ------------------------------------------------------------------------------------------
+
+# Piped output gets a wide table rather than rich's default of 80 columns.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def emit_json(doc) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    console.print(t)
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+def actor_of(args) -> str:
+    return getattr(args, "actor", None) or os.environ.get("CONCERNS_ACTOR") or getpass.getuser()
+
+
+def cmd_init(args) -> None:
+    before, after = upgrade(args.db)
+    where = database_url(args.db)
+    if before == after:
+        console.print(f"Database {where} is up to date (revision {after}).")
+    else:
+        console.print(f"Database {where} upgraded from {before or 'empty'} to revision {after}.")
+    if args.demo:
+        from concerns.demo import load_demo
+
+        with session_scope(args.db) as session:
+            summary = load_demo(session)
+        console.print(summary)
+
+
+def cmd_school(args) -> None:
+    if args.school_command == "add":
+        with session_scope(args.db) as session:
+            school, created = casework.add_school(
+                session, args.urn, name=args.name, la=args.la, type_name=args.type_name, diocese=args.diocese,
+                trust=args.trust, religious_character=args.religious_character, phase=args.phase)
+            kind = "maintained" if school.maintained else "academy"
+            policy = policy_for(school.la)
+            verb = "Registered" if created else "Already registered (unchanged):"
+            console.print(f"{verb} {school.urn} {school.name} ({school.type_name}, {kind}), {school.la}, "
+                          f"policy {policy.key}")
+        return
+    from sqlmodel import select
+
+    from models import School
+
+    with session_scope(args.db) as session:
+        query = select(School).order_by(School.urn)
+        if args.la:
+            query = query.where(School.la == args.la)
+        schools = session.exec(query).all()
+        if args.json:
+            emit_json([{"urn": s.urn, "name": s.name, "la": s.la, "type": s.type_name, "maintained": s.maintained,
+                        "diocese": s.diocese, "trust": s.trust} for s in schools])
+        else:
+            table("Schools", ["URN", "Name", "LA", "Type", "Maintained"],
+                  [(s.urn, s.name, s.la, s.type_name, "yes" if s.maintained else "academy") for s in schools])
+
+
+def cmd_person(args) -> None:
+    from concerns.people import add_person
+
+    with session_scope(args.db) as session:
+        person, assignment = add_person(session, args.name, args.email, role=args.role, la=args.la, urn=args.urn,
+                                        school_side=args.school_side)
+        scope = f"school {assignment.urn}" if assignment.urn else f"all of {assignment.la}"
+        console.print(f"{person.name} <{person.email}> is {assignment.role} for {scope}")
+
+
+def cmd_inspection(args) -> None:
+    if bool(args.outcome) == bool(args.area):
+        raise CommandError("give either --outcome or one or more --area AREA=GRADE (report card), not both or neither")
+    areas = dict(parse_area_grade(a) for a in args.area)
+    if len(areas) != len(args.area):
+        raise CommandError("an --area is given twice")
+    if areas and args.published < date(2025, 11, 10):
+        raise CommandError(f"report cards began on 10 Nov 2025; --published {args.published.isoformat()} is earlier: "
+                           "use --outcome")
+    outcome = parse_outcome(args.outcome) if args.outcome else None
+    judgement = Judgement(published=args.published, inspected=args.inspected, outcome=outcome, areas=areas,
+                          safeguarding=args.safeguarding, graded=not args.ungraded)
+    with session_scope(args.db) as session:
+        result = casework.record_inspection(session, args.urn, judgement, number=args.number, actor=actor_of(args))
+        if not result.created:
+            console.print(f"That inspection of {args.urn} is already recorded; nothing changed.")
+            return
+        insp = result.inspection
+        console.print(f"Recorded inspection of {insp.urn} published {insp.published} ({insp.regime}): level {insp.level}")
+        for ev in result.events:
+            t = ev.transitioned
+            verb = "opened" if ev.opened else "moved"
+            console.print(f"  {t.pathway} case {verb}: {t.from_state} -> {t.to_state}")
+            for d in t.created:
+                console.print(f"    deadline {d.kind} due {d.due} ({d.responsible})")
+
+
+def cmd_event(args) -> None:
+    with session_scope(args.db) as session:
+        result = casework.record_event(session, args.urn, args.event, on=args.on, until=args.until, note=args.note,
+                                       confidential=args.confidential, actor=actor_of(args), pathway=args.pathway,
+                                       meeting=args.meeting)
+        t = result.transitioned
+        console.print(f"{result.urn} {t.pathway}: {t.event} on {t.on} -> {t.to_state}"
+                      f"{' (case opened)' if result.opened else ''}{' (case closed)' if t.closed else ''}")
+        for d in t.created:
+            console.print(f"  new deadline {d.kind} due {d.due} ({d.responsible})")
+        for d in t.met:
+            console.print(f"  met {d.kind} (due {d.due})")
+        for d in t.cancelled:
+            console.print(f"  cancelled {d.kind} (due {d.due})")
+
+
+def cmd_case(args) -> None:
+    as_of = args.as_of or today()
+    with session_scope(args.db) as session:
+        doc = views.case_view(session, args.urn, as_of)
+    if args.json:
+        emit_json(doc)
+        return
+    console.print(f"[bold]{doc['urn']} {doc['name']}[/bold] ({doc['type']}, "
+                  f"{'maintained' if doc['maintained'] else 'academy'}), {doc['la']}; as of {doc['as_of']}"
+                  f"{'; STUCK' if doc['stuck'] else ''}{'; coasting' if doc['coasting'] else ''}")
+    if not doc["cases"]:
+        console.print("No cases.")
+    for c in doc["cases"]:
+        status = f"closed {c['closed']} ({c['outcome']})" if c["closed"] else "open"
+        console.print(f"\n[bold]{c['pathway']}[/bold] opened {c['opened']}, {status}: {c['state']} - {c['state_meaning']}")
+        if c["deadlines"]:
+            table("Deadlines", ["Kind", "Due", "Status", "Responsible", "Rule"],
+                  [(d["kind"], d["due"], d["status"], d["responsible"], d["rule"]) for d in c["deadlines"]])
+        table("Events", ["On", "Event", "To", "By", "Note"],
+              [(e["on"], e["event"], e["to_state"], e["actor"], ("[confidential] " if e["confidential"] else "") + e["note"])
+               for e in c["events"]])
+        if not c["closed"]:
+            console.print(f"Allowed now: {', '.join(c['allowed_events']) or 'none'}")
+
+
+def cmd_register(args) -> None:
+    as_of = args.as_of or today()
+    with session_scope(args.db) as session:
+        rows = views.register(session, as_of, la=args.la)
+    if args.json:
+        emit_json(rows)
+        return
+    table(f"Schools causing concern, as of {as_of}", ["URN", "Name", "Maintained", "Pathway", "State", "Category",
+                                                       "Stuck", "Other cases"],
+          [(r["urn"], r["name"], "yes" if r["maintained"] else "academy", r["pathway"], r["state"], r["category"],
+            "yes" if r["stuck"] else "", ", ".join(c["pathway"] for c in r["cases"] if c["pathway"] != r["pathway"]))
+           for r in rows])
+
+
+def cmd_deadlines(args) -> None:
+    as_of = args.as_of or today()
+    with session_scope(args.db) as session:
+        rows = views.deadlines_view(session, as_of, within=args.within, la=args.la)
+    if args.json:
+        emit_json(rows)
+        return
+    table(f"Deadlines as of {as_of}" + (f", due within {args.within} days" if args.within is not None else ""),
+          ["Due", "Days", "Status", "URN", "School", "Kind", "Responsible"],
+          [(r["due"], r["days_left"], r["status"], r["urn"], r["name"], r["kind"], r["responsible"]) for r in rows])
+
+
+def cmd_workdays(args) -> None:
+    calendar = policy_for(args.la).calendar(args.kind)
+    print(calendar.add_working_days(args.date, args.n).isoformat())
+
+
+def cmd_rules(args) -> None:
+    from concerns.rules import DEFAULT_RULES
+
+    on = args.on
+    rules = [r for r in DEFAULT_RULES.rules if on is None or r.applies_on(on)]
+    if args.json:
+        emit_json([{"id": r.id, "topic": r.topic, "title": r.title, "from": r.applies_from, "to": r.applies_to,
+                    "source": r.source, "confidence": r.confidence, "params": dict(r.params)} for r in rules])
+        return
+    table(f"Rules{' in force on ' + on.isoformat() if on else ''}", ["Rule", "Applies", "Confidence", "Source"],
+          [(f"{r.id}: {r.title}", r.period, r.confidence, r.source) for r in rules])
+
+
+def cmd_diagram(args) -> None:
+    from statemachines.pathways import mermaid_diagram
+
+    print(mermaid_diagram())
+
+
+def cmd_import(args) -> None:
+    raise CommandError(f"`concerns import {args.kind}` is not available in this version yet")
+
+
+def cmd_run(args) -> None:
+    raise CommandError(f"`concerns run {args.flow}` is not available in this version yet")
+
+
+COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
+            "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
+            "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "import": cmd_import,
+            "run": cmd_run}
+NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command in NEEDS_SCHEMA:
+            require_schema(args.db)
+        COMMANDS[args.command](args)
+    except (CommandError, casework.Refused, JudgementError, PolicyError, SchemaNotReady) as exc:
+        print(f"concerns: error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Officers and school contacts, and who holds which role for which school."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from concerns.casework import Refused, check_urn, get_school
+from concerns.policy import policy_for
+from models import Person, RoleAssignment
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# School-side roles: the people a confidential note must never reach (DOMAIN.md §7).
+SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governor", "clerk"}
+
+
+def add_person(session: Session, name: str, email: str, *, role: str, la: str, urn: str | None = None,
+               school_side: bool = False) -> tuple[Person, RoleAssignment]:
+    if not EMAIL.match(email):
+        raise Refused(f"{email!r} is not an e-mail address")
+    policy = policy_for(la)
+    school_side = school_side or role in SCHOOL_SIDE_ROLES
+    if not school_side and role not in policy.roles:
+        raise Refused(f"role {role!r} is not in the {policy.key} policy; roles: "
+                      f"{', '.join([*policy.roles, *sorted(SCHOOL_SIDE_ROLES)])}")
+    if urn is not None:
+        urn = check_urn(urn)
+        get_school(session, urn)
+    person = session.exec(select(Person).where(Person.email == email)).first()
+    if person is None:
+        person = Person(name=name, email=email, la=la, school_side=school_side)
+        session.add(person)
+        session.flush()
+    elif person.school_side != school_side:
+        raise Refused(f"{email} is already recorded as {'school-side' if person.school_side else 'an officer'}")
+    assignment = session.exec(select(RoleAssignment).where(
+        RoleAssignment.person_id == person.id, RoleAssignment.role == role, RoleAssignment.la == la,
+        RoleAssignment.urn == urn if urn else RoleAssignment.urn.is_(None))).first()
+    if assignment is None:
+        assignment = RoleAssignment(person_id=person.id, role=role, la=la, urn=urn)
+        session.add(assignment)
+        session.flush()
+    return person, assignment
+
+
+def holders(session: Session, la: str, role: str, urn: str | None) -> list[Person]:
+    """Who holds `role` for a school: its own assignment first, else the authority-wide holder."""
+    if urn:
+        rows = session.exec(select(Person).join(RoleAssignment).where(
+            RoleAssignment.la == la, RoleAssignment.role == role, RoleAssignment.urn == urn)).all()
+        if rows:
+            return list(rows)
+    return list(session.exec(select(Person).join(RoleAssignment).where(
+        RoleAssignment.la == la, RoleAssignment.role == role, RoleAssignment.urn.is_(None))).all())

@@ -1,0 +1,213 @@
+"""Authority policy: one TOML file per authority (DOMAIN.md §6).
+
+What differs between authorities is data: the categorisation scheme, meeting cadences, the escalation
+ladder, roles and who manages whom, local deadlines, term dates and extra closure days, and overrides of
+unconfirmed rule parameters. Files ship in concerns/policies/; an operator can add or replace them in
+the folder named by CONCERNS_POLICY_DIR. An authority with no file of its own uses `default`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from concerns.calendar import DayKind, WorkingDayCalendar
+from concerns.rules import RuleBook
+from concerns.terms import TermCalendar
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "policies"
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    title: str
+    manager: str | None = None
+
+
+@dataclass(frozen=True)
+class MeetingCadence:
+    kind: str  # the deadline kind it creates, e.g. progress_meeting
+    name: str
+    cadence: str  # term | half_term
+    minimum_per_year: int
+    responsible: str
+    min_lead_days: int = 15
+    papers_due_days_before: int | None = None
+    minutes_due_days_after: int | None = None
+
+
+@dataclass(frozen=True)
+class LocalDeadline:
+    on_event: str
+    kind: str
+    count: int
+    unit: str  # working_days | days | months
+    responsible: str
+    source: str
+    met_by: str | None = None  # the event that meets it
+
+
+@dataclass(frozen=True)
+class CategoryLevel:
+    key: str
+    label: str
+    causing_concern: bool
+
+
+@dataclass
+class Policy:
+    key: str
+    authority: str
+    title: str
+    source: str
+    aliases: tuple[str, ...]
+    roles: dict[str, Role]
+    categories: tuple[CategoryLevel, ...]
+    categorisation: str
+    meetings: tuple[MeetingCadence, ...]
+    escalation: tuple[str, ...]
+    escalation_note: str
+    local_deadlines: tuple[LocalDeadline, ...]
+    responsible: dict[str, str]
+    terms: TermCalendar
+    closures: tuple[date, ...]
+    rules: RuleBook
+    _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
+
+    def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
+        kind = DayKind(kind)
+        if kind not in self._calendars:
+            self._calendars[kind] = WorkingDayCalendar(kind, self.closures, self.terms)
+        return self._calendars[kind]
+
+    def responsible_for(self, deadline_kind: str) -> str:
+        return self.responsible.get(deadline_kind, self.responsible.get("*", "senior_adviser"))
+
+    def manager_of(self, role: str) -> str | None:
+        spec = self.roles.get(role)
+        return spec.manager if spec else None
+
+    def meeting(self, kind: str = "progress_meeting") -> MeetingCadence | None:
+        return next((m for m in self.meetings if m.kind == kind), None)
+
+    def deadlines_on(self, event: str) -> list[LocalDeadline]:
+        return [d for d in self.local_deadlines if d.on_event == event]
+
+
+def _date(value: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PolicyError(f"{where}: {value!r} is not a YYYY-MM-DD date") from None
+
+
+def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
+    try:
+        roles = {k: Role(k, v["title"], v.get("manager")) for k, v in data.get("roles", {}).items()}
+        for role in roles.values():
+            if role.manager and role.manager not in roles:
+                raise PolicyError(f"{where}: role {role.key} is managed by unknown role {role.manager!r}")
+        meetings = tuple(
+            MeetingCadence(kind=m.get("kind", "progress_meeting"), name=m["name"], cadence=m["cadence"],
+                           minimum_per_year=int(m["minimum_per_year"]), responsible=m["responsible"],
+                           min_lead_days=int(m.get("min_lead_days", 15)),
+                           papers_due_days_before=m.get("papers_due_days_before"),
+                           minutes_due_days_after=m.get("minutes_due_days_after"))
+            for m in data.get("meetings", [])
+        )
+        for m in meetings:
+            if m.cadence not in ("term", "half_term"):
+                raise PolicyError(f"{where}: meeting {m.name!r} cadence must be term or half_term, not {m.cadence!r}")
+        local = tuple(
+            LocalDeadline(d["on"], d["kind"], int(d["count"]), d["unit"], d["responsible"], d["source"],
+                          d.get("met_by"))
+            for d in data.get("local_deadlines", [])
+        )
+        for d in local:
+            if d.unit not in ("working_days", "days", "months"):
+                raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
+        categories = tuple(CategoryLevel(c["key"], c["label"], bool(c.get("causing_concern", False)))
+                           for c in data.get("categories", {}).get("levels", []))
+        responsible = dict(data.get("responsible", {}))
+        for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:
+            if roles and role not in roles:
+                raise PolicyError(f"{where}: unknown role {role!r} (roles: {', '.join(roles)})")
+        return Policy(
+            key=key,
+            authority=data["authority"],
+            title=data.get("title", ""),
+            source=data.get("source", ""),
+            aliases=tuple(data.get("aliases", [])),
+            roles=roles,
+            categories=categories,
+            categorisation=data.get("categories", {}).get("timing", ""),
+            meetings=meetings,
+            escalation=tuple(data.get("escalation", {}).get("ladder", [])),
+            escalation_note=data.get("escalation", {}).get("note", ""),
+            local_deadlines=local,
+            responsible=responsible,
+            terms=TermCalendar.from_config(data.get("terms", [])),
+            closures=tuple(_date(d, f"{where} closures") for d in data.get("closures", [])),
+            rules=RuleBook(overrides=data.get("rules", {})),
+        )
+    except KeyError as exc:
+        raise PolicyError(f"{where}: missing setting {exc.args[0]!r}") from None
+    except ValueError as exc:
+        if isinstance(exc, PolicyError):
+            raise
+        raise PolicyError(f"{where}: {exc}") from None
+
+
+def _policy_dirs() -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    extra = os.environ.get("CONCERNS_POLICY_DIR")
+    if extra:
+        dirs.append(Path(extra))
+    return dirs
+
+
+@cache
+def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
+    policies: dict[str, Policy] = {}
+    for directory in dirs:
+        for path in sorted(directory.glob("*.toml")):
+            with path.open("rb") as fh:
+                try:
+                    data = tomllib.load(fh)
+                except tomllib.TOMLDecodeError as exc:
+                    raise PolicyError(f"{path}: {exc}") from None
+            # A later directory's file replaces a built-in one with the same name.
+            policies[path.stem] = parse_policy(data, path.stem, str(path))
+    if "default" not in policies:
+        raise PolicyError("no default policy file found")
+    return policies
+
+
+def all_policies() -> dict[str, Policy]:
+    return _load_all(tuple(_policy_dirs()))
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.replace("-", " ").replace("_", " ").split()).casefold()
+
+
+def policy_for(la: str | None) -> Policy:
+    """The policy of the authority named `la` (by name, alias or file name), else the default."""
+    policies = all_policies()
+    if la:
+        wanted = _fold(la)
+        for policy in policies.values():
+            if wanted in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
+                return policy
+    return policies["default"]

@@ -1,0 +1,37 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from models.authority import AuthorityPolicy
+from models.cases import Case, CaseEvent, Deadline
+from models.inspections import Inspection, InspectionGrade
+from models.notifications import DeadlineNotice, Letter, Notification
+from models.schools import Person, RoleAssignment, School
+
+__all__ = [
+    "AuthorityPolicy",
+    "Case",
+    "CaseEvent",
+    "Deadline",
+    "DeadlineNotice",
+    "Inspection",
+    "InspectionGrade",
+    "Letter",
+    "Notification",
+    "Person",
+    "RoleAssignment",
+    "School",
+]
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_rewriting_history(session, flush_context, instances) -> None:
+    # History is never rewritten (DOMAIN.md §4): a correction is a new event.
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, CaseEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditTrailIsAppendOnly(f"case event {obj.id} cannot be changed or deleted; record a new event")

@@ -1,0 +1,10 @@
+"""Shared column helpers for the tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: sqlmodel stores datetimes as UTC and refuses naive ones (TECH-NOTES §4)."""
+    return datetime.now(UTC)

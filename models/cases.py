@@ -1,0 +1,68 @@
+"""Cases on a pathway, their append-only event history, and the deadlines they create."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models._base import utcnow
+
+
+class Case(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)
+    pathway: str = Field(index=True)
+    state: str
+    origin: str  # ofsted | la
+    opened: date
+    closed: date | None = Field(default=None, index=True)
+    outcome: str | None = None
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    inspection_id: int | None = Field(default=None, foreign_key="inspection.id", ondelete="SET NULL")
+    last_event_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseEvent(SQLModel, table=True):
+    """The audit trail: who did what, when, with what note. Never updated or deleted."""
+
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", ondelete="CASCADE", index=True)
+    urn: str = Field(index=True)
+    event: str
+    on: date
+    until: date | None = None
+    from_state: str
+    to_state: str
+    actor: str
+    note: str = ""
+    confidential: bool = False
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class Deadline(SQLModel, table=True):
+    __table_args__ = (Index("ix_deadline_status_due", "status", "due"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", ondelete="CASCADE", index=True)
+    urn: str = Field(index=True)
+    kind: str
+    due: date
+    status: str = "open"  # open | met | missed | cancelled
+    responsible: str
+    rule: str
+    source: str
+    note: str = ""
+    created_on: date
+    met_on: date | None = None
+    cancelled_on: date | None = None
+    missed_on: date | None = None
+    created_by_event_id: int | None = Field(default=None, foreign_key="case_event.id")
+    historical: bool = False  # already past when imported: no reminder, no escalation
+    updated_at: datetime = Field(default_factory=utcnow)

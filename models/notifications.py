@@ -1,0 +1,68 @@
+"""The outbox of mails and the register of letters produced.
+
+Every message has a unique key (what it is about, which step, who to), so a rerun, a retry or a crash
+can neither send it twice nor lose it: the key is inserted once, and `sent_at` is set only after the
+SMTP server (or the .eml outbox) has accepted it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models._base import utcnow
+
+
+class Notification(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=400)
+    kind: str  # digest | reminder | escalation | letter | invitation
+    recipient_email: str = Field(index=True)
+    recipient_name: str = ""
+    recipient_role: str = ""
+    school_side: bool = False
+    cc: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message_id: str
+    urn: str | None = Field(default=None, index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", ondelete="SET NULL")
+    for_date: date = Field(index=True)
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class DeadlineNotice(SQLModel, table=True):
+    """Which reminder step of which deadline has been raised, so each is raised once."""
+
+    __tablename__ = "deadline_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)  # deadline:<id>:<step>
+    deadline_id: int = Field(foreign_key="deadline.id", ondelete="CASCADE", index=True)
+    step: str  # e.g. before-10wd, before-3wd, due, missed, escalated
+    for_date: date
+    recipient_role: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Letter(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", ondelete="SET NULL")
+    kind: str
+    title: str
+    on: date
+    path: str
+    addressees: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    copies: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,414 @@
+"""The five pathways as one `transitions` state machine, written as tables.
+
+Every case starts in `start`; the opening event (an Ofsted judgement or `raise_concern`) takes it into
+its pathway, and the guard on the school decides which: an academy in a category goes to
+`academy_of_concern` and never gets an LA statement of action or a warning notice. All cases end in
+`closed`, with an outcome.
+
+The machine is built once (module level, `model=None`); each unit of work attaches one CaseModel,
+fires one trigger and detaches it (TECH-NOTES §2.1). Deadlines are not timers: transitions create,
+meet or cancel dated rows that the daily flow checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from transitions import Machine, MachineError
+
+from concerns.policy import Policy
+from concerns.rules import RuleRefusal
+from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
+from statemachines.deadlines import FACTORIES, EventContext, local_deadlines
+
+PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
+
+# state -> (pathway, what it means to an officer)
+STATES: dict[str, tuple[str | None, str]] = {
+    "start": (None, "no case yet"),
+    # 1. requires improvement / needs attention
+    "ri_improvement_planning": ("requires_improvement", "RI or needs attention: improvement plan to agree with the school"),
+    "ri_plan_agreed": ("requires_improvement", "improvement plan agreed; school reviews and support under way"),
+    # 2. serious weaknesses / requires significant improvement
+    "swk_statement_due": ("serious_weaknesses", "RSI: LA statement of action due"),
+    "swk_monitoring": ("serious_weaknesses", "RSI: statement of action sent; HMI monitoring"),
+    "swk_academy_order": ("serious_weaknesses", "RSI: academy order made; conversion to facilitate"),
+    # 3. special measures
+    "sm_statement_due": ("special_measures", "special measures: LA statement of action due"),
+    "sm_monitoring": ("special_measures", "special measures: statement of action sent; HMI monitoring"),
+    "sm_academy_order": ("special_measures", "special measures: academy order made; conversion to facilitate"),
+    # 4. LA concern
+    "concern_raised": ("la_concern", "concerns discussed with head and chair; to confirm in writing"),
+    "concern_confirmed": ("la_concern", "concern confirmed in writing; improvement plan and progress meetings"),
+    "warning_letter_sent": ("la_concern", "warning (pre-warning) letter sent"),
+    "warning_notice_given": ("la_concern", "statutory warning notice given; compliance period running"),
+    "compliance_failed": ("la_concern", "warning notice not complied with; written notice of intervention to give"),
+    "eligible_for_intervention": ("la_concern", "eligible for intervention (EIA 2006 s60)"),
+    "intervention": ("la_concern", "intervention powers in use (s63-66, academy order)"),
+    "exit_monitoring": ("la_concern", "removed from concern; lighter-touch exit monitoring"),
+    # 5. academy of concern
+    "aoc_concern_raised": ("academy_of_concern", "LA concern about an academy; meet the trust"),
+    "aoc_category": ("academy_of_concern", "academy in an Ofsted category: termination warning notice presumption"),
+    "aoc_trust_met": ("academy_of_concern", "trust, chair and head met"),
+    "aoc_action_plan_requested": ("academy_of_concern", "action plan requested from the trust"),
+    "aoc_monitoring": ("academy_of_concern", "action plan received; monitoring"),
+    "aoc_warning_letter_sent": ("academy_of_concern", "letter sent saying the LA will tell the Secretary of State"),
+    "aoc_referred": ("academy_of_concern", "concern referred to the Regional Director"),
+    "closed": (None, "case closed"),
+}
+
+RI = ["ri_improvement_planning", "ri_plan_agreed"]
+SWK = ["swk_statement_due", "swk_monitoring", "swk_academy_order"]
+SM = ["sm_statement_due", "sm_monitoring", "sm_academy_order"]
+LA_ACTIVE = ["concern_confirmed", "warning_letter_sent", "warning_notice_given", "compliance_failed",
+             "eligible_for_intervention", "intervention"]
+LA = ["concern_raised", *LA_ACTIVE, "exit_monitoring"]
+AOC = ["aoc_concern_raised", "aoc_category", "aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring",
+       "aoc_warning_letter_sent", "aoc_referred"]
+OPEN_STATES = [*RI, *SWK, *SM, *LA, *AOC]
+
+JUDGEMENT_TRIGGERS = {
+    "ri": "judged_requires_improvement",
+    "rsi": "judged_serious_weaknesses",
+    "sm": "judged_special_measures",
+    "good": "judged_good",
+}
+# Fired by recording an inspection, never typed by an officer.
+INSPECTION_TRIGGERS = frozenset(JUDGEMENT_TRIGGERS.values())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the transition table: what the event does besides changing state."""
+
+    trigger: str
+    source: list[str] | str
+    dest: str
+    conditions: tuple[str, ...] = ()
+    create: tuple[str, ...] = ()  # FACTORIES names
+    meet: tuple[str, ...] = ()  # deadline kinds this event meets
+    cancel: tuple[str, ...] = ()  # deadline kinds it makes moot ("*" = all open)
+    close: str | None = None  # outcome, when the case closes
+    facts: dict = field(default_factory=dict)
+    meets_requested_meeting: bool = False
+
+
+CATEGORY_OPEN = ("statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return")
+
+
+def _category_steps(prefix: str, pathway: str, level: str) -> list[Step]:
+    """Serious weaknesses and special measures follow the same procedure: one builder, two pathways."""
+    states = [f"{prefix}_statement_due", f"{prefix}_monitoring", f"{prefix}_academy_order"]
+    trigger = JUDGEMENT_TRIGGERS[level]
+    other = {"rsi": "sm", "sm": "rsi"}[level]
+    return [
+        Step(trigger, "start", f"{prefix}_statement_due", ("is_maintained",), create=CATEGORY_OPEN,
+             facts={"category": {"rsi": "RSI", "sm": "SM"}[level], "origin": "ofsted"}),
+        Step("submit_statement_of_action", f"{prefix}_statement_due", f"{prefix}_monitoring",
+             meet=("statement_of_action",)),
+        Step("submit_statement_of_action", f"{prefix}_academy_order", f"{prefix}_academy_order",
+             ("has_open_statement_of_action",), meet=("statement_of_action",)),
+        Step("hmi_monitoring_visit", states, "=", meet=("hmi_monitoring", "safeguarding_return"),
+             create=("next_hmi_monitoring",)),
+        Step("academy_order_made", states[:2], f"{prefix}_academy_order", ("is_maintained",)),
+        Step("rise_targeted_intervention", states[:2], "=", facts={"rise_targeted_intervention": True}),
+        Step("appoint_ieb", states, "=", ("is_maintained",), facts={"interim_executive_board": True}),
+        # A monitoring or full inspection that keeps the same category.
+        Step(trigger, states, "=", meet=("hmi_monitoring", "safeguarding_return"), create=("next_hmi_monitoring",)),
+        # Category no longer required (EA 2005 s13(4)/(5)): the case closes; an RI outcome opens an RI case.
+        Step(JUDGEMENT_TRIGGERS["good"], states, "closed", cancel=("*",), close="removed_from_category"),
+        Step(JUDGEMENT_TRIGGERS["ri"], states, "closed", cancel=("*",), close="removed_from_category"),
+        Step(JUDGEMENT_TRIGGERS[other], states, "closed", cancel=("*",), close=f"moved_to_{LEVEL_NAMES[other]}"),
+        Step("convert_to_academy", states, "closed", cancel=("*",), close="converted"),
+        Step("close_school", states, "closed", cancel=("*",), close="school_closed"),
+    ]
+
+
+LEVEL_NAMES = {"ri": "requires_improvement", "rsi": "serious_weaknesses", "sm": "special_measures"}
+
+STEPS: list[Step] = [
+    # 1. requires improvement / needs attention
+    Step("judged_requires_improvement", "start", "ri_improvement_planning", create=("reinspection",),
+         facts={"origin": "ofsted"}),
+    Step("agree_improvement_plan", "ri_improvement_planning", "ri_plan_agreed", meet=("improvement_plan",)),
+    Step("school_review", RI, "=", meet=("school_review",)),
+    Step("judged_requires_improvement", RI, "=", meet=("reinspection",), create=("reinspection",)),
+    Step("judged_good", RI, "closed", meet=("reinspection",), cancel=("*",), close="improved"),
+    Step("judged_serious_weaknesses", RI, "closed", cancel=("*",), close="moved_to_serious_weaknesses"),
+    Step("judged_special_measures", RI, "closed", cancel=("*",), close="moved_to_special_measures"),
+    Step("convert_to_academy", RI, "closed", ("is_maintained",), cancel=("*",), close="converted"),
+    Step("close_school", RI, "closed", cancel=("*",), close="school_closed"),
+    # 2 and 3. categories of concern, maintained schools
+    *_category_steps("swk", "serious_weaknesses", "rsi"),
+    *_category_steps("sm", "special_measures", "sm"),
+    # 5. an academy judged to be in a category: academy of concern, no statement of action
+    Step("judged_serious_weaknesses", "start", "aoc_category", ("is_academy",),
+         create=("hmi_monitoring", "reinspection", "safeguarding_return"),
+         facts={"category": "RSI", "origin": "ofsted", "termination_warning_notice_presumption": True}),
+    Step("judged_special_measures", "start", "aoc_category", ("is_academy",),
+         create=("hmi_monitoring", "reinspection", "safeguarding_return"),
+         facts={"category": "SM", "origin": "ofsted", "termination_warning_notice_presumption": True}),
+    # 4. LA concern, maintained schools
+    Step("raise_concern", "start", "concern_raised", ("is_maintained",), facts={"origin": "la"}),
+    Step("confirm_concern", "concern_raised", "concern_confirmed", create=("progress_meetings",)),
+    Step("withdraw_concern", "concern_raised", "closed", cancel=("*",), close="not_confirmed"),
+    Step("agree_improvement_plan", LA_ACTIVE, "=", meet=("improvement_plan",)),
+    Step("progress_meeting", [*LA_ACTIVE, "exit_monitoring"], "=", create=("next_progress_meeting",),
+         meets_requested_meeting=True),
+    Step("warning_letter", ["concern_confirmed"], "warning_letter_sent"),
+    Step("warning_notice", ["concern_confirmed", "warning_letter_sent"], "warning_notice_given",
+         ("is_maintained",), create=("warning_notice_compliance",), facts={"warning_notice_issuer": "la"}),
+    # s60(4A)-(4B): an SoS notice supersedes the LA's, so its compliance period replaces the LA's.
+    Step("sos_warning_notice", ["concern_raised", "concern_confirmed", "warning_letter_sent", "warning_notice_given"],
+         "warning_notice_given", ("is_maintained",), cancel=("warning_notice_compliance",),
+         create=("warning_notice_compliance",), facts={"warning_notice_issuer": "sos"}),
+    Step("compliance_met", "warning_notice_given", "concern_confirmed", meet=("warning_notice_compliance",)),
+    Step("compliance_failed", "warning_notice_given", "compliance_failed", ("compliance_period_over",),
+         meet=("warning_notice_compliance",)),
+    Step("notice_of_intervention", "compliance_failed", "eligible_for_intervention"),
+    Step("use_powers", ["eligible_for_intervention", "intervention"], "intervention"),
+    Step("remove_concern", ["concern_confirmed", "warning_letter_sent", "eligible_for_intervention", "intervention"],
+         "exit_monitoring", cancel=("*",)),
+    Step("reopen_concern", "exit_monitoring", "concern_confirmed", cancel=("*",), create=("progress_meetings",)),
+    Step("end_monitoring", "exit_monitoring", "closed", cancel=("*",), close="removed_from_concern"),
+    Step("convert_to_academy", LA, "closed", cancel=("*",), close="converted"),
+    Step("close_school", LA, "closed", cancel=("*",), close="school_closed"),
+    # 5. academy of concern
+    Step("raise_concern", "start", "aoc_concern_raised", ("is_academy",), facts={"origin": "la"}),
+    Step("meet_trust", ["aoc_concern_raised", "aoc_category"], "aoc_trust_met"),
+    Step("request_action_plan", ["aoc_trust_met", "aoc_category"], "aoc_action_plan_requested"),
+    Step("action_plan_received", "aoc_action_plan_requested", "aoc_monitoring", meet=("action_plan",)),
+    Step("warning_letter", ["aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring"], "aoc_warning_letter_sent"),
+    Step("refer_to_regional_director", [s for s in AOC if s != "aoc_referred"], "aoc_referred"),
+    Step("hmi_monitoring_visit", AOC, "=", ("has_open_hmi_monitoring",),
+         meet=("hmi_monitoring", "safeguarding_return"), create=("next_hmi_monitoring",)),
+    Step("judged_serious_weaknesses", AOC, "=", meet=("hmi_monitoring",), create=("next_hmi_monitoring",),
+         facts={"category": "RSI"}),
+    Step("judged_special_measures", AOC, "=", meet=("hmi_monitoring",), create=("next_hmi_monitoring",),
+         facts={"category": "SM"}),
+    Step("judged_good", AOC, "closed", cancel=("*",), close="removed_from_category"),
+    Step("judged_requires_improvement", AOC, "closed", cancel=("*",), close="removed_from_category"),
+    Step("close_concern", AOC, "closed", cancel=("*",), close="concern_resolved"),
+    Step("close_school", AOC, "closed", cancel=("*",), close="school_closed"),
+]
+
+
+def _sources(step: Step) -> list[str]:
+    return [step.source] if isinstance(step.source, str) else list(step.source)
+
+
+# (trigger, source) -> Step: how the generic callbacks find what a transition does.
+STEP_INDEX: dict[tuple[str, str], list[Step]] = {}
+for _step in STEPS:
+    for _src in _sources(_step):
+        STEP_INDEX.setdefault((_step.trigger, _src), []).append(_step)
+
+OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS)
+OPENING_EVENTS = sorted({s.trigger for s in STEPS if "start" in _sources(s)} - INSPECTION_TRIGGERS)
+# Events that need a --until date.
+EVENTS_NEEDING_UNTIL = {"warning_notice", "sos_warning_notice"}
+
+
+def transition_table() -> list[dict]:
+    """The table in the form `transitions` takes (also used to draw the diagram)."""
+    table = []
+    for step in STEPS:
+        dests = {src: (src if step.dest == "=" else step.dest) for src in _sources(step)}
+        # A reflexive step is one row per source, so each keeps its own state.
+        if step.dest == "=":
+            for src, dst in dests.items():
+                table.append({"trigger": step.trigger, "source": src, "dest": dst,
+                              "conditions": list(step.conditions)})
+        else:
+            table.append({"trigger": step.trigger, "source": _sources(step), "dest": step.dest,
+                          "conditions": list(step.conditions)})
+    return table
+
+
+class EventRefused(ValueError):
+    """An event the case's state, the school, or the law does not allow. Nothing was changed."""
+
+
+class CaseModel:
+    """Wraps a CaseFile for `transitions`: guards and effects, no storage."""
+
+    def __init__(self, case: CaseFile, school: SchoolFacts, policy: Policy):
+        self.case = case
+        self.school = school
+        self.policy = policy
+        self.refusals: list[str] = []
+        self._planned: dict | None = None
+        self.result: Transitioned | None = None
+
+    @property
+    def state(self) -> str:
+        return self.case.state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self.case.state = value
+
+    # --- guards: each says why when it fails ---------------------------------------------------------
+    def _guard(self, ok: bool, why: str) -> bool:
+        if not ok:
+            self.refusals.append(why)
+        return ok
+
+    def is_maintained(self, ev) -> bool:
+        return self._guard(self.school.maintained,
+                           f"{self.school.type_name} is an academy: the LA has no statutory powers over it")
+
+    def is_academy(self, ev) -> bool:
+        return self._guard(self.school.academy, f"{self.school.type_name} is a maintained school")
+
+    def has_open_statement_of_action(self, ev) -> bool:
+        return self._guard(bool(self.case.open_deadlines("statement_of_action")),
+                           "the statement of action has already been submitted")
+
+    def has_open_hmi_monitoring(self, ev) -> bool:
+        return self._guard(bool(self.case.open_deadlines("hmi_monitoring")),
+                           "no HMI monitoring is expected on this case")
+
+    def compliance_period_over(self, ev) -> bool:
+        ctx: EventContext = ev.kwargs["ctx"]
+        ends = self.case.open_deadlines("warning_notice_compliance")
+        if not ends:
+            return self._guard(False, "no warning notice compliance period is running")
+        end = max(d.due for d in ends)
+        return self._guard(ctx.on > end, f"the compliance period runs to {end.isoformat()}: compliance can only "
+                                         f"be judged failed after it has expired (EIA 2006 s60(1))")
+
+    # --- effects: planned before the state changes (so a refusal changes nothing), applied after -----
+    def plan_effects(self, ev) -> None:
+        ctx: EventContext = ev.kwargs["ctx"]
+        source, dest = ev.transition.source, ev.transition.dest
+        step = next(s for s in STEP_INDEX[(ev.event.name, source)]
+                    if (s.dest == dest or (s.dest == "=" and dest == source))
+                    and all(getattr(self, c)(ev) for c in s.conditions))
+        created: list[Deadline] = []
+        for name in step.create:
+            created.extend(FACTORIES[name](self, ctx))
+        created.extend(local_deadlines(self, ctx))
+        meet = set(step.meet) | {d.kind for d in self.policy.local_deadlines if d.met_by == ev.event.name}
+        if step.meets_requested_meeting:
+            meet.add(ctx.meeting)
+        self._planned = {"step": step, "ctx": ctx, "created": created, "meet": meet}
+
+    def apply_effects(self, ev) -> None:
+        plan = self._planned
+        step: Step = plan["step"]
+        ctx: EventContext = plan["ctx"]
+        case = self.case
+        met, cancelled = [], []
+        for deadline in case.open_deadlines():
+            if deadline.kind in plan["meet"]:
+                deadline.status, deadline.met_on = "met", ctx.on
+                met.append(deadline)
+            elif "*" in step.cancel or deadline.kind in step.cancel:
+                deadline.status, deadline.cancelled_on = "cancelled", ctx.on
+                cancelled.append(deadline)
+        case.deadlines.extend(plan["created"])
+        if ev.transition.source == "start":
+            case.pathway = STATES[ev.transition.dest][0]
+            case.opened = ctx.on
+        for key, value in step.facts.items():
+            if key == "origin":
+                case.origin = value
+            else:
+                case.facts[key] = value
+        if step.close:
+            case.closed, case.outcome = ctx.on, step.close
+        case.last_event_on = ctx.on
+        self.result = Transitioned(ev.event.name, ctx.on, ev.transition.source, ev.transition.dest,
+                                   case.pathway or "", tuple(plan["created"]), tuple(met), tuple(cancelled),
+                                   bool(step.close))
+
+
+def build_machine(graph: bool = False) -> Machine:
+    kwargs = dict(model=None, states=list(STATES), transitions=transition_table(), initial=None,
+                  auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
+                  before_state_change="plan_effects", after_state_change="apply_effects")
+    if graph:
+        from transitions.extensions import GraphMachine
+
+        return GraphMachine(graph_engine="mermaid", show_conditions=True, title="concerns pathways", **kwargs)
+    return Machine(**kwargs)
+
+
+MACHINE = build_machine()
+
+
+def allowed_events(case: CaseFile, school: SchoolFacts) -> list[str]:
+    """The officer events the case's state permits for this school (guards on the school applied)."""
+    found = set()
+    for trigger in MACHINE.get_triggers(case.state):
+        if trigger in INSPECTION_TRIGGERS:
+            continue
+        for step in STEP_INDEX.get((trigger, case.state), []):
+            school_guards = [c for c in step.conditions if c in ("is_maintained", "is_academy")]
+            if all(getattr(school, c.removeprefix("is_")) for c in school_guards):
+                found.add(trigger)
+    return sorted(found)
+
+
+def fire(case: CaseFile, school: SchoolFacts, policy: Policy, ctx: EventContext) -> Transitioned:
+    """Fire one event on a case. Raises EventRefused (case unchanged) when it is not allowed."""
+    if case.last_event_on and ctx.on < case.last_event_on:
+        raise EventRefused(
+            f"{ctx.trigger} on {ctx.on.isoformat()} is earlier than the case's last event "
+            f"({case.last_event_on.isoformat()}); history is not rewritten: record events in order"
+        )
+    if ctx.trigger in EVENTS_NEEDING_UNTIL and ctx.until is not None and ctx.until <= ctx.on:
+        raise EventRefused(f"--until {ctx.until.isoformat()} must be after --on {ctx.on.isoformat()}")
+    if ctx.trigger not in MACHINE.events:
+        raise EventRefused(f"unknown event {ctx.trigger!r}; events: {', '.join(OFFICER_EVENTS)}")
+    model = CaseModel(case, school, policy)
+    snapshot = (case.state, case.pathway, case.opened, case.closed, case.outcome, case.origin, dict(case.facts),
+                [replace(d) for d in case.deadlines], case.last_event_on)
+    MACHINE.add_model(model, initial=case.state)
+    try:
+        ok = getattr(model, ctx.trigger)(ctx=ctx)
+    except MachineError:
+        where = f"{case.pathway} case in state {case.state}" if case.pathway else "this school"
+        allowed = allowed_events(case, school)
+        raise EventRefused(
+            f"event {ctx.trigger!r} is not allowed for {where}; allowed now: {', '.join(allowed) or 'none'}"
+        ) from None
+    except Exception as exc:
+        (case.state, case.pathway, case.opened, case.closed, case.outcome, case.origin, case.facts,
+         case.deadlines, case.last_event_on) = snapshot
+        if isinstance(exc, RuleRefusal):
+            raise EventRefused(str(exc)) from None
+        raise
+    finally:
+        MACHINE.remove_model(model)
+    if not ok:
+        raise EventRefused(f"event {ctx.trigger!r} refused: {'; '.join(dict.fromkeys(model.refusals))}")
+    return model.result
+
+
+def open_case(school: SchoolFacts, policy: Policy, ctx: EventContext) -> tuple[CaseFile, Transitioned]:
+    case = CaseFile()
+    result = fire(case, school, policy, ctx)
+    return case, result
+
+
+def mermaid_diagram() -> str:
+    """The machine drawn as a Mermaid state diagram, from the same tables the machine runs on."""
+
+    class _Drawable:
+        pass
+
+    machine = build_machine(graph=True)
+    model = _Drawable()
+    machine.add_model(model, initial="start")
+    return model.get_graph().draw(None)
+
+
+def describe_state(state: str) -> str:
+    return STATES[state][1]
+
+
+def days_label(day: date) -> str:
+    return day.strftime("%a %d %b %Y")
