@@ -12,6 +12,9 @@ from models._base import utcnow
 
 
 class Case(SQLModel, table=True):
+    # "case" is an SQL keyword: a plain name keeps operators' ad-hoc queries simple.
+    __tablename__ = "pathway_case"
+
     id: int | None = Field(default=None, primary_key=True)
     urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)
     pathway: str = Field(index=True)
@@ -33,7 +36,7 @@ class CaseEvent(SQLModel, table=True):
     __tablename__ = "case_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case.id", ondelete="CASCADE", index=True)
+    case_id: int = Field(foreign_key="pathway_case.id", ondelete="CASCADE", index=True)
     urn: str = Field(index=True)
     event: str
     on: date
@@ -50,7 +53,7 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (Index("ix_deadline_status_due", "status", "due"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: int = Field(foreign_key="case.id", ondelete="CASCADE", index=True)
+    case_id: int = Field(foreign_key="pathway_case.id", ondelete="CASCADE", index=True)
     urn: str = Field(index=True)
     kind: str
     due: date

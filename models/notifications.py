@@ -31,7 +31,7 @@ class Notification(SQLModel, table=True):
     attachments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     message_id: str
     urn: str | None = Field(default=None, index=True)
-    case_id: int | None = Field(default=None, foreign_key="case.id", ondelete="SET NULL")
+    case_id: int | None = Field(default=None, foreign_key="pathway_case.id", ondelete="SET NULL")
     for_date: date = Field(index=True)
     status: str = Field(default="pending", index=True)  # pending | sent | failed
     attempts: int = 0
@@ -58,7 +58,7 @@ class Letter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)
-    case_id: int | None = Field(default=None, foreign_key="case.id", ondelete="SET NULL")
+    case_id: int | None = Field(default=None, foreign_key="pathway_case.id", ondelete="SET NULL")
     kind: str
     title: str
     on: date

@@ -403,7 +403,10 @@ def mermaid_diagram() -> str:
     machine = build_machine(graph=True)
     model = _Drawable()
     machine.add_model(model, initial="start")
-    return model.get_graph().draw(None)
+    drawn = model.get_graph().draw(None)
+    # Drop the styling that marks a model's current state: the diagram is of the machine, not of a case.
+    keep = [line for line in drawn.splitlines() if not line.strip().startswith(("classDef ", "Class "))]
+    return "\n".join(line.rstrip() for line in keep).strip() + "\n"
 
 
 def describe_state(state: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:29:03.539638
+Create Date: 2026-11-22
 """
 from typing import Sequence, Union
 
@@ -102,7 +102,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_role_assignment_role'), ['role'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_assignment_urn'), ['urn'], unique=False)
 
-    op.create_table('case',
+    op.create_table('inspection_grade',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=False),
+    sa.Column('area', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('grade', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_id'], ['inspection.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('inspection_id', 'area')
+    )
+    with op.batch_alter_table('inspection_grade', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspection_grade_inspection_id'), ['inspection_id'], unique=False)
+
+    op.create_table('pathway_case',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('urn', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('pathway', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -120,22 +132,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['urn'], ['school.urn'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_closed'), ['closed'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_pathway'), ['pathway'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_urn'), ['urn'], unique=False)
-
-    op.create_table('inspection_grade',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('inspection_id', sa.Integer(), nullable=False),
-    sa.Column('area', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('grade', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.ForeignKeyConstraint(['inspection_id'], ['inspection.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('inspection_id', 'area')
-    )
-    with op.batch_alter_table('inspection_grade', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_inspection_grade_inspection_id'), ['inspection_id'], unique=False)
+    with op.batch_alter_table('pathway_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pathway_case_closed'), ['closed'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pathway_case_pathway'), ['pathway'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pathway_case_urn'), ['urn'], unique=False)
 
     op.create_table('case_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -150,7 +150,7 @@ def upgrade() -> None:
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('confidential', sa.Boolean(), nullable=False),
     sa.Column('recorded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['case_id'], ['pathway_case.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('case_event', schema=None) as batch_op:
@@ -169,7 +169,7 @@ def upgrade() -> None:
     sa.Column('addressees', sa.JSON(), nullable=False),
     sa.Column('copies', sa.JSON(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['case_id'], ['pathway_case.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['urn'], ['school.urn'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
@@ -199,7 +199,7 @@ def upgrade() -> None:
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['case_id'], ['pathway_case.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -227,7 +227,7 @@ def upgrade() -> None:
     sa.Column('created_by_event_id', sa.Integer(), nullable=True),
     sa.Column('historical', sa.Boolean(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['case_id'], ['pathway_case.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_event_id'], ['case_event.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -282,16 +282,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_event_case_id'))
 
     op.drop_table('case_event')
+    with op.batch_alter_table('pathway_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pathway_case_urn'))
+        batch_op.drop_index(batch_op.f('ix_pathway_case_pathway'))
+        batch_op.drop_index(batch_op.f('ix_pathway_case_closed'))
+
+    op.drop_table('pathway_case')
     with op.batch_alter_table('inspection_grade', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspection_grade_inspection_id'))
 
     op.drop_table('inspection_grade')
-    with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_urn'))
-        batch_op.drop_index(batch_op.f('ix_case_pathway'))
-        batch_op.drop_index(batch_op.f('ix_case_closed'))
-
-    op.drop_table('case')
     with op.batch_alter_table('role_assignment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_assignment_urn'))
         batch_op.drop_index(batch_op.f('ix_role_assignment_role'))

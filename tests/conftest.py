@@ -1,0 +1,89 @@
+"""Shared fixtures: a real SQLite file per test, the CLI as users call it, the shared real data."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from concerns.policy import policy_for
+from statemachines.case import SchoolFacts
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data file {path} is not present beside the checkout")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    # Never touch a developer's concerns.db or outbox, and never send real mail.
+    monkeypatch.delenv("CONCERNS_DB", raising=False)
+    monkeypatch.delenv("CONCERNS_SMTP_URL", raising=False)
+    monkeypatch.setenv("CONCERNS_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.setenv("CONCERNS_ACTOR", "test officer")
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    from concerns.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'concerns.db'}"
+    upgrade(url)
+    return url
+
+
+class Cli:
+    def __init__(self, url: str, capsys):
+        self.url = url
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        from concerns.cli import main
+
+        self.capsys.readouterr()
+        rc = main(["--db", self.url, *args])
+        captured = self.capsys.readouterr()
+        return rc, captured.out, captured.err
+
+    def ok(self, *args: str) -> str:
+        rc, out, err = self(*args)
+        assert rc == 0, f"concerns {' '.join(args)} failed: {err}"
+        return out
+
+    def json(self, *args: str):
+        return json.loads(self.ok(*args, "--json"))
+
+
+@pytest.fixture
+def cli(db_url, capsys) -> Cli:
+    return Cli(db_url, capsys)
+
+
+@pytest.fixture
+def derbyshire():
+    return policy_for("Derbyshire")
+
+
+@pytest.fixture
+def community() -> SchoolFacts:
+    return SchoolFacts("100001", "Ash Tree Primary", "Derbyshire", "Community school", True)
+
+
+@pytest.fixture
+def academy() -> SchoolFacts:
+    return SchoolFacts("100002", "Oak Academy", "Derbyshire", "Academy converter", False)
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -1,0 +1,1 @@
+"""Reusable helpers for the test-suite (import them; they are not fixtures by themselves)."""

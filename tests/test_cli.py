@@ -1,0 +1,245 @@
+"""The `concerns` command against a real SQLite file, as officers and acceptance checks use it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import Cli
+
+
+def dump(cli: Cli) -> list:
+    """Every row of every application table: to prove a refusal changed nothing."""
+    path = cli.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table' order by name")]
+        return [(t, conn.execute(f'select * from "{t}" order by 1').fetchall()) for t in tables]
+
+
+@pytest.fixture
+def school(cli):
+    cli.ok("school", "add", "100001", "--name", "Ash Tree Primary", "--la", "Derbyshire", "--type", "Community school")
+    return "100001"
+
+
+@pytest.fixture
+def academy(cli):
+    cli.ok("school", "add", "100002", "--name", "Oak Academy", "--la", "Derbyshire", "--type", "Academy converter",
+           "--trust", "Oak Trust")
+    return "100002"
+
+
+def test_init_twice_is_harmless(cli):
+    assert "up to date" in cli.ok("init")
+    assert "up to date" in cli.ok("init")
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path, capsys):
+    from concerns.cli import main
+
+    rc = main(["--db", f"sqlite:///{tmp_path / 'empty.db'}", "register", "--json"])
+    assert rc == 2 and "concerns init" in capsys.readouterr().err
+
+
+def test_special_measures_worked_example(cli, school):
+    cli.ok("inspection", "add", school, "--published", "2026-11-04", "--outcome", "special_measures")
+    doc = cli.json("case", "show", school, "--as-of", "2026-11-05")
+    assert doc["urn"] == school and doc["maintained"] is True
+    (case,) = doc["cases"]
+    assert case["pathway"] == "special_measures" and case["opened"] == "2026-11-04" and case["closed"] is None
+    soa = next(x for x in case["deadlines"] if x["kind"] == "statement_of_action")
+    assert soa == soa | {"due": "2026-11-18", "status": "open", "responsible": "senior_adviser"}
+    assert "submit_statement_of_action" in case["allowed_events"]
+    assert case["events"][0]["event"] == "judged_special_measures" and case["events"][0]["on"] == "2026-11-04"
+
+
+def test_academy_converter_gets_academy_of_concern_without_statement_of_action(cli, academy):
+    cli.ok("inspection", "add", academy, "--published", "2026-11-04", "--outcome", "special_measures")
+    (case,) = cli.json("case", "show", academy, "--as-of", "2026-11-05")["cases"]
+    assert case["pathway"] == "academy_of_concern"
+    assert "statement_of_action" not in {x["kind"] for x in case["deadlines"]}
+    assert "warning_notice" not in case["allowed_events"]
+    assert cli.json("case", "show", academy)["maintained"] is False
+
+
+def test_report_card_form(cli, school):
+    cli.ok("inspection", "add", school, "--published", "2026-01-20", "--area", "achievement=needs_attention",
+           "--area", "inclusion=expected_standard", "--safeguarding", "met")
+    (row,) = cli.json("register", "--as-of", "2026-02-01")
+    assert row["category"] == "NA" and row["pathway"] == "requires_improvement"
+
+
+def test_warning_notice_from_2016_without_until_is_refused_and_changes_nothing(cli, school):
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
+    cli.ok("event", school, "confirm_concern", "--on", "2026-09-08")
+    before = dump(cli)
+    rc, out, err = cli("event", school, "warning_notice", "--on", "2026-10-01")
+    assert rc != 0 and "--until" in err and err.count("\n") == 1
+    assert dump(cli) == before
+    cli.ok("event", school, "warning_notice", "--on", "2026-10-01", "--until", "2026-11-13")
+    (case,) = cli.json("case", "show", school, "--as-of", "2026-10-02")["cases"]
+    assert {"kind": "warning_notice_compliance", "due": "2026-11-13"}.items() <= next(
+        x for x in case["deadlines"] if x["kind"] == "warning_notice_compliance").items()
+
+
+def test_legacy_warning_notice_end_is_computed(cli, school):
+    cli.ok("event", school, "raise_concern", "--on", "2015-11-02")
+    cli.ok("event", school, "confirm_concern", "--on", "2015-11-05")
+    cli.ok("event", school, "warning_notice", "--on", "2015-12-18")
+    (case,) = cli.json("case", "show", school, "--as-of", "2015-12-19")["cases"]
+    assert next(x for x in case["deadlines"] if x["kind"] == "warning_notice_compliance")["due"] == "2016-01-13"
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["event", "999999", "raise_concern", "--on", "2026-11-20"], "unknown URN 999999"),
+    (["event", "12ab", "raise_concern", "--on", "2026-11-20"], "'12ab' is not a URN"),
+    (["event", "100001", "raise_concern", "--on", "2026-02-30"], "bad date '2026-02-30'"),
+    (["event", "100001", "compliance_met", "--on", "2026-11-20"], "no open case"),
+    (["event", "100001", "frobnicate", "--on", "2026-11-20"], "frobnicate"),
+    (["inspection", "add", "100001", "--published", "2026-11-04", "--outcome", "brilliant"], "unknown outcome 'brilliant'"),
+    (["inspection", "add", "100001", "--published", "2026-11-04", "--area", "achievement=great"], "unknown grade 'great'"),
+    (["inspection", "add", "100001", "--published", "2026-11-04", "--area", "maths=needs_attention"], "unknown area 'maths'"),
+    (["inspection", "add", "100001", "--published", "2024-11-04", "--area", "achievement=needs_attention"],
+     "report cards began"),
+    (["inspection", "add", "100001", "--published", "2026-11-04"], "either --outcome or"),
+    (["inspection", "add", "100001", "--published", "2026-11-04", "--inspected", "2026-11-10", "--outcome", "good"],
+     "after --published"),
+    (["school", "add", "100003", "--name", "X", "--la", "Derbyshire", "--type", "Independent school"],
+     "unknown or unsupported school type"),
+    (["school", "add", "100001", "--name", "Renamed", "--la", "Derbyshire", "--type", "Community school"],
+     "already registered"),
+    (["deadlines", "--within", "-3", "--json"], "must not be negative"),
+])
+def test_refusals_say_what_and_change_nothing(cli, school, args, says):
+    before = dump(cli)
+    rc, out, err = cli(*args)
+    assert rc == 2, out
+    assert says in err and err.startswith("concerns: error: ") and err.count("\n") == 1
+    assert out == ""
+    assert dump(cli) == before
+
+
+def test_refused_event_lists_the_allowed_ones(cli, school):
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
+    rc, _, err = cli("event", school, "compliance_failed", "--on", "2026-09-02")
+    assert rc == 2 and "allowed now: close_school, confirm_concern" in err
+
+
+def test_two_open_cases_need_a_pathway_only_when_ambiguous(cli, school):
+    cli.ok("inspection", "add", school, "--published", "2024-05-10", "--outcome", "requires_improvement")
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-08")
+    cli.ok("event", school, "confirm_concern", "--on", "2026-09-15")
+    rc, _, err = cli("event", school, "agree_improvement_plan", "--on", "2026-09-20")
+    assert rc == 2 and "--pathway" in err
+    cli.ok("event", school, "agree_improvement_plan", "--on", "2026-09-20", "--pathway", "requires_improvement")
+    (row,) = cli.json("register", "--as-of", "2026-09-21")
+    assert row["pathway"] == "requires_improvement" and row["category"] == "RI"
+    assert {c["pathway"] for c in row["cases"]} == {"requires_improvement", "la_concern"}
+
+
+def test_register_and_deadlines_as_of(cli, school, academy):
+    cli.ok("inspection", "add", school, "--published", "2026-11-04", "--outcome", "special_measures")
+    cli.ok("event", academy, "raise_concern", "--on", "2026-11-10")
+    rows = {r["urn"]: r for r in cli.json("register", "--as-of", "2026-11-22")}
+    assert rows[school] | {} == rows[school] and {k: rows[school][k] for k in
+                                                 ("name", "maintained", "pathway", "category", "stuck")} == {
+        "name": "Ash Tree Primary", "maintained": True, "pathway": "special_measures", "category": "SM", "stuck": False}
+    assert rows[academy]["pathway"] == "academy_of_concern" and rows[academy]["category"] == "LA"
+    assert cli.json("register", "--as-of", "2026-11-03") == []
+    due = cli.json("deadlines", "--as-of", "2026-11-22", "--within", "30")
+    soa = next(x for x in due if x["kind"] == "statement_of_action")
+    assert soa["status"] == "missed" and soa["due"] == "2026-11-18" and soa["urn"] == school
+    cli.ok("event", school, "submit_statement_of_action", "--on", "2026-11-17")
+    assert not [x for x in cli.json("deadlines", "--as-of", "2026-11-22") if x["kind"] == "statement_of_action"]
+    # As of a date before it was met, it was still open.
+    early = cli.json("deadlines", "--as-of", "2026-11-10", "--within", "10")
+    assert next(x for x in early if x["kind"] == "statement_of_action")["status"] == "open"
+
+
+def test_state_as_of_a_past_date(cli, school):
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
+    cli.ok("event", school, "confirm_concern", "--on", "2026-09-08")
+    assert cli.json("case", "show", school, "--as-of", "2026-09-05")["cases"][0]["state"] == "concern_raised"
+    assert cli.json("case", "show", school, "--as-of", "2026-09-09")["cases"][0]["state"] == "concern_confirmed"
+
+
+def test_same_inspection_twice_changes_nothing(cli, school):
+    cli.ok("inspection", "add", school, "--published", "2026-11-04", "--outcome", "special_measures")
+    before = dump(cli)
+    assert "already recorded" in cli.ok("inspection", "add", school, "--published", "2026-11-04", "--outcome",
+                                        "special_measures")
+    assert dump(cli) == before
+
+
+def test_confidential_note_is_kept_and_flagged(cli, school):
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-01", "--note", "Head capability", "--confidential")
+    (event,) = cli.json("case", "show", school)["cases"][0]["events"]
+    assert event["confidential"] is True and event["note"] == "Head capability" and event["actor"] == "test officer"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["2026-12-18", "15"], "2027-01-13"),
+    (["2026-11-04", "10", "--kind", "inspection"], "2026-11-18"),
+    (["2026-12-10", "10", "--kind", "inspection", "--la", "Derbyshire"], "2027-01-07"),
+    (["2026-11-23", "-1"], "2026-11-20"),
+])
+def test_workdays_add(cli, args, expected):
+    assert cli.ok("workdays", "add", *args).strip() == expected
+
+
+def test_a_state_change_and_its_deadlines_commit_together_or_not_at_all(cli, school, monkeypatch):
+    import concerns.casework as casework
+
+    real_write = casework._write
+
+    def write_then_fail(*args, **kwargs):
+        real_write(*args, **kwargs)  # the case, its event and its deadlines are flushed...
+        raise RuntimeError("disk full")  # ...then the unit of work fails
+
+    before = dump(cli)
+    monkeypatch.setattr(casework, "_write", write_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        cli("inspection", "add", school, "--published", "2026-11-04", "--outcome", "special_measures")
+    assert dump(cli) == before
+
+
+def test_audit_trail_is_append_only(db_url, cli, school):
+    from sqlmodel import select
+
+    from concerns.db import session_scope
+    from models import AuditTrailIsAppendOnly, CaseEvent
+
+    cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
+    with pytest.raises(AuditTrailIsAppendOnly), session_scope(db_url) as session:
+        event = session.exec(select(CaseEvent)).first()
+        event.note = "rewritten"
+    with pytest.raises(AuditTrailIsAppendOnly), session_scope(db_url) as session:
+        session.delete(session.exec(select(CaseEvent)).first())
+
+
+def test_demo_covers_all_five_pathways(cli):
+    assert "21 schools" in cli.ok("init", "--demo")
+    assert "already loaded" in cli.ok("init", "--demo")
+    rows = cli.json("register", "--as-of", "2026-11-22")
+    assert 15 <= len(rows) <= 25
+    pathways = {c["pathway"] for r in rows for c in r["cases"]}
+    assert pathways == {"requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
+                        "academy_of_concern"}
+    assert any(r["stuck"] for r in rows)
+    assert {r["category"] for r in rows} >= {"SM", "RSI", "RI", "NA", "LA"}
+    assert cli.json("deadlines", "--as-of", "2026-11-22", "--within", "30")
+
+
+def test_person_roles(cli, school):
+    cli.ok("person", "add", "Priya Shah", "priya@la.example", "--role", "senior_adviser", "--la", "Derbyshire")
+    cli.ok("person", "add", "Head", "head@school.example", "--role", "headteacher", "--la", "Derbyshire", "--urn", school)
+    rc, _, err = cli("person", "add", "X", "not-an-email", "--role", "senior_adviser", "--la", "Derbyshire")
+    assert rc == 2 and "not an e-mail" in err
+    rc, _, err = cli("person", "add", "X", "x@la.example", "--role", "wizard", "--la", "Derbyshire")
+    assert rc == 2 and "role 'wizard'" in err
+
+
+def test_import_and_run_say_they_are_not_available_yet(cli, tmp_path):
+    rc, _, err = cli("import", "ofsted", str(tmp_path / "x.csv"))
+    assert rc == 2 and "not available" in err
