@@ -24,6 +24,7 @@ from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
 from statemachines.pathways import (
     JUDGEMENT_TRIGGERS,
     OPENING_EVENTS,
+    SYSTEM_TRIGGERS,
     EventContext,
     EventRefused,
     allowed_events,
@@ -177,14 +178,17 @@ def _extra_facts(case: CaseFile, result: Transitioned, ctx: EventContext) -> Non
 
 def record_event(session: Session, urn: str, event: str, *, on: date, until: date | None = None, note: str = "",
                  confidential: bool = False, actor: str = "", pathway: str | None = None,
-                 meeting: str = "progress_meeting") -> EventResult:
+                 meeting: str = "progress_meeting", extra: dict | None = None,
+                 system: bool = False) -> EventResult:
     school = get_school(session, urn, for_update=True)
     facts = school_facts(school)
     policy = policy_for(school.la)
     ctx = EventContext(trigger=event, on=on, until=until, note=note, actor=actor, confidential=confidential,
-                       meeting=meeting)
+                       meeting=meeting, extra=extra or {})
     if event in JUDGEMENT_TRIGGERS.values():
         raise Refused(f"{event} comes from an inspection: record it with `concerns inspection add`")
+    if event in SYSTEM_TRIGGERS and not system:
+        raise Refused(f"{event} is recorded by the scheduled flows, not by hand")
     if meeting != "progress_meeting" and policy.meeting(meeting) is None:
         kinds = ", ".join(m.kind for m in policy.meetings)
         raise Refused(f"--meeting {meeting!r} is not a meeting in the {policy.key} policy ({kinds})")

@@ -145,6 +145,32 @@ def local_deadlines(model: CaseModel, ctx: EventContext) -> list[Deadline]:
     return made
 
 
+def scheduled_meeting(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+    """The termly review schedules a meeting: hold it, papers before, minutes after, a judgement asked for."""
+    meeting_on: date = ctx.extra["meeting_on"]
+    meeting = model.policy.meeting(ctx.meeting)
+    rule, name = f"policy:{model.policy.key}:meetings", meeting.name if meeting else "Progress meeting"
+    source = f"{model.policy.source}: {name}" if meeting else "termly review"
+    responsible = meeting.responsible if meeting else model.policy.responsible_for(ctx.meeting)
+
+    def make(kind: str, due: date, note: str, role: str = responsible) -> Deadline:
+        return Deadline(kind=kind, due=due, responsible=role, rule=rule, source=source, created_on=ctx.on, note=note)
+
+    made = []
+    if not any(d.due <= ctx.extra.get("term_end", meeting_on) for d in model.case.open_deadlines(ctx.meeting)):
+        made.append(make(ctx.meeting, meeting_on, f"{name} scheduled for {meeting_on.isoformat()}"))
+    if meeting and meeting.papers_due_days_before is not None:
+        made.append(make("meeting_papers", meeting_on - timedelta(days=meeting.papers_due_days_before),
+                         f"papers for the {name} of {meeting_on.isoformat()}",
+                         model.policy.responsible_for("meeting_papers")))
+    if meeting and meeting.minutes_due_days_after is not None:
+        made.append(make("meeting_minutes", meeting_on + timedelta(days=meeting.minutes_due_days_after),
+                         f"minutes of the {name} of {meeting_on.isoformat()}",
+                         model.policy.responsible_for("meeting_minutes")))
+    made.append(make("progress_judgement", meeting_on, f"formal judgement of progress at the {name}"))
+    return made
+
+
 FACTORIES: dict[str, Callable[[CaseModel, EventContext], list[Deadline]]] = {
     "statement_of_action": statement_of_action,
     "hmi_monitoring": hmi_monitoring,
@@ -154,4 +180,5 @@ FACTORIES: dict[str, Callable[[CaseModel, EventContext], list[Deadline]]] = {
     "warning_notice_compliance": warning_notice_compliance,
     "progress_meetings": progress_meetings,
     "next_progress_meeting": next_progress_meeting,
+    "scheduled_meeting": scheduled_meeting,
 }

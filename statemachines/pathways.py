@@ -191,6 +191,13 @@ STEPS: list[Step] = [
     Step("judged_requires_improvement", AOC, "closed", cancel=("*",), close="removed_from_category"),
     Step("close_concern", AOC, "closed", cancel=("*",), close="concern_resolved"),
     Step("close_school", AOC, "closed", cancel=("*",), close="school_closed"),
+    # Every open case: the termly progress meeting the termly review schedules, its papers and minutes,
+    # and the formal judgement of progress it asks for.
+    Step("schedule_meeting", OPEN_STATES, "=", create=("scheduled_meeting",)),
+    Step("progress_meeting", [*RI, *SWK, *SM, *AOC], "=", meets_requested_meeting=True),
+    Step("papers_sent", OPEN_STATES, "=", meet=("meeting_papers",)),
+    Step("minutes_filed", OPEN_STATES, "=", meet=("meeting_minutes",)),
+    Step("progress_judgement", OPEN_STATES, "=", meet=("progress_judgement",)),
 ]
 
 
@@ -204,7 +211,9 @@ for _step in STEPS:
     for _src in _sources(_step):
         STEP_INDEX.setdefault((_step.trigger, _src), []).append(_step)
 
-OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS)
+# Fired by the scheduled flows, not typed by an officer.
+SYSTEM_TRIGGERS = frozenset({"schedule_meeting"})
+OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS - SYSTEM_TRIGGERS)
 OPENING_EVENTS = sorted({s.trigger for s in STEPS if "start" in _sources(s)} - INSPECTION_TRIGGERS)
 # Events that need a --until date.
 EVENTS_NEEDING_UNTIL = {"warning_notice", "sos_warning_notice"}
@@ -343,7 +352,7 @@ def allowed_events(case: CaseFile, school: SchoolFacts) -> list[str]:
     """The officer events the case's state permits for this school (guards on the school applied)."""
     found = set()
     for trigger in MACHINE.get_triggers(case.state):
-        if trigger in INSPECTION_TRIGGERS:
+        if trigger in INSPECTION_TRIGGERS or trigger in SYSTEM_TRIGGERS:
             continue
         for step in STEP_INDEX.get((trigger, case.state), []):
             school_guards = [c for c in step.conditions if c in ("is_maintained", "is_academy")]

@@ -123,7 +123,7 @@ def test_refusals_say_what_and_change_nothing(cli, school, args, says):
 def test_refused_event_lists_the_allowed_ones(cli, school):
     cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
     rc, _, err = cli("event", school, "compliance_failed", "--on", "2026-09-02")
-    assert rc == 2 and "allowed now: close_school, confirm_concern" in err
+    assert rc == 2 and "allowed now: close_school, confirm_concern, convert_to_academy, minutes_filed" in err
 
 
 def test_two_open_cases_need_a_pathway_only_when_ambiguous(cli, school):

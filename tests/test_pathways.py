@@ -135,8 +135,8 @@ def test_refused_event_lists_exactly_what_is_allowed(community, derbyshire):
         fire(case, community, derbyshire, ev("warning_notice", "2026-09-10", until=d("2026-10-30")))
     listed = re.search(r"allowed now: (.*)$", str(refused.value)).group(1).split(", ")
     assert listed == allowed_events(case, community)
-    assert listed == ["close_school", "confirm_concern", "convert_to_academy", "sos_warning_notice",
-                      "withdraw_concern"]
+    assert listed == ["close_school", "confirm_concern", "convert_to_academy", "minutes_filed", "papers_sent",
+                      "progress_judgement", "sos_warning_notice", "withdraw_concern"]
 
 
 def test_allowed_events_are_exactly_the_machines_triggers_for_the_state(community, academy):

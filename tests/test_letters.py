@@ -1,0 +1,993 @@
+"""Letters: statutory content, copy lists, date-dependent wording, escaping and refusal of bad input."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+
+from concerns.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
+from concerns.letters import (
+    LETTER_KINDS,
+    TEMPLATES_DIR,
+    LetterAuthority,
+    LetterParty,
+    LetterSchool,
+    academic_year,
+    html_to_text,
+    join_and,
+    render_letter,
+    ukdate,
+    ukwhen,
+)
+
+# --- Realistic fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def authority() -> LetterAuthority:
+    return LetterAuthority(
+        name="Midshire County Council",
+        service="Children's Services: Education Improvement Service",
+        address="County Hall, Smedley Street, Matlock, DE4 3AG",
+        telephone="01629 533000",
+        email="education.improvement@midshire.gov.uk",
+        officers={
+            "director": LetterParty(
+                "Helen Carter", "Executive Director of Children's Services", "helen.carter@midshire.gov.uk"
+            ),
+            "assistant_director": LetterParty(
+                "David Okafor", "Assistant Director, Education Improvement", "david.okafor@midshire.gov.uk"
+            ),
+            "senior_adviser": LetterParty("Priya Shah", "Senior Adviser", "priya.shah@midshire.gov.uk"),
+            "link_adviser": LetterParty("Tom Hughes", "Link Adviser", "tom.hughes@midshire.gov.uk"),
+        },
+    )
+
+
+def _people(school: str) -> tuple[LetterParty, LetterParty]:
+    return (
+        LetterParty("Jane Wilson", "Headteacher", f"head@{school}.sch.uk"),
+        LetterParty("Andrew Patel", "Chair of Governors", f"chair@{school}.sch.uk"),
+    )
+
+
+@pytest.fixture
+def church_school() -> LetterSchool:
+    head, chair = _people("stmarys")
+    return LetterSchool(
+        "112233",
+        "St Mary's CE (VA) Primary School",
+        "Midshire",
+        "Voluntary aided school",
+        True,
+        "Diocese of Derby",
+        "Church of England",
+        head,
+        chair,
+        address="Church Lane, Belper, DE56 1AA",
+        laestab="830/3456",
+    )
+
+
+@pytest.fixture
+def community_school() -> LetterSchool:
+    head, chair = _people("brookfield")
+    return LetterSchool(
+        "145678",
+        "Brookfield Community Primary School",
+        "Midshire",
+        "Community school",
+        True,
+        "Not applicable",
+        "Does not apply",
+        head,
+        chair,
+        address="Brook Road, Ripley, DE5 3XY",
+    )
+
+
+@pytest.fixture
+def academy() -> LetterSchool:
+    head, chair = _people("hilltop")
+    return LetterSchool(
+        "149999",
+        "Hilltop Academy",
+        "Midshire",
+        "Academy converter",
+        False,
+        None,
+        "None",
+        head,
+        chair,
+    )
+
+
+ON = date(2026, 11, 25)  # a Wednesday: the letters are dated the week after "today" (22 Nov 2026)
+
+
+def warning_notice_details(**overrides):
+    details = {
+        "grounds": ["low_standards", "management_breakdown"],
+        "matters": [
+            "Attainment at the end of key stage 2 in reading, writing and mathematics combined has been "
+            "well below the national average for three consecutive years (38% in 2026).",
+            "The governing body has not acted on the recommendations of the external review of governance "
+            "carried out in March 2026.",
+        ],
+        "actions_required": [
+            "Commission and act upon an external review of the teaching of reading.",
+            {
+                "text": "Submit a revised school improvement plan to the local authority.",
+                "by": date(2026, 12, 9),
+            },
+        ],
+        "compliance_end": date(2027, 1, 13),
+        "minded_to": ["s64", "s65"],
+    }
+    details.update(overrides)
+    return details
+
+
+def statement_details(**overrides):
+    details = {
+        "category": "special_measures",
+        "inspection_date": date(2026, 10, 6),
+        "published": date(2026, 11, 10),
+        "due": date(2026, 11, 24),
+        "action_by": date(2027, 7, 16),
+        "context": "St Mary's is a one-form-entry voluntary aided primary school of 205 pupils.",
+        "viability": ["The school is viable: its roll is stable and it serves a growing village."],
+        "action_before": [
+            "Core support package focused on early reading",
+            "Termly progress reviews since March 2026",
+        ],
+        "action_after": ["School Progress Review meetings every half term, chaired by the senior adviser"],
+        "parent_arrangements": [
+            "An open meeting for parents led by the chair of governors on 2 December 2026"
+        ],
+        "support": ["A National Leader of Education to mentor the headteacher for two days a month"],
+        "powers": "The authority will appoint two additional governors under section 64.",
+        "priorities": [
+            {
+                "issue": "Improve the teaching of early reading so that pupils keep up with the phonics "
+                "programme.",
+                "success_criteria": [
+                    "At least 80% of Year 1 pupils meet the phonics check standard in June 2027"
+                ],
+                "evaluation": "Half-termly reading assessments reviewed at each progress review meeting.",
+                "actions": [
+                    {
+                        "action": "Train all staff in the validated phonics programme",
+                        "lead": "Tom Hughes, Link Adviser",
+                        "timescale": "By 18 December 2026",
+                        "monitored_by": "Priya Shah",
+                        "monitoring": "Lesson visits and pupil assessment data",
+                        "resources": "3 adviser days",
+                        "school_plan_link": "Priority 1",
+                    }
+                ],
+            }
+        ],
+    }
+    details.update(overrides)
+    return details
+
+
+def agenda_details(**overrides):
+    details = {
+        "meeting_at": datetime(2027, 1, 20, 14, 30),
+        "venue": "St Mary's CE (VA) Primary School, the staff room",
+        "papers_due": date(2027, 1, 13),
+        "minutes_due": date(2027, 1, 27),
+    }
+    details.update(overrides)
+    return details
+
+
+def copy_names(letter) -> list[str]:
+    return [p.name for p in letter.copies]
+
+
+# --- Filters ---------------------------------------------------------------------------------------
+
+
+def test_ukdate_and_friends():
+    assert ukdate(date(2026, 11, 18)) == "Wednesday 18 November 2026"
+    assert ukdate(date(2027, 1, 3), weekday=False) == "3 January 2027"
+    assert ukwhen(datetime(2027, 1, 20, 14, 30)) == "Wednesday 20 January 2027 at 2:30pm"
+    assert ukwhen(datetime(2027, 1, 20, 12, 0)) == "Wednesday 20 January 2027 at midday"
+    assert ukwhen(datetime(2027, 1, 20, 9, 0)) == "Wednesday 20 January 2027 at 9am"
+    assert join_and(["A"]) == "A"
+    assert join_and(["A", "B", "C"]) == "A, B and C"
+    assert academic_year(date(2026, 11, 25)) == "2026/27"
+    assert academic_year(date(2026, 7, 1), 1) == "2026/27"
+
+
+# --- Warning notice --------------------------------------------------------------------------------
+
+
+def test_warning_notice_has_all_statutory_content(church_school, authority):
+    letter = render_letter(
+        "warning_notice",
+        school=church_school,
+        authority=authority,
+        on=ON,
+        reference="EIS/WN/2026/03",
+        **warning_notice_details(),
+    )
+    for body in (letter.html, letter.text):
+        assert "Wednesday 13 January 2027" in body  # compliance end date
+        assert "section 60" in body
+        # s60(2) grounds
+        assert "unacceptably low" in body
+        assert "serious breakdown in the way the school is managed or governed" in body
+        assert "safety of pupils or staff" not in body  # ground not relied on
+        # matters, actions, minded-to (s60(4))
+        assert "38% in 2026" in body
+        assert "external review of the teaching of reading" in body
+        assert (
+            "Submit a revised school improvement plan to the local authority by Wednesday 9 December 2026."
+            in body
+        )
+        assert "appoint such number of additional governors" in body
+        assert "interim executive board" in body
+        assert "reasonable notice in writing" in body
+        assert "no right to make representations to Ofsted" in body
+    assert letter.confidential and "OFFICIAL-SENSITIVE" in letter.html
+    assert [a.name for a in letter.addressees] == ["The Governing Body of St Mary's CE (VA) Primary School"]
+    names = copy_names(letter)
+    assert "Jane Wilson" in names  # headteacher
+    assert "Diocese of Derby" in names  # church school
+    assert any("Chief Inspector" in n for n in names)  # HMCI (Ofsted)
+    assert "The Secretary of State for Education" in names
+    assert "The appointer of the foundation governors" in names  # voluntary aided
+    copies_html = letter.html.split("Copies to")[1]
+    for expected in ("Jane Wilson", "Diocese of Derby", "Ofsted", "Secretary of State", "Regional Director"):
+        assert expected in copies_html
+    assert letter.filename_stem == "2026-11-25-112233-warning-notice"
+
+
+def test_warning_notice_for_community_school_has_no_diocese_or_appointer(community_school, authority):
+    letter = render_letter(
+        "warning_notice",
+        school=community_school,
+        authority=authority,
+        on=ON,
+        reference="EIS/WN/2026/04",
+        **warning_notice_details(grounds=["safety"]),
+    )
+    names = copy_names(letter)
+    assert "Jane Wilson" in names
+    assert any("Chief Inspector" in n for n in names)
+    assert "The Secretary of State for Education" in names
+    assert not any("iocese" in n or "appointer" in n.lower() for n in names)
+    assert "iocesan" not in letter.html
+    assert "safety of pupils or staff of the school is threatened" in letter.text
+
+
+def test_warning_notice_legacy_wording_before_18_april_2016(church_school, authority):
+    given = date(2016, 3, 1)  # Tuesday; the 15th working day following is Tuesday 22 March 2016
+    letter = render_letter(
+        "warning_notice",
+        school=church_school,
+        authority=authority,
+        on=given,
+        reference="EIS/WN/2016/01",
+        **warning_notice_details(compliance_end=date(2016, 3, 22)),
+    )
+    text = letter.text
+    assert "fifteenth working day following that day" in text
+    assert "Tuesday 22 March 2016" in text
+    assert "representations in writing to Her Majesty's Chief Inspector" in text
+    assert "ten working days" in text
+    assert "no right to make representations" not in text
+    assert "60(4B)" not in text  # SoS warning notices came in 2016
+    names = copy_names(letter)
+    # s60(6A) (copy to the SoS) did not exist before 18 April 2016; HMCI was copied since April 2007.
+    assert "The Secretary of State for Education" not in names
+    assert "Her Majesty's Chief Inspector of Education, Children's Services and Skills" in names
+
+
+def test_warning_notice_current_wording_from_18_april_2016(community_school, authority):
+    letter = render_letter(
+        "warning_notice",
+        school=community_school,
+        authority=authority,
+        on=date(2016, 4, 18),
+        reference="EIS/WN/2016/02",
+        **warning_notice_details(compliance_end=date(2016, 5, 20)),
+    )
+    assert "fifteenth working day" not in letter.text
+    assert "representations in writing to" not in letter.text
+    assert "no right to make representations to Ofsted" in letter.text
+    assert "Friday 20 May 2016" in letter.text
+    assert "The Secretary of State for Education" in copy_names(letter)
+
+
+def test_warning_notice_given_on_selects_the_regime(community_school, authority):
+    # Dated (drafted) after the change but given before it: the day given decides.
+    letter = render_letter(
+        "warning_notice",
+        school=community_school,
+        authority=authority,
+        on=date(2016, 4, 20),
+        reference="EIS/WN/2016/03",
+        **warning_notice_details(given_on=date(2016, 4, 15), compliance_end=date(2016, 5, 9)),
+    )
+    assert "fifteenth working day following that day" in letter.text
+    assert "Friday 15 April 2016" in letter.text
+
+
+def test_warning_notice_legacy_period_cannot_be_calendar_days(community_school, authority):
+    with pytest.raises(ValueError, match="15th working day"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=date(2016, 3, 1),
+            reference="R",
+            **warning_notice_details(compliance_end=date(2016, 3, 16)),
+        )
+
+
+def test_warning_notice_compliance_end_must_follow_the_notice(community_school, authority):
+    with pytest.raises(ValueError, match="compliance_end must be after"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **warning_notice_details(compliance_end=ON),
+        )
+
+
+def test_warning_notice_missing_details_are_named(community_school, authority):
+    details = warning_notice_details()
+    del details["compliance_end"], details["matters"]
+    with pytest.raises(ValueError) as err:
+        render_letter(
+            "warning_notice", school=community_school, authority=authority, on=ON, reference="R", **details
+        )
+    assert str(err.value) == "warning_notice needs: matters, compliance_end"
+
+
+def test_warning_notice_rejects_unknown_grounds_and_keys(community_school, authority):
+    with pytest.raises(ValueError, match="unknown keys.*'poor_results'"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **warning_notice_details(grounds=["poor_results"]),
+        )
+    with pytest.raises(ValueError, match="does not take: compliance_ends"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            compliance_ends=date(2027, 1, 13),
+            **warning_notice_details(),
+        )
+    with pytest.raises(ValueError, match="'compliance_end' must be a date"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **warning_notice_details(compliance_end="2027-01-13"),
+        )
+
+
+def test_warning_notice_refused_for_an_academy(academy, authority):
+    with pytest.raises(ValueError, match="only to maintained schools"):
+        render_letter(
+            "warning_notice",
+            school=academy,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **warning_notice_details(),
+        )
+
+
+# --- Escaping and confidentiality --------------------------------------------------------------------
+
+
+def test_html_is_autoescaped(authority):
+    head, chair = _people("oak")
+    school = LetterSchool(
+        "100001",
+        'Oak & Ash <script>alert("x")</script> Primary',
+        "Midshire",
+        "Community school",
+        True,
+        None,
+        None,
+        head,
+        chair,
+    )
+    letter = render_letter(
+        "warning_notice",
+        school=school,
+        authority=authority,
+        on=ON,
+        reference="R&D/1",
+        **warning_notice_details(matters=["Pupils' <b>safety</b> & welfare"]),
+    )
+    assert "<script>" not in letter.html
+    assert "Oak &amp; Ash &lt;script&gt;" in letter.html
+    assert "&lt;b&gt;safety&lt;/b&gt; &amp; welfare" in letter.html
+    assert "R&amp;D/1" in letter.html
+    # The plain-text body is not HTML: it carries the characters themselves.
+    assert 'Oak & Ash <script>alert("x")</script> Primary' in letter.text
+    assert re.fullmatch(r"[a-z0-9-]+", letter.filename_stem)
+
+
+@pytest.mark.parametrize("key", ["confidential_notes", "confidential", "Confidential_HR"])
+def test_confidential_details_are_refused(community_school, authority, key):
+    with pytest.raises(ValueError, match="confidential never go into letters"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **{key: "Headteacher capability procedure under way"},
+            **warning_notice_details(),
+        )
+
+
+def test_nested_confidential_keys_are_refused(church_school, authority):
+    priorities = statement_details()["priorities"]
+    priorities[0]["actions"][0] = {**priorities[0]["actions"][0], "confidential_note": "HR matter"}
+    with pytest.raises(ValueError, match=r"priorities\[0\]\.actions\[0\]\.confidential_note"):
+        render_letter(
+            "statement_of_action",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **statement_details(priorities=priorities),
+        )
+
+
+def test_environment_is_strict():
+    from concerns.letters import _ENV
+
+    with pytest.raises(UndefinedError):
+        _ENV.from_string("{{ no_such_detail }}").render()
+    assert _ENV.from_string("{{ x }}").render(x="<i>") == "&lt;i&gt;"
+
+
+# --- Statement of action ---------------------------------------------------------------------------
+
+
+def test_statement_of_action_follows_the_derbyshire_format(church_school, authority):
+    letter = render_letter(
+        "statement_of_action",
+        school=church_school,
+        authority=authority,
+        on=date(2026, 11, 20),
+        reference="EIS/SOA/2026/07",
+        **statement_details(),
+    )
+    text = letter.text
+    headings = [
+        "1. Context",
+        "2. Scope for closure",
+        "Local authority commentary",
+        "3. Local authority action",
+        "Action already taken by the local authority before the inspection",
+        "Action taken by the local authority following the inspection",
+        "Arrangements to consult with and involve parents",
+        "4. Support from the local authority and other partners",
+        "Support priorities, including proposed actions to build the leadership and management capacity",
+        "5. Use of local authority powers",
+        "Local Authority Action Plan: St Mary's",
+        "Key issue 1",
+        "Local authority support team",
+    ]
+    positions = [text.index(h) for h in headings]
+    assert positions == sorted(positions)
+    assert "requires special measures" in text
+    assert "Tuesday 24 November 2026" in text  # due with HMCI
+    assert "section 15 of the Education Act 2005" in text
+    assert (
+        "Train all staff in the validated phonics programme | Tom Hughes, Link Adviser | By 18 December 2026"
+        in text
+    )
+    # Published after 29 June 2026: a power, not a duty, to make an academy order.
+    assert "power rather than a duty" in text
+    assert not letter.confidential
+
+
+def test_statement_of_action_copies_hmci_and_va_appointer_only_for_va(
+    church_school, community_school, authority
+):
+    va = render_letter(
+        "statement_of_action",
+        school=church_school,
+        authority=authority,
+        on=date(2026, 11, 20),
+        reference="R",
+        **statement_details(),
+    )
+    community = render_letter(
+        "statement_of_action",
+        school=community_school,
+        authority=authority,
+        on=date(2026, 11, 20),
+        reference="R",
+        **statement_details(),
+    )
+    for letter in (va, community):
+        assert any("Chief Inspector" in n for n in copy_names(letter))
+        assert [a.name for a in letter.addressees] == ["Jane Wilson", "Andrew Patel"]
+    assert "The appointer of the foundation governors" in copy_names(va)
+    assert "The appointer of the foundation governors" not in copy_names(community)
+    assert "appointer" not in community.html
+
+
+def test_statement_of_action_vc_church_school_gets_no_appointer_copy(authority):
+    head, chair = _people("stjohn")
+    vc = LetterSchool(
+        "120001",
+        "St John's CE (VC) Infant School",
+        "Midshire",
+        "Voluntary controlled school",
+        True,
+        "Diocese of Derby",
+        "Church of England",
+        head,
+        chair,
+    )
+    names = [p.name for p in copies_for("statement_of_action", vc)]
+    assert not any("appointer" in n for n in names) and "Diocese of Derby" not in names
+
+
+def test_statement_of_action_academy_order_wording_follows_publication_date(church_school, authority):
+    before = render_letter(
+        "statement_of_action",
+        school=church_school,
+        authority=authority,
+        on=date(2026, 5, 20),
+        reference="R",
+        **statement_details(
+            published=date(2026, 5, 12), due=date(2026, 5, 27), inspection_date=date(2026, 4, 21)
+        ),
+    )
+    assert "section 4(A1)" in before.text and "conversion to academy status" in before.text
+    ordered = render_letter(
+        "statement_of_action",
+        school=church_school,
+        authority=authority,
+        on=date(2026, 11, 20),
+        reference="R",
+        **statement_details(academy_order_on=date(2026, 11, 18)),
+    )
+    assert "made an academy order in respect of the school on Wednesday 18 November 2026" in ordered.text
+
+
+def test_statement_of_action_validates_the_action_plan(church_school, authority):
+    bad = statement_details()["priorities"]
+    bad[0]["actions"][0] = {"action": "Train staff", "timescale": "December"}
+    with pytest.raises(ValueError, match=r"priorities\[0\]\.actions\[0\] needs: lead"):
+        render_letter(
+            "statement_of_action",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **statement_details(priorities=bad),
+        )
+    with pytest.raises(ValueError, match="category' must be one of special_measures, serious_weaknesses"):
+        render_letter(
+            "statement_of_action",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **statement_details(category="inadequate"),
+        )
+    with pytest.raises(ValueError, match="due must be after published"):
+        render_letter(
+            "statement_of_action",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **statement_details(due=date(2026, 11, 10)),
+        )
+
+
+def test_statement_of_action_roll_tables(church_school, authority):
+    letter = render_letter(
+        "statement_of_action",
+        school=church_school,
+        authority=authority,
+        on=date(2026, 11, 20),
+        reference="R",
+        **statement_details(
+            category="serious_weaknesses",
+            roll={"net_capacity": 210, "projections": [205, 199, 204]},
+            nearby_schools=[
+                {"name": "Belper Meadows Primary", "available": 12, "projections": [410, 414, 402]}
+            ],
+            projection_basis="Projections use the children living in the normal area and three-year trends.",
+        ),
+    )
+    assert "requires significant improvement (serious weaknesses)" in letter.text
+    assert "St Mary's CE (VA) Primary School | 210 | 205 | 199 | 204" in letter.text
+    assert "Belper Meadows Primary | 12 | 410 | 414 | 402" in letter.text
+    assert "2026/27 (current year) | 2027/28 | 2028/29" in letter.text
+
+
+# --- Other letters ---------------------------------------------------------------------------------
+
+
+def test_confirmation_of_concern(church_school, community_school, authority):
+    details = {
+        "discussed_on": date(2026, 11, 17),
+        "concerns": [
+            "Progress in mathematics at key stage 2 is well below that of similar schools.",
+            "Leaders' monitoring of teaching has not identified the weaknesses in mathematics.",
+        ],
+        "next_steps": [
+            "Commission a review of mathematics by the maths hub",
+            {"text": "Revise the school improvement plan", "by": date(2026, 12, 11)},
+        ],
+        "review_cadence": "at least three times a year",
+        "first_review": datetime(2027, 1, 20, 14, 30),
+        "local_category": "High risk (school causing concern)",
+    }
+    letter = render_letter(
+        "confirmation_of_concern",
+        school=church_school,
+        authority=authority,
+        on=ON,
+        reference="EIS/SCC/2026/11",
+        **details,
+    )
+    assert [a.name for a in letter.addressees] == ["Jane Wilson", "Andrew Patel"]
+    assert "Dear Jane Wilson and Andrew Patel," in letter.text
+    assert "Tuesday 17 November 2026" in letter.text
+    assert "at least three times a year" in letter.text
+    assert "Wednesday 20 January 2027 at 2:30pm" in letter.text
+    assert "Revise the school improvement plan by Friday 11 December 2026" in letter.text
+    assert "Part B" in letter.text
+    assert "warning notice under section 60" in letter.text
+    assert letter.html.count("David Okafor") >= 1 and letter.copies[0].name == "Diocese of Derby"
+    assert "Diocese of Derby" in copy_names(letter)
+    community = render_letter(
+        "confirmation_of_concern",
+        school=community_school,
+        authority=authority,
+        on=ON,
+        reference="R",
+        **details,
+    )
+    assert "Diocese" not in " ".join(copy_names(community)) and "diocese" not in community.text
+
+
+def test_warning_letter_for_maintained_school(community_school, authority):
+    letter = render_letter(
+        "warning_letter",
+        school=community_school,
+        authority=authority,
+        on=ON,
+        reference="EIS/WL/2026/02",
+        concerns=["Attendance has fallen to 89.1%, well below the local authority average."],
+        actions=[
+            "Appoint an attendance lead",
+            {"text": "Submit an attendance action plan", "by": date(2026, 12, 4)},
+        ],
+        complete_by=date(2027, 2, 12),
+        judged_on=date(2026, 11, 18),
+        review_meeting=datetime(2027, 2, 24, 10, 0),
+        respond_by=date(2026, 12, 4),
+    )
+    text = letter.text
+    assert "not a warning notice under section 60 of the Education and Inspections Act 2006" in text
+    assert "reserves the right to give the governing body a warning notice under section 60" in text
+    assert "Friday 12 February 2027" in text and "Wednesday 24 February 2027 at 10am" in text
+    assert letter.html.count("Helen Carter") == 1  # signed by the most senior officer
+    assert "David Okafor" in copy_names(letter)
+
+
+def test_warning_letter_for_academy_refers_to_secretary_of_state(academy, authority):
+    letter = render_letter(
+        "warning_letter",
+        school=academy,
+        authority=authority,
+        on=ON,
+        reference="EIS/AOC/2026/01",
+        concerns=["Key stage 4 outcomes have declined for two years."],
+        actions=["Share the trust's improvement plan for the academy"],
+        complete_by=date(2027, 3, 26),
+    )
+    assert "inform the Secretary of State for Education, through the Regional Director" in letter.text
+    assert "reserves the right" not in letter.text
+
+
+def test_soc_meeting_agenda_follows_doncaster_appendix_3(church_school, authority):
+    letter = render_letter(
+        "soc_meeting_agenda",
+        school=church_school,
+        authority=authority,
+        on=ON,
+        reference="EIS/SOC/2027/01",
+        **agenda_details(),
+    )
+    text = letter.text
+    for item in (
+        "Summary of the issues of concern",
+        "Action planning and progress against the key issues",
+        "Judgements on progress against each agreed impact measure",
+        "Quality of support provided",
+        "Future plans and interventions summarised",
+        "Review date",
+    ):
+        assert item in text
+    assert "Wednesday 20 January 2027 at 2:30pm" in text
+    assert "Wednesday 13 January 2027" in text  # papers due, 7 days before
+    assert "Wednesday 27 January 2027" in text  # minutes due, within 7 days after
+    assert "the school's self-evaluation summary" in text
+    assert [p.name for p in letter.addressees] == [
+        "David Okafor",
+        "Jane Wilson",
+        "Priya Shah",
+        "Andrew Patel",
+    ]
+    assert letter.copies == [] and "Dear" not in text
+
+
+def test_soc_meeting_agenda_item_override_and_date_checks(church_school, authority):
+    letter = render_letter(
+        "soc_meeting_agenda",
+        school=church_school,
+        authority=authority,
+        on=ON,
+        reference="R",
+        **agenda_details(
+            items=["Governance review findings", {"title": "Safeguarding audit", "lead": "Priya Shah"}]
+        ),
+    )
+    assert (
+        "1. Governance review findings" in letter.text and "2. Safeguarding audit – Priya Shah" in letter.text
+    )
+    with pytest.raises(ValueError, match="papers_due must be before the meeting"):
+        render_letter(
+            "soc_meeting_agenda",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **agenda_details(papers_due=date(2027, 1, 21)),
+        )
+    with pytest.raises(ValueError, match="'meeting_at' must be a datetime"):
+        render_letter(
+            "soc_meeting_agenda",
+            school=church_school,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **agenda_details(meeting_at=date(2027, 1, 20)),
+        )
+
+
+def test_removal_from_concern(church_school, authority):
+    letter = render_letter(
+        "removal_from_concern",
+        school=church_school,
+        authority=authority,
+        on=date(2027, 7, 14),
+        reference="EIS/SCC/2027/05",
+        decided_on=date(2027, 7, 7),
+        improvements=["Reading outcomes rose to 76% meeting the expected standard."],
+        exit_strategy=["Governors' school improvement committee continues to meet each half term"],
+        monitoring="Lighter-touch monitoring: one link adviser visit each term in 2027/28.",
+        review_on=date(2027, 12, 8),
+        local_category="Medium risk",
+    )
+    text = letter.text
+    assert "no longer causing concern" in text and "Exit strategy" in text and "Lighter-touch" in text
+    assert "Wednesday 8 December 2027" in text and "Medium risk" in text
+    assert "Diocese of Derby" in copy_names(letter)
+    assert letter.html.count("David Okafor") == 1  # signed by the assistant director, not copied to them
+
+
+# --- Copy lists ------------------------------------------------------------------------------------
+
+
+def test_copies_for_sos_notice_goes_to_the_local_authority(church_school):
+    names = [p.name for p in copies_for("warning_notice", church_school, "sos", on=ON)]
+    assert "Midshire" in names and "The Secretary of State for Education" not in names
+    assert "Jane Wilson" in names and "Diocese of Derby" in names
+
+
+def test_copies_merge_a_diocese_that_appoints_foundation_governors(authority):
+    head, chair = _people("stpius")
+    dbe = LetterParty("Diocese of Nottingham", "Catholic Education Service, appoints foundation governors")
+    school = LetterSchool(
+        "130001",
+        "St Pius X Catholic Primary School",
+        "Midshire",
+        "Voluntary aided school",
+        True,
+        "Diocese of Nottingham",
+        "Roman Catholic",
+        head,
+        chair,
+        foundation_appointer=dbe,
+    )
+    copies = copies_for("warning_notice", school, on=ON)
+    diocese = [p for p in copies if p.name == "Diocese of Nottingham"]
+    assert (
+        len(diocese) == 1
+        and "Bishop" in diocese[0].role
+        and "appoints foundation governors" in diocese[0].role
+    )
+
+
+def test_copy_rules_carry_source_and_confidence(church_school):
+    for kind, rows in COPY_LISTS.items():
+        for row in rows:
+            assert row.source and row.tag in {"V", "S", "H", "U"}, kind
+    sos = [
+        r for r in recipient_rules("warning_notice", church_school, on=ON) if r.party == "secretary_of_state"
+    ]
+    assert sos and sos[0].tag == "U"
+    assert [p.name for p in addressees_for("confirmation_of_concern", church_school)] == [
+        "Jane Wilson",
+        "Andrew Patel",
+    ]
+    with pytest.raises(ValueError, match="issuer"):
+        copies_for("warning_notice", church_school, "ofsted")
+
+
+def test_school_properties():
+    def school(type_name="Community school", diocese=None, character=None):
+        return LetterSchool("1", "S", "LA", type_name, True, diocese, character, None, None)
+
+    assert school(character="Roman Catholic").is_church_school
+    assert school(character="Church of England/Methodist").is_church_school
+    assert not school(character="Methodist").is_church_school
+    assert not school(diocese="Not applicable", character="Does not apply").is_church_school
+    assert school(diocese="Diocese of Derby").is_church_school  # no recorded character: diocese decides
+    assert school("Voluntary aided school").is_voluntary_aided
+    assert not school("Voluntary controlled school").is_voluntary_aided
+    for t in (
+        "Voluntary aided school",
+        "Voluntary controlled school",
+        "Foundation school",
+        "Foundation special school",
+    ):
+        assert school(t).is_foundation_or_voluntary
+    assert not school("Community special school").is_foundation_or_voluntary
+
+
+# --- Spec data and general refusals -----------------------------------------------------------------
+
+
+def test_letter_kinds_are_complete_data():
+    for kind, spec in LETTER_KINDS.items():
+        assert (TEMPLATES_DIR / spec.template).is_file(), kind
+        assert spec.required and spec.title and spec.source and spec.signatory_role
+        assert all(doc for doc in spec.describe().values())
+    assert (
+        LETTER_KINDS["warning_notice"].statutory_copies
+        and LETTER_KINDS["statement_of_action"].statutory_copies
+    )
+    assert not LETTER_KINDS["warning_letter"].statutory_copies
+    assert set(LETTER_KINDS["warning_notice"].required) >= {
+        "grounds",
+        "matters",
+        "actions_required",
+        "compliance_end",
+        "minded_to",
+    }
+    assert Path(TEMPLATES_DIR, "letters", "_base.html.j2").is_file()
+    assert set(LETTER_KINDS) <= set(COPY_LISTS)  # every letter has a (possibly empty) distribution list
+
+
+def test_missing_officer_head_or_kind_is_a_clear_error(community_school, authority):
+    no_director = LetterAuthority(
+        authority.name, {k: v for k, v in authority.officers.items() if k != "director"}
+    )
+    with pytest.raises(ValueError, match="no officer with role 'director'"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=no_director,
+            on=ON,
+            reference="R",
+            **warning_notice_details(),
+        )
+    headless = LetterSchool(
+        "1", "Nohead School", "Midshire", "Community school", True, None, None, None, None
+    )
+    with pytest.raises(ValueError, match="no headteacher or chair"):
+        render_letter(
+            "warning_notice",
+            school=headless,
+            authority=authority,
+            on=ON,
+            reference="R",
+            **warning_notice_details(),
+        )
+    with pytest.raises(ValueError, match="unknown letter kind 'final_warning'"):
+        render_letter("final_warning", school=community_school, authority=authority, on=ON, reference="R")
+
+
+def test_text_rendering_is_plain(church_school, authority):
+    letter = render_letter(
+        "warning_notice",
+        school=church_school,
+        authority=authority,
+        on=ON,
+        reference="R",
+        **warning_notice_details(),
+    )
+    assert "<" not in letter.text.replace("<script>", "")
+    assert "\n\n\n" not in letter.text
+    assert letter.text.startswith("OFFICIAL-SENSITIVE")
+    assert "Copies to\n\n- Jane Wilson, Headteacher" in letter.text
+    assert html_to_text("<p>a<br>b</p><ol><li>x</li><li>y</li></ol>") == "a\nb\n\n1. x\n2. y\n"
+
+
+def test_sensitive_override_and_extra_copies(community_school, authority):
+    nlg = LetterParty("Sarah Bennett", "National Leader of Governance")
+    letter = render_letter(
+        "warning_letter",
+        school=community_school,
+        authority=authority,
+        on=ON,
+        reference="R",
+        concerns=["c"],
+        actions=["a"],
+        complete_by=date(2027, 1, 29),
+        sensitive=False,
+        extra_copies=[nlg],
+    )
+    assert not letter.confidential and "OFFICIAL-SENSITIVE" not in letter.html
+    assert "Sarah Bennett" in copy_names(letter)
+
+
+def test_datetimes_mix_safely_with_dates(church_school, authority):
+    # A 'when' detail may be a datetime; the date checks compare it by its day instead of failing.
+    letter = render_letter(
+        "removal_from_concern",
+        school=church_school,
+        authority=authority,
+        on=date(2027, 7, 14),
+        reference="R",
+        decided_on=datetime(2027, 7, 7, 16, 0),
+        improvements=["i"],
+        exit_strategy=["e"],
+        monitoring="m",
+        review_on=datetime(2027, 12, 8, 9, 30),
+    )
+    assert "Wednesday 8 December 2027 at 9:30am" in letter.text
+    assert "Wednesday 7 July 2027" in letter.text and "7 July 2027 at" not in letter.text
+    with pytest.raises(ValueError, match="review_on must be after the letter date"):
+        render_letter(
+            "removal_from_concern",
+            school=church_school,
+            authority=authority,
+            on=date(2027, 7, 14),
+            reference="R",
+            decided_on=date(2027, 7, 7),
+            improvements=["i"],
+            exit_strategy=["e"],
+            monitoring="m",
+            review_on=datetime(2027, 7, 14, 9, 0),
+        )
