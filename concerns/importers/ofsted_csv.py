@@ -1,0 +1,482 @@
+"""Parser for Ofsted's management-information CSVs of state-funded school inspections.
+
+One row per open school, with its latest inspections. Three layouts are recognised by their headers:
+
+- "mi-2017": "Maintained schools and academies inspections and outcomes" (e.g. as at 31 Dec 2017):
+  latest and previous inspection with overall effectiveness, category of concern and the common
+  inspection framework sub-judgements (outcomes for pupils, quality of teaching ...).
+- "state-funded-2024": "State-funded schools inspections and outcomes" releases up to 31 Aug 2025:
+  latest and previous *graded* inspection with the 2019 framework's key judgements (quality of
+  education, behaviour and attitudes ...), "Safeguarding is effective?", and the latest *ungraded*
+  inspection. Overall effectiveness is "Not judged" for inspections from Sep 2024.
+- "state-funded-2025": the monthly "latest inspections" releases from Nov 2025: the latest full
+  inspection as a report card (area grades, "Safeguarding standards"), the latest graded inspection
+  under the previous framework ("Latest OEIF ..."), and the latest ungraded inspection.
+
+`latest` is the school's latest graded inspection and `previous` the graded one before it. In the 2025
+layout that is the report card then the OEIF inspection, or the OEIF inspection alone when the school
+has no report card yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from concerns.importers.csvfile import Row, collect, field_reader, open_table, read_date
+from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
+from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, SchoolRecord
+
+# Header spellings by field, first match wins. Headers are compared in normal form (case, spacing and
+# punctuation dropped: see csvfile.normalise_header), so only real renames need listing here.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    # the school
+    "urn": ("URN",),
+    "laestab": ("LAESTAB",),
+    "school_name": ("School name",),
+    "la_name": ("Local authority",),
+    "type_of_education": ("Type of education",),
+    "phase": ("Phase of education", "Ofsted phase"),
+    "predecessor_urn": ("Predecessor URN",),
+    "religious_character": ("Designated religious character", "Religious character"),
+    "trust": ("Multi-academy trust name",),
+    "open_date": ("School open date", "Provider open date - QA"),
+    "close_date": ("Provider closed date - QA",),
+    # latest graded inspection (a report card in the 2025 layout, which calls it the latest "full" one)
+    "inspection_number": (
+        "Inspection number of latest graded inspection",
+        "Inspection number of latest full inspection",
+        "Inspection number",
+    ),
+    "inspection_type": ("Inspection type",),
+    "inspection_start": ("Inspection start date",),
+    "inspection_end": ("Inspection end date",),
+    "publication_date": ("Publication date",),
+    "urn_at_time": ("URN at time of latest graded inspection", "URN at time of latest full inspection"),
+    "overall_effectiveness": ("Overall effectiveness", "Overall effectiveness grade"),
+    "category_of_concern": ("Category of concern",),
+    "outcomes_for_pupils": ("Outcomes for pupils",),
+    "quality_of_teaching": ("Quality of teaching, learning and assessment",),
+    "quality_of_education": ("Quality of education",),
+    "behaviour_and_attitudes": ("Behaviour and attitudes",),
+    "personal_development": ("Personal development, behaviour and welfare", "Personal development"),
+    "leadership_and_management": ("Effectiveness of leadership and management", "Leadership and management"),
+    "early_years": ("Early years provision (where applicable)", "Early years provision"),
+    "sixth_form": ("16 - 19 study programmes", "Sixth form provision (where applicable)", "Sixth form provision"),
+    "safeguarding": ("Safeguarding standards", "Safeguarding is effective?"),
+    "rc_inclusion": ("Inclusion",),
+    "rc_curriculum_and_teaching": ("Curriculum and teaching",),
+    "rc_achievement": ("Achievement",),
+    "rc_attendance_and_behaviour": ("Attendance and behaviour",),
+    "rc_personal_development": ("Personal development and wellbeing", "Personal development and well-being"),
+    "rc_leadership_and_governance": ("Leadership and governance",),
+    "rc_early_years": ("Early years (where applicable)", "Early years"),
+    "rc_sixth_form": ("Post-16 provision (where applicable)", "Post-16 provision", "Sixth form (where applicable)"),
+    # previous graded inspection
+    "previous_inspection_number": (
+        "Previous graded inspection number",
+        "Previous full inspection number",
+        "Previous inspection number",
+    ),
+    "previous_inspection_start": ("Previous inspection start date",),
+    "previous_inspection_end": ("Previous inspection end date",),
+    "previous_publication_date": ("Previous publication date",),
+    "previous_urn_at_time": ("URN at time of previous graded inspection", "URN at time of previous full inspection"),
+    "previous_overall_effectiveness": (
+        "Previous graded inspection overall effectiveness",
+        "Previous full inspection overall effectiveness",
+        "Previous overall effectiveness",
+    ),
+    "previous_category_of_concern": ("Previous category of concern",),
+    "previous_outcomes_for_pupils": ("Previous outcomes for pupils",),
+    "previous_quality_of_teaching": ("Previous quality of teaching, learning and assessment",),
+    "previous_quality_of_education": ("Previous quality of education",),
+    "previous_behaviour_and_attitudes": ("Previous behaviour and attitudes",),
+    "previous_personal_development": (
+        "Previous personal development, behaviour and welfare",
+        "Previous personal development",
+    ),
+    "previous_leadership_and_management": ("Previous effectiveness of leadership and management",),
+    "previous_early_years": ("Previous early years provision (where applicable)",),
+    "previous_sixth_form": ("Previous 16 - 19 study programmes", "Previous sixth form provision (where applicable)"),
+    "previous_safeguarding": ("Previous safeguarding is effective?",),
+    # latest graded inspection under the framework before report cards (2025 layout)
+    "oeif_inspection_number": ("Inspection number of latest OEIF graded inspection",),
+    "oeif_inspection_type": ("Inspection type of latest OEIF graded inspection",),
+    "oeif_inspection_start": ("Inspection start date of latest OEIF graded inspection",),
+    "oeif_publication_date": ("Publication date of latest OEIF graded inspection",),
+    "oeif_urn_at_time": ("URN at time of latest OEIF graded inspection",),
+    "oeif_overall_effectiveness": ("Latest OEIF overall effectiveness",),
+    "oeif_category_of_concern": ("Latest OEIF category of concern",),
+    "oeif_quality_of_education": ("Latest OEIF quality of education",),
+    "oeif_behaviour_and_attitudes": ("Latest OEIF behaviour and attitudes",),
+    "oeif_personal_development": ("Latest OEIF personal development",),
+    "oeif_leadership_and_management": ("Latest OEIF effectiveness of leadership and management",),
+    "oeif_early_years": ("Latest OEIF early years provision (where applicable)",),
+    "oeif_sixth_form": ("Latest OEIF sixth form provision (where applicable)",),
+    "oeif_safeguarding": ("Latest OEIF safeguarding is effective?",),
+    # latest ungraded (section 8) inspection
+    "ungraded_inspection_number": (
+        "Latest ungraded inspection number since last graded inspection",
+        "Latest ungraded inspection number",
+    ),
+    "ungraded_inspection_start": ("Date of latest ungraded inspection",),
+    "ungraded_publication_date": ("Ungraded inspection publication date",),
+    "ungraded_urn_at_time": ("URN at time of the ungraded inspection",),
+    "ungraded_outcome": ("Ungraded inspection overall outcome",),
+}
+
+
+@dataclass(frozen=True)
+class InspectionColumns:
+    """Which fields of a layout describe one inspection (None: the layout has no such column)."""
+
+    number: str
+    start: str
+    published: str
+    end: str | None = None
+    inspection_type: str | None = None
+    overall: str | None = None
+    category: str | None = None
+    urn_at_time: str | None = None
+    grades: Mapping[str, str] = field(default_factory=dict)  # judgement key -> field, graded 1-4
+    areas: Mapping[str, str] = field(default_factory=dict)  # report-card area -> field
+    safeguarding: str | None = None
+    outcome: str | None = None  # an ungraded inspection's outcome, e.g. "School remains Good"
+    graded: bool = True
+
+    @cached_property
+    def fields(self) -> tuple[str, ...]:
+        """The fields that carry this inspection's results: all empty means there is no inspection."""
+        singles = (self.number, self.start, self.published, self.end, self.overall, self.category,
+                   self.safeguarding, self.outcome)
+        return tuple(f for f in singles if f) + tuple(self.grades.values()) + tuple(self.areas.values())
+
+    @cached_property
+    def judgements(self) -> tuple[tuple[str, str], ...]:
+        """(key in InspectionRecord.grades, field) for sub-judgements and report-card areas alike."""
+        return tuple(self.grades.items()) + tuple(self.areas.items())
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    required: tuple[str, ...]  # without these, a file is not of this layout
+    graded: tuple[InspectionColumns, ...]  # newest first: latest, then previous
+    ungraded: InspectionColumns | None = None
+
+
+def _judgements(prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
+    return {key: prefix + key for key in keys}
+
+
+CIF_JUDGEMENTS = ("outcomes_for_pupils", "quality_of_teaching", "leadership_and_management",
+                  "personal_development", "early_years", "sixth_form")
+EIF_JUDGEMENTS = ("quality_of_education", "behaviour_and_attitudes", "personal_development",
+                  "leadership_and_management", "early_years", "sixth_form")
+REPORT_CARD_AREAS = ("inclusion", "curriculum_and_teaching", "achievement", "attendance_and_behaviour",
+                     "personal_development", "leadership_and_governance", "early_years", "sixth_form")
+
+
+def _latest(judgements: tuple[str, ...]) -> InspectionColumns:
+    return InspectionColumns(
+        number="inspection_number", start="inspection_start", published="publication_date",
+        end="inspection_end", inspection_type="inspection_type", overall="overall_effectiveness",
+        category="category_of_concern", urn_at_time="urn_at_time",
+        grades=_judgements("", judgements), safeguarding="safeguarding",
+    )
+
+
+def _previous(judgements: tuple[str, ...]) -> InspectionColumns:
+    return InspectionColumns(
+        number="previous_inspection_number", start="previous_inspection_start",
+        published="previous_publication_date", end="previous_inspection_end",
+        overall="previous_overall_effectiveness", category="previous_category_of_concern",
+        urn_at_time="previous_urn_at_time", grades=_judgements("previous_", judgements),
+        safeguarding="previous_safeguarding",
+    )
+
+
+UNGRADED = InspectionColumns(
+    number="ungraded_inspection_number", start="ungraded_inspection_start",
+    published="ungraded_publication_date", urn_at_time="ungraded_urn_at_time",
+    outcome="ungraded_outcome", graded=False,
+)
+
+REPORT_CARD = InspectionColumns(
+    number="inspection_number", start="inspection_start", published="publication_date",
+    end="inspection_end", inspection_type="inspection_type", category="category_of_concern",
+    urn_at_time="urn_at_time", areas=_judgements("rc_", REPORT_CARD_AREAS), safeguarding="safeguarding",
+)
+
+OEIF = InspectionColumns(
+    number="oeif_inspection_number", start="oeif_inspection_start", published="oeif_publication_date",
+    inspection_type="oeif_inspection_type", overall="oeif_overall_effectiveness",
+    category="oeif_category_of_concern", urn_at_time="oeif_urn_at_time",
+    grades=_judgements("oeif_", EIF_JUDGEMENTS), safeguarding="oeif_safeguarding",
+)
+
+SCHOOL_REQUIRED = ("urn", "school_name")
+
+# Most specific first. The columns that decide a category of concern are required, so a renamed one
+# stops the import (NotRecognised) instead of silently reading every school as "no category".
+LAYOUTS = (
+    Layout(
+        name="state-funded-2025",
+        required=SCHOOL_REQUIRED + (
+            "inspection_start", "publication_date", "category_of_concern", "safeguarding",
+            "rc_inclusion", "rc_curriculum_and_teaching", "rc_achievement", "rc_attendance_and_behaviour",
+            "rc_personal_development", "rc_leadership_and_governance",
+            "oeif_inspection_start", "oeif_overall_effectiveness", "oeif_category_of_concern",
+        ),
+        graded=(REPORT_CARD, OEIF),
+        ungraded=UNGRADED,
+    ),
+    Layout(
+        name="state-funded-2024",
+        required=SCHOOL_REQUIRED + (
+            "inspection_start", "publication_date", "overall_effectiveness", "category_of_concern",
+            "quality_of_education", "previous_overall_effectiveness", "previous_category_of_concern",
+        ),
+        graded=(_latest(EIF_JUDGEMENTS), _previous(EIF_JUDGEMENTS)),
+        ungraded=UNGRADED,
+    ),
+    Layout(
+        name="mi-2017",
+        required=SCHOOL_REQUIRED + (
+            "inspection_start", "publication_date", "overall_effectiveness", "category_of_concern",
+            "outcomes_for_pupils", "previous_overall_effectiveness", "previous_category_of_concern",
+        ),
+        graded=(_latest(CIF_JUDGEMENTS), _previous(CIF_JUDGEMENTS)),
+    ),
+)
+_LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS}
+
+
+# --- values -------------------------------------------------------------------------------------
+
+# Overall effectiveness: 9 and 0 mean "not applicable"; "Not judged" is written for graded
+# inspections from Sep 2024, which no longer give an overall grade.
+OVERALL_NOT_GIVEN = frozenset({"9", "0", "not judged", "not applicable"})
+# Sub-judgements also use 8: in the 2017 Oxfordshire file it appears only in the early-years columns, and
+# only for inspections made between Jan and Jun 2012. Its meaning is not documented where we looked; it
+# is read as "no grade given" rather than refusing 31 real rows.
+JUDGEMENT_NOT_GIVEN = OVERALL_NOT_GIVEN | {"8"}
+GRADES_1_TO_4 = frozenset({"1", "2", "3", "4"})
+
+
+def parse_overall(text: str) -> int | None:
+    if text in GRADES_1_TO_4:
+        return int(text)
+    if text.lower() in OVERALL_NOT_GIVEN:
+        return None
+    raise ValueError(f"{text!r} is not a grade (1-4, 9 = not applicable)")
+
+
+def parse_judgement(text: str) -> str | None:
+    if text in GRADES_1_TO_4:
+        return text
+    if text.lower() in JUDGEMENT_NOT_GIVEN:
+        return None
+    raise ValueError(f"{text!r} is not a grade (1-4; 8, 9 = not applicable)")
+
+
+REPORT_CARD_GRADES = frozenset(
+    {"exceptional", "strong_standard", "expected_standard", "needs_attention", "urgent_improvement"}
+)
+
+
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
+
+
+def _word_key(text: str) -> str:
+    return _NOT_ALPHANUMERIC.sub("_", text.lower()).strip("_")
+
+
+def parse_area_grade(text: str) -> str | None:
+    """A report-card grade as its key ("Strong standard" -> "strong_standard").
+
+    "Not applicable" (a school without early years or a sixth form) is None.
+    """
+    key = _word_key(text)
+    if key in REPORT_CARD_GRADES:
+        return key
+    if key in {"not_applicable", "not_judged", "9"}:
+        return None
+    raise ValueError(
+        f"{text!r} is not a report-card grade "
+        "(exceptional, strong standard, expected standard, needs attention, urgent improvement)"
+    )
+
+
+# Category of concern: the codes Ofsted MI uses, and the words. Serious weaknesses is the old name of
+# "requires significant improvement" (EA 2005 s.44), so SWK is read as RSI.
+CATEGORIES = {
+    "sm": "SM",
+    "special_measures": "SM",
+    "swk": "RSI",
+    "serious_weaknesses": "RSI",
+    "rsi": "RSI",
+    "requires_significant_improvement": "RSI",
+    "nti": "NTI",
+    "notice_to_improve": "NTI",
+    "not_applicable": None,
+}
+
+
+def parse_category(text: str) -> str | None:
+    try:
+        return CATEGORIES[_word_key(text)]
+    except KeyError:
+        raise ValueError(f"{text!r} is not a category of concern (SM, SWK, RSI, NTI or blank)") from None
+
+
+# "Safeguarding is effective?" says Yes/No; report cards' "Safeguarding standards" say Met/Not met.
+SAFEGUARDING = {"yes": "met", "met": "met", "no": "not_met", "not_met": "not_met",
+                "9": None, "not_applicable": None, "not_judged": None}
+
+
+def parse_safeguarding(text: str) -> str | None:
+    try:
+        return SAFEGUARDING[_word_key(text)]
+    except KeyError:
+        raise ValueError(f"{text!r} is not a safeguarding judgement (Yes/No, Met/Not met)") from None
+
+
+read_overall = field_reader(parse_overall)
+read_judgement = field_reader(parse_judgement)
+read_area_grade = field_reader(parse_area_grade)
+read_category = field_reader(parse_category)
+read_safeguarding = field_reader(parse_safeguarding)
+
+
+def _inspection_readers(columns: InspectionColumns) -> dict[str, Callable[[str], object]]:
+    readers = {f: read_date for f in (columns.start, columns.end, columns.published) if f}
+    readers |= {f: reader for f, reader in ((columns.overall, read_overall), (columns.category, read_category),
+                                            (columns.safeguarding, read_safeguarding),
+                                            (columns.urn_at_time, read_urn)) if f}
+    readers |= {f: read_judgement for f in columns.grades.values()}
+    readers |= {f: read_area_grade for f in columns.areas.values()}
+    return readers
+
+
+# How each field is read (text when not listed), derived from the layouts so the two cannot disagree.
+READERS: dict[str, Callable[[str], object]] = {
+    "urn": read_urn,
+    "predecessor_urn": read_urn,
+    "type_of_education": read_type_name,
+    "phase": read_descriptive,
+    "religious_character": read_descriptive,
+    "trust": read_descriptive,
+    "open_date": read_date,
+    "close_date": read_date,
+}
+for _layout in LAYOUTS:
+    for _columns in _layout.graded + ((_layout.ungraded,) if _layout.ungraded else ()):
+        READERS |= _inspection_readers(_columns)
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def read_ofsted(path: str | Path) -> ParseResult:
+    """OfstedRow rows from an Ofsted MI CSV; NotRecognised (before reading any row) if it is not one."""
+    table = open_table(
+        path,
+        "an Ofsted management-information CSV",
+        COLUMN_ALIASES,
+        {layout.name: layout.required for layout in LAYOUTS},
+    )
+    layout = _LAYOUT_BY_NAME[table.layout]
+    return collect(table, READERS, SCHOOL_REQUIRED, lambda row: _ofsted_row(row, layout))
+
+
+def _ofsted_row(row: Row, layout: Layout) -> OfstedRow:
+    values = row.values
+    graded = _graded_inspections(values, layout)
+    return OfstedRow(
+        line=row.line,
+        school=_school(values, layout),
+        latest=graded[0] if graded else None,
+        previous=graded[1] if len(graded) > 1 else None,
+        ungraded=_inspection(values, layout.ungraded) if layout.ungraded else None,
+    )
+
+
+def _graded_inspections(values: dict, layout: Layout) -> list[InspectionRecord]:
+    """The row's graded inspections, newest first, each once."""
+    found: list[InspectionRecord] = []
+    for columns in layout.graded:
+        inspection = _inspection(values, columns)
+        if inspection is None:
+            continue
+        if found and inspection.number and inspection.number == found[-1].number:
+            # One inspection under two headings (a 2025-layout school whose latest "full" inspection
+            # is its OEIF one): it is still one inspection; keep the heading that says more about it.
+            if len(inspection.grades) > len(found[-1].grades):
+                found[-1] = inspection
+            continue
+        found.append(inspection)
+    return found
+
+
+def _inspection(values: dict, columns: InspectionColumns) -> InspectionRecord | None:
+    """One inspection from its columns; None when none has a value (e.g. a school not yet inspected)."""
+    get = values.get
+    # Not-applicable values (9, "Not judged") read as None: a block of only those is no inspection.
+    if not any(map(get, columns.fields)):
+        return None
+    grades = {key: grade for key, f in columns.judgements if (grade := get(f))}
+    if outcome := get(columns.outcome):
+        grades["outcome"] = outcome
+    return InspectionRecord(
+        number=get(columns.number),
+        start=get(columns.start),
+        end=get(columns.end),
+        published=get(columns.published),
+        inspection_type=get(columns.inspection_type),
+        graded=columns.graded,
+        overall=get(columns.overall),
+        category=get(columns.category),
+        grades=grades,
+        safeguarding=get(columns.safeguarding),
+    )
+
+
+def _school(values: dict, layout: Layout) -> SchoolRecord:
+    get = values.get
+    urn = get("urn")
+    close_date = get("close_date")
+    return SchoolRecord(
+        urn=urn,
+        laestab=get("laestab"),
+        name=get("school_name"),
+        la_name=get("la_name"),
+        type_name=get("type_of_education"),
+        phase=get("phase"),
+        predecessor_urn=get("predecessor_urn") or _urn_inspected_under(values, layout, urn),
+        religious_character=get("religious_character"),
+        trust=get("trust"),
+        # These files list the schools open at the "as at" date (Ofsted's methodology notes); a
+        # provider close date, where the layout has one, means it has closed since.
+        status="closed" if close_date else "open",
+        open_date=get("open_date"),
+        close_date=close_date,
+    )
+
+
+def _urn_inspected_under(values: dict, layout: Layout, urn: str) -> str | None:
+    """The URN an inspection was carried out under, where it is not the school's own: its predecessor.
+
+    A new academy keeps its predecessor's grade until it is inspected itself, and later layouts say so
+    with "URN at time of ..." columns rather than a "Predecessor URN" column.
+    """
+    blocks = layout.graded + ((layout.ungraded,) if layout.ungraded else ())
+    for columns in blocks:
+        earlier = values.get(columns.urn_at_time)
+        if earlier and earlier != urn:
+            return earlier
+    return None
