@@ -7,6 +7,7 @@ anything is flushed, with a one-line reason that names the bad value.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ def case_file(session: Session, row: Case) -> CaseFile:
     deadlines = session.exec(select(DeadlineRow).where(DeadlineRow.case_id == row.id)
                              .order_by(DeadlineRow.due, DeadlineRow.id)).all()
     return CaseFile(pathway=row.pathway, state=row.state, opened=row.opened, closed=row.closed,
-                    outcome=row.outcome, origin=row.origin, facts=dict(row.facts or {}),
+                    outcome=row.outcome, origin=row.origin, facts=copy.deepcopy(row.facts or {}),
                     deadlines=[_deadline_from_row(d) for d in deadlines], last_event_on=row.last_event_on,
                     id=row.id)
 
@@ -169,6 +170,8 @@ def _extra_facts(case: CaseFile, result: Transitioned, ctx: EventContext) -> Non
         case.facts["category"] = ctx.summary.category
         if ctx.summary.safeguarding_only:
             case.facts["safeguarding_only"] = True
+    if result.event == "schedule_meeting":
+        case.facts.setdefault("meetings", {})[ctx.extra["term"]] = ctx.extra["meeting_on"].isoformat()
     if result.from_state == "start" and case.pathway in ("special_measures", "serious_weaknesses") and ctx.judgement:
         case.facts["academy_order"] = academy_order_position(ctx.judgement.published, case.pathway)
 
@@ -194,7 +197,7 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
         raise Refused(f"--meeting {meeting!r} is not a meeting in the {policy.key} policy ({kinds})")
     rows = [r for r in open_case_rows(session, school.urn) if pathway is None or r.pathway == pathway]
     files = {r.id: case_file(session, r) for r in rows}
-    candidates = [r for r in rows if event in allowed_events(files[r.id], facts)]
+    candidates = [r for r in rows if event in allowed_events(files[r.id], facts, include_system=system)]
     if len(candidates) > 1:
         raise Refused(f"{event} applies to more than one open case of URN {school.urn} "
                       f"({', '.join(r.pathway for r in candidates)}): say which with --pathway")

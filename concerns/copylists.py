@@ -203,6 +203,11 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
             when="church_school",
         ),
     ),
+    # The annual letter telling each school its category (Doncaster 2015-16: a letter to every school).
+    "categorisation": (
+        Recipient("headteacher", True, "Doncaster 2015-16, annual categorisation letter", "S"),
+        Recipient("chair", True, "Doncaster 2015-16, annual categorisation letter", "S"),
+    ),
     # The agenda goes to the meeting's invitees, which come from the meeting details, not from here.
     "soc_meeting_agenda": (),
 }

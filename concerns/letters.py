@@ -920,6 +920,25 @@ LETTER_KINDS: dict[str, LetterSpec] = {
             ),
         ),
     ),
+    "categorisation": LetterSpec(
+        template="letters/categorisation.html.j2",
+        title="The school's category for the year",
+        signatory_role="assistant_director",
+        statutory_copies=False,
+        confidential=False,
+        internal_copies=("link_adviser",),
+        source="Doncaster 2015-16 (autumn-term letter to every school, reviewed spring and summer); "
+        "Derbyshire 2023 (annual risk assessment with the school); Tri-borough 2013 (start of the year)",
+        details=(
+            Detail("academic_year", "text", "the year the category is for, e.g. 2026/27"),
+            Detail("scheme", "text", "the authority's categorisation scheme, e.g. 'low / medium / high risk'"),
+            Detail("category", "text", "the school's category under the scheme"),
+            Detail("basis", "texts", "what the category was decided on, one point per item"),
+            Detail("support", "paras", "what the category means for support and monitoring"),
+            Detail("causing_concern", "bool", "whether the category means the school is causing concern"),
+            Detail("review", "text", "when the category is reviewed, e.g. 'each term'", required=False),
+        ),
+    ),
 }
 
 for _kind, _spec in LETTER_KINDS.items():

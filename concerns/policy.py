@@ -63,6 +63,14 @@ class CategoryLevel:
     key: str
     label: str
     causing_concern: bool
+    # Conditions any one of which puts a school in this level: "category:SM|RSI|RI|NA|LA",
+    # "pathway:<name>", "stuck", "latest:<outcome level good|ri|rsi|sm>", "default".
+    when: tuple[str, ...] = ()
+    support: str = ""
+
+
+CONDITION_PREFIXES = ("category:", "pathway:", "latest:")
+CONDITION_WORDS = ("stuck", "default", "open_case")
 
 
 @dataclass
@@ -137,8 +145,16 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
         for d in local:
             if d.unit not in ("working_days", "days", "months"):
                 raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
-        categories = tuple(CategoryLevel(c["key"], c["label"], bool(c.get("causing_concern", False)))
+        categories = tuple(CategoryLevel(c["key"], c["label"], bool(c.get("causing_concern", False)),
+                                         tuple(c.get("when", [])), c.get("support", ""))
                            for c in data.get("categories", {}).get("levels", []))
+        for level in categories:
+            for cond in level.when:
+                if cond not in CONDITION_WORDS and not cond.startswith(CONDITION_PREFIXES):
+                    raise PolicyError(f"{where}: category {level.key!r} has unknown condition {cond!r}")
+        if categories and not any("default" in c.when for c in categories):
+            raise PolicyError(f"{where}: one category level needs when = [..., \"default\"] for schools no "
+                              "other condition fits")
         responsible = dict(data.get("responsible", {}))
         for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:
             if roles and role not in roles:

@@ -348,11 +348,11 @@ def build_machine(graph: bool = False) -> Machine:
 MACHINE = build_machine()
 
 
-def allowed_events(case: CaseFile, school: SchoolFacts) -> list[str]:
+def allowed_events(case: CaseFile, school: SchoolFacts, include_system: bool = False) -> list[str]:
     """The officer events the case's state permits for this school (guards on the school applied)."""
     found = set()
     for trigger in MACHINE.get_triggers(case.state):
-        if trigger in INSPECTION_TRIGGERS or trigger in SYSTEM_TRIGGERS:
+        if trigger in INSPECTION_TRIGGERS or (trigger in SYSTEM_TRIGGERS and not include_system):
             continue
         for step in STEP_INDEX.get((trigger, case.state), []):
             school_guards = [c for c in step.conditions if c in ("is_maintained", "is_academy")]

@@ -1,0 +1,25 @@
+"""Daily: reminders before deadlines, on the day, `missed` and escalation the working day after."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from concerns.db import session_scope
+from concerns.mail import MailSettings
+from concerns.notify.directory import Directory
+from concerns.notify.outbox import queue_digests
+from concerns.notify.reminders import DEFAULT_OFFSETS, deadline_check
+
+
+def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] = DEFAULT_OFFSETS) -> dict:
+    settings = MailSettings.from_env()
+    with session_scope(db) as session:
+        result = deadline_check(session, as_of, offsets)
+        directory = Directory(session, {la for la, _, _ in result.items_by_role})
+        digests = queue_digests(session, result, directory, settings)
+    by_step: dict[str, int] = {}
+    for item in result.items:
+        by_step[item.step] = by_step.get(item.step, 0) + 1
+    return {"as_of": as_of.isoformat(), "examined": result.examined, "reminders": len(result.items),
+            "by_step": by_step, "marked_missed": result.marked_missed, "digests_queued": digests.queued,
+            "recipients": digests.recipients, "unassigned": digests.unassigned}

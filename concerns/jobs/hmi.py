@@ -1,0 +1,96 @@
+"""Each term: remind link advisers which schools expect HMI monitoring, and in what window.
+
+Schools in a category (special measures, requires significant improvement, academies included) and
+schools on a monitoring programme (report-card `needs attention`) expect Ofsted monitoring each term;
+the window is the authority's term. Each case is reminded once per term (recorded on the case), and
+each adviser gets one mail listing their schools.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+from jinja2 import Environment, StrictUndefined, select_autoescape
+from sqlmodel import select
+
+from concerns.db import session_scope
+from concerns.letters import ukdate
+from concerns.mail import MailSettings
+from concerns.notify.directory import Directory
+from concerns.notify.outbox import queue
+from concerns.policy import policy_for
+from models import Case, Deadline, Notification, School
+
+MONITORED_CATEGORIES = {"SM", "RSI", "NA"}
+
+_ENV = Environment(undefined=StrictUndefined, autoescape=select_autoescape(default_for_string=True),
+                   trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["ukdate"] = ukdate
+TEXT = _ENV.from_string("""Dear {{ name }},
+
+These schools expect Ofsted monitoring in {{ term }} ({{ start | ukdate }} to {{ end | ukdate }}). Please
+prepare: contact the lead HMI, share the local authority's view of the school and the support being given,
+and attend the feedback to the governing board.
+
+{% for i in items %}
+- {{ i.name }} ({{ i.urn }}): {{ i.category }}{% if i.expected_by %}; monitoring expected by {{ i.expected_by | ukdate }}{% endif %}
+{% endfor %}
+""")
+HTML = _ENV.from_string("""<p>Dear {{ name }},</p>
+<p>These schools expect Ofsted monitoring in {{ term }} ({{ start | ukdate }} to {{ end | ukdate }}). Please
+prepare: contact the lead HMI, share the local authority&rsquo;s view of the school and the support being given,
+and attend the feedback to the governing board.</p>
+<ul>{% for i in items %}<li>{{ i.name }} ({{ i.urn }}): {{ i.category }}{% if i.expected_by %}; monitoring expected
+by {{ i.expected_by | ukdate }}{% endif %}</li>{% endfor %}</ul>""")
+
+CATEGORY_NAMES = {"SM": "special measures", "RSI": "requires significant improvement",
+                  "NA": "needs attention (monitoring programme)"}
+
+
+def run_hmi_reminders(db: str | None, as_of: date) -> dict:
+    settings = MailSettings.from_env()
+    reminded, mails, unassigned = 0, 0, []
+    with session_scope(db) as session:
+        pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
+            Case.closed.is_(None), Case.opened <= as_of, Case.origin == "ofsted")).all()
+        directory = Directory(session, {s.la for _, s in pairs})
+        per_adviser: dict[str, tuple] = {}
+        for case, school in pairs:
+            category = (case.facts or {}).get("category")
+            if category not in MONITORED_CATEGORIES:
+                continue
+            policy = policy_for(school.la)
+            term = policy.terms.current_or_next_term(as_of)
+            facts = copy.deepcopy(case.facts or {})
+            if term.label in facts.get("hmi_reminded", []):
+                continue
+            expected = session.exec(select(Deadline.due).where(
+                Deadline.case_id == case.id, Deadline.kind == "hmi_monitoring", Deadline.status == "open")
+                .order_by(Deadline.due)).first()
+            _, people = directory.reach(school.la, policy.responsible_for("hmi_monitoring"), school.urn)
+            officers = [p for p in people if not p.school_side]
+            if not officers:
+                unassigned.append(f"{school.urn} {school.name}")
+                continue
+            item = {"urn": school.urn, "name": school.name, "category": CATEGORY_NAMES[category],
+                    "expected_by": expected}
+            for person in officers:
+                per_adviser.setdefault(person.email, (person, term, []))[2].append(item)
+            facts.setdefault("hmi_reminded", []).append(term.label)
+            case.facts = facts
+            session.add(case)
+            reminded += 1
+        for email, (person, term, items) in sorted(per_adviser.items()):
+            context = dict(name=person.name, term=term.label, start=term.start, end=term.end, items=items)
+            n = len(session.exec(select(Notification.id).where(Notification.kind == "hmi_reminder",
+                                                               Notification.recipient_email == email,
+                                                               Notification.for_date == as_of)).all())
+            _, created = queue(session, key=f"hmi:{email}:{term.label}:{as_of.isoformat()}:{n + 1}",
+                               kind="hmi_reminder", recipient=person,
+                               subject=f"HMI monitoring expected in {term.label}: {len(items)} school"
+                                       f"{'s' if len(items) != 1 else ''}",
+                               text=TEXT.render(**context), html=HTML.render(**context), for_date=as_of,
+                               domain=settings.domain)
+            mails += created
+    return {"as_of": as_of.isoformat(), "cases_reminded": reminded, "mails_queued": mails, "unassigned": unassigned}

@@ -1,0 +1,55 @@
+"""Who holds which role, loaded once per run (a national run must not query per deadline)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from concerns.policy import policy_for
+from models import Person, RoleAssignment
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+    role: str
+    school_side: bool
+
+
+class Directory:
+    def __init__(self, session: Session, las: set[str] | None = None):
+        query = select(RoleAssignment, Person).join(Person, Person.id == RoleAssignment.person_id)
+        if las is not None:
+            query = query.where(RoleAssignment.la.in_(sorted(las)))
+        self._by_key: dict[tuple[str, str, str | None], list[Recipient]] = defaultdict(list)
+        for assignment, person in session.exec(query):
+            key = (assignment.la, assignment.role, assignment.urn)
+            self._by_key[key].append(Recipient(person.name, person.email, assignment.role, person.school_side))
+
+    def holders(self, la: str, role: str, urn: str | None = None) -> list[Recipient]:
+        """The school's own holder of the role, else the authority-wide one."""
+        if urn is not None and self._by_key.get((la, role, urn)):
+            return self._by_key[(la, role, urn)]
+        return self._by_key.get((la, role, None), [])
+
+    def reach(self, la: str, role: str | None, urn: str | None = None) -> tuple[str | None, list[Recipient]]:
+        """The holders of `role`, climbing the policy's management chain while nobody holds it.
+
+        A reminder for a role nobody holds would be silently lost; the manager hears of it instead.
+        """
+        policy = policy_for(la)
+        seen = set()
+        while role and role not in seen:
+            seen.add(role)
+            people = self.holders(la, role, urn)
+            if people:
+                return role, people
+            role = policy.manager_of(role)
+        return None, []
+
+    def school_side(self, la: str, urn: str, roles: tuple[str, ...] = ("headteacher", "chair_of_governors")
+                    ) -> list[Recipient]:
+        return [r for role in roles for r in self._by_key.get((la, role, urn), [])]
