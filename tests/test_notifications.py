@@ -1,0 +1,197 @@
+"""Reminders, digests, escalation and sending, with a real SMTP server on loopback and a real SQLite file.
+
+No Prefect here: the jobs the flows wrap are plain Python.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from concerns.db import session_scope
+from concerns.demo import load_demo
+from concerns.jobs import (
+    run_annual_categorisation,
+    run_deadline_check,
+    run_hmi_reminders,
+    run_send_notifications,
+    run_termly_review,
+)
+from models import Deadline, Notification
+from tests.conftest import d
+from tests.support.smtp import SmtpTestServer
+
+
+@pytest.fixture
+def demo_db(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    with session_scope(db_url) as session:
+        load_demo(session)
+    return db_url
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    with SmtpTestServer() as server:
+        monkeypatch.setenv("CONCERNS_SMTP_URL", server.url())
+        monkeypatch.setenv("CONCERNS_MAIL_FROM", "concerns@demoshire.example")
+        yield server
+
+
+def by_recipient(server) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for m in server.messages:
+        for rcpt in m.rcpt_tos:
+            out.setdefault(rcpt, []).append(m.msg)
+    return out
+
+
+def body(msg) -> str:
+    return msg.get_body(("plain",)).get_content()
+
+
+def test_right_people_get_the_right_mail_on_the_right_day(demo_db, smtp):
+    # 23 Nov 2026 (Monday): Northgate's statement of action (due Wed 18 Nov) is missed; St Joseph's
+    # (due Wed 25 Nov) is 2 working days away; Holy Trinity's compliance period ends Fri 4 Dec.
+    summary = run_deadline_check(demo_db, d("2026-11-23"))
+    assert summary["by_step"]["missed"] >= 1 and summary["by_step"]["escalated"] >= 1
+    sent = run_send_notifications(demo_db)
+    assert sent["sent"] == summary["digests_queued"] and sent["failed"] == 0
+    mail = by_recipient(smtp)
+    # One digest per officer, not one mail per deadline.
+    assert all(len(msgs) == 1 for msgs in mail.values())
+    senior = body(mail["priya.shah@demoshire.example"][0])
+    assert "Northgate Primary School (990301)" in senior and "MISSED" in senior
+    assert "St Joseph's Catholic Primary School (990202)" in senior and "DUE WITHIN 3 WORKING DAYS" in senior
+    # The missed statement of action escalates to the senior adviser's manager, the assistant director.
+    director = body(mail["alex.morgan@demoshire.example"][0])
+    assert "ESCALATED TO YOU" in director and "Northgate Primary School" in director
+    assert "owner: senior adviser" in director
+    # No school-side recipient gets a deadline digest.
+    assert not [r for r in mail if "schools.demoshire" in r]
+    with session_scope(demo_db) as session:
+        soa = session.exec(select(Deadline).where(Deadline.urn == "990301", Deadline.kind == "statement_of_action")).one()
+        assert (soa.status, soa.missed_on) == ("missed", date(2026, 11, 23))
+
+
+def test_nothing_is_missed_before_the_working_day_after(demo_db, smtp):
+    run_deadline_check(demo_db, d("2026-11-18"))  # due today: a reminder, not missed
+    with session_scope(demo_db) as session:
+        soa = session.exec(select(Deadline).where(Deadline.urn == "990301", Deadline.kind == "statement_of_action")).one()
+        assert soa.status == "open"
+    run_send_notifications(demo_db)
+    assert "DUE TODAY" in body(by_recipient(smtp)["priya.shah@demoshire.example"][0])
+
+
+def test_a_second_run_the_same_day_sends_nothing(demo_db, smtp):
+    run_deadline_check(demo_db, d("2026-11-23"))
+    first = run_send_notifications(demo_db)["sent"]
+    again = run_deadline_check(demo_db, d("2026-11-23"))
+    assert again["reminders"] == 0 and again["digests_queued"] == 0 and again["marked_missed"] == 0
+    assert run_send_notifications(demo_db)["sent"] == 0
+    assert len(smtp.messages) == first
+
+
+def test_smtp_failure_mid_batch_loses_nothing_and_sends_each_once(demo_db, smtp):
+    run_deadline_check(demo_db, d("2026-11-23"))
+    run_termly_review(demo_db, d("2027-01-04"))
+    with session_scope(demo_db) as session:
+        queued = len(session.exec(select(Notification)).all())
+    assert queued > 20
+    smtp.handler.refuse_next(3, after=5)  # the server accepts 5, then answers 451 three times
+    first = run_send_notifications(demo_db)
+    assert first["sent"] == queued - 3 and len(first["errors"]) == 3 and first["failed"] == 0
+    smtp.stop()  # and then the server goes away altogether
+    down = run_send_notifications(demo_db)
+    assert down["sent"] == 0 and down["deferred"] >= 1
+    smtp.start()
+    back = run_send_notifications(demo_db)
+    assert back["sent"] == 3
+    ids = [m.msg["Message-ID"] for m in smtp.messages]
+    assert len(ids) == queued == len(set(ids)), "every message delivered exactly once"
+    with session_scope(demo_db) as session:
+        assert {n.status for n in session.exec(select(Notification)).all()} == {"sent"}
+
+
+def test_message_ids_are_deterministic(demo_db, smtp):
+    run_deadline_check(demo_db, d("2026-11-23"))
+    run_send_notifications(demo_db)
+    with session_scope(demo_db) as session:
+        stored = {n.message_id for n in session.exec(select(Notification)).all()}
+    assert stored == {m.msg["Message-ID"] for m in smtp.messages}
+
+
+def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tmp_path):
+    summary = run_termly_review(demo_db, d("2027-01-04"))
+    assert summary["term"] == "spring 2026/27"
+    # Every case open on 4 Jan 2027 gets the term's meeting: one per open case in the register.
+    with session_scope(demo_db) as session:
+        from concerns.views import register
+
+        open_cases = sum(len(r["cases"]) for r in register(session, d("2027-01-04")))
+    assert summary["meetings_scheduled"] == open_cases
+    assert any(row["pathway"] == "special_measures" for row in summary["table"])
+    assert "Overdue" in summary["markdown"] and (tmp_path / "reports").exists()
+    again = run_termly_review(demo_db, d("2027-01-04"))
+    assert again["meetings_scheduled"] == 0 and again["invitations_queued"] == 0
+    run_send_notifications(demo_db)
+    invitations = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Progress review meeting")]
+    assert invitations
+    parts = {p.get_content_type(): p for p in invitations[0].iter_attachments()}
+    ics = parts["text/calendar"]
+    assert ics.get_param("method") == "REQUEST"
+    assert b"BEGIN:VEVENT" in ics.get_payload(decode=True)
+    report = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Termly report")]
+    assert [m["To"] for m in report] == ["alex.morgan@demoshire.example"]
+
+
+def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):
+    # The demo records "Headteacher capability concerns" as a confidential note on Kingsway (990403).
+    run_deadline_check(demo_db, d("2026-11-23"))
+    run_termly_review(demo_db, d("2027-01-04"))
+    run_annual_categorisation(demo_db, d("2026-10-01"))
+    run_send_notifications(demo_db)
+    school_side = [m for m in smtp.messages if any("schools.demoshire" in r for r in m.rcpt_tos)]
+    assert school_side, "heads and chairs do receive invitations and letters"
+    for m in school_side:
+        raw = m.raw.decode("utf-8", "replace")
+        assert "capability" not in raw.lower()
+        for part in m.msg.walk():
+            if part.get_content_maintype() == "text" or part.get_filename():
+                payload = part.get_payload(decode=True) or b""
+                assert b"capability" not in payload.lower()
+
+
+def test_hmi_reminders_once_per_term(demo_db, smtp):
+    first = run_hmi_reminders(demo_db, d("2027-01-04"))
+    assert first["cases_reminded"] >= 5 and first["mails_queued"] == 1
+    assert run_hmi_reminders(demo_db, d("2027-01-05"))["cases_reminded"] == 0
+    assert run_hmi_reminders(demo_db, d("2027-04-20"))["cases_reminded"] >= 5  # the summer term
+    run_send_notifications(demo_db)
+    link = by_recipient(smtp)["tom.evans@demoshire.example"]
+    assert "Northgate Primary School (990301): special measures" in body(link[0])
+
+
+def test_annual_categorisation_letters(demo_db, smtp, tmp_path):
+    # As of 1 October 2026 Northgate was not yet in special measures (published 4 November).
+    before = {row["urn"]: row["category"] for row in run_annual_categorisation(demo_db, d("2026-10-01"))["table"]}
+    assert before["990301"] == "Good"
+    summary = run_annual_categorisation(demo_db, d("2026-11-23"))
+    categories = {row["urn"]: row["category"] for row in summary["table"]}
+    assert categories["990301"].startswith("Inadequate")  # default policy: special measures
+    assert categories["990102"] == "Requires improvement"  # stuck RI
+    assert summary["letters"] == 0  # one letter per school per academic year: already sent on 1 October
+    assert run_annual_categorisation(demo_db, d("2027-09-06"))["letters"] == 21
+    letters = sorted((tmp_path / "letters" / "990301").glob("*categorisation.html"))
+    assert len(letters) == 2 and "Inadequate" in letters[-1].read_text()
+
+
+def test_outbox_files_when_no_smtp(demo_db, tmp_path, monkeypatch):
+    run_deadline_check(demo_db, d("2026-11-23"))
+    result = run_send_notifications(demo_db)
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert result["sent"] == len(files) > 0
+    assert run_send_notifications(demo_db)["sent"] == 0
