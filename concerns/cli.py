@@ -155,6 +155,18 @@ def build_parser() -> Parser:
 
     sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
 
+    letter = sub.add_parser("letter", help="draft letters from the templates").add_subparsers(
+        dest="letter_command", required=True, parser_class=Parser)
+    draft = letter.add_parser("draft", help="draft a letter, write it to letters/URN/ and record it on the case")
+    draft.add_argument("urn")
+    draft.add_argument("kind", help="confirmation_of_concern | warning_letter | warning_notice | statement_of_action "
+                                    "| soc_meeting_agenda | removal_from_concern | categorisation")
+    draft.add_argument("--on", required=True, type=iso_date, help="the date of the letter")
+    draft.add_argument("--details", help="TOML file with the letter's details (see `concerns letter kinds`)")
+    draft.add_argument("--send", action="store_true", help="queue it by e-mail to the addressees and copies")
+    kinds = letter.add_parser("kinds", help="the letter kinds and the details each takes")
+    kinds.add_argument("--json", action="store_true")
+
     imp = sub.add_parser("import", help="import Ofsted or GIAS files")
     imp.add_argument("kind", choices=["ofsted", "gias"])
     imp.add_argument("file")
@@ -364,6 +376,36 @@ def cmd_diagram(args) -> None:
     print(mermaid_diagram())
 
 
+def cmd_letter(args) -> None:
+    from concerns.letters import LETTER_KINDS
+
+    if args.letter_command == "kinds":
+        doc = {kind: {"title": spec.title, "details": spec.describe(), "source": spec.source}
+               for kind, spec in LETTER_KINDS.items()}
+        if args.json:
+            emit_json(doc)
+            return
+        for kind, spec in doc.items():
+            console.print(f"[bold]{kind}[/bold]: {spec['title']}")
+            for key, text in spec["details"].items():
+                console.print(f"  {key}: {text}")
+        return
+    from pathlib import Path
+
+    from concerns.drafting import draft_letter, read_details
+
+    details = read_details(Path(args.details)) if args.details else {}
+    with session_scope(args.db) as session:
+        row, created, queued = draft_letter(session, args.urn, args.kind, args.on, details, send=args.send)
+        verb = "Drafted" if created else "Already drafted"
+        console.print(f"{verb}: {row.title} -> {row.path}")
+        console.print(f"  to: {', '.join(p['name'] for p in row.addressees)}")
+        if row.copies:
+            console.print(f"  copies: {', '.join(p['name'] for p in row.copies)}")
+        if queued:
+            console.print(f"  {queued} e-mail(s) queued; `concerns run send-notifications` sends them")
+
+
 def cmd_import(args) -> None:
     raise CommandError(f"`concerns import {args.kind}` is not available in this version yet")
 
@@ -374,9 +416,11 @@ def cmd_run(args) -> None:
 
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
             "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
-            "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "import": cmd_import,
+            "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
+            "import": cmd_import,
             "run": cmd_run}
-NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run"}
+NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
+                "letter"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
