@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from concerns.casework import case_file, get_school, judgement_from_row, school_facts
 from concerns.judgements import is_coasting, is_stuck
-from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, School
+from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
 
 # Which open case speaks for the school in the register when it has more than one.
@@ -50,6 +50,9 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
     rows = session.exec(select(Case).where(Case.urn == school.urn, Case.opened <= as_of)
                         .order_by(Case.opened, Case.id)).all()
     events = _events_by_case(session, [r.id for r in rows])
+    letters: dict[int | None, list[Letter]] = defaultdict(list)
+    for letter in session.exec(select(Letter).where(Letter.urn == school.urn).order_by(Letter.on, Letter.id)):
+        letters[letter.case_id].append(letter)
     cases = []
     for row in rows:
         file = case_file(session, row)
@@ -65,12 +68,18 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
                         "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
                         "confidential": e.confidential} for e in events[row.id] if e.on <= as_of],
             "allowed_events": [] if closed else allowed_events(file, facts),
+            "letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path,
+                         "to": [p["name"] for p in x.addressees], "copies": [p["name"] for p in x.copies]}
+                        for x in letters.get(row.id, []) if x.on <= as_of],
         })
     latest, previous = _last_two_graded(session, school.urn, as_of)
     return {"urn": school.urn, "name": school.name, "la": school.la, "type": school.type_name,
             "maintained": school.maintained, "diocese": school.diocese, "trust": school.trust,
             "as_of": as_of.isoformat(), "stuck": is_stuck(latest, previous),
-            "coasting": is_coasting(latest, previous), "cases": cases}
+            "coasting": is_coasting(latest, previous), "cases": cases,
+            "predecessor_urn": school.predecessor_urn,
+            "school_letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path}
+                               for x in letters.get(None, []) if x.on <= as_of]}
 
 
 def _last_two_graded(session: Session, urn: str, as_of: date):

@@ -1,0 +1,103 @@
+"""Prefect flows: thin orchestration over the plain-Python jobs in `concerns.jobs`.
+
+Importing this package is cheap and has no side effects: Prefect itself (about 1 s to import) is only
+loaded when a flow is first used, through `run_local`, the lazy attributes below, or the modules
+`flows.deadline_check`, `flows.termly_review`, ... that Prefect deployments point at.
+
+`run_local(name, as_of, db)` is what `concerns run NAME` calls: it runs one flow in Prefect's
+ephemeral mode (a temporary local API server, no server to start by hand; TECH-NOTES §1.1), with
+PREFECT_HOME defaulting to ./.prefect so runs never litter ~/.prefect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+# Flow name (as used by the CLI and the deployments) -> (module, attribute). The attributes end in
+# "_flow" because `flows.deadline_check` is already the submodule's name.
+FLOWS: dict[str, tuple[str, str]] = {
+    "deadline-check": ("flows.deadline_check", "deadline_check_flow"),
+    "termly-review": ("flows.termly_review", "termly_review_flow"),
+    "hmi-reminders": ("flows.hmi_monitoring_reminders", "hmi_reminders_flow"),
+    "annual-categorisation": ("flows.annual_categorisation", "annual_categorisation_flow"),
+    "send-notifications": ("flows.send_notifications", "send_notifications_flow"),
+}
+
+__all__ = ["FLOWS", "load_flow", "prefect_env_defaults", "run_local",
+           *(attribute for _, attribute in FLOWS.values())]
+
+
+def prefect_env_defaults(home: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """Fill in the Prefect settings this project wants unless the operator set them already.
+
+    * PREFECT_HOME -> ./.prefect (absolute): the ephemeral server's SQLite DB, result storage and
+      memo store live there, so a `concerns run` from the project folder keeps its state beside the
+      project instead of in the user's ~/.prefect.
+    * PREFECT_SERVER_ANALYTICS_ENABLED=false: with analytics on, the SQLite-backed server logs
+      "database is locked" from its telemetry heartbeat (TECH-NOTES §1.3), and a local authority's
+      server has no business phoning home.
+
+    Prefect reads its settings when it is first imported, so this must run before `import prefect`;
+    returns what it set.
+    """
+    wanted = {
+        "PREFECT_HOME": str(Path(home or ".prefect").resolve()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    applied = {}
+    for key, value in wanted.items():
+        if not os.environ.get(key):
+            os.environ[key] = value
+            applied[key] = value
+    return applied
+
+
+def load_flow(name: str):
+    """The Prefect flow object for a CLI/deployment name such as "deadline-check"."""
+    try:
+        module, attribute = FLOWS[name]
+    except KeyError:
+        raise ValueError(f"unknown flow {name!r}; expected one of {', '.join(FLOWS)}") from None
+    return getattr(importlib.import_module(module), attribute)
+
+
+def run_local(name: str, as_of: date | None = None, db: str | None = None) -> dict[str, Any]:
+    """Run the named flow once, here and now, in Prefect's local ephemeral mode; return its summary.
+
+    The first run with a fresh PREFECT_HOME takes about 15 s (the temporary server creates its
+    database); later runs about 5 s, almost all of it Prefect starting up. If PREFECT_API_URL points
+    at a real Prefect server, the run is recorded there instead, like any other run.
+    """
+    prefect_loaded_before = "prefect" in sys.modules
+    applied = prefect_env_defaults()
+    flow = load_flow(name)
+    if prefect_loaded_before and applied:
+        # Prefect was imported (by the caller) before the defaults were in the environment, so its
+        # settings were already read: apply the same defaults as temporary settings for this run.
+        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+
+        updates = {}
+        if "PREFECT_HOME" in applied:
+            updates[PREFECT_HOME] = applied["PREFECT_HOME"]
+        if "PREFECT_SERVER_ANALYTICS_ENABLED" in applied:
+            updates[PREFECT_SERVER_ANALYTICS_ENABLED] = False
+        with temporary_settings(updates=updates):
+            return asyncio.run(flow(as_of=as_of, db=db))
+    # The flows are async (no 1 s heartbeat join per sync flow, TECH-NOTES §1.2): calling one
+    # returns a coroutine that runs the whole flow.
+    return asyncio.run(flow(as_of=as_of, db=db))
+
+
+def __getattr__(attribute: str):
+    # Lazy re-export (PEP 562): `from flows import deadline_check_flow` works without importing Prefect
+    # whenever `import flows` alone is enough.
+    for module, name in FLOWS.values():
+        if name == attribute:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")

@@ -243,3 +243,27 @@ def test_person_roles(cli, school):
 def test_import_and_run_say_they_are_not_available_yet(cli, tmp_path):
     rc, _, err = cli("import", "ofsted", str(tmp_path / "x.csv"))
     assert rc == 2 and "not available" in err
+
+
+def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    cli.ok("init", "--demo")
+    details = tmp_path / "wn.toml"
+    details.write_text('grounds = ["management_breakdown"]\nmatters = ["The governing body has not met."]\n'
+                       'actions_required = ["Appoint a chair of governors"]\ncompliance_end = 2026-12-04\n'
+                       'minded_to = ["s65"]\n')
+    out = cli.ok("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20", "--details", str(details),
+                 "--send")
+    assert "Drafted" in out and "e-mail(s) queued" in out
+    assert "Already drafted" in cli.ok("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20",
+                                       "--details", str(details))
+    (case,) = [c for c in cli.json("case", "show", "990402", "--as-of", "2026-10-21")["cases"]
+               if c["pathway"] == "la_concern"]
+    (letter,) = case["letters"]
+    assert letter["kind"] == "warning_notice" and "Diocese of Derby" in letter["copies"]
+    html = (tmp_path / "letters" / "990402").glob("*warning-notice.html")
+    assert "Friday 4 December 2026" in next(html).read_text()
+    rc, _, err = cli("letter", "draft", "990501", "warning_notice", "--on", "2026-10-20", "--details", str(details))
+    assert rc == 2 and "only to maintained schools" in err
+    rc, _, err = cli("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20")
+    assert rc == 2 and "warning_notice needs: grounds" in err
