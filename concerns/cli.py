@@ -155,6 +155,11 @@ def build_parser() -> Parser:
 
     sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
 
+    demo = sub.add_parser("demo", help="the demo authority").add_subparsers(
+        dest="demo_command", required=True, parser_class=Parser)
+    term = demo.add_parser("term", help="run the demo authority through a term: flows and officers' steps")
+    term.add_argument("--no-prefect", action="store_true", help="run the jobs directly, without Prefect")
+
     letter = sub.add_parser("letter", help="draft letters from the templates").add_subparsers(
         dest="letter_command", required=True, parser_class=Parser)
     draft = letter.add_parser("draft", help="draft a letter, write it to letters/URN/ and record it on the case")
@@ -406,6 +411,12 @@ def cmd_letter(args) -> None:
             console.print(f"  {queued} e-mail(s) queued; `concerns run send-notifications` sends them")
 
 
+def cmd_demo(args) -> None:
+    from concerns.demo_term import run_demo_term
+
+    run_demo_term(args.db, use_prefect=not args.no_prefect, echo=console.print)
+
+
 def cmd_import(args) -> None:
     raise CommandError(f"`concerns import {args.kind}` is not available in this version yet")
 
@@ -417,10 +428,10 @@ def cmd_run(args) -> None:
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
             "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
             "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
-            "import": cmd_import,
+            "demo": cmd_demo, "import": cmd_import,
             "run": cmd_run}
 NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
-                "letter"}
+                "letter", "demo"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

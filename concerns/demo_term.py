@@ -1,0 +1,106 @@
+"""The demo authority through a term: the scheduled flows on the days they would run, and the officers'
+own steps in between, so a new user sees reminders, escalations, invitations, reports and letters.
+
+The flows run through Prefect's local mode (one ephemeral API for the whole demo); `use_prefect=False`
+runs the same jobs directly, for a quick look without Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from concerns import casework
+from concerns.db import session_scope
+from concerns.drafting import draft_letter
+
+D = date.fromisoformat
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+# (day, what) where what is a flow name or an officer's step. In date order.
+TERM: list[tuple[str, str | tuple]] = [
+    ("2026-11-23", "annual-categorisation"),
+    ("2026-11-23", "deadline-check"),
+    ("2026-11-24", ("event", "990301", "submit_statement_of_action", {"note": "Sent to Ofsted four days late"})),
+    ("2026-11-25", "deadline-check"),
+    ("2026-11-25", ("event", "990202", "submit_statement_of_action", {"note": "Sent to Ofsted and the diocese"})),
+    ("2026-12-07", "deadline-check"),
+    ("2026-12-07", ("event", "990402", "compliance_failed", {"note": "No chair appointed; budget not approved"})),
+    ("2026-12-09", ("event", "990402", "notice_of_intervention", {"note": "Written notice: IEB proposed (s65)"})),
+    ("2026-12-09", ("letter", "990402", "warning_notice", "warning-notice-990402.toml", "2026-10-20")),
+    ("2027-01-04", "termly-review"),
+    ("2027-01-04", "hmi-reminders"),
+    ("2027-01-04", "deadline-check"),
+    ("2027-01-18", "deadline-check"),
+    ("2027-02-01", "deadline-check"),
+    ("2027-02-10", "deadline-check"),
+    ("2027-02-17", ("event", "990401", "papers_sent", {})),
+    ("2027-02-24", ("event", "990401", "progress_meeting", {"note": "Good progress in reading; maths slower"})),
+    ("2027-02-24", ("event", "990401", "progress_judgement", {"note": "Reasonable progress"})),
+    ("2027-02-24", ("event", "990301", "progress_meeting", {"note": "Statement of action on track"})),
+    ("2027-02-24", ("event", "990301", "progress_judgement", {"note": "Reasonable progress"})),
+    ("2027-02-24", "deadline-check"),
+    ("2027-03-01", ("event", "990401", "minutes_filed", {})),
+    ("2027-03-01", "deadline-check"),
+    ("2027-03-22", "deadline-check"),
+    ("2027-04-05", "termly-review"),
+    ("2027-04-05", "hmi-reminders"),
+    ("2027-04-05", "deadline-check"),
+]
+
+
+def _officer_step(db: str | None, day: date, step: tuple) -> str:
+    if step[0] == "event":
+        _, urn, event, extra = step
+        with session_scope(db) as session:
+            result = casework.record_event(session, urn, event, on=day, actor="demo officer", **extra)
+        return f"{urn} {event} -> {result.transitioned.to_state}"
+    _, urn, kind, details_file, letter_day = step
+    from concerns.drafting import read_details
+
+    with session_scope(db) as session:
+        row, _, queued = draft_letter(session, urn, kind, D(letter_day), read_details(EXAMPLES / details_file),
+                                      send=True)
+    return f"{urn} {kind} drafted: {row.path} ({queued} e-mails queued)"
+
+
+def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str], None] = print) -> list[dict]:
+    if use_prefect:
+        from flows import run_local as run_flow
+    else:
+        from concerns import jobs
+
+        direct = {"deadline-check": jobs.run_deadline_check, "termly-review": jobs.run_termly_review,
+                  "hmi-reminders": jobs.run_hmi_reminders, "annual-categorisation": jobs.run_annual_categorisation}
+
+        def run_flow(name, as_of, db):
+            summary = direct[name](db, as_of)
+            summary["sending"] = jobs.run_send_notifications(db)
+            return summary
+
+    log = []
+    for day_text, what in TERM:
+        day = D(day_text)
+        if isinstance(what, str):
+            summary = run_flow(what, day, db)
+            echo(f"{day_text}  flow {what}: {_brief(summary)}")
+            log.append({"on": day_text, "flow": what, "summary": summary})
+        else:
+            done = _officer_step(db, day, what)
+            echo(f"{day_text}  officer: {done}")
+            log.append({"on": day_text, "officer": done})
+    if use_prefect:
+        summary = run_flow("send-notifications", None, db)
+        echo(f"final send-notifications: {_brief(summary)}")
+    return log
+
+
+def _brief(summary: dict) -> str:
+    keys = ("reminders", "marked_missed", "digests_queued", "meetings_scheduled", "invitations_queued",
+            "cases_reminded", "mails_queued", "letters", "sent", "failed", "deferred")
+    parts = [f"{k.replace('_', ' ')} {summary[k]}" for k in keys if isinstance(summary.get(k), int)]
+    sending = summary.get("sending") or summary.get("send") or {}
+    if isinstance(sending, dict) and "sent" in sending:
+        parts.append(f"sent {sending['sent']}")
+    return ", ".join(parts) or "done"
