@@ -172,14 +172,19 @@ def build_parser() -> Parser:
     kinds = letter.add_parser("kinds", help="the letter kinds and the details each takes")
     kinds.add_argument("--json", action="store_true")
 
-    imp = sub.add_parser("import", help="import Ofsted or GIAS files")
+    imp = sub.add_parser("import", help="import an Ofsted MI CSV, or a GIAS establishments or links CSV")
     imp.add_argument("kind", choices=["ofsted", "gias"])
     imp.add_argument("file")
+    imp.add_argument("--as-of", type=iso_date,
+                     help="deadlines already past on this date are recorded as history (default today)")
+    imp.add_argument("--la", help="import only this authority's schools (e.g. from a national file)")
+    imp.add_argument("--json", action="store_true")
 
     run = sub.add_parser("run", help="run a flow locally")
     run.add_argument("flow", choices=["deadline-check", "termly-review", "hmi-reminders", "annual-categorisation",
                                       "send-notifications"])
     run.add_argument("--as-of", type=iso_date)
+    run.add_argument("--json", action="store_true")
     return p
 
 
@@ -418,11 +423,46 @@ def cmd_demo(args) -> None:
 
 
 def cmd_import(args) -> None:
-    raise CommandError(f"`concerns import {args.kind}` is not available in this version yet")
+    from pathlib import Path
+
+    from concerns.imports import NotRecognised, import_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    try:
+        summary = import_file(args.db, args.kind, path, as_of=args.as_of or today(), la=args.la)
+    except NotRecognised as exc:  # refused before anything was written
+        raise CommandError(str(exc)) from None
+    if args.json:
+        emit_json(summary.to_dict())
+    else:
+        for line in summary.lines():
+            console.print(line, markup=False, highlight=False)
+    if summary.refused:
+        # The good rows are in (issue 4); the exit status still tells a script some were refused.
+        raise CommandError(f"{summary.rows_refused} row(s) refused, the other rows were imported; "
+                           f"first: {summary.refused[0]}")
 
 
 def cmd_run(args) -> None:
-    raise CommandError(f"`concerns run {args.flow}` is not available in this version yet")
+    import time
+
+    from flows import run_local
+
+    started = time.perf_counter()
+    summary = run_local(args.flow, args.as_of, args.db)
+    elapsed = time.perf_counter() - started
+    if args.json:
+        emit_json(summary)
+        return
+    shown = {k: v for k, v in summary.items() if not isinstance(v, list | dict) or k in ("by_step", "send")}
+    for key, value in shown.items():
+        console.print(f"{key}: {value}")
+    for key in ("unassigned", "errors", "without_letter"):
+        if summary.get(key):
+            console.print(f"{key}: {len(summary[key])} (see --json)")
+    console.print(f"flow {args.flow} finished in {elapsed:.1f} s")
 
 
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
