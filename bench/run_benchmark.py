@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: the project and 
 
 from bench.make_national import write  # noqa: E402
 
-AS_OF = date(2026, 11, 22)
+AS_OF = date(2026, 11, 24)  # a Tuesday: reminder steps fall on working days
 SPREAD_DAYS = 730  # synthetic deadlines fall due evenly over the two years from AS_OF
 KINDS = ("reinspection", "hmi_monitoring", "progress_meeting", "school_review", "statement_of_action")
 
@@ -102,20 +102,29 @@ def add_deadlines(url: str, count: int, rng: random.Random, *, first_day: date, 
     from sqlalchemy import insert, select
 
     from concerns.db import session_scope
+    from concerns.notify.reminders import first_notice_on
+    from concerns.policy import policy_for
     from models import Case, Deadline
     from models._base import utcnow
 
     if count <= 0:
         return
+    # As the casework does for every deadline it creates: the day the daily check first looks at it.
+    policy = policy_for(None)
+    calendar = policy.calendar("statutory")
+    notice_on: dict[date, date] = {}
     with session_scope(url) as session:
         cases = session.execute(select(Case.id, Case.urn).where(Case.closed.is_(None))).all()
         span = (last_day - first_day).days
         now = utcnow()
-        rows = [{"case_id": case_id, "urn": urn, "kind": rng.choice(KINDS),
-                 "due": first_day + timedelta(days=rng.randrange(span + 1)), "status": "open",
+        dues = [first_day + timedelta(days=rng.randrange(span + 1)) for _ in range(count)]
+        for due in set(dues) - set(notice_on):
+            notice_on[due] = first_notice_on(due, calendar, policy.reminder_offsets)
+        rows = [{"case_id": case_id, "urn": urn, "kind": rng.choice(KINDS), "due": due,
+                 "next_notice_on": notice_on[due], "status": "open",
                  "responsible": "senior_adviser", "rule": "bench", "source": "bench/run_benchmark.py", "note": "",
                  "created_on": AS_OF - timedelta(days=60), "historical": False, "updated_at": now}
-                for case_id, urn in (rng.choice(cases) for _ in range(count))]
+                for due, (case_id, urn) in zip(dues, (rng.choice(cases) for _ in range(count)), strict=True)]
         for start in range(0, len(rows), 10_000):
             session.execute(insert(Deadline.__table__), rows[start:start + 10_000])
 

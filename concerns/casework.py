@@ -15,7 +15,9 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from concerns.calendar import DayKind
 from concerns.judgements import Judgement, Outcome, regime_on, summarise
+from concerns.notify.reminders import first_notice_on
 from concerns.policy import Policy, policy_for
 from concerns.rules import academy_order_position
 from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintained
@@ -52,10 +54,12 @@ def check_urn(urn: str) -> str:
 
 def get_school(session: Session, urn: str, *, for_update: bool = False) -> School:
     urn = check_urn(urn)
-    query = select(School).where(School.urn == urn)
-    if for_update:  # serialise concurrent transitions on one school (PostgreSQL; SQLite locks the file)
-        query = query.with_for_update()
-    school = session.exec(query).first()
+    if for_update and session.get_bind().dialect.name != "sqlite":
+        # Serialise concurrent transitions on one school (PostgreSQL); SQLite locks the whole file anyway,
+        # so there the identity map answers without a query.
+        school = session.exec(select(School).where(School.urn == urn).with_for_update()).first()
+    else:
+        school = session.get(School, urn)
     if school is None:
         raise Refused(f"unknown URN {urn}: register it first with `concerns school add {urn} ...`")
     return school
@@ -142,17 +146,20 @@ def _write(session: Session, school: School, row: Case | None, case: CaseFile, r
     session.add(event)
     session.flush()
     changed = {id(d) for d in (*result.met, *result.cancelled)}
+    if any(d.id is None for d in case.deadlines):
+        policy = policy_for(school.la)
+        calendar = policy.calendar(DayKind.statutory)
     for deadline in case.deadlines:
         if deadline.id is None:
             new = DeadlineRow(case_id=row.id, urn=school.urn, kind=deadline.kind, due=deadline.due,
                               responsible=deadline.responsible, rule=deadline.rule, source=deadline.source,
-                              note=deadline.note, created_on=deadline.created_on, created_by_event_id=event.id)
-            session.add(new)
-            session.flush()
-            deadline.id = new.id
+                              note=deadline.note, created_on=deadline.created_on, created_by_event_id=event.id,
+                              next_notice_on=first_notice_on(deadline.due, calendar, policy.reminder_offsets))
+            session.add(new)  # flushed with the rest of the unit of work, not one by one
         elif id(deadline) in changed:
             stored = session.get(DeadlineRow, deadline.id)
             stored.status, stored.met_on, stored.cancelled_on = deadline.status, deadline.met_on, deadline.cancelled_on
+            stored.next_notice_on = None
     return row
 
 

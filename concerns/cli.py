@@ -456,7 +456,7 @@ def cmd_run(args) -> None:
     if args.json:
         emit_json(summary)
         return
-    shown = {k: v for k, v in summary.items() if not isinstance(v, list | dict) or k in ("by_step", "send")}
+    shown = {k: v for k, v in summary.items() if not isinstance(v, list | dict) or k in ("by_step", "notifications")}
     for key, value in shown.items():
         console.print(f"{key}: {value}")
     for key in ("unassigned", "errors", "without_letter"):

@@ -100,7 +100,7 @@ def _brief(summary: dict) -> str:
     keys = ("reminders", "marked_missed", "digests_queued", "meetings_scheduled", "invitations_queued",
             "cases_reminded", "mails_queued", "letters", "sent", "failed", "deferred")
     parts = [f"{k.replace('_', ' ')} {summary[k]}" for k in keys if isinstance(summary.get(k), int)]
-    sending = summary.get("sending") or summary.get("send") or {}
+    sending = summary.get("sending") or summary.get("notifications") or {}
     if isinstance(sending, dict) and "sent" in sending:
         parts.append(f"sent {sending['sent']}")
     return ", ".join(parts) or "done"

@@ -91,6 +91,7 @@ class Policy:
     terms: TermCalendar
     closures: tuple[date, ...]
     rules: RuleBook
+    reminder_offsets: tuple[int, ...] = (10, 3)
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -176,6 +177,7 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
             terms=TermCalendar.from_config(data.get("terms", [])),
             closures=tuple(_date(d, f"{where} closures") for d in data.get("closures", [])),
             rules=RuleBook(overrides=data.get("rules", {})),
+            reminder_offsets=_offsets(data.get("reminder_offsets", [10, 3]), where),
         )
     except KeyError as exc:
         raise PolicyError(f"{where}: missing setting {exc.args[0]!r}") from None
@@ -183,6 +185,12 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
         if isinstance(exc, PolicyError):
             raise
         raise PolicyError(f"{where}: {exc}") from None
+
+
+def _offsets(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
+        raise PolicyError(f"{where}: reminder_offsets must be a list of positive whole numbers of working days")
+    return tuple(sorted(set(value), reverse=True))
 
 
 def _policy_dirs() -> list[Path]:
@@ -220,7 +228,13 @@ def _fold(name: str) -> str:
 
 def policy_for(la: str | None) -> Policy:
     """The policy of the authority named `la` (by name, alias or file name), else the default."""
-    policies = all_policies()
+    return _policy_for(tuple(_policy_dirs()), la)
+
+
+@cache
+def _policy_for(dirs: tuple[Path, ...], la: str | None) -> Policy:
+    # Cached by name: a national import asks for the same few hundred authorities millions of times.
+    policies = _load_all(dirs)
     if la:
         wanted = _fold(la)
         for policy in policies.values():

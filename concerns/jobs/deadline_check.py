@@ -8,10 +8,11 @@ from concerns.db import session_scope
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import queue_digests
-from concerns.notify.reminders import DEFAULT_OFFSETS, deadline_check
+from concerns.notify.reminders import deadline_check
 
 
-def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] = DEFAULT_OFFSETS) -> dict:
+def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | None = None) -> dict:
+    """`offsets` overrides the authorities' own reminder offsets (policy `reminder_offsets`) for this run."""
     settings = MailSettings.from_env()
     with session_scope(db) as session:
         result = deadline_check(session, as_of, offsets)

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
 from concerns.policy import policy_for
 from models import Case, Deadline, DeadlineNotice, School
 
-DEFAULT_OFFSETS = (10, 3)  # working days before the due date; configurable per run
+DEFAULT_OFFSETS = (10, 3)  # working days before the due date; each policy may set its own
 
 
 @dataclass(frozen=True)
@@ -56,75 +56,85 @@ class CheckResult:
         return [i for items in self.items_by_role.values() for i in items]
 
 
-def _step_for(due: date, as_of: date, working_days_left: int, offsets: Sequence[int]) -> str | None:
-    if due == as_of:
-        return "due"
-    for offset in sorted(offsets):
-        if working_days_left <= offset:
-            return f"before-{offset}wd"
-    return None
+def reminder_steps(due: date, calendar, offsets: Sequence[int]) -> list[tuple[str, date]]:
+    """The dates each reminder step falls on, least urgent first.
+
+    `before-Nwd` on the N-th working day before the due date; `due` on the due date (or the working day
+    before it, when it falls on a weekend or holiday); `missed` the working day after.
+    """
+    steps = [(f"before-{o}wd", calendar.add_working_days(due, -o)) for o in sorted(set(offsets), reverse=True)]
+    steps.append(("due", due if calendar.is_working_day(due) else calendar.add_working_days(due, -1)))
+    steps.append(("missed", calendar.next_working_day(due + timedelta(days=1))))
+    return steps
+
+
+def first_notice_on(due: date, calendar, offsets: Sequence[int]) -> date:
+    """When a new deadline first needs looking at: the daily check reads only deadlines whose date has come."""
+    return reminder_steps(due, calendar, offsets)[0][1]
 
 
 def horizon(as_of: date, offsets: Sequence[int]) -> date:
-    # N statutory working days never span more than about 2N calendar days plus a Christmas; this bound
-    # only limits the query, the step itself is decided in working days.
+    # N statutory working days never span more than about 2N calendar days plus a Christmas; used only
+    # when a run overrides the policy's offsets and so cannot trust the stored schedule.
     return as_of + timedelta(days=2 * max(offsets, default=0) + 14)
 
 
-def deadline_check(session: Session, as_of: date, offsets: Sequence[int] = DEFAULT_OFFSETS) -> CheckResult:
+def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None = None) -> CheckResult:
+    """Raise today's reminder steps. Reads only deadlines whose next notice date has come (an indexed
+    column kept by the casework and by this check), so the work follows the items due, not the table."""
     result = CheckResult(as_of)
+    due_now = and_(Deadline.next_notice_on.is_not(None), Deadline.next_notice_on <= as_of)
+    if offsets is not None:
+        due_now = or_(due_now, Deadline.due <= horizon(as_of, offsets))
     rows = session.exec(
-        select(Deadline, School, Case)
+        select(Deadline, School.name, School.la, Case.pathway)
         .join(School, School.urn == Deadline.urn)
         .join(Case, Case.id == Deadline.case_id)
         .where(and_(Deadline.status == "open", Deadline.historical.is_(False), Deadline.created_on <= as_of,
-                    Deadline.due <= horizon(as_of, offsets)))
+                    due_now))
     ).all()
     result.examined = len(rows)
-    ids = [d.id for d, _, _ in rows]
+    ids = [d.id for d, *_ in rows]
     already: set[str] = set()
     for chunk in range(0, len(ids), 900):
         already |= set(session.exec(select(DeadlineNotice.key).where(
             DeadlineNotice.deadline_id.in_(ids[chunk:chunk + 900]))).all())
-    for deadline, school, case in rows:
-        policy = policy_for(school.la)
-        calendar = policy.calendar(DayKind.statutory)
-        base = dict(deadline_id=deadline.id, kind=deadline.kind, due=deadline.due, urn=school.urn, school=school.name,
-                    la=school.la, pathway=case.pathway, responsible=deadline.responsible, note=deadline.note,
-                    source=deadline.source)
-        if deadline.due < as_of:
-            # Missed the working day after the due date (a Friday deadline is missed on Monday).
-            if calendar.next_working_day(deadline.due + timedelta(days=1)) > as_of:
-                continue
-            deadline.status, deadline.missed_on = "missed", as_of
-            session.add(deadline)
+    policies: dict[str, tuple] = {}
+    for deadline, school_name, la, pathway in rows:
+        if la not in policies:
+            policy = policy_for(la)
+            policies[la] = (policy, policy.calendar(DayKind.statutory))
+        policy, calendar = policies[la]
+        steps = reminder_steps(deadline.due, calendar, offsets if offsets is not None else policy.reminder_offsets)
+        reached = [name for name, day in steps if day <= as_of]
+        later = [day for _, day in steps if day > as_of]
+        deadline.next_notice_on = later[0] if later else None
+        session.add(deadline)
+        if not reached:
+            continue
+        step = reached[-1]  # after a gap, only the most urgent step: never a stale, less urgent one
+        base = dict(deadline_id=deadline.id, kind=deadline.kind, due=deadline.due, urn=deadline.urn,
+                    school=school_name, la=la, pathway=pathway, responsible=deadline.responsible,
+                    note=deadline.note, source=deadline.source)
+        if step == "missed":
+            deadline.status, deadline.missed_on, deadline.next_notice_on = "missed", as_of, None
             result.marked_missed += 1
-            steps = [("missed", deadline.responsible, None)]
+            notices = [("missed", deadline.responsible, None)]
             manager = policy.manager_of(deadline.responsible)
             if manager:
-                steps.append(("escalated", manager, deadline.responsible))
+                notices.append(("escalated", manager, deadline.responsible))
         else:
-            left = calendar.working_days_between(as_of, deadline.due)
-            step = _step_for(deadline.due, as_of, left, offsets)
-            if step is None:
+            if any(f"deadline:{deadline.id}:{s}" in already for s in reached[reached.index(step) + 1:]):
                 continue
-            base["working_days_left"] = left
-            steps = [(step, deadline.responsible, None)]
-            # Catching up after a gap: an earlier, less urgent step is never sent after a later one.
-            if any(f"deadline:{deadline.id}:{s}" in already for s in _more_urgent_than(step, offsets)):
-                continue
-        for step, role, escalated_from in steps:
-            key = f"deadline:{deadline.id}:{step}"
+            base["working_days_left"] = calendar.working_days_between(as_of, deadline.due)
+            notices = [(step, deadline.responsible, None)]
+        for name, role, escalated_from in notices:
+            key = f"deadline:{deadline.id}:{name}"
             if key in already:
                 continue
             already.add(key)
-            session.add(DeadlineNotice(key=key, deadline_id=deadline.id, step=step, for_date=as_of,
+            session.add(DeadlineNotice(key=key, deadline_id=deadline.id, step=name, for_date=as_of,
                                        recipient_role=role))
-            result.add(school.la, role, school.urn, Item(step=step, escalated_from=escalated_from, **base))
+            result.add(la, role, deadline.urn, Item(step=name, escalated_from=escalated_from, **base))
     session.flush()
     return result
-
-
-def _more_urgent_than(step: str, offsets: Sequence[int]) -> list[str]:
-    order = [f"before-{o}wd" for o in sorted(offsets, reverse=True)] + ["due"]
-    return order[order.index(step) + 1:] if step in order else []

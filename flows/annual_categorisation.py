@@ -1,0 +1,53 @@
+"""Annual categorisation (autumn): put every open school in the authority's category for the
+academic year, and write each school's categorisation letter to its headteacher and chair.
+
+Once per school and academic year (letters are keyed by both), so a re-run changes nothing. The
+letters are queued in the outbox and go out with the next send-notifications run.
+"""
+
+from datetime import date
+
+from prefect import flow, get_run_logger, task
+
+from concerns.jobs import run_annual_categorisation
+from flows.common import (
+    JOB_TASK_OPTIONS,
+    markdown_summary,
+    publish_markdown,
+    publish_table,
+    resolve_as_of,
+    run_job,
+    run_name,
+)
+
+TABLE_KEY = "annual-categorisation"
+SUMMARY_KEY = "annual-categorisation-summary"
+
+
+@task(name="annual-categorisation-job", task_run_name="annual-categorisation-job-{as_of}", **JOB_TASK_OPTIONS)
+async def annual_categorisation_task(db: str | None, as_of: date) -> dict:
+    return await run_job(run_annual_categorisation, db, as_of)
+
+
+@flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
+async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None) -> dict:
+    """Categorise every open school as of `as_of` (default: today in Europe/London).
+
+    Publishes a table artifact "annual-categorisation" (one row per school) and a markdown summary
+    "annual-categorisation-summary" (counts, letters written, schools left without a letter).
+    """
+    day = resolve_as_of(as_of)
+    summary = await annual_categorisation_task(db, day)
+    rows = summary.get("table") or []
+    await publish_table(TABLE_KEY, rows, f"School categories as of {day.isoformat()}")
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row.get("category"))] = counts.get(str(row.get("category")), 0) + 1
+    await publish_markdown(SUMMARY_KEY,
+                           markdown_summary(f"Annual categorisation {day.isoformat()}",
+                                            {**summary, "schools_by_category": counts}, skip=("table",)),
+                           f"Annual categorisation as of {day.isoformat()}: counts and letters")
+    get_run_logger().info("as of %s: %s schools categorised, %s letters written, %s without a letter",
+                          day, summary.get("schools"), summary.get("letters"),
+                          len(summary.get("without_letter") or []))
+    return summary

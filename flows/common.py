@@ -1,0 +1,148 @@
+"""What every flow shares: the `as_of` default, JSON-safe summaries, artifacts, task options.
+
+The flows are deliberately thin. Each calls one task that wraps one job from `concerns.jobs` (one
+task per batch, never per school: a Prefect task costs 4-11 ms and concurrent ones are slower still on
+a small box, TECH-NOTES §1.2), then publishes the job's summary as artifacts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from concerns.clock import today
+
+# Options for the task that wraps a job. Retrying is safe because every job is idempotent and
+# commits all or nothing: a run that failed half way left nothing behind, and one that succeeded
+# changes nothing when repeated. The delays give a locked SQLite file or a restarting PostgreSQL time
+# to come back. Prefect's result cache is off on purpose: "already done" is recorded in the
+# application database, so results must not be replayed from a cache in PREFECT_HOME (wiping it
+# would change behaviour, TECH-NOTES §1.8).
+JOB_TASK_OPTIONS: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [60, 300],
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
+
+# Rows shown in a markdown summary before the rest is cut short: artifacts are for a glance in the
+# UI; the full lists are in the returned summary and in the reports the jobs write.
+MAX_ROWS = 50
+
+
+def resolve_as_of(as_of: date | None) -> date:
+    """The day the run is "as of": the given date (backfills, tests), else today in Europe/London."""
+    return as_of if as_of is not None else today()
+
+
+def jsonable(value: Any) -> Any:
+    """A copy of `value` that JSON can encode: dates and times become ISO strings, paths strings,
+    tuples and sets lists. Prefect artifacts and API payloads must be JSON (TECH-NOTES §1.6)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=str)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | bytearray):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+async def run_job(job: Callable[..., dict], *args: Any) -> dict:
+    """Run a blocking job in a worker thread and return its JSON-safe summary.
+
+    The jobs are plain synchronous Python (SQLAlchemy, smtplib); running one in a thread keeps the
+    flow's event loop free for Prefect's own work (state updates, cancellation) meanwhile.
+    """
+    return jsonable(await asyncio.to_thread(job, *args))
+
+
+def run_name(prefix: str) -> Callable[[], str]:
+    """A flow-run namer giving "deadline-check-2026-11-22": the date the run is as of, even when the
+    parameter was left empty (a plain "{as_of}" template would say "None")."""
+
+    def name() -> str:
+        as_of = flow_run.parameters.get("as_of")
+        if isinstance(as_of, str):
+            as_of = date.fromisoformat(as_of)
+        return f"{prefix}-{resolve_as_of(as_of).isoformat()}"
+
+    return name
+
+
+def _cell(value: Any) -> str:
+    # One markdown table cell: a "|" or a line break would break the row.
+    text = "" if value is None else str(jsonable(value))
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(rows: list[Mapping[str, Any]], limit: int = MAX_ROWS) -> str:
+    """Rows of dicts as a markdown table (columns in order of first appearance)."""
+    if not rows:
+        return "None."
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n…and {len(rows) - limit} more.")
+    return "\n".join(lines)
+
+
+def markdown_summary(title: str, summary: Mapping[str, Any], skip: Iterable[str] = ()) -> str:
+    """A job summary as markdown: scalars in one table, each list or mapping in its own section."""
+    skipped = set(skip)
+    scalars = {k: v for k, v in summary.items()
+               if k not in skipped and not isinstance(v, Mapping | list | tuple)}
+
+    def pairs(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{"item": k, "value": v} for k, v in mapping.items()]
+
+    parts = [f"# {title}", "", markdown_table(pairs(scalars), limit=len(scalars))]
+    for key, value in summary.items():
+        if key in skipped or key in scalars:
+            continue
+        parts += ["", f"## {key.replace('_', ' ').capitalize()}", ""]
+        if isinstance(value, Mapping):
+            parts.append(markdown_table(pairs(value)))
+        elif value and all(isinstance(v, Mapping) for v in value):
+            parts.append(markdown_table(list(value)))
+        elif value:
+            parts += [f"- {_cell(v)}" for v in list(value)[:MAX_ROWS]]
+            if len(value) > MAX_ROWS:
+                parts.append(f"- …and {len(value) - MAX_ROWS} more")
+        else:
+            parts.append("None.")
+    return "\n".join(parts) + "\n"
+
+
+async def publish_markdown(key: str, markdown: str, description: str) -> None:
+    """A markdown artifact on the current flow run. Keys are lowercase-with-dashes (Prefect rejects
+    others); the latest artifact under a key is what the UI's Artifacts page shows."""
+    await acreate_markdown_artifact(key=key, markdown=markdown, description=description)
+
+
+async def publish_table(key: str, rows: list[Mapping[str, Any]], description: str) -> None:
+    await acreate_table_artifact(key=key, table=jsonable(rows), description=description)
+

@@ -1,0 +1,54 @@
+"""Daily deadline check (06:30 on working days): reminders before statutory and local deadlines,
+"missed" the day after, escalation digests; then the outbox is sent.
+
+Two tasks, in this order, so that retrying the check can never re-send mail: the check only queues
+messages in the application's outbox (idempotently, keyed per deadline and step), and the sending
+task that follows delivers what is pending and records each message as sent.
+"""
+
+from datetime import date
+
+from prefect import flow, get_run_logger, task
+
+from concerns.jobs import run_deadline_check
+from flows.common import (
+    JOB_TASK_OPTIONS,
+    markdown_summary,
+    publish_markdown,
+    resolve_as_of,
+    run_job,
+    run_name,
+)
+from flows.send_notifications import publish_send_summary, send_notifications_task
+
+ARTIFACT_KEY = "deadline-check"
+
+
+@task(name="deadline-check-job", task_run_name="deadline-check-job-{as_of}", **JOB_TASK_OPTIONS)
+async def deadline_check_task(db: str | None, as_of: date, offsets: tuple[int, ...] | None) -> dict:
+    if offsets is None:
+        return await run_job(run_deadline_check, db, as_of)  # the job's own default reminder offsets
+    return await run_job(run_deadline_check, db, as_of, offsets)
+
+
+@flow(name="deadline-check", flow_run_name=run_name("deadline-check"))
+async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
+                              offsets: list[int] | None = None) -> dict:
+    """Check every open deadline as of `as_of` (default: today in Europe/London), queue the reminders
+    and escalations due, mark missed deadlines, then send the outbox.
+
+    `offsets`: working days before a deadline on which to remind (default: the job's, 10 and 3).
+    `db`: database URL (default: $CONCERNS_DB, else sqlite:///concerns.db in the working directory).
+    """
+    day = resolve_as_of(as_of)
+    summary = await deadline_check_task(db, day, tuple(offsets) if offsets is not None else None)
+    await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Deadline check {day.isoformat()}", summary),
+                           f"Deadline check as of {day.isoformat()}: reminders queued, deadlines missed")
+    # Sending is its own task and the flow's last step: if it fails, the check is not re-run, and
+    # anything left pending goes with the next 15-minute catch-up run.
+    sent = await send_notifications_task(db)
+    await publish_send_summary(sent)
+    get_run_logger().info("as of %s: %s reminders, %s marked missed, %s digests queued; %s sent, %s deferred",
+                          day, summary.get("reminders"), summary.get("marked_missed"),
+                          summary.get("digests_queued"), sent.get("sent"), sent.get("deferred"))
+    return {**summary, "notifications": sent}

@@ -1,0 +1,118 @@
+"""Send what is waiting in the outbox: by SMTP, or as .eml files when no SMTP server is configured.
+
+Runs as the last task of the daily deadline check, and on its own every 15 minutes on working days
+as a catch-up for mail deferred while the SMTP server was unreachable and for what the termly
+review, HMI reminders and annual categorisation queued.
+
+Mail settings come from the environment (CONCERNS_SMTP_URL, CONCERNS_OUTBOX, CONCERNS_MAIL_FROM;
+shared/CONTRACT.md). In production the SMTP server may instead be kept in a Prefect block, named by
+CONCERNS_SMTP_BLOCK:
+
+* ``email-server-credentials/<name>`` (or just ``<name>``): a prefect-email EmailServerCredentials
+  block (server, port, INSECURE/STARTTLS/SSL, user name, password);
+* ``secret/<name>``: a Secret block holding a whole ``smtp://``/``smtp+starttls://``/``smtps://`` URL.
+
+Block values are stored encrypted in Prefect's database and editable in its UI. The environment
+variables always win: when CONCERNS_SMTP_URL is set the block is not even read.
+"""
+
+import os
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from concerns.jobs import run_send_notifications
+from concerns.mail.settings import (
+    DEFAULT_MAIL_FROM,
+    DEFAULT_OUTBOX,
+    ENV_SMTP_URL,
+    MailSettings,
+    build_smtp_url,
+)
+from flows.common import markdown_summary, publish_markdown, run_job, run_name
+
+ENV_SMTP_BLOCK = "CONCERNS_SMTP_BLOCK"
+ARTIFACT_KEY = "send-notifications"
+# Task-run concurrency tag. The outbox sender reads the pending rows and then sends them one by one,
+# so two senders running at once (the 06:30 check's last task and a 15-minute catch-up) could send a
+# message twice. `prefect concurrency-limit create concerns-outbox 1` on the server makes them queue.
+OUTBOX_TAG = "concerns-outbox"
+
+# prefect-email's SMTPType names -> the security modes of concerns.mail.settings.
+_SECURITY = {"INSECURE": "plain", "STARTTLS": "starttls", "SSL": "tls"}
+
+
+def _from_email_server_credentials(creds: Any) -> str:
+    server = getattr(creds.smtp_server, "value", creds.smtp_server)
+    smtp_type = getattr(creds.smtp_type, "name", str(creds.smtp_type)).upper()
+    if smtp_type not in _SECURITY:
+        raise ValueError(f"{ENV_SMTP_BLOCK}: unsupported smtp_type {smtp_type!r}, "
+                         "expected INSECURE, STARTTLS or SSL")
+    username = creds.username or None
+    # The block's password defaults to an empty secret; a password only means something with a user.
+    password = (creds.password.get_secret_value() or None) if creds.password and username else None
+    return build_smtp_url(server, creds.smtp_port, security=_SECURITY[smtp_type],  # type: ignore[arg-type]
+                          username=username, password=password)
+
+
+async def smtp_url_from_block(name: str) -> str:
+    """The SMTP URL held by the block `name` (see the module docstring for the two kinds)."""
+    from prefect.blocks.core import Block
+
+    slug = name if "/" in name else f"email-server-credentials/{name}"
+    if slug.startswith("email-server-credentials/"):
+        # Registers the block type with this process so Block.aload can build it.
+        import prefect_email  # noqa: F401
+    block = await Block.aload(slug)
+    if slug.startswith("secret/"):
+        return str(block.get()).strip()  # type: ignore[attr-defined]
+    if slug.startswith("email-server-credentials/"):
+        if getattr(block, "verify", True) is False:
+            get_run_logger().warning("%s: the block says verify=False; TLS certificates are verified anyway",
+                                     ENV_SMTP_BLOCK)
+        return _from_email_server_credentials(block)
+    raise ValueError(f"{ENV_SMTP_BLOCK}={name!r}: expected an email-server-credentials/… "
+                     "or a secret/… block")
+
+
+async def mail_settings_from_blocks() -> MailSettings | None:
+    """Settings with the SMTP server from CONCERNS_SMTP_BLOCK, the environment taking precedence;
+    None when there is nothing to add to what the job reads from the environment itself."""
+    block = (os.environ.get(ENV_SMTP_BLOCK) or "").strip()
+    if not block or (os.environ.get(ENV_SMTP_URL) or "").strip():
+        return None
+    url = await smtp_url_from_block(block)
+    fallback = MailSettings(smtp_url=url, outbox_dir=DEFAULT_OUTBOX, mail_from=DEFAULT_MAIL_FROM)
+    return MailSettings.from_env(fallback=fallback)
+
+
+# No retries here, on purpose: a retry re-runs the whole body (TECH-NOTES §1.8), and a crash between
+# handing a message to the server and marking it sent would send it again. The outbox ledger already
+# keeps what could not be delivered as pending, and the 15-minute catch-up run is the retry.
+@task(name="send-notifications", tags=[OUTBOX_TAG], retries=0, cache_policy=NO_CACHE, persist_result=False)
+async def send_notifications_task(db: str | None) -> dict:
+    settings = await mail_settings_from_blocks()
+    if settings is None:
+        return await run_job(run_send_notifications, db)
+    return await run_job(run_send_notifications, db, settings)
+
+
+async def publish_send_summary(summary: dict) -> None:
+    await publish_markdown(ARTIFACT_KEY, markdown_summary("Notifications sent", summary),
+                           "Outbox: messages sent, failed and deferred by this run")
+
+
+# The run name never includes `db`: a PostgreSQL URL may carry a password.
+@flow(name="send-notifications", flow_run_name=run_name("send-notifications"))
+async def send_notifications_flow(as_of: date | None = None, db: str | None = None) -> dict:
+    """Send every pending notification in the outbox (SMTP, or .eml files without an SMTP URL).
+
+    `as_of` is accepted so all flows take the same parameters; sending is "now" whatever it says.
+    """
+    summary = await send_notifications_task(db)
+    await publish_send_summary(summary)
+    get_run_logger().info("sent %s, failed %s, deferred %s", summary.get("sent"), summary.get("failed"),
+                          summary.get("deferred"))
+    return summary

@@ -1,0 +1,157 @@
+"""Flow smoke tests through Prefect's own test harness.
+
+The domain logic is tested without Prefect elsewhere; these check the orchestration layer: the flows
+run, a re-run with the same as_of queues and sends nothing, the artifacts land on the server, the SMTP
+server can come from a Prefect block (the environment winning), and `flows.run_local` (what
+`concerns run` calls) works.
+
+Each `prefect_test_harness` entry starts a server subprocess with a fresh SQLite database (about 10 s,
+TECH-NOTES §1.3), so it is entered once for the whole session and the tests here are few. The flows
+are async, so there is no 1 s heartbeat join per run. Deselect with `-m "not prefect"`; Prefect is
+only imported when one of these tests runs.
+"""
+
+import asyncio
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.prefect
+
+# The demo authority's "today": its deadlines and cases are built around it.
+AS_OF = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as mp:
+        # Analytics off: otherwise the harness server logs "database is locked" from its telemetry
+        # heartbeat. A temporary PREFECT_HOME so no test writes to ~/.prefect or ./.prefect. Both as
+        # variables (read if Prefect is not imported yet) and as settings (if it already is).
+        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        mp.setenv("PREFECT_HOME", str(home))
+        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+        from prefect.testing.utilities import prefect_test_harness
+
+        with (temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+              prefect_test_harness(server_startup_timeout=60)):
+            yield
+
+
+@pytest.fixture
+def demo_db(tmp_path, monkeypatch) -> str:
+    from concerns.db import session_scope, upgrade
+    from concerns.demo import load_demo
+
+    # conftest already points CONCERNS_OUTBOX at tmp_path and removes CONCERNS_SMTP_URL: mail becomes
+    # .eml files. Reports and letters the jobs write go to tmp_path too.
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    monkeypatch.delenv("CONCERNS_SMTP_BLOCK", raising=False)
+    url = f"sqlite:///{tmp_path / 'concerns.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        load_demo(session)
+    return url
+
+
+def outbox_files() -> list[Path]:
+    return sorted(Path(os.environ["CONCERNS_OUTBOX"]).rglob("*.eml"))
+
+
+async def _artifacts(flow_run_id) -> dict:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {a.key: a for a in found}
+
+
+def test_deadline_check_rerun_queues_and_sends_nothing(demo_db):
+    from flows.deadline_check import deadline_check_flow
+
+    first = asyncio.run(deadline_check_flow(as_of=AS_OF, db=demo_db))
+    assert first["as_of"] == AS_OF.isoformat()
+    assert first["reminders"] > 0 and first["digests_queued"] > 0
+    assert first["notifications"]["sent"] == first["digests_queued"]
+    assert first["notifications"]["failed"] == 0 and first["notifications"]["via"].startswith("outbox:")
+    sent_files = outbox_files()
+    assert len(sent_files) == first["notifications"]["sent"]
+
+    second = asyncio.run(deadline_check_flow(as_of=AS_OF, db=demo_db))
+    assert second["digests_queued"] == 0 and second["marked_missed"] == 0
+    assert second["notifications"]["sent"] == 0
+    assert outbox_files() == sent_files
+
+
+def test_termly_review_publishes_table_and_report(demo_db):
+    from flows.termly_review import termly_review_flow
+
+    state = asyncio.run(termly_review_flow(as_of=AS_OF, db=demo_db, return_state=True))
+    assert state.is_completed()
+    summary = asyncio.run(state.aresult())
+    assert summary["term"] == "autumn 2026/27" and summary["meetings_scheduled"] > 0
+
+    artifacts = asyncio.run(_artifacts(state.state_details.flow_run_id))
+    table, report = artifacts["termly-review"], artifacts["termly-review-report"]
+    assert table.type == "table" and report.type == "markdown"
+    rows = json.loads(table.data)  # a table artifact is stored as its JSON text
+    assert rows == summary["table"]
+    assert {"pathway", "state", "cases"} <= set(rows[0])
+    assert sum(r["cases"] for r in rows) == sum(r["cases"] for r in summary["table"])
+    assert report.data == summary["markdown"]
+    assert report.data.startswith("# Termly report") and "autumn 2026/27" in report.data
+
+
+def test_run_local_runs_a_flow_by_name(demo_db):
+    from flows import FLOWS, run_local
+
+    assert set(FLOWS) == {"deadline-check", "termly-review", "hmi-reminders", "annual-categorisation",
+                          "send-notifications"}
+    hmi = run_local("hmi-reminders", AS_OF, demo_db)
+    assert hmi["as_of"] == AS_OF.isoformat() and hmi["cases_reminded"] > 0 and hmi["mails_queued"] > 0
+    sent = run_local("send-notifications", None, demo_db)
+    assert sent["sent"] == hmi["mails_queued"] and sent["failed"] == 0
+    assert run_local("hmi-reminders", AS_OF, demo_db)["mails_queued"] == 0
+    with pytest.raises(ValueError, match="unknown flow"):
+        run_local("no-such-flow", AS_OF, demo_db)
+
+
+def test_smtp_server_from_a_prefect_block_and_the_environment_wins(demo_db, monkeypatch):
+    from prefect_email import EmailServerCredentials
+
+    from concerns.jobs import run_deadline_check
+    from flows.send_notifications import _from_email_server_credentials, send_notifications_flow
+    from tests.support.smtp import SmtpTestServer
+
+    # The block kinds convert to the same URLs the CONCERNS_SMTP_URL variable takes.
+    creds = EmailServerCredentials(smtp_server="mail.la.example", smtp_type="STARTTLS",
+                                   username="c@la.example", password="p@ss/word")
+    assert _from_email_server_credentials(creds) == \
+        "smtp+starttls://c%40la.example:p%40ss%2Fword@mail.la.example"
+    assert _from_email_server_credentials(EmailServerCredentials(smtp_server="mail.la.example",
+                                                                 smtp_type="SSL", smtp_port=2465)) \
+        == "smtps://mail.la.example:2465"
+
+    with SmtpTestServer() as server:
+        EmailServerCredentials(smtp_server=server.host, smtp_port=server.port, smtp_type="INSECURE").save(
+            "concerns-test-smtp", overwrite=True)
+        monkeypatch.setenv("CONCERNS_SMTP_BLOCK", "concerns-test-smtp")
+        monkeypatch.setenv("CONCERNS_MAIL_FROM", "concerns@demoshire.example")
+        queued = run_deadline_check(demo_db, AS_OF)["digests_queued"]
+        assert queued > 0
+        sent = asyncio.run(send_notifications_flow(db=demo_db))
+        assert sent["via"] == "smtp" and sent["sent"] == queued == len(server.messages)
+        assert outbox_files() == []
+
+        # With CONCERNS_SMTP_URL set the block is not even read: a block that does not exist is fine.
+        monkeypatch.setenv("CONCERNS_SMTP_URL", server.url())
+        monkeypatch.setenv("CONCERNS_SMTP_BLOCK", "email-server-credentials/no-such-block")
+        again = asyncio.run(send_notifications_flow(db=demo_db))
+        assert again["via"] == "smtp" and again["sent"] == 0
