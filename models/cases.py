@@ -50,7 +50,8 @@ class CaseEvent(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
-    __table_args__ = (Index("ix_deadline_status_due", "status", "due"),)
+    # The daily check reads open deadlines whose next notice date has come: this index serves it.
+    __table_args__ = (Index("ix_deadline_status_next_notice", "status", "next_notice_on"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="pathway_case.id", ondelete="CASCADE", index=True)
@@ -68,4 +69,7 @@ class Deadline(SQLModel, table=True):
     missed_on: date | None = None
     created_by_event_id: int | None = Field(default=None, foreign_key="case_event.id")
     historical: bool = False  # already past when imported: no reminder, no escalation
+    # When the daily check next needs to look at this deadline (its next reminder step); None once it
+    # is met, cancelled or missed. Indexed so that the check reads the deadlines due, not the table.
+    next_notice_on: date | None = None
     updated_at: datetime = Field(default_factory=utcnow)
