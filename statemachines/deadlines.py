@@ -87,12 +87,19 @@ def warning_notice_compliance(model: CaseModel, ctx: EventContext) -> list[Deadl
                       f"end of the compliance period ({issuer} warning notice given {ctx.on.isoformat()})")]
 
 
-def _meeting_due(model: CaseModel, after: date, kind: str) -> tuple[date, str] | None:
-    """The end of the first term (or half term) with room for the meeting after `after`."""
+def _meeting_due(model: CaseModel, after: date, kind: str, following: bool = False) -> tuple[date, str] | None:
+    """The end of the first term (or half term) with room for the meeting after `after`.
+
+    `following`: a meeting was just held on `after`, so the next belongs to the following period.
+    """
     meeting = model.policy.meeting(kind)
     if meeting is None:
         return None
     terms = model.policy.terms
+    if following:
+        held_in = terms.current_or_next_term(after)
+        periods = held_in.half_term_boundaries() if meeting.cadence == "half_term" else [(held_in.start, held_in.end)]
+        after = next((end for _, end in periods if end >= after), held_in.end)
     earliest = after + timedelta(days=meeting.min_lead_days)
     term = terms.current_or_next_term(earliest)
     if meeting.cadence == "term":
@@ -103,10 +110,11 @@ def _meeting_due(model: CaseModel, after: date, kind: str) -> tuple[date, str] |
     return terms.next_term_starting_after(term.end).half_term_boundaries()[0][1], meeting.name
 
 
-def _policy_meeting_deadlines(model: CaseModel, ctx: EventContext, kinds: list[str]) -> list[Deadline]:
+def _policy_meeting_deadlines(model: CaseModel, ctx: EventContext, kinds: list[str],
+                              following: bool = False) -> list[Deadline]:
     made = []
     for kind in kinds:
-        due = _meeting_due(model, ctx.on, kind)
+        due = _meeting_due(model, ctx.on, kind, following)
         if due is None:
             continue
         meeting = model.policy.meeting(kind)
@@ -126,7 +134,7 @@ def progress_meetings(model: CaseModel, ctx: EventContext) -> list[Deadline]:
 
 def next_progress_meeting(model: CaseModel, ctx: EventContext) -> list[Deadline]:
     """After a meeting is held: the next one of the same kind."""
-    return _policy_meeting_deadlines(model, ctx, [ctx.meeting])
+    return _policy_meeting_deadlines(model, ctx, [ctx.meeting], following=True)
 
 
 def local_deadlines(model: CaseModel, ctx: EventContext) -> list[Deadline]:

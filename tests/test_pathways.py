@@ -212,3 +212,12 @@ def test_readme_diagram_is_generated_from_the_machine():
     assert block, "README.md has no mermaid block"
     assert block.group(1).strip() == mermaid_diagram().strip(), (
         "README diagram is stale: regenerate it with `concerns diagram` (see README)")
+
+
+def test_the_next_meeting_after_one_held_belongs_to_the_following_term(community, derbyshire):
+    case, _ = open_case(community, derbyshire, ev("raise_concern", "2027-01-05"))
+    fire(case, community, derbyshire, ev("confirm_concern", "2027-01-06"))
+    assert kinds(case) == {"progress_meeting": "2027-03-19"}  # this (spring) term
+    fire(case, community, derbyshire, ev("progress_meeting", "2027-02-24"))
+    # Held in the spring term with three weeks of it left: the next is the summer term's, not another spring one.
+    assert kinds(case) == {"progress_meeting": "2027-07-22"}
