@@ -38,8 +38,12 @@ def _events_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Cas
     return grouped
 
 
-def deadline_json(d, as_of: date) -> dict:
-    return {"kind": d.kind, "due": d.due.isoformat(), "status": d.status_on(as_of), "responsible": d.responsible,
+def deadline_json(d, as_of: date, historical: bool = False) -> dict:
+    # An imported deadline that was already past on import is history: the product cannot know whether
+    # it was met, so it is neither "missed" nor reminded about (issue: history is not news).
+    status = "historical" if historical and d.status_on(as_of) == "missed" else d.status_on(as_of)
+    return {"kind": d.kind, "due": d.due.isoformat(), "status": status, "historical": historical,
+            "responsible": d.responsible,
             "rule": d.rule, "source": d.source, "note": d.note,
             "met_on": d.met_on.isoformat() if d.met_on and d.met_on <= as_of else None}
 
@@ -50,6 +54,8 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
     rows = session.exec(select(Case).where(Case.urn == school.urn, Case.opened <= as_of)
                         .order_by(Case.opened, Case.id)).all()
     events = _events_by_case(session, [r.id for r in rows])
+    historical = set(session.exec(select(Deadline.id).where(Deadline.urn == school.urn,
+                                                            Deadline.historical.is_(True))).all())
     letters: dict[int | None, list[Letter]] = defaultdict(list)
     for letter in session.exec(select(Letter).where(Letter.urn == school.urn).order_by(Letter.on, Letter.id)):
         letters[letter.case_id].append(letter)
@@ -63,7 +69,8 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
             "id": row.id, "pathway": row.pathway, "state": state, "state_meaning": describe_state(state),
             "origin": row.origin, "opened": row.opened.isoformat(), "closed": closed.isoformat() if closed else None,
             "outcome": row.outcome if closed else None, "facts": row.facts,
-            "deadlines": [deadline_json(d, as_of) for d in file.deadlines if d.created_on <= as_of],
+            "deadlines": [deadline_json(d, as_of, d.id in historical) for d in file.deadlines
+                          if d.created_on <= as_of],
             "events": [{"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
                         "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
                         "confidential": e.confidential} for e in events[row.id] if e.on <= as_of],
@@ -78,8 +85,24 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
             "as_of": as_of.isoformat(), "stuck": is_stuck(latest, previous),
             "coasting": is_coasting(latest, previous), "cases": cases,
             "predecessor_urn": school.predecessor_urn,
+            # The school's history across a URN change (conversion to an academy), both ways.
+            "predecessor": _linked_school(session, school.predecessor_urn),
+            "successors": [_linked_school(session, s.urn) for s in session.exec(
+                select(School).where(School.predecessor_urn == school.urn).order_by(School.urn))],
             "school_letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path}
                                for x in letters.get(None, []) if x.on <= as_of]}
+
+
+def _linked_school(session: Session, urn: str | None) -> dict | None:
+    if not urn:
+        return None
+    school = session.get(School, urn)
+    if school is None:
+        return {"urn": urn, "name": None, "cases": []}
+    cases = session.exec(select(Case).where(Case.urn == urn).order_by(Case.opened, Case.id)).all()
+    return {"urn": urn, "name": school.name, "type": school.type_name, "status": school.status,
+            "cases": [{"pathway": c.pathway, "opened": c.opened.isoformat(),
+                       "closed": c.closed.isoformat() if c.closed else None, "outcome": c.outcome} for c in cases]}
 
 
 def _last_two_graded(session: Session, urn: str, as_of: date):

@@ -155,3 +155,19 @@ def test_smtp_server_from_a_prefect_block_and_the_environment_wins(demo_db, monk
         monkeypatch.setenv("CONCERNS_SMTP_BLOCK", "email-server-credentials/no-such-block")
         again = asyncio.run(send_notifications_flow(db=demo_db))
         assert again["via"] == "smtp" and again["sent"] == 0
+
+
+def test_data_import_flow_imports_a_real_ofsted_file_once(tmp_path):
+    from concerns.db import upgrade
+    from flows.data_import import data_import_flow
+    from tests.conftest import shared_file
+
+    oxfordshire = shared_file("data", "ofsted",
+                              "maintained-schools-and-academies-inspections-and-outcomes-as-at-31-december-2017-"
+                              "oxfordshire.csv")
+    url = f"sqlite:///{tmp_path / 'import.db'}"
+    upgrade(url)
+    first = asyncio.run(data_import_flow(kind="ofsted", path=str(oxfordshire), as_of=AS_OF, db=url))
+    assert first["rows_read"] == 299 and first["cases_opened"] > 0
+    again = asyncio.run(data_import_flow(kind="ofsted", path=str(oxfordshire), as_of=AS_OF, db=url))
+    assert again["cases_opened"] == again["inspections_recorded"] == 0

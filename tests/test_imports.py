@@ -322,6 +322,10 @@ def test_history_is_not_news(oxfordshire):
         assert past and all(d.historical for d in past)
         assert {d.status for d in past if d.historical} <= {"open", "met", "cancelled"}  # never "missed"
         assert sum(d.historical for d in deadlines) == summary.deadlines_historical
+        # Shown as history, not as missed, wherever an officer looks.
+        urn = next(d.urn for d in past if d.historical)
+        shown = [x for c in case_view(session, urn, AS_OF)["cases"] for x in c["deadlines"] if x["historical"]]
+        assert shown and {x["status"] for x in shown} <= {"historical", "met", "cancelled"}
         for day in (AS_OF, date(2026, 11, 23), date(2026, 12, 1)):
             result = deadline_check(session, day)
             assert (result.items, result.marked_missed) == ([], 0)
@@ -423,9 +427,14 @@ def test_a_maintained_school_in_special_measures_converts_to_an_academy(tmp_path
             "special_measures", "closed", "converted", D("2018-06-01"))
         assert not session.exec(select(Deadline).where(Deadline.case_id == case.id,
                                                        Deadline.status == "open")).all()
-        # From the academy, its predecessor's history is one step away.
+        # From the academy, its predecessor's history is one step away, and shown with it.
         history = case_view(session, academy.predecessor_urn, AS_OF)
         assert history["cases"][0]["events"][-1]["event"] == "convert_to_academy"
+        shown = case_view(session, "149001", AS_OF)
+        assert shown["predecessor"]["urn"] == "123245"
+        assert (shown["predecessor"]["cases"][0]["pathway"], shown["predecessor"]["cases"][0]["outcome"]) == (
+            "special_measures", "converted")
+        assert [s["urn"] for s in history["successors"]] == ["149001"]
         assert all(r["urn"] != "123245" for r in register(session, AS_OF))
     again = import_gias(db_url, links, as_of=AS_OF)
     assert not again.changed_anything

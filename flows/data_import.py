@@ -1,0 +1,51 @@
+"""Data import (on demand, or monthly when the new files are downloaded): an Ofsted management-
+information CSV, or a GIAS establishments or links CSV, through the pathway state machine.
+
+One task for the whole file (never one per school). Importing the same file twice changes nothing,
+so a retry is safe; a file that is not of the kind asked for is refused before anything is written.
+"""
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from concerns.imports import import_file
+from flows.common import (
+    JOB_TASK_OPTIONS,
+    markdown_summary,
+    publish_markdown,
+    resolve_as_of,
+    run_job,
+    run_name,
+)
+
+ARTIFACT_KEY = "data-import"
+
+
+def _import(db: str | None, kind: str, path: str, as_of: date, la: str | None) -> dict:
+    return import_file(db, kind, Path(path), as_of=as_of, la=la).to_dict()
+
+
+@task(name="data-import-job", task_run_name="data-import-{kind}-{as_of}", **JOB_TASK_OPTIONS)
+async def data_import_task(db: str | None, kind: str, path: str, as_of: date, la: str | None) -> dict:
+    return await run_job(_import, db, kind, path, as_of, la)
+
+
+@flow(name="data-import", flow_run_name=run_name("data-import"))
+async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: str | None = None,
+                           la: str | None = None) -> dict:
+    """Import `path` (kind "ofsted" or "gias"); deadlines already past on `as_of` become history.
+
+    Publishes a markdown artifact "data-import" with the summary: rows read, schools new / changed,
+    cases opened / moved / closed, and every refused row with its line number and reason.
+    """
+    if kind not in ("ofsted", "gias"):
+        raise ValueError(f"kind must be 'ofsted' or 'gias', not {kind!r}")
+    day = resolve_as_of(as_of)
+    summary = await data_import_task(db, kind, path, day, la)
+    await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Import of {Path(path).name} ({kind})", summary),
+                           f"{kind} import of {Path(path).name} as of {day.isoformat()}")
+    get_run_logger().info("%s import of %s: %s", kind, path, {k: v for k, v in summary.items()
+                                                           if isinstance(v, int)})
+    return summary
