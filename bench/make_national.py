@@ -30,26 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-# The header of the shared Oxfordshire file, exactly (the "mi-2017" layout).
-MI_2017_HEADER = [
-    "Web Link", "Organisation ID", "URN", "LAESTAB", "School name", "Region", "Ofsted region",
-    "Local authority", "Parliamentary constituency", "Postcode", "Type of education", "Phase of education",
-    "Sixth form", "Predecessor URN", "Number of warning notices issued in 2017/18 academic year",
-    "Total number of pupils", "Deprivation index", "Inspection number", "Inspection start date",
-    "Inspection end date", "Publication date", "Inspection type", "Inspection type grouping",
-    "Event type grouping", "Overall effectiveness", "Category of concern", "Outcomes for pupils",
-    "Quality of teaching, learning and assessment", "Effectiveness of leadership and management",
-    "Personal development, behaviour and welfare", "Early years provision (where applicable)",
-    "16 - 19 study programmes", "Previous inspection number", "Previous inspection start date",
-    "Previous inspection end date", "Previous publication date", "Previous overall effectiveness",
-    "Previous category of concern", "Previous outcomes for pupils",
-    "Previous quality of teaching, learning and assessment",
-    "Previous effectiveness of leadership and management",
-    "Previous personal development, behaviour and welfare",
-    "Previous early years provision (where applicable)", "Previous 16 - 19 study programmes",
-    "Provider open date - QA", "Provider open reason - QA", "Provider closed date - QA",
-    "Provider closed reason - QA", "OB number on Roll", "Withdrawn date", "Previous withdrawn date",
-]
+from concerns.importers.ofsted_csv import MI_2017_HEADER
 
 GIAS_HEADER = [
     "URN", "LA (code)", "LA (name)", "EstablishmentNumber", "EstablishmentName", "TypeOfEstablishment (name)",

@@ -16,6 +16,7 @@ import pytest
 from concerns.importers import NotRecognised, read_ofsted
 from concerns.importers.csvfile import normalise_header, parse_date
 from concerns.importers.gias_csv import GIAS_TYPE_NAMES
+from concerns.importers.ofsted_csv import MI_2017_HEADER
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OXFORDSHIRE = DATA / "ofsted" / (
@@ -26,26 +27,6 @@ needs_real_data = pytest.mark.skipif(
     reason=f"the shared data folder is not beside the checkout ({OXFORDSHIRE} is absent)",
 )
 
-# The 2017 layout's header, as in the Oxfordshire file (51 columns).
-MI_2017_HEADER = [
-    "Web Link", "Organisation ID", "URN", "LAESTAB", "School name", "Region", "Ofsted region",
-    "Local authority", "Parliamentary constituency", "Postcode", "Type of education", "Phase of education",
-    "Sixth form", "Predecessor URN", "Number of warning notices issued in 2017/18 academic year",
-    "Total number of pupils", "Deprivation index", "Inspection number", "Inspection start date",
-    "Inspection end date", "Publication date", "Inspection type", "Inspection type grouping",
-    "Event type grouping", "Overall effectiveness", "Category of concern", "Outcomes for pupils",
-    "Quality of teaching, learning and assessment", "Effectiveness of leadership and management",
-    "Personal development, behaviour and welfare", "Early years provision (where applicable)",
-    "16 - 19 study programmes", "Previous inspection number", "Previous inspection start date",
-    "Previous inspection end date", "Previous publication date", "Previous overall effectiveness",
-    "Previous category of concern", "Previous outcomes for pupils",
-    "Previous quality of teaching, learning and assessment",
-    "Previous effectiveness of leadership and management",
-    "Previous personal development, behaviour and welfare",
-    "Previous early years provision (where applicable)", "Previous 16 - 19 study programmes",
-    "Provider open date - QA", "Provider open reason - QA", "Provider closed date - QA",
-    "Provider closed reason - QA", "OB number on Roll", "Withdrawn date", "Previous withdrawn date",
-]
 
 # The columns of the "state-funded schools - latest inspections" releases up to 31 Aug 2025.
 STATE_FUNDED_2024_HEADER = [
