@@ -321,6 +321,13 @@ def cmd_case(args) -> None:
     console.print(f"[bold]{doc['urn']} {doc['name']}[/bold] ({doc['type']}, "
                   f"{'maintained' if doc['maintained'] else 'academy'}), {doc['la']}; as of {doc['as_of']}"
                   f"{'; STUCK' if doc['stuck'] else ''}{'; coasting' if doc['coasting'] else ''}")
+    if doc.get("predecessor"):
+        pre = doc["predecessor"]
+        history = "; ".join(f"{c['pathway']} {c['opened']} to {c['closed'] or 'open'} ({c['outcome'] or 'open'})"
+                            for c in pre["cases"]) or "no cases"
+        console.print(f"Predecessor: {pre['urn']} {pre['name'] or ''}: {history}")
+    for successor in doc.get("successors") or []:
+        console.print(f"Successor: {successor['urn']} {successor['name']} ({successor.get('type', '')})")
     if not doc["cases"]:
         console.print("No cases.")
     for c in doc["cases"]:
