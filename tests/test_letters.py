@@ -188,6 +188,11 @@ def agenda_details(**overrides):
     return details
 
 
+
+def draft(kind: str, school: LetterSchool, authority: LetterAuthority, **details):
+    """A letter of `kind` dated ON with reference "R": the shape most refusal tests need."""
+    return render_letter(kind, school=school, authority=authority, on=ON, reference="R", **details)
+
 def copy_names(letter) -> list[str]:
     return [p.name for p in letter.copies]
 
@@ -336,14 +341,7 @@ def test_warning_notice_legacy_period_cannot_be_calendar_days(community_school, 
 
 def test_warning_notice_compliance_end_must_follow_the_notice(community_school, authority):
     with pytest.raises(ValueError, match="compliance_end must be after"):
-        render_letter(
-            "warning_notice",
-            school=community_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **warning_notice_details(compliance_end=ON),
-        )
+        draft("warning_notice", community_school, authority, **warning_notice_details(compliance_end=ON))
 
 
 def test_warning_notice_missing_details_are_named(community_school, authority):
@@ -358,14 +356,7 @@ def test_warning_notice_missing_details_are_named(community_school, authority):
 
 def test_warning_notice_rejects_unknown_grounds_and_keys(community_school, authority):
     with pytest.raises(ValueError, match="unknown keys.*'poor_results'"):
-        render_letter(
-            "warning_notice",
-            school=community_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **warning_notice_details(grounds=["poor_results"]),
-        )
+        draft("warning_notice", community_school, authority, **warning_notice_details(grounds=["poor_results"]))
     with pytest.raises(ValueError, match="does not take: compliance_ends"):
         render_letter(
             "warning_notice",
@@ -377,26 +368,12 @@ def test_warning_notice_rejects_unknown_grounds_and_keys(community_school, autho
             **warning_notice_details(),
         )
     with pytest.raises(ValueError, match="'compliance_end' must be a date"):
-        render_letter(
-            "warning_notice",
-            school=community_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **warning_notice_details(compliance_end="2027-01-13"),
-        )
+        draft("warning_notice", community_school, authority, **warning_notice_details(compliance_end="2027-01-13"))
 
 
 def test_warning_notice_refused_for_an_academy(academy, authority):
     with pytest.raises(ValueError, match="only to maintained schools"):
-        render_letter(
-            "warning_notice",
-            school=academy,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **warning_notice_details(),
-        )
+        draft("warning_notice", academy, authority, **warning_notice_details())
 
 
 # --- Escaping and confidentiality --------------------------------------------------------------------
@@ -450,14 +427,7 @@ def test_nested_confidential_keys_are_refused(church_school, authority):
     priorities = statement_details()["priorities"]
     priorities[0]["actions"][0] = {**priorities[0]["actions"][0], "confidential_note": "HR matter"}
     with pytest.raises(ValueError, match=r"priorities\[0\]\.actions\[0\]\.confidential_note"):
-        render_letter(
-            "statement_of_action",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **statement_details(priorities=priorities),
-        )
+        draft("statement_of_action", church_school, authority, **statement_details(priorities=priorities))
 
 
 def test_environment_is_strict():
@@ -581,32 +551,11 @@ def test_statement_of_action_validates_the_action_plan(church_school, authority)
     bad = statement_details()["priorities"]
     bad[0]["actions"][0] = {"action": "Train staff", "timescale": "December"}
     with pytest.raises(ValueError, match=r"priorities\[0\]\.actions\[0\] needs: lead"):
-        render_letter(
-            "statement_of_action",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **statement_details(priorities=bad),
-        )
+        draft("statement_of_action", church_school, authority, **statement_details(priorities=bad))
     with pytest.raises(ValueError, match="category' must be one of special_measures, serious_weaknesses"):
-        render_letter(
-            "statement_of_action",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **statement_details(category="inadequate"),
-        )
+        draft("statement_of_action", church_school, authority, **statement_details(category="inadequate"))
     with pytest.raises(ValueError, match="due must be after published"):
-        render_letter(
-            "statement_of_action",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **statement_details(due=date(2026, 11, 10)),
-        )
+        draft("statement_of_action", church_school, authority, **statement_details(due=date(2026, 11, 10)))
 
 
 def test_statement_of_action_roll_tables(church_school, authority):
@@ -667,14 +616,7 @@ def test_confirmation_of_concern(church_school, community_school, authority):
     assert "warning notice under section 60" in letter.text
     assert letter.html.count("David Okafor") >= 1 and letter.copies[0].name == "Diocese of Derby"
     assert "Diocese of Derby" in copy_names(letter)
-    community = render_letter(
-        "confirmation_of_concern",
-        school=community_school,
-        authority=authority,
-        on=ON,
-        reference="R",
-        **details,
-    )
+    community = draft("confirmation_of_concern", community_school, authority, **details)
     assert "Diocese" not in " ".join(copy_names(community)) and "diocese" not in community.text
 
 
@@ -765,23 +707,9 @@ def test_soc_meeting_agenda_item_override_and_date_checks(church_school, authori
         "1. Governance review findings" in letter.text and "2. Safeguarding audit – Priya Shah" in letter.text
     )
     with pytest.raises(ValueError, match="papers_due must be before the meeting"):
-        render_letter(
-            "soc_meeting_agenda",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **agenda_details(papers_due=date(2027, 1, 21)),
-        )
+        draft("soc_meeting_agenda", church_school, authority, **agenda_details(papers_due=date(2027, 1, 21)))
     with pytest.raises(ValueError, match="'meeting_at' must be a datetime"):
-        render_letter(
-            "soc_meeting_agenda",
-            school=church_school,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **agenda_details(meeting_at=date(2027, 1, 20)),
-        )
+        draft("soc_meeting_agenda", church_school, authority, **agenda_details(meeting_at=date(2027, 1, 20)))
 
 
 def test_removal_from_concern(church_school, authority):
@@ -916,27 +844,13 @@ def test_missing_officer_head_or_kind_is_a_clear_error(community_school, authori
         "1", "Nohead School", "Midshire", "Community school", True, None, None, None, None
     )
     with pytest.raises(ValueError, match="no headteacher or chair"):
-        render_letter(
-            "warning_notice",
-            school=headless,
-            authority=authority,
-            on=ON,
-            reference="R",
-            **warning_notice_details(),
-        )
+        draft("warning_notice", headless, authority, **warning_notice_details())
     with pytest.raises(ValueError, match="unknown letter kind 'final_warning'"):
         render_letter("final_warning", school=community_school, authority=authority, on=ON, reference="R")
 
 
 def test_text_rendering_is_plain(church_school, authority):
-    letter = render_letter(
-        "warning_notice",
-        school=church_school,
-        authority=authority,
-        on=ON,
-        reference="R",
-        **warning_notice_details(),
-    )
+    letter = draft("warning_notice", church_school, authority, **warning_notice_details())
     assert "<" not in letter.text.replace("<script>", "")
     assert "\n\n\n" not in letter.text
     assert letter.text.startswith("OFFICIAL-SENSITIVE")
