@@ -55,6 +55,11 @@ def run_hmi_reminders(db: str | None, as_of: date) -> dict:
         pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
             Case.closed.is_(None), Case.opened <= as_of, Case.origin == "ofsted")).all()
         directory = Directory(session, {s.la for _, s in pairs})
+        # The next expected monitoring date of every case, in one query rather than one per case.
+        expected_by: dict[int, date] = {}
+        for case_id, due in session.exec(select(Deadline.case_id, Deadline.due).where(
+                Deadline.kind == "hmi_monitoring", Deadline.status == "open").order_by(Deadline.due.desc())):
+            expected_by[case_id] = due  # descending, so the earliest due date is kept
         per_adviser: dict[str, tuple] = {}
         for case, school in pairs:
             category = (case.facts or {}).get("category")
@@ -65,9 +70,7 @@ def run_hmi_reminders(db: str | None, as_of: date) -> dict:
             facts = copy.deepcopy(case.facts or {})
             if term.label in facts.get("hmi_reminded", []):
                 continue
-            expected = session.exec(select(Deadline.due).where(
-                Deadline.case_id == case.id, Deadline.kind == "hmi_monitoring", Deadline.status == "open")
-                .order_by(Deadline.due)).first()
+            expected = expected_by.get(case.id)
             _, people = directory.reach(school.la, policy.responsible_for("hmi_monitoring"), school.urn)
             officers = [p for p in people if not p.school_side]
             if not officers:
