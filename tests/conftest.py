@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -31,13 +32,79 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("CONCERNS_ACTOR", "test officer")
 
 
+ENGINES = ["sqlite", "postgresql"]
+
+
+def _require_postgres() -> None:
+    from tests.support.databases import postgres_unavailable
+
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"PostgreSQL tests must run in CI: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL: {reason}")
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, migrated application database: a SQLite file, then the same test on PostgreSQL."""
+    from concerns.db import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'concerns.db'}"
+        upgrade(url)
+        yield url
+        return
+    _require_postgres()
+    from tests.support.databases import drop_postgres_database, fresh_postgres_database
+
+    url, name = fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture(params=ENGINES)
+def empty_db_url(request, tmp_path) -> Iterator[str]:
+    """A database with no schema yet, on each engine."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    _require_postgres()
+    from tests.support.databases import drop_postgres_database, empty_postgres_database
+
+    url, name = empty_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(name)
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
+def sqlite_db_url(tmp_path) -> str:
+    """For what only SQLite has (WAL, the file itself)."""
     from concerns.db import upgrade
 
     url = f"sqlite:///{tmp_path / 'concerns.db'}"
     upgrade(url)
     return url
+
+
+def table_dump(url: str) -> list:
+    """Every row of every application table, in a stable order: to prove a refusal changed nothing."""
+    from sqlalchemy import MetaData, select
+
+    from concerns.db import engine_for
+
+    metadata = MetaData()
+    engine = engine_for(url)
+    metadata.reflect(engine)
+    with engine.connect() as connection:
+        # Sorted in Python: PostgreSQL cannot order by a JSON column.
+        return [(name, sorted(tuple(map(str, row)) for row in connection.execute(select(table))))
+                for name, table in sorted(metadata.tables.items())]
 
 
 class Cli:

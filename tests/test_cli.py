@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, table_dump
 
 
 def dump(cli: Cli) -> list:
     """Every row of every application table: to prove a refusal changed nothing."""
-    path = cli.url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table' order by name")]
-        return [(t, conn.execute(f'select * from "{t}" order by 1').fetchall()) for t in tables]
+    return table_dump(cli.url)
 
 
 @pytest.fixture
@@ -35,10 +30,10 @@ def test_init_twice_is_harmless(cli):
     assert "up to date" in cli.ok("init")
 
 
-def test_commands_refuse_an_uninitialised_database(tmp_path, capsys):
+def test_commands_refuse_an_uninitialised_database(empty_db_url, capsys):
     from concerns.cli import main
 
-    rc = main(["--db", f"sqlite:///{tmp_path / 'empty.db'}", "register", "--json"])
+    rc = main(["--db", empty_db_url, "register", "--json"])
     assert rc == 2 and "concerns init" in capsys.readouterr().err
 
 

@@ -158,13 +158,26 @@ def _snapshot(db_url: str) -> dict:
                               "authority_policy")}
 
 
-def test_fast_path_writes_what_record_inspection_writes(tmp_path, db_url):
-    """Inspections that move no case are inserted directly (speed): the database must be the same as
-    when every inspection goes through record_inspection."""
-    from concerns.db import upgrade
+@pytest.fixture
+def request_cleanup():
+    callbacks: list = []
+    yield callbacks
+    for callback in callbacks:
+        callback()
 
-    slow_url = f"sqlite:///{tmp_path / 'slow.db'}"
-    upgrade(slow_url)
+
+def test_fast_path_writes_what_record_inspection_writes(tmp_path, db_url, request_cleanup):
+    """Inspections that move no case are inserted directly (speed): the database must be the same as
+    when every inspection goes through record_inspection, on the same engine."""
+    from concerns.db import upgrade
+    from tests.support.databases import drop_postgres_database, fresh_postgres_database
+
+    if db_url.startswith("sqlite"):
+        slow_url, slow_name = f"sqlite:///{tmp_path / 'slow.db'}", None
+        upgrade(slow_url)
+    else:
+        slow_url, slow_name = fresh_postgres_database()
+        request_cleanup.append(lambda: drop_postgres_database(slow_name))
     fast = import_ofsted(db_url, real(OXFORDSHIRE), as_of=AS_OF)
     slow = import_ofsted(slow_url, OXFORDSHIRE, as_of=AS_OF, fast=False)
     assert {k: v for k, v in fast.to_dict().items() if k not in ("seconds", "file")} == {

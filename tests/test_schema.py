@@ -20,9 +20,9 @@ def test_upgrade_is_idempotent(db_url):
     assert upgrade(db_url) == (head_revision(), head_revision())
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(db_url):
-    with engine_for(db_url).connect() as connection:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db_url):
+    with engine_for(sqlite_db_url).connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    tables = set(inspect(engine_for(db_url)).get_table_names())
+    tables = set(inspect(engine_for(sqlite_db_url)).get_table_names())
     assert {"school", "pathway_case", "case_event", "deadline", "inspection", "authority_policy"} <= tables
