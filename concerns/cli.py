@@ -38,6 +38,10 @@ class CommandError(Exception):
     """A refusal to report on one line."""
 
 
+class RunFailed(Exception):
+    """A flow run that ended Failed: exit 1 with its one-line reason (a refusal exits 2)."""
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line instead of usage + message
         raise CommandError(f"{message} (see `{self.prog} --help`)")
@@ -159,6 +163,8 @@ def build_parser() -> Parser:
         dest="demo_command", required=True, parser_class=Parser)
     term = demo.add_parser("term", help="run the demo authority through a term: flows and officers' steps")
     term.add_argument("--no-prefect", action="store_true", help="run the jobs directly, without Prefect")
+    term.add_argument("--prefect-log", metavar="FILE",
+                      help="write Prefect's own log here instead of the terminal")
 
     letter = sub.add_parser("letter", help="draft letters from the templates").add_subparsers(
         dest="letter_command", required=True, parser_class=Parser)
@@ -184,7 +190,17 @@ def build_parser() -> Parser:
     run.add_argument("flow", choices=["deadline-check", "termly-review", "hmi-reminders", "annual-categorisation",
                                       "send-notifications"])
     run.add_argument("--as-of", type=iso_date)
+    run.add_argument("--verbose", action="store_true",
+                     help="show Prefect's own log on the terminal (by default it goes to $PREFECT_HOME/concerns-runs.log)")
     run.add_argument("--json", action="store_true")
+
+    pf = sub.add_parser("prefect", help="the Prefect side of production").add_subparsers(
+        dest="prefect_command", required=True, parser_class=Parser)
+    setup = pf.add_parser("setup", help="work pool, outbox limit, every deployment, and the operator's failure alert "
+                                        "(on the server in PREFECT_API_URL)")
+    setup.add_argument("--operator", required=True, metavar="EMAIL",
+                       help="who is e-mailed when a run fails, crashes or times out")
+    setup.add_argument("--no-deploy", action="store_true", help="skip `prefect deploy --all`")
     return p
 
 
@@ -426,7 +442,7 @@ def cmd_letter(args) -> None:
 def cmd_demo(args) -> None:
     from concerns.demo_term import run_demo_term
 
-    run_demo_term(args.db, use_prefect=not args.no_prefect, echo=console.print)
+    run_demo_term(args.db, use_prefect=not args.no_prefect, echo=console.print, prefect_log=args.prefect_log)
 
 
 def cmd_import(args) -> None:
@@ -454,29 +470,63 @@ def cmd_import(args) -> None:
 
 def cmd_run(args) -> None:
     import time
+    from pathlib import Path
 
-    from flows import run_local
+    from flows import FlowRunFailed, run_local
 
+    log_file = None
+    if not args.verbose:
+        log_file = Path(os.environ.get("PREFECT_HOME") or ".prefect") / "concerns-runs.log"
     started = time.perf_counter()
-    summary = run_local(args.flow, args.as_of, args.db)
+    try:
+        summary = run_local(args.flow, args.as_of, args.db, log_file=log_file)
+    except FlowRunFailed as exc:
+        # Not a refusal: the run happened and did its work, but something needs the operator.
+        summary = exc.summary
+        failure = str(exc)
+    else:
+        failure = None
     elapsed = time.perf_counter() - started
     if args.json:
         emit_json(summary)
-        return
-    shown = {k: v for k, v in summary.items() if not isinstance(v, list | dict) or k in ("by_step", "notifications")}
-    for key, value in shown.items():
-        console.print(f"{key}: {value}")
-    for key in ("unassigned", "errors", "without_letter"):
-        if summary.get(key):
-            console.print(f"{key}: {len(summary[key])} (see --json)")
-    console.print(f"flow {args.flow} finished in {elapsed:.1f} s")
+    else:
+        shown = {k: v for k, v in summary.items()
+                 if not isinstance(v, list | dict) or k in ("by_step", "notifications")}
+        for key, value in shown.items():
+            console.print(f"{key}: {value}", markup=False, highlight=False)
+        for key in ("unassigned", "errors", "without_letter", "alarms"):
+            if summary.get(key):
+                console.print(f"{key}: {len(summary[key])} (see --json)", markup=False)
+        console.print(f"flow {args.flow} finished in {elapsed:.1f} s"
+                      + (f"; Prefect's log: {log_file}" if log_file else ""), markup=False, highlight=False)
+    if failure:
+        raise RunFailed(failure)
+
+
+def cmd_prefect(args) -> None:
+    import asyncio
+
+    from flows import prefect_env_defaults
+
+    operator = args.operator.strip()
+    if "@" not in operator or any(c.isspace() for c in operator):
+        raise CommandError(f"--operator {args.operator!r} is not an e-mail address")
+    prefect_env_defaults()
+    from flows.setup import setup_prefect
+
+    try:
+        report = asyncio.run(setup_prefect(operator, deploy=not args.no_deploy))
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from None
+    for line in report.done:
+        console.print(line, markup=False, highlight=False)
 
 
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
             "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
             "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
             "demo": cmd_demo, "import": cmd_import,
-            "run": cmd_run}
+            "run": cmd_run, "prefect": cmd_prefect}
 NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
                 "letter", "demo"}
 
@@ -491,6 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, casework.Refused, JudgementError, PolicyError, SchemaNotReady) as exc:
         print(f"concerns: error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except RunFailed as exc:
+        print(f"concerns: the run failed: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

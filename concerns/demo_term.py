@@ -65,9 +65,17 @@ def _officer_step(db: str | None, day: date, step: tuple) -> str:
     return f"{urn} {kind} drafted: {row.path} ({queued} e-mails queued)"
 
 
-def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str], None] = print) -> list[dict]:
+def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str], None] = print,
+                  prefect_log: str | Path | None = None) -> list[dict]:
+    """`prefect_log`: where Prefect's own log lines go (the terminal shows the demo's story only)."""
     if use_prefect:
-        from flows import run_local as run_flow
+        from flows import FlowRunFailed, run_local
+
+        def run_flow(name, as_of, db):
+            try:
+                return run_local(name, as_of, db, log_file=prefect_log)
+            except FlowRunFailed as exc:
+                return {**exc.summary, "run failed": str(exc)}
     else:
         from concerns import jobs
 
@@ -103,4 +111,6 @@ def _brief(summary: dict) -> str:
     sending = summary.get("sending") or summary.get("notifications") or {}
     if isinstance(sending, dict) and "sent" in sending:
         parts.append(f"sent {sending['sent']}")
+    if summary.get("run failed"):
+        parts.append(f"RUN FAILED: {summary['run failed']}")
     return ", ".join(parts) or "done"

@@ -15,9 +15,11 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 
 from concerns.clock import today
 
@@ -90,6 +92,61 @@ def run_name(prefix: str) -> Callable[[], str]:
     return name
 
 
+# The jobs' summary keys as an operator reads them in the Prefect UI: an artifact is read by people,
+# so it says "Deadlines marked missed", not "marked_missed".
+LABELS: dict[str, str] = {
+    "as_of": "As of",
+    "examined": "Deadlines examined",
+    "reminders": "Reminders raised",
+    "by_step": "Reminders by urgency",
+    "marked_missed": "Deadlines marked missed",
+    "digests_queued": "Daily digests queued",
+    "recipients": "Officers sent a digest",
+    "unassigned": "Reminders with no officer to send them to (add the officer for the school's authority)",
+    "items": "Reminders",
+    "before-10wd": "due within 10 working days",
+    "before-3wd": "due within 3 working days",
+    "due": "due today",
+    "missed": "missed",
+    "escalated": "missed and escalated",
+    "sent": "Messages sent",
+    "failed": "Messages that failed",
+    "deferred": "Messages waiting to be retried",
+    "errors": "Delivery problems in this run",
+    "alarms": "Needs the operator",
+    "via": "Sent through",
+    "notifications": "Sending",
+    "term": "Term",
+    "meetings_scheduled": "Progress meetings scheduled",
+    "invitations_queued": "Invitations queued",
+    "moves": "Moves since last term",
+    "overdue": "Overdue",
+    "reports": "Reports written",
+    "cases_reminded": "Schools in the reminders",
+    "mails_queued": "Mails queued",
+    "schools": "Schools categorised",
+    "letters": "Letters written",
+    "without_letter": "Schools left without a letter",
+    "schools_by_category": "Schools by category",
+    "urn": "URN",
+    "la": "Authority",
+    "name": "School",
+    "pathway": "Pathway",
+    "state": "Stage",
+    "cases": "Cases",
+    "category": "Category",
+    "academic_year": "Academic year",
+    "causing_concern": "Causing concern",
+    "expected_by": "Expected by",
+}
+
+
+def label(key: Any) -> str:
+    """The plain label for a summary key; unknown keys read as words, never as snake_case."""
+    text = str(key)
+    return LABELS.get(text) or text.replace("_", " ").replace("-", " ").capitalize()
+
+
 def _cell(value: Any) -> str:
     # One markdown table cell: a "|" or a line break would break the row.
     text = "" if value is None else str(jsonable(value))
@@ -103,7 +160,7 @@ def markdown_table(rows: list[Mapping[str, Any]], limit: int = MAX_ROWS) -> str:
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
-    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(_cell(label(c)) for c in columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows[:limit]]
     if len(rows) > limit:
         lines.append(f"\n…and {len(rows) - limit} more.")
@@ -117,13 +174,13 @@ def markdown_summary(title: str, summary: Mapping[str, Any], skip: Iterable[str]
                if k not in skipped and not isinstance(v, Mapping | list | tuple)}
 
     def pairs(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [{"item": k, "value": v} for k, v in mapping.items()]
+        return [{"What": label(k), "Number": v} for k, v in mapping.items()]
 
     parts = [f"# {title}", "", markdown_table(pairs(scalars), limit=len(scalars))]
     for key, value in summary.items():
         if key in skipped or key in scalars:
             continue
-        parts += ["", f"## {key.replace('_', ' ').capitalize()}", ""]
+        parts += ["", f"## {label(key)}", ""]
         if isinstance(value, Mapping):
             parts.append(markdown_table(pairs(value)))
         elif value and all(isinstance(v, Mapping) for v in value):
@@ -146,3 +203,21 @@ async def publish_markdown(key: str, markdown: str, description: str) -> None:
 async def publish_table(key: str, rows: list[Mapping[str, Any]], description: str) -> None:
     await acreate_table_artifact(key=key, table=jsonable(rows), description=description)
 
+
+
+def finish(summary: dict, alarms: Iterable[str], what: str) -> dict | State:
+    """The flow's return value: its summary, or a Failed state when something needs the operator.
+
+    A run that could not deliver mail must be red in the Prefect UI, not green: a Failed state is
+    what the operator's automation reacts to. Each problem is logged as one line, and the message
+    says how many there are and the first.
+    """
+    alarms = list(alarms)
+    if not alarms:
+        return summary
+    logger = get_run_logger()
+    for line in alarms:
+        logger.error("%s", line)
+    more = f" (and {len(alarms) - 1} more, listed in the log)" if len(alarms) > 1 else ""
+    return Failed(message=f"{what}: {len(alarms)} message(s) need the operator: {alarms[0]}{more}",
+                  data=summary)

@@ -7,12 +7,14 @@ task that follows delivers what is pending and records each message as sent.
 """
 
 from datetime import date
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 
 from concerns.jobs import run_deadline_check
 from flows.common import (
     JOB_TASK_OPTIONS,
+    finish,
     markdown_summary,
     publish_markdown,
     resolve_as_of,
@@ -33,7 +35,7 @@ async def deadline_check_task(db: str | None, as_of: date, offsets: tuple[int, .
 
 @flow(name="deadline-check", flow_run_name=run_name("deadline-check"))
 async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
-                              offsets: list[int] | None = None) -> dict:
+                              offsets: list[int] | None = None) -> Any:
     """Check every open deadline as of `as_of` (default: today in Europe/London), queue the reminders
     and escalations due, mark missed deadlines, then send the outbox.
 
@@ -51,4 +53,5 @@ async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
     get_run_logger().info("as of %s: %s reminders, %s marked missed, %s digests queued; %s sent, %s deferred",
                           day, summary.get("reminders"), summary.get("marked_missed"),
                           summary.get("digests_queued"), sent.get("sent"), sent.get("deferred"))
-    return {**summary, "notifications": sent}
+    # The reminders are queued whatever happens to the mail; the run is red if the mail needs the operator.
+    return finish({**summary, "notifications": sent}, sent.get("alarms") or [], "Deadline check")

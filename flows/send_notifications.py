@@ -31,7 +31,7 @@ from concerns.mail.settings import (
     MailSettings,
     build_smtp_url,
 )
-from flows.common import markdown_summary, publish_markdown, run_job, run_name
+from flows.common import finish, markdown_summary, publish_markdown, run_job, run_name
 
 ENV_SMTP_BLOCK = "CONCERNS_SMTP_BLOCK"
 ARTIFACT_KEY = "send-notifications"
@@ -106,7 +106,7 @@ async def publish_send_summary(summary: dict) -> None:
 
 # The run name never includes `db`: a PostgreSQL URL may carry a password.
 @flow(name="send-notifications", flow_run_name=run_name("send-notifications"))
-async def send_notifications_flow(as_of: date | None = None, db: str | None = None) -> dict:
+async def send_notifications_flow(as_of: date | None = None, db: str | None = None) -> Any:
     """Send every pending notification in the outbox (SMTP, or .eml files without an SMTP URL).
 
     `as_of` is accepted so all flows take the same parameters; sending is "now" whatever it says.
@@ -115,4 +115,5 @@ async def send_notifications_flow(as_of: date | None = None, db: str | None = No
     await publish_send_summary(summary)
     get_run_logger().info("sent %s, failed %s, deferred %s", summary.get("sent"), summary.get("failed"),
                           summary.get("deferred"))
-    return summary
+    # Red in the UI when a message failed for good or has waited too long: see finish().
+    return finish(summary, summary.get("alarms") or [], "Sending mail")

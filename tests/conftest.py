@@ -154,3 +154,22 @@ def d(text: str) -> date:
 
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying how many tests ran on each database engine, for the CI log."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup") or (
+                    outcome == "passed" and report.when != "call"):
+                continue
+            for engine in ENGINES:
+                if nodeid.endswith(f"[{engine}]") or f"[{engine}-" in nodeid or f"-{engine}]" in nodeid:
+                    counts.setdefault(engine, {}).setdefault(outcome, 0)
+                    counts[engine][outcome] += 1
+    if counts:
+        parts = [f"{engine}: " + ", ".join(f"{n} {o}" for o, n in sorted(c.items()))
+                 for engine, c in sorted(counts.items())]
+        terminalreporter.write_line("database tests by engine -> " + "; ".join(parts))

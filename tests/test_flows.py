@@ -171,3 +171,68 @@ def test_data_import_flow_imports_a_real_ofsted_file_once(tmp_path):
     assert first["rows_read"] == 299 and first["cases_opened"] > 0
     again = asyncio.run(data_import_flow(kind="ofsted", path=str(oxfordshire), as_of=AS_OF, db=url))
     assert again["cases_opened"] == again["inspections_recorded"] == 0
+
+
+def test_a_run_whose_mail_is_refused_for_good_ends_failed_and_names_each_message(demo_db, monkeypatch):
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from concerns.db import session_scope
+    from flows import FlowRunFailed, run_local
+    from flows.deadline_check import deadline_check_flow
+    from models import Person
+    from tests.support.smtp import SmtpTestServer
+
+    with session_scope(demo_db) as session:
+        officers = sorted(p.email for p in session.exec(select(Person)).all())
+    with SmtpTestServer() as server:
+        server.handler.reject_recipients(*officers)
+        monkeypatch.setenv("CONCERNS_SMTP_URL", server.url())
+        state = asyncio.run(deadline_check_flow(as_of=AS_OF, db=demo_db, return_state=True))
+        # Red in the UI, with the reason: how many messages and the first of them.
+        assert state.is_failed(), state
+        assert "need the operator" in state.message and "550" in state.message
+        summary = asyncio.run(state.aresult(raise_on_failure=False))
+        assert summary["digests_queued"] > 0 and summary["notifications"]["sent"] == 0
+        assert len(summary["notifications"]["alarms"]) == summary["digests_queued"]
+
+        artifacts = asyncio.run(_artifacts(state.state_details.flow_run_id))
+        shown = artifacts["deadline-check"].data
+        # Plain labels and the schools named, not the job's keys.
+        assert "Deadlines marked missed" in shown and "marked_missed" not in shown
+        assert "digests_queued" not in shown and "Reminders" in shown
+        assert any(f"({urn})" in shown for urn in ("990301", "990202", "990401"))
+
+        # What `concerns run` does with such a run: the summary survives, and the caller is told.
+        # (The failed messages are put back in the queue first, as the operator's retry does.)
+        with session_scope(demo_db) as session:
+            session.execute(text("UPDATE notification SET status = 'pending' WHERE status = 'failed'"))
+        with pytest.raises(FlowRunFailed, match="need the operator") as failed:
+            run_local("send-notifications", None, demo_db)
+        assert failed.value.summary["sent"] == 0
+
+
+def test_the_operator_alert_mails_the_operator_about_a_failed_run(demo_db, monkeypatch):
+    from prefect import flow
+
+    from flows.operator_alert import operator_alert_flow
+    from tests.support.smtp import SmtpTestServer
+
+    @flow(name="deadline-check", flow_run_name="deadline-check-2026-11-22")
+    async def failing():
+        raise RuntimeError("the database is busy")
+
+    state = asyncio.run(failing(return_state=True))
+    assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    with SmtpTestServer() as server:
+        monkeypatch.setenv("CONCERNS_SMTP_URL", server.url())
+        result = asyncio.run(operator_alert_flow(flow_run_id=f"prefect.flow-run.{run_id}",
+                                                 to="operator@la.example"))
+        (mail,) = server.messages
+    assert result["to"] == "operator@la.example" and result["state"] == "Failed"
+    assert list(mail.rcpt_tos) == ["operator@la.example"]
+    assert mail.msg["Subject"] == \
+        "Schools causing concern: the deadline-check run deadline-check-2026-11-22 failed"
+    body = mail.msg.get_body(("plain",)).get_content()
+    assert "the database is busy" in body and "Run: deadline-check-2026-11-22" in body

@@ -23,4 +23,21 @@ def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | N
         by_step[item.step] = by_step.get(item.step, 0) + 1
     return {"as_of": as_of.isoformat(), "examined": result.examined, "reminders": len(result.items),
             "by_step": by_step, "marked_missed": result.marked_missed, "digests_queued": digests.queued,
-            "recipients": digests.recipients, "unassigned": digests.unassigned}
+            "recipients": digests.recipients, "unassigned": digests.unassigned,
+            "items": [item_in_words(item) for item in sorted(result.items, key=lambda i: (i.due, i.school))]}
+
+
+STEP_WORDS = {
+    "before-10wd": "due within 10 working days",
+    "before-3wd": "due within 3 working days",
+    "due": "due today",
+    "missed": "missed",
+    "escalated": "missed and escalated",
+}
+
+
+def item_in_words(item) -> dict:
+    """One reminder as the operator reads it in the run's summary: school, deadline, when, who."""
+    return {"school": f"{item.school} ({item.urn})", "deadline": item.kind.replace("_", " "),
+            "due": item.due.isoformat(), "reminder": STEP_WORDS.get(item.step, item.step.replace("-", " ")),
+            "officer responsible": item.responsible.replace("_", " ")}

@@ -13,4 +13,4 @@ def run_send_notifications(db: str | None, settings: MailSettings | None = None)
         report = send_pending(session, settings)
     where = "smtp" if settings.smtp_url else f"outbox:{settings.outbox_dir}"
     return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred, "errors": report.errors,
-            "via": where}
+            "via": where, "alarms": report.errors if report.failed else []}
