@@ -1,5 +1,8 @@
 """Drafting a letter on a case: render it, write it to letters/<urn>/, record it, optionally send it.
 
+Each mail carries the letter it was queued with (its bytes, not a path), so redrafting, editing or
+deleting files afterwards cannot change or break what goes out.
+
 The officer supplies what only they can know (the matters, the actions required, the compliance date)
 in a small TOML file; the school, the authority's officers, the statutory copy list, dates and wording
 come from the database, the policy and the templates.
@@ -19,8 +22,8 @@ from concerns.casework import Refused, get_school, open_case_rows
 from concerns.letters import LETTER_KINDS, render_letter
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
-from concerns.notify.letterdata import letter_authority, letter_school, save_letter
-from concerns.notify.outbox import file_attachment, queue, render_pair
+from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
+from concerns.notify.outbox import queue, render_pair
 from concerns.policy import policy_for
 from models import Letter
 
@@ -64,6 +67,10 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
                                urn=school.urn, case_id=case.id if case else None, on=on)
     queued = 0
     if send:
+        try:
+            attachment = letter_attachment(row)  # a letter drafted earlier is sent as it was drafted, or not at all
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
         settings = settings or MailSettings.from_env()
         officers = {p.email for role in policy.roles for p in directory.holders(school.la, role)}
         for party, copy in [*((p, False) for p in letter.addressees), *((p, True) for p in letter.copies)]:
@@ -75,7 +82,7 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
                                      urn=school.urn, on=on, copy=copy, authority=school.la, subject=subject)
             _, made = queue(session, key=f"letter:{row.key}:{party.email}", kind="letter", recipient=recipient,
                             subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
-                            attachments=[file_attachment(Path(row.path), "text/html")], urn=school.urn,
+                            attachments=[attachment], urn=school.urn,
                             case_id=row.case_id)
             queued += made
     return row, created, queued
