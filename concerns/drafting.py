@@ -16,7 +16,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from concerns.casework import Refused, get_school, open_case_rows
 from concerns.letters import LETTER_KINDS, render_letter
@@ -25,7 +25,7 @@ from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
 from concerns.policy import policy_for
-from models import Letter
+from models import Letter, Notification
 
 # Which open case a letter of each kind belongs on.
 KIND_PATHWAYS = {
@@ -67,22 +67,27 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
                                urn=school.urn, case_id=case.id if case else None, on=on)
     queued = 0
     if send:
-        try:
-            attachment = letter_attachment(row)  # a letter drafted earlier is sent as it was drafted, or not at all
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
         settings = settings or MailSettings.from_env()
         officers = {p.email for role in policy.roles for p in directory.holders(school.la, role)}
-        for party, copy in [*((p, False) for p in letter.addressees), *((p, True) for p in letter.copies)]:
-            if not party.email:
-                continue  # e.g. "The Secretary of State": sent by post or through the RD's portal
+        # "The Secretary of State" has no e-mail: sent by post or through the RD's portal.
+        parties = [(p, copy) for p, copy in [*((p, False) for p in letter.addressees),
+                                              *((p, True) for p in letter.copies)] if p.email]
+        keys = {party.email: f"letter:{row.key}:{party.email}" for party, _ in parties}
+        already = set(session.exec(select(Notification.key).where(Notification.key.in_(keys.values()))).all())
+        if set(keys.values()) - already:
+            try:
+                attachment = letter_attachment(row)  # a letter drafted earlier goes as it was drafted, or not at all
+            except ValueError as exc:
+                raise Refused(str(exc)) from None
+        for party, copy in parties:
+            if keys[party.email] in already:
+                continue
             recipient = Recipient(party.name, party.email, party.role, party.email not in officers)
             subject = f"{letter.title}{' (copy)' if copy else ''}"
             text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
                                      urn=school.urn, on=on, copy=copy, authority=school.la, subject=subject)
-            _, made = queue(session, key=f"letter:{row.key}:{party.email}", kind="letter", recipient=recipient,
+            _, made = queue(session, key=keys[party.email], kind="letter", recipient=recipient,
                             subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
-                            attachments=[attachment], urn=school.urn,
-                            case_id=row.case_id)
+                            attachments=[attachment], urn=school.urn, case_id=row.case_id)
             queued += made
     return row, created, queued

@@ -987,6 +987,8 @@ def test_deleting_or_editing_a_letter_file_after_drafting_changes_nothing_sent(d
     sent = _sent_letters(demo_session_url, tmp_path)
     assert sum(len(letters) for letters in sent.values()) == queued
     assert all(letter == drafted for letters in sent.values() for letter in letters)
+    # Drafting it again with --send finds every mail already queued: nothing to refuse, nothing new.
+    assert _draft(demo_session_url, "The governing body has not met since April.")[1:] == (False, 0)
 
 
 def test_a_changed_or_missing_letter_is_refused_when_sent_later(demo_session_url):

@@ -296,7 +296,8 @@ class CsvTable:
             return None
         opened = next((c for c in cells if "\n" in c or "\r" in c), cells[-1] if cells else "")
         end = "the end of the file" if last == len(self.lines) else f"line {last}"
-        return (f"a quote left open: the field starting {opened.splitlines()[0][:40]!r} runs on to {end}; "
+        start = (opened.splitlines() or [""])[0][:40]
+        return (f"a quote left open: the field starting {start!r} runs on to {end}; "
                 "this row was not read, the lines after it were")
 
     def _alone(self, number: int) -> list[str]:
