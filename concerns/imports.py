@@ -57,18 +57,13 @@ from concerns.importers import (
     LinkRecord,
     NotRecognised,
     OfstedRow,
+    ParseResult,
     SchoolRecord,
     read_establishments,
     read_links,
     read_ofsted,
 )
-from concerns.importers.csvfile import open_table
-from concerns.importers.gias_csv import (
-    ESTABLISHMENT_ALIASES,
-    ESTABLISHMENT_LAYOUTS,
-    LINK_ALIASES,
-    LINK_LAYOUTS,
-)
+from concerns.importers.gias_csv import read_gias
 from concerns.judgements import (
     AREAS,
     CATEGORY_OUTCOME,
@@ -778,39 +773,17 @@ def import_gias(db: str | None, path: str | Path, *, as_of: date | None = None, 
                 batch: int = BATCH_SCHOOLS) -> ImportSummary:
     """Import a GIAS establishments CSV or a GIAS links CSV, told apart by the header.
 
-    Raises NotRecognised (nothing written) when the file is neither.
+    The file is read once. Raises NotRecognised (nothing written) when the file is neither.
     """
-    if gias_kind(path) == "links":
-        return import_gias_links(db, path, as_of=as_of, la=la)
-    return import_gias_establishments(db, path, as_of=as_of, la=la, batch=batch)
-
-
-def gias_kind(path: str | Path) -> str:
-    """"links" or "establishments", by the file's header; NotRecognised if it is neither."""
-    try:
-        open_table(path, "a GIAS links CSV", LINK_ALIASES, LINK_LAYOUTS)
-        return "links"
-    except NotRecognised:
-        pass
-    try:
-        open_table(path, "a GIAS establishments CSV", ESTABLISHMENT_ALIASES, ESTABLISHMENT_LAYOUTS)
-    except NotRecognised as exc:
-        raise NotRecognised(f"{exc} (nor a GIAS links CSV)") from None
-    return "establishments"
-
-
-def _lines_by_urn(path: str | Path) -> dict[str, int]:
-    """Each URN's first line in an establishments file, for messages: the parser's records carry none."""
-    table = open_table(path, "a GIAS establishments CSV", ESTABLISHMENT_ALIASES, ESTABLISHMENT_LAYOUTS)
-    lines: dict[str, int] = {}
-    for row in table.rows({}):
-        if row.key:
-            lines.setdefault(row.key, row.line)
-    return lines
+    parsed = read_gias(path)
+    if parsed.layout == "gias-links":
+        return import_gias_links(db, path, as_of=as_of, la=la, parsed=parsed)
+    return import_gias_establishments(db, path, as_of=as_of, la=la, batch=batch, parsed=parsed)
 
 
 def import_gias_establishments(db: str | None, path: str | Path, *, as_of: date | None = None,
-                               la: str | None = None, batch: int = BATCH_SCHOOLS) -> ImportSummary:
+                               la: str | None = None, batch: int = BATCH_SCHOOLS,
+                               parsed: ParseResult | None = None) -> ImportSummary:
     """Upsert schools from a GIAS (EduBase) all-establishments CSV.
 
     Type (GIAS name: maintained or academy), LA, LAESTAB, phase, religious character, diocese, trust,
@@ -819,20 +792,20 @@ def import_gias_establishments(db: str | None, path: str | Path, *, as_of: date 
     """
     started = time.perf_counter()
     as_of = as_of or today()
-    parsed = read_establishments(path)
+    parsed = parsed or read_establishments(path)
     summary = ImportSummary("gias-establishments", str(path), parsed.layout, as_of, rows_read=parsed.rows_read)
     summary.refused += [Refusal(e.line, e.urn, e.reason) for e in parsed.errors]
-    lines = _lines_by_urn(path)
     wanted = _fold(la) if la else None
     records: dict[str, SchoolRecord] = {}
     for record in parsed.rows:
         if wanted and record.la_name and _fold(record.la_name) != wanted:
             summary.rows_other_la += 1
         elif record.status is None:
-            summary.skipped.append(Refusal(lines.get(record.urn), record.urn, "proposed to open: not a school yet"))
+            summary.skipped.append(Refusal(record.line, record.urn, "proposed to open: not a school yet"))
         else:
             records[record.urn] = record
     urns = list(records)
+    lines = {urn: record.line for urn, record in records.items()}
     with session_scope(db) as session:
         schools = _Schools(session, urns)
         for part in _chunks(urns, batch):
@@ -873,7 +846,7 @@ PREDECESSOR_TYPES = frozenset({"predecessor"})
 
 
 def import_gias_links(db: str | None, path: str | Path, *, as_of: date | None = None,
-                      la: str | None = None) -> ImportSummary:
+                      la: str | None = None, parsed: ParseResult | None = None) -> ImportSummary:
     """Apply a GIAS links CSV: predecessor -> successor URNs, and what they mean for open cases.
 
     For each one-to-one link (a Successor or a Predecessor row, read from either side):
@@ -889,7 +862,7 @@ def import_gias_links(db: str | None, path: str | Path, *, as_of: date | None = 
     """
     started = time.perf_counter()
     as_of = as_of or today()
-    parsed = read_links(path)
+    parsed = parsed or read_links(path)
     summary = ImportSummary("gias-links", str(path), parsed.layout, as_of, rows_read=parsed.rows_read)
     summary.refused += [Refusal(e.line, e.urn, e.reason) for e in parsed.errors]
     pairs: dict[tuple[str, str], LinkRecord] = {}

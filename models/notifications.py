@@ -62,7 +62,8 @@ class Letter(SQLModel, table=True):
     kind: str
     title: str
     on: date
-    path: str
+    path: str  # absolute: where the letter was written when it was drafted
+    sha256: str | None = Field(default=None, max_length=64)  # of the HTML file as written; None before 0003
     addressees: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     copies: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

@@ -8,6 +8,8 @@ which pathway, which are RI, which are stuck. Edge cases use small files written
 from __future__ import annotations
 
 import csv
+import io
+import json
 from datetime import date
 from pathlib import Path
 
@@ -530,3 +532,66 @@ def test_report_cards_and_key_judgements_from_the_current_layout(tmp_path, db_ur
         assert (card.regime, card.category, card.level) == ("report_card", "SM", "sm")
     assert rows == {"900401": ("requires_improvement", "NA"), "900402": ("academy_of_concern", "SM"),
                     "900403": ("requires_improvement", "RI")}
+
+
+# --- what a file could not say is refused by line; the rest goes in -------------------------------------
+
+
+def csv_line(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue()
+
+
+def test_a_file_that_could_not_say_some_rows_refuses_them_by_line_and_imports_the_rest(tmp_path, cli):
+    inspected = {"start": "01/03/2024", "published": "20/03/2024"}
+    lines = [
+        csv_line(mi_header()),
+        csv_line(mi_row("900001", number="N1", overall="2", **inspected)),  # line 2
+        csv_line(mi_row("900002", number="N2", overall="3", **inspected)).replace("Test School", '"Test School'),
+        csv_line(mi_row("900003", number="N3", overall="2", **inspected)),  # line 4: swallowed by line 3
+        csv_line(mi_row("900004", number="N4", overall="2", **inspected)),  # 5 and 6: one inspection,
+        csv_line(mi_row("900004", number="N4", overall="4", **inspected)),  # two outcomes
+        csv_line(mi_row("900006", number="N6", overall="3", prev_number="P6", prev_published="01/04/2024",
+                        prev_overall="2", **inspected)),  # line 7: previous published after the latest
+        csv_line(mi_row("900007", name="St Mary’s", number="N7", overall="2", **inspected)),  # 8: cp1252
+        csv_line(mi_row("900008", name="Sainte-Thérèse", number="N8", overall="2", **inspected)),  # 9: UTF-8
+        csv_line(mi_row("900009", name="St Ann\x81s", number="N9", overall="2", **inspected)),  # 10: neither
+        csv_line(mi_row("900010", name="Smith, Jones Academy", number="N10", overall="2", **inspected)),  # 11
+    ]
+    encodings = {8: "cp1252", 10: "latin-1"}
+    path = tmp_path / "mi.csv"
+    path.write_bytes(b"".join(line.encode(encodings.get(n, "utf-8")) for n, line in enumerate(lines, start=1)))
+
+    rc, out, err = cli("import", "ofsted", str(path), "--as-of", AS_OF.isoformat(), "--json")
+    assert rc == 2 and "5 row(s) refused, the other rows were imported" in err
+    refused = {r["line"]: r for r in json.loads(out)["refused"]}
+    assert set(refused) == {3, 5, 6, 7, 10}
+    assert refused[3]["urn"] == "900002" and refused[3]["reason"].startswith("a quote left open")
+    assert refused[5]["reason"].startswith("lines 5 and 6 give URN 900004")
+    assert refused[6]["reason"].startswith("lines 6 and 5 give URN 900004")
+    assert refused[7]["reason"].startswith("Previous publication date 01/04/2024 is after Publication date 20/03/2024")
+    assert refused[10]["reason"].startswith("line 10: byte 0x81")
+    with session_scope(cli.url) as session:
+        names = {s.urn: s.name for s in session.exec(select(School))}
+    assert names == {"900001": "Test School", "900003": "Test School", "900007": "St Mary’s",
+                     "900008": "Sainte-Thérèse", "900010": "Smith, Jones Academy"}
+
+
+def test_a_gias_file_is_read_once_and_its_rows_keep_their_lines(tmp_path, db_url, monkeypatch):
+    path = write_csv(tmp_path / "edubase.csv", ESTABLISHMENT_HEADER, [
+        ["149101", "931", "Oxfordshire", "2101", "Open Academy", "Academy converter", "Open", "Primary",
+         "01-06-2018", "", "Does not apply", "Not applicable", ""],
+        ["149102", "931", "Oxfordshire", "2102", "Proposed School", "Free schools", "Proposed to open",
+         "Primary", "", "", "Does not apply", "Not applicable", ""],
+        ["14910X", "931", "Oxfordshire", "2103", "Bad URN", "Community school", "Open", "Primary", "", "",
+         "Does not apply", "Not applicable", ""],
+    ], encoding="cp1252")
+    reads = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or read_bytes(self))
+    summary = import_gias(db_url, path, as_of=AS_OF)
+    assert reads == [path]
+    assert [(s.line, s.urn) for s in summary.skipped] == [(3, "149102")]
+    assert [(r.line, r.urn) for r in summary.refused] == [(4, "14910X")]
+    assert summary.schools_new == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
+from sqlmodel import select
 
 from concerns.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
 from concerns.letters import (
@@ -905,3 +906,120 @@ def test_datetimes_mix_safely_with_dates(church_school, authority):
             monitoring="m",
             review_on=datetime(2027, 7, 14, 9, 0),
         )
+
+
+# --- Drafted letters are immutable: own file, absolute path, bytes carried by each mail ------------
+
+WARNING_NOTICE = {
+    "grounds": ["management_breakdown"],
+    "actions_required": ["Appoint a chair of governors"],
+    "compliance_end": date(2026, 12, 4),
+    "minded_to": ["s65"],
+}
+
+
+@pytest.fixture
+def demo_session_url(db_url, tmp_path, monkeypatch):
+    from concerns.db import session_scope
+    from concerns.demo import load_demo
+
+    # A relative letters folder, as the default is: the letter must still be found from elsewhere.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONCERNS_LETTERS", "letters")
+    with session_scope(db_url) as session:
+        load_demo(session)
+    return db_url
+
+
+def _draft(db_url, matter: str, *, send: bool = True):
+    from concerns.db import session_scope
+    from concerns.drafting import draft_letter
+
+    with session_scope(db_url) as session:
+        row, created, queued = draft_letter(session, "990402", "warning_notice", date(2026, 10, 20),
+                                            {**WARNING_NOTICE, "matters": [matter]}, send=send)
+        session.expunge(row)
+    return row, created, queued
+
+
+def _sent_letters(db_url, tmp_path) -> dict[str, list[str]]:
+    """Send what is pending (to the .eml outbox) and return each recipient's attached letters."""
+    import email
+    from email import policy as email_policy
+
+    from concerns.db import session_scope
+    from concerns.notify.outbox import send_pending
+
+    with session_scope(db_url) as session:
+        report = send_pending(session)
+    assert report.errors == []
+    out: dict[str, list[str]] = {}
+    for eml in (tmp_path / "outbox").glob("*.eml"):
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email_policy.default)
+        for part in msg.iter_attachments():
+            out.setdefault(msg["To"], []).append(part.get_content())
+    return out
+
+
+def test_two_letters_of_one_kind_for_one_school_on_one_day_keep_their_own_files_and_mails(
+        demo_session_url, tmp_path, monkeypatch):
+    first, _, queued_first = _draft(demo_session_url, "The governing body has not met since April.")
+    second, _, queued_second = _draft(demo_session_url, "The budget for 2026-27 is unapproved.")
+    assert queued_first == queued_second > 0
+    paths = [Path(first.path), Path(second.path)]
+    assert all(p.is_absolute() and p.parent == tmp_path / "letters" / "990402" for p in paths)
+    assert [p.name for p in paths] == ["2026-10-20-990402-warning-notice.html",
+                                       "2026-10-20-990402-warning-notice-2.html"]
+    assert "since April" in paths[0].read_text() and "unapproved" in paths[1].read_text()
+    monkeypatch.chdir(tmp_path.parent)  # sending from another working directory changes nothing
+    sent = _sent_letters(demo_session_url, tmp_path)
+    assert sent and all(len(letters) == 2 for letters in sent.values())
+    for letters in sent.values():
+        april, budget = sorted(letters, key=lambda html: "since April" not in html)
+        assert "since April" in april and "unapproved" not in april
+        assert "unapproved" in budget and "since April" not in budget
+
+
+def test_deleting_or_editing_a_letter_file_after_drafting_changes_nothing_sent(demo_session_url, tmp_path):
+    row, _, queued = _draft(demo_session_url, "The governing body has not met since April.")
+    drafted = Path(row.path).read_text(encoding="utf-8")
+    Path(row.path).unlink()
+    sent = _sent_letters(demo_session_url, tmp_path)
+    assert sum(len(letters) for letters in sent.values()) == queued
+    assert all(letter == drafted for letters in sent.values() for letter in letters)
+    # Drafting it again with --send finds every mail already queued: nothing to refuse, nothing new.
+    assert _draft(demo_session_url, "The governing body has not met since April.")[1:] == (False, 0)
+
+
+def test_a_changed_or_missing_letter_is_refused_when_sent_later(demo_session_url):
+    from concerns.casework import Refused
+    from concerns.db import session_scope
+    from models import Notification
+
+    matter = "The governing body has not met since April."
+    row, created, queued = _draft(demo_session_url, matter, send=False)
+    assert created and queued == 0
+    Path(row.path).write_text("<p>Edited after drafting</p>", encoding="utf-8")
+    with pytest.raises(Refused, match=rf"^letter {re.escape(row.key)}: {re.escape(row.path)} has changed"):
+        _draft(demo_session_url, matter)
+    Path(row.path).unlink()
+    with pytest.raises(Refused, match=rf"its file {re.escape(row.path)} is missing$"):
+        _draft(demo_session_url, matter)
+    with session_scope(demo_session_url) as session:
+        assert session.exec(select(Notification).where(Notification.kind == "letter")).all() == []
+
+
+def test_a_letter_never_overwrites_a_file_already_there(tmp_path, community_school, authority):
+    from concerns.notify.letterdata import _write_new
+
+    letter = render_letter("warning_letter", school=community_school, authority=authority, on=ON, reference="R",
+                           concerns=["Attendance has fallen."], actions=["Appoint an attendance lead"],
+                           complete_by=date(2027, 2, 12), judged_on=date(2026, 11, 18),
+                           review_meeting=datetime(2027, 2, 24, 10, 0), respond_by=date(2026, 12, 4))
+    (tmp_path / f"{letter.filename_stem}.html").write_text("someone else's letter")
+    (tmp_path / f"{letter.filename_stem}-2.txt").write_text("a stray text copy")
+    path = _write_new(tmp_path, letter.filename_stem, letter)
+    assert path.name == f"{letter.filename_stem}-3.html" and path.read_text() == letter.html
+    assert (tmp_path / f"{letter.filename_stem}.html").read_text() == "someone else's letter"
+    assert not (tmp_path / f"{letter.filename_stem}-2.html").exists()
+    assert (tmp_path / f"{letter.filename_stem}-3.txt").read_text() == letter.text

@@ -7,6 +7,7 @@ parser, and compared with what the parser returns. The edge cases use small file
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -534,3 +535,119 @@ def test_impossible_or_unknown_dates_are_refused_naming_the_value(text):
 )
 def test_header_normal_form(header, normal):
     assert normalise_header(header) == normal
+
+
+# --- what a file could not say: unbalanced quotes, conflicting rows, dates out of order, encodings ------
+
+
+def mi_line(urn: str, **values: str) -> str:
+    """One mi-2017 row as the csv module writes it, line ending included."""
+    out = io.StringIO()
+    csv.writer(out).writerow([mi_2017_row(urn, **values).get(column, "NULL") for column in MI_2017_HEADER])
+    return out.getvalue()
+
+
+def mi_file(path: Path, lines: list[str | bytes], encoding: str = "utf-8") -> Path:
+    """A file of the header then `lines` as given: text in `encoding`, bytes exactly as they are."""
+    out = io.StringIO()
+    csv.writer(out).writerow(MI_2017_HEADER)
+    header = out.getvalue()
+    path.write_bytes(b"".join(line if isinstance(line, bytes) else line.encode(encoding)
+                              for line in [header, *lines]))
+    return path
+
+
+def with_open_quote(line: str) -> str:
+    """The row with a quote opened before its school name and never closed."""
+    return line.replace("St Nicolas CE Primary School", '"St Nicolas CE Primary School', 1)
+
+
+def test_an_unbalanced_quote_refuses_its_row_and_the_rows_it_swallowed_are_read(tmp_path):
+    path = mi_file(tmp_path / "quote.csv", [
+        mi_line("100001"),  # line 2
+        with_open_quote(mi_line("100002")),  # line 3: would swallow lines 4 and 5
+        mi_line("100003"),  # line 4
+        mi_line("100004", **{"School name": "Smith, Jones and Co Academy"}),  # line 5: quoted; closes the quote
+        mi_line("100005"),  # line 6
+    ])
+    result = read_ofsted(path)
+    assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100003"), (5, "100004"),
+                                                                    (6, "100005")]
+    assert result.rows[2].school.name == "Smith, Jones and Co Academy"
+    [error] = result.errors
+    assert (error.line, error.urn) == (3, "100002")
+    assert error.reason.startswith("a quote left open: the field starting 'St Nicolas CE Primary School,")
+    assert "runs on to line 5" in error.reason
+    assert result.rows_read == 5
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_refuses_only_its_row(tmp_path):
+    path = mi_file(tmp_path / "eof.csv", [mi_line("100001"), mi_line("100002"), with_open_quote(mi_line("100003"))])
+    result = read_ofsted(path)
+    assert [row.line for row in result.rows] == [2, 3]
+    assert [(e.line, e.urn) for e in result.errors] == [(4, "100003")]
+    assert "runs on to the end of the file" in result.errors[0].reason
+    swallowing = mi_file(tmp_path / "early.csv", [with_open_quote(mi_line("100001")), mi_line("100002"),
+                                                   mi_line("100003")])
+    result = read_ofsted(swallowing)
+    assert [row.line for row in result.rows] == [3, 4]
+    assert [(e.line, e.urn) for e in result.errors] == [(2, "100001")]
+    assert "runs on to the end of the file" in result.errors[0].reason
+
+
+def test_one_inspection_with_two_outcomes_in_one_file_refuses_both_rows_naming_both_lines(tmp_path):
+    path = mi_file(tmp_path / "dup.csv", [
+        mi_line("100001", **{"Overall effectiveness": "2"}),  # line 2
+        mi_line("100002"),  # line 3
+        mi_line("100001", **{"Overall effectiveness": "4", "Category of concern": "SM"}),  # line 4
+        mi_line("100003"), mi_line("100003"),  # lines 5, 6: a repeated row that agrees is not a conflict
+    ])
+    result = read_ofsted(path)
+    assert [(row.line, row.school.urn) for row in result.rows] == [(3, "100002"), (5, "100003"), (6, "100003")]
+    assert [(e.line, e.urn) for e in result.errors] == [(2, "100001"), (4, "100001")]
+    assert result.errors[0].reason == (
+        "lines 2 and 4 give URN 100001 the inspection of 19/11/2013 published 11/12/2013 different outcomes "
+        "(overall effectiveness 2 / 4; category of concern none / SM): neither row was read")
+    assert result.errors[1].reason.startswith("lines 4 and 2 give URN 100001")
+
+
+def test_a_previous_inspection_dated_after_the_latest_refuses_the_row_naming_both_dates(tmp_path):
+    path = mi_file(tmp_path / "order.csv", [
+        mi_line("100001", **{"Previous inspection start date": "02/11/2015", "Previous publication date": "24/11/2015"}),
+        mi_line("100002"),
+    ])
+    result = read_ofsted(path)
+    assert [row.school.urn for row in result.rows] == ["100002"]
+    assert [(e.line, e.urn, e.reason) for e in result.errors] == [(2, "100001", (
+        "Previous inspection start date 02/11/2015 is after Inspection start date 19/11/2013: "
+        "the previous inspection cannot be later than the latest"))]
+
+
+def test_a_file_of_mixed_encodings_is_decided_line_by_line_and_doubtful_lines_are_refused(tmp_path):
+    path = mi_file(tmp_path / "mixed.csv", [
+        mi_line("100001", **{"School name": "Sainte-Thérèse Primary"}),  # line 2: UTF-8
+        mi_line("100002", **{"School name": "St Mary’s – Primary"}).encode("cp1252"),  # line 3: cp1252
+        mi_line("100003", **{"School name": "École St Mary\x92s"}).encode("utf-8").replace(b"\xc2\x92", b"\x92"),
+        mi_line("100004", **{"School name": "St Ann's"}).replace("'", "\x81").encode("latin-1"),  # undefined
+        mi_line("100005", **{"School name": "Ysgol Gymraeg Aberystwyth"}),  # line 6: ASCII
+    ])
+    assert b"Th\xc3\xa9r\xc3\xa8se" in path.read_bytes() and b"Mary\x92s \x96 Primary" in path.read_bytes()
+    result = read_ofsted(path)
+    assert [(row.line, row.school.name) for row in result.rows] == [
+        (2, "Sainte-Thérèse Primary"), (3, "St Mary’s – Primary"), (6, "Ysgol Gymraeg Aberystwyth")]
+    assert [(e.line, e.urn, e.reason) for e in result.errors] == [
+        (4, "100003", "line 4: mixes UTF-8 and Windows-1252 bytes (byte 0x92 in 'cole St Mary\\x92s,NULL,NULL'): "
+                      "cannot be read for certain"),
+        (5, "100004", "line 5: byte 0x81 in '13247,St Ann\\x81s,NULL,NULL' is neither UTF-8 nor Windows-1252"),
+    ]
+
+
+def test_a_whole_cp1252_file_with_an_undefined_byte_refuses_that_line_only(tmp_path):
+    path = mi_file(tmp_path / "cp.csv", [
+        mi_line("100001", **{"School name": "St Mary’s"}).encode("cp1252"),
+        mi_line("100002", **{"School name": "St Ann's"}).replace("'", "\x8d").encode("latin-1"),
+    ])
+    result = read_ofsted(path)
+    assert [(row.line, row.school.name) for row in result.rows] == [(2, "St Mary’s")]
+    assert [(e.line, e.urn) for e in result.errors] == [(3, "100002")]
+    assert "byte 0x8D" in result.errors[0].reason

@@ -2,7 +2,11 @@
 
 What the real files do, and so what this module tolerates:
 - encoding: Ofsted's 2017 file is UTF-8, GIAS and the current Ofsted files are Windows-1252, and a file
-  saved from Excel may carry a BOM. We try UTF-8 (BOM or not) and fall back to cp1252.
+  saved from Excel may carry a BOM. A file that is all UTF-8 is read as UTF-8. Otherwise each line is
+  decided on its own, so that a UTF-8 file with a few lines pasted in from a Windows tool loses
+  nothing: a valid UTF-8 line is UTF-8, a line with no UTF-8 sequence in it is cp1252, and a line that
+  is neither (cp1252's five undefined bytes) or mixes the two is refused with its line number rather
+  than read wrongly.
 - headers: columns are renamed and respaced between releases ("Latest OEIF  safeguarding is
   effective?" has two spaces in some releases), so headers are compared in a normal form, against alias
   tables the parsers keep as data.
@@ -10,12 +14,18 @@ What the real files do, and so what this module tolerates:
 - dates: dd/mm/yyyy (Ofsted), dd-mm-yyyy (GIAS) and yyyy-mm-dd.
 - a title line above the header (some Ofsted releases): the header is looked for in the first lines.
 - line numbers: each row reports the physical line it starts on (header = line 1), counted correctly
-  when a quoted field holds a newline, so an officer can find the row in a text editor.
+  when a quoted field holds a newline, so an officer can find the row in a text editor. The file is
+  read once, as a list of physical lines; the csv reader's `line_num` counts them.
+- an unbalanced quote: the field it opens runs on through the following lines, swallowing rows. A row
+  that ran over several lines is checked (it must have the header's number of fields, and none of the
+  lines it took may read on its own as a whole row); one that fails is refused on the line its quote
+  opened, and reading starts again on the next line, so the rows it swallowed are read after all.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gc
 import io
 import re
@@ -23,7 +33,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
-from itertools import compress, product
+from itertools import compress, islice, product
 from operator import call, itemgetter, not_
 from pathlib import Path
 from typing import TypeVar
@@ -52,16 +62,74 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", split.lower()).strip("_")
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was read with: UTF-8 (with or without BOM), else cp1252."""
+BOM = b"\xef\xbb\xbf"
+# Decoded with "surrogateescape", a byte that is not valid UTF-8 becomes U+DC80..U+DCFF; any other
+# non-ASCII character is a valid UTF-8 sequence.
+UTF8_SEQUENCE = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+@dataclasses.dataclass
+class Decoded:
+    """A file's text as its physical lines (each with its line ending), and the lines it could not read."""
+
+    lines: list[str]
+    encoding: str  # "utf-8", "cp1252", or "utf-8 and cp1252" (decided line by line)
+    undecodable: dict[int, str] = dataclasses.field(default_factory=dict)  # line number -> why
+
+
+def decode(data: bytes) -> Decoded:
+    """The file's lines: all UTF-8 if the whole file is, else each line decided on its own."""
+    # A BOM in front of cp1252 bytes is a UTF-8 file edited and saved back by a Windows tool.
+    data = data.removeprefix(BOM)
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    # A BOM in front of cp1252 bytes: a UTF-8 file edited and saved back by a Windows tool.
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    # cp1252 leaves five byte values undefined; a file using one is still more use read than refused.
-    return data.decode("cp1252", errors="replace"), "cp1252"
+        return _decode_each_line(data)
+    # newline="": split at \r\n, \n and \r only, as bytes.splitlines does and as csv expects.
+    return Decoded(io.StringIO(text, newline="").readlines(), "utf-8")
+
+
+def _decode_each_line(data: bytes) -> Decoded:
+    lines, undecodable, used = [], {}, set()
+    for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+        text, encoding, problem = decode_line(raw)
+        lines.append(text)
+        used.add(encoding)
+        if problem:
+            undecodable[number] = problem
+    encodings = sorted(used & {"utf-8", "cp1252"}, reverse=True) or ["cp1252"]
+    return Decoded(lines, " and ".join(encodings), undecodable)
+
+
+def decode_line(raw: bytes) -> tuple[str, str | None, str | None]:
+    """(text, encoding, problem) for one physical line of a file that is not all UTF-8.
+
+    A line that is valid UTF-8 is read as UTF-8: Windows-1252 text forms a valid UTF-8 sequence only
+    where a capital with an accent is followed straight away by a symbol ("Â£"), which names and
+    dates do not do. A line with no UTF-8 sequence in it is Windows-1252. A line with both, or with a
+    byte Windows-1252 leaves undefined, has no one right reading: its text (with U+FFFD for the bytes
+    in doubt, so the commas and quotes still split the row) comes with the problem.
+    """
+    if raw.isascii():
+        return raw.decode("ascii"), None, None
+    try:
+        return raw.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError as exc:
+        stray = exc.start
+    if UTF8_SEQUENCE.search(raw.decode("utf-8", "surrogateescape")):
+        return (raw.decode("utf-8", errors="replace"), None,
+                f"mixes UTF-8 and Windows-1252 bytes (byte 0x{raw[stray]:02X} in {_excerpt(raw, stray)}): "
+                "cannot be read for certain")
+    try:
+        return raw.decode("cp1252"), "cp1252", None
+    except UnicodeDecodeError as exc:
+        return (raw.decode("cp1252", errors="replace"), None,
+                f"byte 0x{raw[exc.start]:02X} in {_excerpt(raw, exc.start)} is neither UTF-8 nor Windows-1252")
+
+
+def _excerpt(raw: bytes, at: int, width: int = 12) -> str:
+    """The text around a byte, bytes in doubt shown as \\xNN, for a message an officer can search by."""
+    return f"'{raw[max(0, at - width):at + width].strip().decode('utf-8', 'backslashreplace')}'"
 
 
 _DATE_PATTERNS = (
@@ -83,7 +151,8 @@ def parse_date(text: str) -> date:
     raise ValueError(f"{text!r} is not a date (dd/mm/yyyy, dd-mm-yyyy or yyyy-mm-dd)")
 
 
-def read_text(path: Path, kind: str) -> tuple[str, str]:
+def read_file(path: Path, kind: str) -> Decoded:
+    """The file's lines, read once; NotRecognised if it is empty or binary."""
     data = path.read_bytes()
     if not data or data.isspace():
         raise NotRecognised(f"{path.name} is not {kind}: the file is empty")
@@ -140,12 +209,13 @@ class CsvTable:
     """A decoded CSV file whose header matched one of the layouts asked for."""
 
     def __init__(
-        self, path: Path, text: str, encoding: str, layout: str, header: list[str],
-        header_line: int, columns: dict[str, int],
+        self, path: Path, source: Decoded, layout: str, header: list[str], header_line: int,
+        columns: dict[str, int],
     ) -> None:
         self.path = path
-        self.text = text
-        self.encoding = encoding
+        self.lines = source.lines
+        self.encoding = source.encoding
+        self.undecodable = source.undecodable
         self.layout = layout
         self.header = header
         self.header_line = header_line
@@ -165,30 +235,74 @@ class CsvTable:
         """Data rows after the header, read by `readers` (field -> reader; text by default).
 
         Each row carries the physical line it starts on; blank rows are skipped. A required field
-        that is missing, a value a reader refused, or a row too short is a problem of that row.
+        that is missing, a value a reader refused, a row too short, a line that could not be decoded
+        or a quote left open is a problem of that row.
         """
         read_values = self._values_reader(readers)
         required = [field for field in required if field in self.columns]
-        reader = csv.reader(io.StringIO(self.text, newline=""))
-        while reader.line_num < self.header_line:
-            next(reader)
-        while True:
-            line = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                # An unbalanced quote swallows the rest of the file; there is no safe place to resume.
-                yield Row(line, {}, [f"CSV syntax error from here on ({exc}); the rest of the file was not read"], None)
-                return
+        for first, last, cells, problem in self._records():
+            if problem is not None:
+                yield Row(first, {}, [problem], self._cell(self._alone(first), key))
+                continue
             if not "".join(cells).strip():
+                continue
+            if self.undecodable and (bad := [n for n in range(first, last + 1) if n in self.undecodable]):
+                yield Row(first, {}, [f"line {n}: {self.undecodable[n]}" for n in bad], self._cell(cells, key))
                 continue
             if len(cells) < self.width_needed:
                 problem = f"the row has {len(cells)} fields but the header has {len(self.header)}"
-                yield Row(line, {}, [problem], self._cell(cells, key))
+                yield Row(first, {}, [problem], self._cell(cells, key))
                 continue
-            yield self._checked(line, read_values(cells), required, key)
+            yield self._checked(first, read_values(cells), required, key)
+
+    def _records(self) -> Iterator[tuple[int, int, list[str], str | None]]:
+        """(first line, last line, cells, problem) of each record after the header.
+
+        A record whose quote was left open is given with its problem, and reading starts again on the
+        line after the one it began on: the rows it swallowed are read after all.
+        """
+        resume = self.header_line  # lines before the next record
+        while resume < len(self.lines):
+            reader = csv.reader(islice(self.lines, resume, None))
+            read = 0  # lines this reader has taken
+            try:
+                for cells in reader:
+                    first, last, read = resume + read + 1, resume + reader.line_num, reader.line_num
+                    problem = self._quote_left_open(cells, first, last)
+                    yield first, last, cells, problem
+                    if problem is not None:
+                        resume = first
+                        break
+                else:
+                    return
+            except csv.Error as exc:
+                # e.g. "field larger than field limit": a quote left open in front of a large file.
+                first = resume + read + 1
+                yield first, first, [], f"cannot be read as CSV from this line ({exc})"
+                resume = first
+
+    def _quote_left_open(self, cells: list[str], first: int, last: int) -> str | None:
+        """Why a record looks to have swallowed lines after an unbalanced quote; None if it does not.
+
+        A quoted field may hold line breaks, so a record over several lines is not wrong in itself.
+        It is when it does not have the header's number of fields, or when a line it took reads on its
+        own as a whole row; a one-line record holding a line break ran into the end of the file.
+        """
+        if first == last:
+            if last < len(self.lines) or not any("\n" in c or "\r" in c for c in cells):
+                return None
+        elif len(cells) == len(self.header) and all(
+                len(self._alone(n)) < len(self.header) for n in range(first + 1, last + 1)):
+            return None
+        opened = next((c for c in cells if "\n" in c or "\r" in c), cells[-1] if cells else "")
+        end = "the end of the file" if last == len(self.lines) else f"line {last}"
+        start = (opened.splitlines() or [""])[0][:40]
+        return (f"a quote left open: the field starting {start!r} runs on to {end}; "
+                "this row was not read, the lines after it were")
+
+    def _alone(self, number: int) -> list[str]:
+        """Physical line `number` read as a row by itself."""
+        return next(csv.reader([self.lines[number - 1]]), [])
 
     def _cell(self, cells: list[str], field: str) -> str | None:
         index = self.columns.get(field)
@@ -264,9 +378,18 @@ def open_table(
 
     Raises NotRecognised, naming the missing columns of the nearest layout, when none matches.
     """
-    path = Path(path)
-    text, encoding = read_text(path, kind)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return find_table(Path(path), read_file(Path(path), kind), kind, aliases, layouts)
+
+
+def find_table(
+    path: Path,
+    source: Decoded,
+    kind: str,
+    aliases: Mapping[str, Sequence[str]],
+    layouts: Mapping[str, Collection[str]],
+) -> CsvTable:
+    """The table in an already decoded file (see open_table), so one read can be tried as several kinds."""
+    reader = csv.reader(source.lines)
     nearest: tuple[int, str, list[str]] | None = None
     looked_at = 0
     try:
@@ -277,7 +400,7 @@ def open_table(
             for layout, required in layouts.items():
                 absent = [field for field in required if field not in columns]
                 if not absent:
-                    return CsvTable(path, text, encoding, layout, header, reader.line_num, columns)
+                    return CsvTable(path, source, layout, header, reader.line_num, columns)
                 if nearest is None or len(absent) < nearest[0]:
                     nearest = (len(absent), layout, absent)
             looked_at += 1
@@ -297,15 +420,20 @@ def collect(
     readers: Mapping[str, Callable[[str], object]],
     required: Collection[str],
     build: Callable[[Row], object],
+    check: Callable[[Row], list[str]] | None = None,
 ) -> ParseResult:
     """Read every row and build a record from each good one; each problem of a bad row is a RowError.
 
-    `build` only ever sees rows whose values all read cleanly, so it is plain construction.
+    `check`, if given, looks at a row whose values all read cleanly for what is wrong between them
+    (e.g. two dates in the wrong order). `build` only ever sees rows with no problem, so it is plain
+    construction.
     """
     rows, errors, read = [], [], 0
     with _collector_paused():
         for row in table.rows(readers, required):
             read += 1
+            if not row.problems and check is not None:
+                row.problems = check(row)
             if row.problems:
                 errors.extend(RowError(row.line, row.key, reason) for reason in row.problems)
             else:

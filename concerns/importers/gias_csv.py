@@ -13,8 +13,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from concerns.importers.csvfile import Row, collect, field_reader, open_table, read_date
-from concerns.importers.records import LinkRecord, ParseResult, SchoolRecord
+from concerns.importers.csvfile import (
+    Row,
+    collect,
+    field_reader,
+    find_table,
+    open_table,
+    read_date,
+    read_file,
+)
+from concerns.importers.records import LinkRecord, NotRecognised, ParseResult, SchoolRecord
 
 # Every "type of establishment" name in GIAS (edubasealldata20250422-establishment-types.csv).
 GIAS_TYPE_NAMES = (
@@ -185,6 +193,26 @@ def read_links(path: str | Path) -> ParseResult:
     return collect(table, LINK_READERS, LINK_REQUIRED, _link)
 
 
+def read_gias(path: str | Path) -> ParseResult:
+    """A GIAS links or establishments CSV, told apart by its header, from one read of the file.
+
+    `layout` says which it was ("gias-links" or "gias-establishments"); NotRecognised if neither.
+    """
+    path = Path(path)
+    source = read_file(path, "a GIAS CSV")
+    try:
+        links = find_table(path, source, "a GIAS links CSV", LINK_ALIASES, LINK_LAYOUTS)
+    except NotRecognised:
+        pass
+    else:
+        return collect(links, LINK_READERS, LINK_REQUIRED, _link)
+    try:
+        table = find_table(path, source, "a GIAS establishments CSV", ESTABLISHMENT_ALIASES, ESTABLISHMENT_LAYOUTS)
+    except NotRecognised as exc:
+        raise NotRecognised(f"{exc} (nor a GIAS links CSV)") from None
+    return collect(table, ESTABLISHMENT_READERS, ESTABLISHMENT_REQUIRED, _establishment)
+
+
 def laestab(la_code: str | None, establishment_number: str | None) -> str | None:
     """LA code + 4-digit establishment number ("931" + "3247" -> "9313247"), when both are known."""
     if la_code is None or establishment_number is None:
@@ -207,6 +235,7 @@ def _establishment(row: Row) -> SchoolRecord:
         status=get("status"),
         open_date=get("open_date"),
         close_date=get("close_date"),
+        line=row.line,
     )
 
 

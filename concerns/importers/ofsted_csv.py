@@ -21,14 +21,15 @@ has no report card yet.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from concerns.importers.csvfile import Row, collect, field_reader, open_table, read_date
+from concerns.importers.csvfile import CsvTable, Row, collect, field_reader, open_table, read_date
 from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
-from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, SchoolRecord
+from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, RowError, SchoolRecord
 
 # Header spellings by field, first match wins. Headers are compared in normal form (case, spacing and
 # punctuation dropped: see csvfile.normalise_header), so only real renames need listing here.
@@ -391,7 +392,72 @@ def read_ofsted(path: str | Path) -> ParseResult:
         {layout.name: layout.required for layout in LAYOUTS},
     )
     layout = _LAYOUT_BY_NAME[table.layout]
-    return collect(table, READERS, SCHOOL_REQUIRED, lambda row: _ofsted_row(row, layout))
+    parsed = collect(table, READERS, SCHOOL_REQUIRED, lambda row: _ofsted_row(row, layout),
+                     check=_newest_first(layout, table))
+    rows, conflicts = _without_conflicts(parsed.rows)
+    return ParseResult(parsed.layout, rows, sorted(parsed.errors + conflicts, key=lambda e: e.line), parsed.rows_read)
+
+
+def _newest_first(layout: Layout, table: CsvTable) -> Callable[[Row], list[str]]:
+    """A row's problem when its "previous" inspection is dated after its "latest": one of the two is wrong,
+    and which inspection decides the school's category cannot be known."""
+    pairs = [(newer, older, when) for newer, older in zip(layout.graded, layout.graded[1:], strict=False)
+             for when in ("start", "published")]
+
+    def check(row: Row) -> list[str]:
+        get = row.values.get
+        for newer, older, when in pairs:
+            later, earlier = get(getattr(older, when)), get(getattr(newer, when))
+            if later and earlier and later > earlier:
+                return [f"{table.column_name(getattr(older, when))} {later:%d/%m/%Y} is after "
+                        f"{table.column_name(getattr(newer, when))} {earlier:%d/%m/%Y}: the previous inspection "
+                        "cannot be later than the latest"]
+        return []
+
+    return check
+
+
+# What an inspection found: two rows that date one inspection alike but differ in any of these disagree.
+OUTCOME = (("overall effectiveness", "overall"), ("category of concern", "category"),
+           ("safeguarding", "safeguarding"))
+
+
+def _differences(one: InspectionRecord, other: InspectionRecord) -> list[str]:
+    """What two records of one inspection say differently, e.g. "overall effectiveness 2 / 4"."""
+    found = [(name, getattr(one, attr), getattr(other, attr)) for name, attr in OUTCOME]
+    found += [(key.replace("_", " "), one.grades.get(key), other.grades.get(key))
+              for key in sorted(one.grades.keys() | other.grades.keys())]
+    return [f"{name} {a or 'none'} / {b or 'none'}" for name, a, b in found if a != b]
+
+
+def _without_conflicts(rows: list[OfstedRow]) -> tuple[list[OfstedRow], list[RowError]]:
+    """Rows that give one school's inspection (same URN, same start and publication dates) different
+    outcomes: each is refused naming the other's line, since which is right cannot be told from the file.
+    Rows that repeat a school and agree are kept (the import records each inspection once)."""
+    seen: dict[tuple, list[tuple[OfstedRow, InspectionRecord]]] = defaultdict(list)
+    for row in rows:
+        for record in (row.latest, row.previous, row.ungraded):
+            if record is not None:
+                seen[(row.school.urn, record.graded, record.start, record.published)].append((row, record))
+    refused: dict[int, RowError] = {}
+    for (urn, _, start, published), found in seen.items():
+        first_row, first = found[0]
+        for row, record in found[1:]:
+            if row is first_row or (first.number and record.number and first.number != record.number):
+                continue  # two inspections on one day are two inspections, not a conflict
+            differ = _differences(first, record)
+            if not differ:
+                continue
+            when = f"the inspection of {_ukdate(start)} published {_ukdate(published)}"
+            for this, other in ((first_row, row), (row, first_row)):
+                refused.setdefault(this.line, RowError(
+                    this.line, urn, f"lines {this.line} and {other.line} give URN {urn} {when} different "
+                                    f"outcomes ({'; '.join(differ)}): neither row was read"))
+    return [row for row in rows if row.line not in refused], list(refused.values())
+
+
+def _ukdate(day) -> str:
+    return f"{day:%d/%m/%Y}" if day else "(no date)"
 
 
 def _ofsted_row(row: Row, layout: Layout) -> OfstedRow:

@@ -51,6 +51,7 @@ class SchoolRecord:
     status: str | None = None  # "open" | "closed"
     open_date: date | None = None
     close_date: date | None = None
+    line: int | None = None  # physical line of the row in the file it was read from
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ registered school gets a category; schools with a head and chair on record get t
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -17,8 +16,8 @@ from concerns.judgements import summarise
 from concerns.letters import render_letter, ukdate
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
-from concerns.notify.letterdata import letter_authority, letter_school, save_letter
-from concerns.notify.outbox import file_attachment, queue, render_pair
+from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
+from concerns.notify.outbox import queue, render_pair
 from concerns.policy import CategoryLevel, Policy, policy_for
 from concerns.views import _graded_history, register
 from models import School
@@ -112,6 +111,9 @@ def run_annual_categorisation(db: str | None, as_of: date) -> dict:
             saved, created = save_letter(session, letter, key=f"categorisation:{school.urn}:{label}", urn=school.urn,
                                          case_id=None, on=as_of)
             letters += created
+            if not created:
+                continue  # its mails were queued with it, in the same transaction
+            attachment = letter_attachment(saved)
             for party in (letter_school_.headteacher, letter_school_.chair):
                 recipient = Recipient(party.name, party.email, party.role, True)
                 subject = f"{school.name}: the school's category for {label}"
@@ -119,7 +121,7 @@ def run_annual_categorisation(db: str | None, as_of: date) -> dict:
                                          urn=school.urn, on=as_of, copy=False, authority=school.la, subject=subject)
                 queue(session, key=f"letter:{saved.key}:{party.email}", kind="letter", recipient=recipient,
                       subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
-                      attachments=[file_attachment(Path(saved.path), "text/html")],
+                      attachments=[attachment],
                       urn=school.urn)
     return {"as_of": as_of.isoformat(), "schools": len(table), "letters": letters, "without_letter": without_letter,
             "table": table}

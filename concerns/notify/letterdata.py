@@ -1,7 +1,14 @@
-"""Letters from the database: who the school and authority people are, where letters are written."""
+"""Letters from the database: who the school and authority people are, where letters are written.
+
+A letter, once drafted, never changes: each gets a file of its own (created exclusively, so no later
+letter can overwrite it), under an absolute path, with the SHA-256 of what was written recorded beside
+it. Mails carry the letter's bytes themselves, so what is sent cannot drift from what was drafted.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 from datetime import date
 from pathlib import Path
@@ -10,11 +17,13 @@ from sqlmodel import Session, select
 
 from concerns.letters import LetterAuthority, LetterParty, LetterSchool, RenderedLetter
 from concerns.notify.directory import Directory
+from concerns.notify.outbox import inline_attachment
 from models import Letter, School
 
 
 def letters_dir() -> Path:
-    return Path(os.environ.get("CONCERNS_LETTERS", "letters"))
+    """Resolved when a letter is drafted: a relative setting must not mean another folder at send time."""
+    return Path(os.environ.get("CONCERNS_LETTERS", "letters")).expanduser().resolve()
 
 
 def reports_dir() -> Path:
@@ -54,6 +63,32 @@ def letter_authority(la: str, directory: Directory, policy) -> LetterAuthority:
                            officers=officers)
 
 
+def _write_new(folder: Path, stem: str, letter: RenderedLetter) -> Path:
+    """Write the letter to the first free name <stem>.html, <stem>-2.html, ... and its .txt beside it.
+
+    Mode "x" creates the file or fails if it exists, atomically: two drafts at the same moment cannot
+    take the same name, and no letter's file is ever overwritten.
+    """
+    for n in itertools.count(1):
+        name = stem if n == 1 else f"{stem}-{n}"
+        html, text = folder / f"{name}.html", folder / f"{name}.txt"
+        try:
+            html_file = html.open("xb")
+        except FileExistsError:
+            continue
+        with html_file:
+            try:
+                text_file = text.open("x", encoding="utf-8")
+            except FileExistsError:
+                html_file.close()
+                html.unlink()  # a stray .txt holds this name: leave it and take the next
+                continue
+            with text_file:
+                html_file.write(letter.html.encode("utf-8"))
+                text_file.write(letter.text)
+        return html
+
+
 def save_letter(session: Session, letter: RenderedLetter, *, key: str, urn: str, case_id: int | None, on: date
                 ) -> tuple[Letter, bool]:
     """Write the letter under letters/<urn>/ and record it on the case with who it went to. Idempotent."""
@@ -62,12 +97,28 @@ def save_letter(session: Session, letter: RenderedLetter, *, key: str, urn: str,
         return existing, False
     folder = letters_dir() / urn
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{letter.filename_stem}.html"
-    path.write_text(letter.html, encoding="utf-8")
-    (folder / f"{letter.filename_stem}.txt").write_text(letter.text, encoding="utf-8")
+    path = _write_new(folder, letter.filename_stem, letter)
     row = Letter(key=key, urn=urn, case_id=case_id, kind=letter.kind, title=letter.title, on=on, path=str(path),
+                 sha256=hashlib.sha256(letter.html.encode("utf-8")).hexdigest(),
                  addressees=[{"name": p.name, "role": p.role, "email": p.email} for p in letter.addressees],
                  copies=[{"name": p.name, "role": p.role, "email": p.email} for p in letter.copies])
     session.add(row)
     session.flush()
     return row, True
+
+
+def letter_content(row: Letter) -> bytes:
+    """The letter exactly as drafted: its file, refused if missing or no longer what was written."""
+    try:
+        content = Path(row.path).read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"letter {row.key}: its file {row.path} is missing") from None
+    if row.sha256 is not None and hashlib.sha256(content).hexdigest() != row.sha256:
+        raise ValueError(f"letter {row.key}: {row.path} has changed since it was drafted "
+                         f"(sha256 {row.sha256[:12]}... expected)")
+    return content
+
+
+def letter_attachment(row: Letter) -> dict:
+    """The letter's bytes inside the queued mail, so a later change or deletion of the file cannot touch it."""
+    return inline_attachment(Path(row.path).name, letter_content(row), "text/html")
