@@ -24,7 +24,7 @@ from concerns.letters import render_letter
 from concerns.mail import MailSettings, meeting_invitation
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
-from concerns.notify.outbox import file_attachment, inline_attachment, queue, render_pair
+from concerns.notify.outbox import inline_attachment, queue, render_pair
 from concerns.policy import policy_for
 from concerns.terms import Term
 from concerns.views import deadlines_view
@@ -75,7 +75,8 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, scho
         minutes_due = meeting_on + timedelta(days=meeting.minutes_due_days_after)
         agenda = _agenda(session, directory, school, case, policy, start, papers_due, minutes_due, as_of, term)
         if agenda is not None:
-            attachments.append(file_attachment(agenda, "text/html"))
+            # The agenda's bytes travel inside the queued mail: a later change to the file cannot touch it.
+            attachments.append(inline_attachment(agenda.name, agenda.read_bytes(), "text/html"))
     queued = 0
     for person in people.values():
         subject = f"{name}: {school.name}, {meeting_on.strftime('%A %d %B %Y')}"
@@ -216,6 +217,6 @@ def _report(session: Session, settings: MailSettings, directory: Directory, la: 
                                  report_text=markdown, report_html="", authority=la, subject=subject)
         queue(session, key=f"termly-report:{la}:{term.label}:{person.email}", kind="report", recipient=person,
               subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
-              attachments=[file_attachment(path, "text/markdown")])
+              attachments=[inline_attachment(path.name, markdown.encode("utf-8"), "text/markdown")])
     return {"term": term.label, "table": table, "moves": moves, "overdue": overdue, "markdown": markdown,
             "path": str(path)}
