@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from concerns.db import session_scope
 from concerns.mail import MailSettings
-from concerns.notify.outbox import send_pending
+from concerns.notify.alarms import outbox_alarms
+from concerns.notify.delivery import send_pending
 
 
-def run_send_notifications(db: str | None, settings: MailSettings | None = None) -> dict:
+def run_send_notifications(db: str | None, settings: MailSettings | None = None, *,
+                           now: datetime | None = None, transport=None) -> dict:
+    """Send what is due; the counts of this run, and `alarms`: one line per message a person must look
+    at (failed for good, or undelivered too long; concerns.notify.alarms)."""
     settings = settings or MailSettings.from_env()
     with session_scope(db) as session:
-        report = send_pending(session, settings)
+        report = send_pending(session, settings, transport, now=now)
+        alarms = outbox_alarms(session, now or datetime.now(UTC))
     where = "smtp" if settings.smtp_url else f"outbox:{settings.outbox_dir}"
-    return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred, "errors": report.errors,
-            "via": where}
+    return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed, "errors": report.errors,
+            "alarms": alarms, "via": where}
