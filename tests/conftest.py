@@ -154,3 +154,4 @@ def d(text: str) -> date:
 
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from tests.support.faults import pytest_terminal_summary  # noqa: E402,F401  (prints the outbox fault table)
