@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from concerns.letters import ukdate
 from concerns.mail import MailSettings, message_id_for
+from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
 from models import Notification
@@ -55,7 +56,8 @@ def queue(session: Session, *, key: str, kind: str, recipient: Recipient, subjec
     # school's name or a directory row must not make the message unsendable.
     row = Notification(key=key, kind=kind, recipient_email=recipient.email.strip(), recipient_name=recipient.name,
                        recipient_role=recipient.role, school_side=recipient.school_side,
-                       cc=[address.strip() for address in cc], subject=" ".join(subject.split()), body_text=text, body_html=html, attachments=list(attachments),
+                       cc=[address.strip() for address in cc], subject=" ".join(subject.split()),
+                       body_text=text, body_html=html, attachments=list(attachments),
                        message_id=message_id_for(key, domain), urn=urn, case_id=case_id, for_date=for_date)
     session.add(row)
     session.flush()
