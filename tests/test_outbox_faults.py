@@ -183,6 +183,17 @@ def test_a_refused_login_never_fails_mail(db_url, at):
         assert_none_lost(tally("AUTH rejected for 5 runs", db_url, ids, received(server)))
 
 
+def test_a_refused_sender_address_defers_the_batch_until_it_is_accepted(db_url, server, at):
+    ids = queue_mails(db_url, 6)
+    server.handler.reject_senders(MAIL_FROM)
+    first = send(db_url, settings_for(server), now=at(0))
+    assert (first.sent, first.deferred, first.failed) == (0, 6, 0) and "553" in first.errors[0]
+    assert sum(r.attempts for r in rows(db_url)) == 1
+    server.handler.accept_all_senders()  # the relay's administrator allows our address
+    assert send(db_url, settings_for(server), now=at(2)).sent == 6
+    assert_none_lost(tally("MAIL FROM refused (553)", db_url, ids, received(server)))
+
+
 # --- messages that cannot be built ----------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ class DeliveryError(Exception):
       recipients, the others DID receive the message (``partially_delivered``); a blind retry would send
       them a duplicate.
     * ``connection`` True when the fault is the channel's, not this message's: the server cannot be
-      reached, refused our login, or the outbox directory cannot be written. Every later message in the
+      reached, refused our login or our sender address, or the outbox directory cannot be written. Every later message in the
       batch would fail the same way, and none of them has been tried.
     """
 
@@ -254,7 +254,16 @@ class SmtpSession:
             refused = smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused; nothing was delivered
             raise _refusal(failure, "all recipients refused", exc.recipients) from exc
-        except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused; smtplib has sent RSET
+        except smtplib.SMTPSenderRefused as exc:
+            # MAIL FROM refused: our sender address (a setting), not this message, so every message would
+            # meet the same refusal until the setting or the server is put right. Not permanent: a fix
+            # must find the mail still waiting.
+            raise failure(
+                f"server refused our sender address {exc.sender!r}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                smtp_code=exc.smtp_code,
+                connection=True,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:  # DATA refused; smtplib has sent RSET
             if exc.smtp_code == 421:  # "service closing transmission channel": this connection is finished
                 self._drop()
             raise failure(

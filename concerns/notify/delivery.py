@@ -23,7 +23,7 @@ typing `concerns outbox send`), on SQLite or PostgreSQL, and each message is sti
 
 Outcomes. A temporary fault (4xx, timeout, dropped connection) never fails a message: it is
 ``deferred`` with exponential back-off (``backoff``). A fault of the channel itself (no server, login
-refused, outbox directory unwritable) defers the tried message and, without charging them an attempt,
+or sender address refused, outbox directory unwritable) defers the tried message and, without charging them an attempt,
 the untried rest of the chunk, and ends the run: the others would only meet the same fault. A
 permanent refusal (5xx for this message) fails that message alone, as does a message that cannot be
 built (a line break in its subject, a malformed address, a missing attachment): `concerns outbox

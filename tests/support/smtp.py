@@ -8,7 +8,8 @@
   envelope, the client's address (one per TCP connection) and whether TLS / AUTH were used.
 * ``handler.refuse_next(count, after=n, code=451)`` lets ``n`` more messages through and then answers
   DATA with ``code`` for the next ``count`` - a server failing in the middle of a batch.
-  ``handler.reject_recipients(addr, code=550)`` refuses RCPT for given addresses.
+  ``handler.reject_recipients(addr, code=550)`` refuses RCPT for given addresses, and
+  ``handler.reject_senders(addr, code=553)`` refuses MAIL FROM.
 * ``handler.misbehave_next(action, count, after=n)`` does the same with the faults a client cannot
   read a verdict from: ``"stall"`` (say nothing for ``handler.stall_seconds``, past the client's
   timeout, then give up without keeping the message), ``"drop"`` (keep the message, then hang up
@@ -93,6 +94,7 @@ class RecordingHandler:
         self.refused: list[RefusedMessage] = []
         self._plan: deque[str | None] = deque()
         self._rejected: dict[str, str] = {}
+        self._rejected_senders: dict[str, str] = {}
         self._lock = threading.Lock()
         self.stall_seconds = 2.0
         self.reply_delay = 0.0
@@ -113,6 +115,23 @@ class RecordingHandler:
             raise ValueError(f"unknown misbehaviour {action!r}; one of {', '.join(self._MISBEHAVIOURS)}")
         with self._lock:
             self._plan = deque([None] * after + [action] * count)
+
+    def reject_senders(self, *addresses: str, code: int = 553, text: str = "5.7.1 Sender address rejected") -> None:
+        with self._lock:
+            self._rejected_senders.update({address.lower(): f"{code} {text}" for address in addresses})
+
+    def accept_all_senders(self) -> None:
+        with self._lock:
+            self._rejected_senders.clear()
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]):
+        with self._lock:
+            reply = self._rejected_senders.get(address.lower())
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     def reject_recipients(self, *addresses: str, code: int = 550, text: str = "5.1.1 No such user") -> None:
         with self._lock:
