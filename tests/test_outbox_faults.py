@@ -27,7 +27,7 @@ from concerns.mail import MailSettings, SmtpTransport, message_id_for
 from concerns.notify.alarms import outbox_alarms
 from concerns.notify.delivery import send_pending
 from concerns.notify.directory import Recipient
-from concerns.notify.outbox import file_attachment, queue, retry
+from concerns.notify.outbox import file_attachment, inline_attachment, queue, retry
 from models import Notification
 from tests.support.faults import tally
 from tests.support.smtp import PasswordAuthenticator, SmtpTestServer
@@ -192,6 +192,21 @@ def test_a_refused_sender_address_defers_the_batch_until_it_is_accepted(db_url, 
     server.handler.accept_all_senders()  # the relay's administrator allows our address
     assert send(db_url, settings_for(server), now=at(2)).sent == 6
     assert_none_lost(tally("MAIL FROM refused (553)", db_url, ids, received(server)))
+
+
+def test_a_message_too_big_for_the_server_fails_alone(db_url, at):
+    with SmtpTestServer(size_limit=64_000) as server:
+        ids = queue_mails(db_url, 3, prefix="before")
+        with session_scope(db_url) as session:
+            big, _ = queue(session, key="big", kind="letter", recipient=Recipient("Head", "head@school.example", "head",
+                                                                                  True),
+                           subject="Statement of action", text="x", html=None, for_date=TODAY, domain=DOMAIN,
+                           attachments=[inline_attachment("annex.pdf", os.urandom(100_000), "application/pdf")])
+            ids.add(big.message_id)
+        ids |= queue_mails(db_url, 3, prefix="after")
+        first = send(db_url, settings_for(server), now=at(0))
+        assert (first.sent, first.deferred, first.failed) == (6, 0, 1) and "552" in first.errors[0]
+        assert_none_lost(tally("552 too big at MAIL FROM", db_url, ids, received(server), {big.message_id}))
 
 
 # --- messages that cannot be built ----------------------------------------------------------------------

@@ -29,6 +29,8 @@ from .message import KEY_HEADER
 from .settings import MailSettings, SmtpEndpoint
 
 DEFAULT_TIMEOUT = 30.0  # seconds per socket operation; a hung relay must not stall the nightly flow forever
+#: Replies to MAIL FROM about the SIZE smtplib declared (RFC 1870 §6): this message, not our address.
+MESSAGE_SIZE_REPLIES = (452, 552)
 #: A connection unused for longer than this is probed with NOOP before reuse (see SmtpSession).
 IDLE_PROBE_AFTER = 5.0
 
@@ -255,9 +257,15 @@ class SmtpSession:
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused; nothing was delivered
             raise _refusal(failure, "all recipients refused", exc.recipients) from exc
         except smtplib.SMTPSenderRefused as exc:
-            # MAIL FROM refused: our sender address (a setting), not this message, so every message would
-            # meet the same refusal until the setting or the server is put right. Not permanent: a fix
-            # must find the mail still waiting.
+            if exc.smtp_code in MESSAGE_SIZE_REPLIES:
+                raise failure(
+                    f"server refused the message's size: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                    smtp_code=exc.smtp_code,
+                    permanent=exc.smtp_code >= 500,
+                ) from exc
+            # Otherwise MAIL FROM was refused for our sender address (a setting), not for this message:
+            # every message would meet the same refusal until the setting or the server is put right.
+            # Not permanent: the fix must find the mail still waiting.
             raise failure(
                 f"server refused our sender address {exc.sender!r}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
                 smtp_code=exc.smtp_code,

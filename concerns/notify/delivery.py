@@ -4,7 +4,7 @@ Any number of senders may run at once (the 06:30 check's last task, the 15-minut
 typing `concerns outbox send`), on SQLite or PostgreSQL, and each message is still handed over once:
 
 1. **Claim.** A sender takes up to ``CHUNK`` due rows (status pending or deferred, ``next_attempt`` <=
-   now) with one conditional UPDATE that writes its run's token into ``claimed_by`` and moves
+   now; fewest attempts first) with one conditional UPDATE that writes its run's token into ``claimed_by`` and moves
    ``next_attempt`` to the end of its lease, and commits. The UPDATE repeats the "due" condition, so of
    two senders that picked the same row only the first to write gets it: the second's UPDATE finds the
    row no longer due. On PostgreSQL the ids are picked with ``SELECT … FOR UPDATE SKIP LOCKED``, so
@@ -152,14 +152,20 @@ class Sender:
     def claim(self, size: int) -> list[int]:
         now = self.clock()
         due = and_(TABLE.c.status.in_(DUE_STATUSES), TABLE.c.next_attempt <= now)
-        pick = (select(TABLE.c.id).where(due).order_by(TABLE.c.next_attempt, TABLE.c.id).limit(size)
-                .with_for_update(skip_locked=True))
+        # Untried messages first: if a message's own fault ever looks like the channel's and holds the
+        # rest of its chunk back, the next run leads with one of those instead of the same message.
+        pick = (select(TABLE.c.id).where(due).order_by(TABLE.c.attempts, TABLE.c.next_attempt, TABLE.c.id)
+                .limit(size).with_for_update(skip_locked=True))
         claimed = self.session.execute(
             update(TABLE).where(TABLE.c.id.in_(pick.scalar_subquery()), due)
             .values(claimed_by=self.token, next_attempt=now + self.lease).returning(TABLE.c.id)).scalars().all()
         self.session.commit()
         self.held_until = now + self.lease
-        return sorted(claimed)
+        if not claimed:
+            return []
+        order = (select(TABLE.c.id).where(TABLE.c.id.in_(claimed))
+                 .order_by(TABLE.c.attempts, TABLE.c.id))  # RETURNING promises no order
+        return list(self.session.execute(order).scalars())
 
     def still_held(self, ids: list[int]) -> set[int]:
         """Renew the claim on ``ids`` if less than half the lease is left; the ids still ours."""

@@ -240,6 +240,7 @@ class SmtpTestServer:
         require_starttls: bool = False,
         authenticator: PasswordAuthenticator | None = None,
         auth_in_clear: bool = False,
+        size_limit: int | None = None,
     ) -> None:
         self.handler = handler or RecordingHandler()
         self.handler.on_die = self.stop
@@ -254,6 +255,9 @@ class SmtpTestServer:
             self._options.update(ssl_context=ssl_context, auth_require_tls=False)
         if authenticator is not None:
             self._options["authenticator"] = authenticator
+        if size_limit is not None:
+            # Advertised as SIZE: smtplib declares each message's size in MAIL FROM, refused there with 552.
+            self._options["data_size_limit"] = size_limit
         if auth_in_clear:
             # Offer AUTH without TLS: only to test what a refused login does to the outbox.
             self._options["auth_require_tls"] = False
