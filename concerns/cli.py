@@ -194,6 +194,20 @@ def build_parser() -> Parser:
                      help="show Prefect's own log on the terminal (by default it goes to $PREFECT_HOME/concerns-runs.log)")
     run.add_argument("--json", action="store_true")
 
+    from concerns.notify.outbox import STATUSES
+
+    outbox = sub.add_parser("outbox", help="the queue of outgoing mail").add_subparsers(
+        dest="outbox_command", required=True, parser_class=Parser)
+    olist = outbox.add_parser("list", help="the messages in the outbox")
+    olist.add_argument("--status", choices=STATUSES)
+    olist.add_argument("--json", action="store_true")
+    osend = outbox.add_parser("send", help="send what is due now, without Prefect (safe to run twice at once); "
+                                           "exits 1 when a message failed or has waited too long")
+    osend.add_argument("--json", action="store_true")
+    oretry = outbox.add_parser("retry", help="put failed messages back in the queue")
+    oretry.add_argument("keys", nargs="*", metavar="KEY")
+    oretry.add_argument("--failed", action="store_true", help="every failed message")
+
     pf = sub.add_parser("prefect", help="the Prefect side of production").add_subparsers(
         dest="prefect_command", required=True, parser_class=Parser)
     setup = pf.add_parser("setup", help="work pool, outbox limit, every deployment, and the operator's failure alert "
@@ -522,13 +536,55 @@ def cmd_prefect(args) -> None:
         console.print(line, markup=False, highlight=False)
 
 
+def cmd_outbox(args) -> int:
+    from concerns.jobs import run_send_notifications
+    from concerns.notify.alarms import LONDON
+    from concerns.notify.outbox import NotRetryable, UnknownMessage, outbox_rows, retry
+
+    if args.outbox_command == "send":
+        summary = run_send_notifications(args.db)
+        if args.json:
+            emit_json(summary)
+        else:
+            console.print(f"sent {summary['sent']}, deferred {summary['deferred']}, failed {summary['failed']} "
+                          f"(via {summary['via']})", markup=False, highlight=False)
+            for alarm in summary["alarms"]:
+                print(f"alarm: {alarm}", file=sys.stderr)
+        return 1 if summary["alarms"] else 0
+    if args.outbox_command == "retry":
+        if bool(args.keys) == args.failed:
+            raise CommandError("give the KEYs of the messages to retry, or --failed, not both or neither")
+        with session_scope(args.db) as session:
+            try:
+                rows = retry(session, args.keys, all_failed=args.failed)
+            except (UnknownMessage, NotRetryable) as exc:
+                raise CommandError(str(exc)) from None
+        console.print(f"{len(rows)} message(s) back in the queue; `concerns outbox send` sends them")
+        return 0
+    with session_scope(args.db) as session:
+        rows = outbox_rows(session, args.status)
+    # When the sender may next take it; sent and failed messages are not waiting for anything.
+    docs = [{"key": n.key, "to": n.recipient_email, "subject": n.subject, "status": n.status, "attempts": n.attempts,
+             "last_error": n.last_error,
+             "next_attempt": n.next_attempt.astimezone(LONDON).isoformat(timespec="seconds")
+             if n.status in ("pending", "deferred") else None} for n in rows]
+    if args.json:
+        emit_json(docs)
+    else:
+        table(f"Outbox{f' ({args.status})' if args.status else ''}",
+              ["Key", "To", "Subject", "Status", "Tries", "Next attempt", "Last error"],
+              [(d["key"], d["to"], d["subject"], d["status"], d["attempts"], (d["next_attempt"] or "")[:16],
+                d["last_error"]) for d in docs])
+    return 0
+
+
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
             "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
             "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
             "demo": cmd_demo, "import": cmd_import,
-            "run": cmd_run, "prefect": cmd_prefect}
+            "run": cmd_run, "prefect": cmd_prefect, "outbox": cmd_outbox}
 NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
-                "letter", "demo"}
+                "letter", "demo", "outbox"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -537,14 +593,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command in NEEDS_SCHEMA:
             require_schema(args.db)
-        COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except (CommandError, casework.Refused, JudgementError, PolicyError, SchemaNotReady) as exc:
         print(f"concerns: error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except RunFailed as exc:
         print(f"concerns: the run failed: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -53,5 +53,6 @@ async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
     get_run_logger().info("as of %s: %s reminders, %s marked missed, %s digests queued; %s sent, %s deferred",
                           day, summary.get("reminders"), summary.get("marked_missed"),
                           summary.get("digests_queued"), sent.get("sent"), sent.get("deferred"))
-    # The reminders are queued whatever happens to the mail; the run is red if the mail needs the operator.
+    # The reminders are queued whatever happens to the mail; the run is red while any mail needs the
+    # operator (every outstanding alarm, once a day).
     return finish({**summary, "notifications": sent}, sent.get("alarms") or [], "Deadline check")

@@ -35,9 +35,9 @@ from flows.common import finish, markdown_summary, publish_markdown, run_job, ru
 
 ENV_SMTP_BLOCK = "CONCERNS_SMTP_BLOCK"
 ARTIFACT_KEY = "send-notifications"
-# Task-run concurrency tag. The outbox sender reads the pending rows and then sends them one by one,
-# so two senders running at once (the 06:30 check's last task and a 15-minute catch-up) could send a
-# message twice. `prefect concurrency-limit create concerns-outbox 1` on the server makes them queue.
+# Task-run concurrency tag. Two senders at once (the 06:30 check's last task and a 15-minute catch-up)
+# are safe without it: each claims its messages in the database before sending. The limit that
+# `concerns prefect setup` creates for this tag (1) only saves the second sender a wasted connection.
 OUTBOX_TAG = "concerns-outbox"
 
 # prefect-email's SMTPType names -> the security modes of concerns.mail.settings.
@@ -88,9 +88,8 @@ async def mail_settings_from_blocks() -> MailSettings | None:
     return MailSettings.from_env(fallback=fallback)
 
 
-# No retries here, on purpose: a retry re-runs the whole body (TECH-NOTES §1.8), and a crash between
-# handing a message to the server and marking it sent would send it again. The outbox ledger already
-# keeps what could not be delivered as pending, and the 15-minute catch-up run is the retry.
+# No retries here, on purpose: a retry re-runs the whole body, and the outbox already keeps what could
+# not be delivered, deferred with back-off; the 15-minute catch-up run is the retry.
 @task(name="send-notifications", tags=[OUTBOX_TAG], retries=0, cache_policy=NO_CACHE, persist_result=False)
 async def send_notifications_task(db: str | None) -> dict:
     settings = await mail_settings_from_blocks()
@@ -115,5 +114,7 @@ async def send_notifications_flow(as_of: date | None = None, db: str | None = No
     await publish_send_summary(summary)
     get_run_logger().info("sent %s, failed %s, deferred %s", summary.get("sent"), summary.get("failed"),
                           summary.get("deferred"))
-    # Red in the UI when a message failed for good or has waited too long: see finish().
-    return finish(summary, summary.get("alarms") or [], "Sending mail")
+    # Red in the UI when a message has just failed for good or has now waited too long: see finish().
+    # Each such message turns one run red, not every run until someone acts; the daily deadline check
+    # repeats what is still outstanding.
+    return finish(summary, summary.get("new_alarms") or [], "Sending mail")

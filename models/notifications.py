@@ -1,8 +1,9 @@
 """The outbox of mails and the register of letters produced.
 
-Every message has a unique key (what it is about, which step, who to), so a rerun, a retry or a crash
-can neither send it twice nor lose it: the key is inserted once, and `sent_at` is set only after the
-SMTP server (or the .eml outbox) has accepted it.
+Every message has a unique key (what it is about, which step, who to), so a rerun or a retry cannot
+queue it twice, and `sent_at` is set only after the SMTP server (or the .eml outbox) has accepted it.
+A sender claims a row before sending it (`claimed_by`, with `next_attempt` moved to the end of its
+lease), so two senders never hand the same message over; concerns/notify/outbox.py has the protocol.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from models._base import utcnow
 
 
 class Notification(SQLModel, table=True):
+    # The sender's question, "which rows are due now?", is status IN (pending, deferred) AND
+    # next_attempt <= now, ordered by next_attempt: one range scan of this index.
+    __table_args__ = (Index("ix_notification_status_next_attempt", "status", "next_attempt"),)
+
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=400)
     kind: str  # digest | reminder | escalation | letter | invitation
@@ -33,9 +38,14 @@ class Notification(SQLModel, table=True):
     urn: str | None = Field(default=None, index=True)
     case_id: int | None = Field(default=None, foreign_key="pathway_case.id", ondelete="SET NULL")
     for_date: date = Field(index=True)
-    status: str = Field(default="pending", index=True)  # pending | sent | failed
-    attempts: int = 0
+    status: str = "pending"  # pending | deferred | failed | sent (concerns.notify.outbox.STATUSES)
+    attempts: int = 0  # hand-overs tried; a message a connection fault kept back is not charged one
     last_error: str | None = None
+    # When a sender may next take it: queueing time, then the back-off after a temporary fault; while a
+    # sender holds it, the end of that sender's lease.
+    next_attempt: datetime = Field(default_factory=utcnow)
+    claimed_by: str | None = None  # the sender run that last claimed it
+    alarm_raised_at: datetime | None = None  # when the operator was first told it needs a person
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
 

@@ -12,6 +12,7 @@ import pytest
 
 from concerns.policy import policy_for
 from statemachines.case import SchoolFacts
+from tests.support.faults import pytest_terminal_summary as outbox_fault_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -156,8 +157,10 @@ def d(text: str) -> date:
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def pytest_terminal_summary(terminalreporter):
-    """One line saying how many tests ran on each database engine, for the CI log."""
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line saying how many tests ran on each database engine, for the CI log; then the outbox
+    fault table."""
+    outbox_fault_table(terminalreporter, exitstatus, config)
     counts: dict[str, dict[str, int]] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):

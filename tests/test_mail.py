@@ -544,9 +544,11 @@ def test_server_down_mid_batch_then_back(smtpd):
         smtpd.stop()
         with pytest.raises(DeliveryError, match="connection to SMTP server 127.0.0.1:.* lost") as lost:
             session.send(built(make_mail(2)))
-        assert not lost.value.permanent
-        with pytest.raises(DeliveryError, match="Connection refused"):
+        # Lost with message 2 in flight: that message's fault to retry, not the channel's (yet).
+        assert not lost.value.permanent and not lost.value.connection
+        with pytest.raises(DeliveryError, match="Connection refused") as refused:
             session.send(built(make_mail(3)))
+        assert refused.value.connection and not refused.value.permanent
         smtpd.start()
         session.send(built(make_mail(4)))  # the session reconnects by itself
     assert session.connections_opened == 2
@@ -573,8 +575,10 @@ def test_delivery_error_survives_pickling():
         smtp_code=550,
         permanent=True,
         refused={"b@x.example": (550, "no")},
+        connection=True,
     )
     copy = pickle.loads(pickle.dumps(error))
+    assert copy.connection
     assert (copy.key, copy.reason, copy.recipients, copy.smtp_code, copy.permanent, copy.refused) == (
         "k",
         "550 no",
@@ -600,6 +604,7 @@ def test_no_server_is_a_delivery_error_not_an_oserror():
     with pytest.raises(DeliveryError, match="cannot connect .*ConnectionRefusedError") as caught:
         SmtpTransport(settings_for(server), timeout=5).send(built(make_mail()))
     assert caught.value.key == "deadline:42:reminder-3wd:1" and not caught.value.permanent
+    assert caught.value.connection  # every later message would meet the same closed port
 
 
 def test_starttls_and_login_are_not_faked_when_the_server_lacks_them(smtpd):
@@ -698,4 +703,4 @@ def test_outbox_write_failure_is_a_delivery_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(DeliveryError, match="cannot write") as caught:
         OutboxDirTransport(blocker).send(built(make_mail(7)))
-    assert caught.value.key == "deadline:42:reminder-3wd:7"
+    assert caught.value.key == "deadline:42:reminder-3wd:7" and caught.value.connection

@@ -5,7 +5,7 @@ No Prefect here: the jobs the flows wrap are plain Python.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -102,14 +102,21 @@ def test_smtp_failure_mid_batch_loses_nothing_and_sends_each_once(demo_db, smtp)
         queued = len(session.exec(select(Notification)).all())
     assert queued > 20
     smtp.handler.refuse_next(3, after=5)  # the server accepts 5, then answers 451 three times
-    first = run_send_notifications(demo_db)
+    start = datetime.now(UTC)
+    first = run_send_notifications(demo_db, now=start)
     assert first["sent"] == queued - 3 and len(first["errors"]) == 3 and first["failed"] == 0
+    assert first["deferred"] == 3
+    assert run_send_notifications(demo_db, now=start)["sent"] == 0  # backing off: not due yet
     smtp.stop()  # and then the server goes away altogether
-    down = run_send_notifications(demo_db)
-    assert down["sent"] == 0 and down["deferred"] >= 1
+    down = run_send_notifications(demo_db, now=start + timedelta(minutes=2))
+    # One tried and deferred; the two behind it held back without being charged an attempt.
+    assert down["sent"] == 0 and down["deferred"] == 3 and down["failed"] == 0
+    with session_scope(demo_db) as session:
+        waiting = session.exec(select(Notification).where(Notification.status == "deferred")).all()
+        assert sorted(n.attempts for n in waiting) == [1, 1, 2]
     smtp.start()
-    back = run_send_notifications(demo_db)
-    assert back["sent"] == 3
+    back = run_send_notifications(demo_db, now=start + timedelta(minutes=10))
+    assert back["sent"] == 3 and back["alarms"] == []
     ids = [m.msg["Message-ID"] for m in smtp.messages]
     assert len(ids) == queued == len(set(ids)), "every message delivered exactly once"
     with session_scope(demo_db) as session:

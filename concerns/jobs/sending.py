@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from concerns.db import session_scope
 from concerns.mail import MailSettings
-from concerns.notify.outbox import send_pending
+from concerns.notify.alarms import outbox_alarms, raise_new_alarms
+from concerns.notify.delivery import send_pending
 
 
-def run_send_notifications(db: str | None, settings: MailSettings | None = None) -> dict:
+def run_send_notifications(db: str | None, settings: MailSettings | None = None, *,
+                           now: datetime | None = None, transport=None) -> dict:
+    """Send what is due; the counts of this run, and `alarms`: one line per message a person must look
+    at (failed for good, or undelivered too long; concerns.notify.alarms), of which `new_alarms` are
+    the ones this run is the first to raise."""
     settings = settings or MailSettings.from_env()
     with session_scope(db) as session:
-        report = send_pending(session, settings)
+        report = send_pending(session, settings, transport, now=now)
+        new_alarms = raise_new_alarms(session, now or datetime.now(UTC))
+        alarms = outbox_alarms(session, now or datetime.now(UTC))
     where = "smtp" if settings.smtp_url else f"outbox:{settings.outbox_dir}"
-    return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred, "errors": report.errors,
-            "via": where, "alarms": report.errors if report.failed else []}
+    return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed, "errors": report.errors,
+            "alarms": alarms, "new_alarms": new_alarms, "via": where}

@@ -9,7 +9,7 @@ Typical use::
             try:
                 session.send(build_message(mail, settings.mail_from, settings.domain))
             except DeliveryError as exc:
-                ...  # mark exc.key failed in the outbox ledger; retry later unless exc.permanent
+                ...  # defer exc.key in the outbox ledger (fail it if exc.permanent); stop if exc.connection
 """
 
 from .ics import all_day_event, escape_text, fold_line, meeting_invitation

@@ -2,8 +2,9 @@
 
 Both transports have the same shape - ``send(msg)`` for one message, ``with t.session() as s:`` for a
 batch - so callers never branch on the configuration. Failures are raised as :class:`DeliveryError`,
-one per message, and never swallowed: the caller (the outbox table with its "sent" ledger) marks that
-message failed and retries it later, while the rest of the batch carries on.
+one per message, and never swallowed: the caller (the outbox table with its "sent" ledger) defers that
+message, or fails it when the refusal is permanent, and decides from ``DeliveryError.connection``
+whether the rest of the batch can carry on.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from .message import KEY_HEADER
 from .settings import MailSettings, SmtpEndpoint
 
 DEFAULT_TIMEOUT = 30.0  # seconds per socket operation; a hung relay must not stall the nightly flow forever
+#: Replies to MAIL FROM about the SIZE smtplib declared (RFC 1870 §6): this message, not our address.
+MESSAGE_SIZE_REPLIES = (452, 552)
 #: A connection unused for longer than this is probed with NOOP before reuse (see SmtpSession).
 IDLE_PROBE_AFTER = 5.0
 
@@ -45,6 +48,9 @@ class DeliveryError(Exception):
     * ``refused``    per-recipient refusals ``{address: (code, reply)}``. If it names only some of the
       recipients, the others DID receive the message (``partially_delivered``); a blind retry would send
       them a duplicate.
+    * ``connection`` True when the fault is the channel's, not this message's: the server cannot be
+      reached, refused our login or our sender address, or the outbox directory cannot be written. Every later message in the
+      batch would fail the same way, and none of them has been tried.
     """
 
     def __init__(
@@ -56,6 +62,7 @@ class DeliveryError(Exception):
         smtp_code: int | None = None,
         permanent: bool = False,
         refused: Mapping[str, tuple[int, str]] | None = None,
+        connection: bool = False,
     ) -> None:
         self.key = key
         self.reason = reason
@@ -63,6 +70,7 @@ class DeliveryError(Exception):
         self.smtp_code = smtp_code
         self.permanent = permanent
         self.refused = dict(refused or {})
+        self.connection = connection
         to = ", ".join(recipients) or "(no recipients)"
         super().__init__(f"could not deliver {key!r} to {to}: {reason}")
 
@@ -79,6 +87,7 @@ class DeliveryError(Exception):
             smtp_code=self.smtp_code,
             permanent=self.permanent,
             refused=self.refused,
+            connection=self.connection,
         )
         return details, (self.key, self.reason)
 
@@ -228,22 +237,41 @@ class SmtpSession:
             raise failure(
                 f"{self._where()} refused login as {user!r}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
                 smtp_code=exc.smtp_code,
+                connection=True,
             ) from exc
         except smtplib.SMTPResponseException as exc:  # greeting, EHLO or STARTTLS refused
             raise failure(
                 f"{self._where()} refused the connection: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
                 smtp_code=exc.smtp_code,
+                connection=True,
             ) from exc
         # Connection refused/reset/timed out, TLS handshake or certificate failure, no STARTTLS or AUTH.
         except (smtplib.SMTPException, OSError) as exc:
-            raise failure(f"cannot connect to {self._where()}: {type(exc).__name__}: {exc}") from exc
+            raise failure(
+                f"cannot connect to {self._where()}: {type(exc).__name__}: {exc}", connection=True
+            ) from exc
 
         self._suspect = True  # until send_message returns normally
         try:
             refused = smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused; nothing was delivered
             raise _refusal(failure, "all recipients refused", exc.recipients) from exc
-        except smtplib.SMTPResponseException as exc:  # MAIL FROM or DATA refused; smtplib has sent RSET
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code in MESSAGE_SIZE_REPLIES:
+                raise failure(
+                    f"server refused the message's size: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                    smtp_code=exc.smtp_code,
+                    permanent=exc.smtp_code >= 500,
+                ) from exc
+            # Otherwise MAIL FROM was refused for our sender address (a setting), not for this message:
+            # every message would meet the same refusal until the setting or the server is put right.
+            # Not permanent: the fix must find the mail still waiting.
+            raise failure(
+                f"server refused our sender address {exc.sender!r}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                smtp_code=exc.smtp_code,
+                connection=True,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:  # DATA refused; smtplib has sent RSET
             if exc.smtp_code == 421:  # "service closing transmission channel": this connection is finished
                 self._drop()
             raise failure(
@@ -372,8 +400,12 @@ class OutboxDirTransport:
                     os.unlink(tmp)
                 raise
         except OSError as exc:
+            # A full disk or an unwritable directory stops every message alike: a fault of the channel.
             raise DeliveryError(
-                _key_of(msg), f"cannot write {target}: {exc.strerror or exc}", recipients=_recipients_of(msg)
+                _key_of(msg),
+                f"cannot write {target}: {exc.strerror or exc}",
+                recipients=_recipients_of(msg),
+                connection=True,
             ) from exc
 
 

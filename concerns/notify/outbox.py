@@ -1,16 +1,15 @@
 """The outbox: every message is a row with a unique key before anything is sent.
 
-Queueing is idempotent (the key is unique: a rerun finds the row and adds nothing). Sending marks each
-row sent in its own commit straight after the server accepted it, so a crash or an SMTP failure
-mid-batch loses nothing and sends nothing twice: the next run sends what is still pending, once. The
-Message-ID is derived from the key, so even a resend after a crash between "accepted" and "committed"
-carries the same Message-ID for the receiving server to de-duplicate.
+Queueing is idempotent (the key is unique: a rerun finds the row and adds nothing). Sending is
+concerns.notify.delivery; this module queues, lists and puts failed messages back. The Message-ID is
+derived from the key, so even a resend after a crash between "accepted" and "committed" carries the
+same Message-ID for the receiving server to de-duplicate.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,21 +18,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import Session, select
 
 from concerns.letters import ukdate
-from concerns.mail import (
-    Attachment,
-    DeliveryError,
-    MailSettings,
-    OutgoingMail,
-    build_message,
-    message_id_for,
-    transport_for,
-)
+from concerns.mail import MailSettings, message_id_for
+from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
 from models import Notification
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
-MAX_ATTEMPTS = 8  # after this many temporary failures a message is marked failed for a person to look at
+STATUSES = ("pending", "deferred", "failed", "sent")
 
 
 def humanise(value: str) -> str:
@@ -60,9 +52,12 @@ def queue(session: Session, *, key: str, kind: str, recipient: Recipient, subjec
     existing = session.exec(select(Notification).where(Notification.key == key)).first()
     if existing is not None:
         return existing, False
-    row = Notification(key=key, kind=kind, recipient_email=recipient.email, recipient_name=recipient.name,
-                       recipient_role=recipient.role, school_side=recipient.school_side, cc=list(cc),
-                       subject=subject, body_text=text, body_html=html, attachments=list(attachments),
+    # A subject is one header line and an address has no spaces around it: a stray line break from a
+    # school's name or a directory row must not make the message unsendable.
+    row = Notification(key=key, kind=kind, recipient_email=recipient.email.strip(), recipient_name=recipient.name,
+                       recipient_role=recipient.role, school_side=recipient.school_side,
+                       cc=[address.strip() for address in cc], subject=" ".join(subject.split()),
+                       body_text=text, body_html=html, attachments=list(attachments),
                        message_id=message_id_for(key, domain), urn=urn, case_id=case_id, for_date=for_date)
     session.add(row)
     session.flush()
@@ -70,7 +65,8 @@ def queue(session: Session, *, key: str, kind: str, recipient: Recipient, subjec
 
 
 def file_attachment(path: Path, mimetype: str = "") -> dict:
-    return {"filename": path.name, "path": str(path), "mimetype": mimetype}
+    # Absolute, so the sender finds the file whatever directory it runs in.
+    return {"filename": path.name, "path": str(Path(path).resolve()), "mimetype": mimetype}
 
 
 def inline_attachment(filename: str, content: bytes, mimetype: str) -> dict:
@@ -126,63 +122,42 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
     return report
 
 
-def _attachments(row: Notification) -> tuple[Attachment, ...]:
-    made = []
-    for spec in row.attachments:
-        if "content_b64" in spec:
-            content = base64.b64decode(spec["content_b64"])
-        else:
-            content = Path(spec["path"]).read_bytes()
-        made.append(Attachment(spec["filename"], content, spec.get("mimetype", "")))
-    return tuple(made)
+# --- looking at the queue and putting messages back -----------------------------------------------------
 
 
-def outgoing(row: Notification) -> OutgoingMail:
-    return OutgoingMail(key=row.key, to=(row.recipient_email,), cc=tuple(row.cc), subject=row.subject,
-                        text=row.body_text, html=row.body_html, attachments=_attachments(row))
+def outbox_rows(session: Session, status: str | None = None) -> list[Notification]:
+    query = select(Notification).order_by(Notification.id)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    return list(session.exec(query).all())
 
 
-@dataclass
-class SendReport:
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0
-    errors: list[str] = field(default_factory=list)
+class UnknownMessage(LookupError):
+    pass
 
 
-def send_pending(session: Session, settings: MailSettings | None = None, transport=None,
-                 limit: int | None = None) -> SendReport:
-    """Send what is pending, committing after each message. Stops the batch when the server is down."""
-    settings = settings or MailSettings.from_env()
-    transport = transport or transport_for(settings)
-    report = SendReport()
-    query = select(Notification).where(Notification.status == "pending").order_by(Notification.id)
-    if limit:
-        query = query.limit(limit)
-    ids = [row.id for row in session.exec(query).all()]
-    with transport.session() as channel:
-        for position, notification_id in enumerate(ids):
-            row = session.get(Notification, notification_id)
-            if row is None or row.status != "pending":
-                continue
-            try:
-                channel.send(build_message(outgoing(row), settings.mail_from, settings.domain))
-            except DeliveryError as exc:
-                row.attempts += 1
-                row.last_error = str(exc.reason)[:500]
-                if exc.permanent or row.attempts >= MAX_ATTEMPTS:
-                    row.status = "failed"
-                    report.failed += 1
-                session.add(row)
-                session.commit()
-                report.errors.append(f"{row.key}: {exc.reason}")
-                if not exc.permanent and exc.smtp_code is None:
-                    # Connection-level trouble: the rest would fail the same way; leave them pending.
-                    report.deferred += len(ids) - position
-                    break
-                continue
-            row.status, row.sent_at, row.attempts = "sent", datetime.now(UTC), row.attempts + 1
-            session.add(row)
-            session.commit()
-            report.sent += 1
-    return report
+class NotRetryable(ValueError):
+    pass
+
+
+def retry(session: Session, keys: Sequence[str] = (), *, all_failed: bool = False,
+          now: datetime | None = None) -> list[Notification]:
+    """Put the failed (or deferred) messages named by ``keys``, or every failed one, back in the queue,
+    due at once. Refuses the whole request, changing nothing, if a key is unknown or already sent."""
+    if all_failed:
+        rows = outbox_rows(session, "failed")
+    else:
+        found = {row.key: row for row in session.exec(select(Notification).where(Notification.key.in_(keys)))}
+        for key in keys:
+            if key not in found:
+                raise UnknownMessage(f"no message with key {key!r} in the outbox")
+            if found[key].status == "sent":
+                raise NotRetryable(f"message {key!r} was already sent; retrying it would send it twice")
+        rows = [found[key] for key in dict.fromkeys(keys)]
+    for row in rows:
+        # A fresh start: the back-off counts again from the first try, and no sender holds it.
+        row.status, row.attempts, row.claimed_by, row.alarm_raised_at = "pending", 0, None, None
+        row.next_attempt = now or datetime.now(UTC)
+        session.add(row)
+    session.flush()
+    return rows

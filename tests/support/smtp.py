@@ -8,7 +8,15 @@
   envelope, the client's address (one per TCP connection) and whether TLS / AUTH were used.
 * ``handler.refuse_next(count, after=n, code=451)`` lets ``n`` more messages through and then answers
   DATA with ``code`` for the next ``count`` - a server failing in the middle of a batch.
-  ``handler.reject_recipients(addr, code=550)`` refuses RCPT for given addresses.
+  ``handler.reject_recipients(addr, code=550)`` refuses RCPT for given addresses, and
+  ``handler.reject_senders(addr, code=553)`` refuses MAIL FROM.
+* ``handler.misbehave_next(action, count, after=n)`` does the same with the faults a client cannot
+  read a verdict from: ``"stall"`` (say nothing for ``handler.stall_seconds``, past the client's
+  timeout, then give up without keeping the message), ``"drop"`` (keep the message, then hang up
+  before replying: the client cannot know it arrived) and ``"die"`` (the whole server stops with the
+  message in flight, and stays down until ``server.start()``).
+* ``handler.reply_delay`` keeps each accepted message and then waits that long before saying 250: a
+  slow server, to kill a sender while it waits.
 * ``server.stop()`` / ``server.start()`` take the server down and bring it back on the same port.
 * :func:`self_signed_certificate` makes a throwaway certificate for 127.0.0.1 (needs ``cryptography``)
   for the STARTTLS and implicit-TLS paths.
@@ -19,6 +27,7 @@ clients connecting to "localhost" may try IPv4 first.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -85,7 +94,13 @@ class RecordingHandler:
         self.refused: list[RefusedMessage] = []
         self._plan: deque[str | None] = deque()
         self._rejected: dict[str, str] = {}
+        self._rejected_senders: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.stall_seconds = 2.0
+        self.reply_delay = 0.0
+        self.dropped = 0  # messages kept and then hung up on: the client was never told
+        self.on_die: Any = None  # set by SmtpTestServer: stops the server from outside its own loop
+        self.died = threading.Event()  # set once a "die" has fully stopped the server
 
     def refuse_next(
         self, count: int = 1, *, after: int = 0, code: int = 451, text: str = "4.3.0 Try again later"
@@ -93,6 +108,30 @@ class RecordingHandler:
         """Accept ``after`` more messages, then answer the next ``count`` DATA commands with ``code``."""
         with self._lock:
             self._plan = deque([None] * after + [f"{code} {text}"] * count)
+
+    def misbehave_next(self, action: str, count: int = 1, *, after: int = 0) -> None:
+        """Accept ``after`` more messages, then ``action`` ("stall", "drop" or "die") the next ``count``."""
+        if action not in self._MISBEHAVIOURS:
+            raise ValueError(f"unknown misbehaviour {action!r}; one of {', '.join(self._MISBEHAVIOURS)}")
+        with self._lock:
+            self._plan = deque([None] * after + [action] * count)
+
+    def reject_senders(self, *addresses: str, code: int = 553, text: str = "5.7.1 Sender address rejected") -> None:
+        with self._lock:
+            self._rejected_senders.update({address.lower(): f"{code} {text}" for address in addresses})
+
+    def accept_all_senders(self) -> None:
+        with self._lock:
+            self._rejected_senders.clear()
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]):
+        with self._lock:
+            reply = self._rejected_senders.get(address.lower())
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     def reject_recipients(self, *addresses: str, code: int = 550, text: str = "5.1.1 No such user") -> None:
         with self._lock:
@@ -112,12 +151,21 @@ class RecordingHandler:
         raw = envelope.original_content or envelope.content
         with self._lock:
             verdict = self._plan.popleft() if self._plan else None
+        if verdict in self._MISBEHAVIOURS:
+            return await self._MISBEHAVIOURS[verdict](self, server, session, envelope)
         if verdict:
             subject = email.message_from_bytes(raw, policy=email.policy.default)["Subject"]
             self.refused.append(
                 RefusedMessage(envelope.mail_from, tuple(envelope.rcpt_tos), subject, verdict)
             )
             return verdict
+        self._keep(server, session, envelope)
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
+        return "250 Message accepted for delivery"
+
+    def _keep(self, server: Any, session: Any, envelope: Any) -> None:
+        raw = envelope.original_content or envelope.content
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         self.messages.append(
             ReceivedMessage(
@@ -130,7 +178,29 @@ class RecordingHandler:
                 authenticated_as=login,
             )
         )
+
+    async def _stall(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.stall_seconds)
+        return "451 4.4.2 Timed out, message not kept"  # to a client that stopped listening long ago
+
+    async def _drop(self, server: Any, session: Any, envelope: Any) -> str:
+        self._keep(server, session, envelope)
+        self.dropped += 1
+        server.transport.abort()  # RST, no reply: aiosmtpd's write of the status below goes nowhere
         return "250 Message accepted for delivery"
+
+    async def _die(self, server: Any, session: Any, envelope: Any) -> str:
+        # Controller.stop() joins the loop's thread, so it must run on another thread; it cancels this
+        # handler mid-sleep, and the client sees its connection close with no reply.
+        def die() -> None:
+            self.on_die()
+            self.died.set()
+
+        threading.Thread(target=die, daemon=True).start()
+        await asyncio.sleep(3600)
+        return "451 4.3.2 Shutting down"
+
+    _MISBEHAVIOURS = {"stall": _stall, "drop": _drop, "die": _die}
 
 
 class PasswordAuthenticator:
@@ -156,7 +226,8 @@ class SmtpTestServer:
     """An aiosmtpd server on 127.0.0.1 and a free port, usable as a context manager.
 
     ``tls_context`` offers STARTTLS; ``ssl_context`` makes it implicit TLS (smtps). ``require_starttls``
-    refuses MAIL before STARTTLS. ``authenticator`` enables AUTH, which is offered only over TLS.
+    refuses MAIL before STARTTLS. ``authenticator`` enables AUTH, which is offered only over TLS unless
+    ``auth_in_clear``.
     (aiosmtpd logs "Session.login_data is deprecated" on every successful AUTH; that is its own code.)
     """
 
@@ -168,8 +239,11 @@ class SmtpTestServer:
         ssl_context: ssl.SSLContext | None = None,
         require_starttls: bool = False,
         authenticator: PasswordAuthenticator | None = None,
+        auth_in_clear: bool = False,
+        size_limit: int | None = None,
     ) -> None:
         self.handler = handler or RecordingHandler()
+        self.handler.on_die = self.stop
         self.host = HOST
         self.port = free_port()
         self._options: dict[str, Any] = {"server_hostname": "smtpd.test"}  # skips a getfqdn() lookup
@@ -181,6 +255,12 @@ class SmtpTestServer:
             self._options.update(ssl_context=ssl_context, auth_require_tls=False)
         if authenticator is not None:
             self._options["authenticator"] = authenticator
+        if size_limit is not None:
+            # Advertised as SIZE: smtplib declares each message's size in MAIL FROM, refused there with 552.
+            self._options["data_size_limit"] = size_limit
+        if auth_in_clear:
+            # Offer AUTH without TLS: only to test what a refused login does to the outbox.
+            self._options["auth_require_tls"] = False
         self._controller: Controller | None = None
 
     @property
