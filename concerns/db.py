@@ -52,12 +52,15 @@ def mask_url(url: str | None) -> str:
     """The URL as it may be shown or logged: any password replaced by ***."""
     url = database_url(url)
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         # Not a URL SQLAlchemy can read, so it may be mistyped in any way: hide whatever sits between
         # "user:" and "@", and show nothing of the URL's query (it can carry a password too).
         masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
         return masked.split("?", 1)[0]
+    # libpq also takes the password as a query parameter (?password=...).
+    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
 def refuse_password_in_flow_parameter(url: str | None) -> str | None:
