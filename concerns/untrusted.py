@@ -81,9 +81,10 @@ def check_name(text: str, what: str) -> str:
 
 
 def check_text(text: str, what: str) -> str:
-    """An optional one-line value (a diocese, a trust): no control characters; may be empty."""
+    """An optional one-line value (a diocese, a trust): no control characters; may be empty. Returned
+    as given, so that re-importing a school compares like with like."""
     _refuse_controls(text, what)
-    return text.strip()
+    return text
 
 
 def check_note(text: str, what: str = "--note") -> str:
