@@ -30,6 +30,7 @@ from concerns.clock import ImplausibleDate, check_as_of, today
 from concerns.db import (
     DatabaseSettingRefused,
     SchemaNotReady,
+    carries_password,
     describe_database_error,
     mask_url,
     require_schema,
@@ -506,8 +507,13 @@ def cmd_run(args) -> None:
     check_as_of(args.as_of, args.simulation)  # refused here, before Prefect is started
     # The flow checks again, and so takes `simulation` only when it is asked for.
     simulation = {"simulation": True} if args.simulation else {}
+    db = args.db
+    if db and carries_password(db):
+        # Flow parameters are stored in Prefect's database: hand the URL over in the environment
+        # instead, where the flow's default (CONCERNS_DB) finds it.
+        os.environ["CONCERNS_DB"], db = db, None
     started = time.perf_counter()
-    summary = run_local(args.flow, args.as_of, args.db, **simulation)
+    summary = run_local(args.flow, args.as_of, db, **simulation)
     elapsed = time.perf_counter() - started
     if args.json:
         emit_json(summary)

@@ -63,6 +63,15 @@ def mask_url(url: str | None) -> str:
     return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
 
 
+def carries_password(url: str) -> bool:
+    """Does the URL hold a password (after "user:" or as libpq's ?password=)?"""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return bool(re.search(r"://[^:/@]*:[^@]*@", url))
+    return bool(parsed.password) or "password" in {key.lower() for key in parsed.query}
+
+
 def refuse_password_in_flow_parameter(url: str | None) -> str | None:
     """Refuse a database URL given as a flow parameter if it carries a password.
 
@@ -72,10 +81,10 @@ def refuse_password_in_flow_parameter(url: str | None) -> str | None:
     if url is None:
         return None
     try:
-        parsed = make_url(url)
+        make_url(url)
     except ArgumentError:
         raise DatabaseSettingRefused(f"db {mask_url(url)!r} is not a database URL") from None
-    if parsed.password or "password" in {key.lower() for key in parsed.query}:
+    if carries_password(url):
         raise DatabaseSettingRefused(f"db {mask_url(url)!r} carries a password: put the password in CONCERNS_DB or "
                          "~/.pgpass, never in a flow parameter: parameters are stored in Prefect's database")
     return url

@@ -8,6 +8,7 @@ transitions out of the same state are written.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -253,6 +254,23 @@ def test_a_password_in_a_flow_parameter_is_refused_in_one_line():
         assert "s3cret" not in message and "\n" not in message
         assert "never in a flow parameter" in message and "~/.pgpass" in message
     assert issubclass(DatabaseSettingRefused, ValueError)
+
+
+def test_concerns_run_never_passes_a_password_as_a_flow_parameter(monkeypatch, tmp_path):
+    import flows
+    from concerns.cli import main
+
+    monkeypatch.setenv("CONCERNS_DB", "")  # so that the CLI's change is undone after the test
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    assert main(["--db", url, "init"]) == 0
+    passed = []
+    monkeypatch.setattr(flows, "run_local", lambda name, as_of, db, **kw: passed.append((db, kw)) or {})
+    leaky = "postgresql+psycopg://officer:s3cret@127.0.0.1:9/concerns"
+    monkeypatch.setattr("concerns.cli.require_schema", lambda db: None)
+    assert main(["--db", leaky, "run", "deadline-check"]) == 0
+    assert main(["--db", url, "run", "deadline-check"]) == 0
+    assert passed == [(None, {}), (url, {})]
+    assert os.environ["CONCERNS_DB"] == leaky  # where the flow's default finds it
 
 
 def test_init_and_errors_never_print_the_password(capsys, tmp_path):
