@@ -117,12 +117,13 @@ def safe_filename(name: str) -> str:
     """A file-name part for a name (an authority's) that may hold anything: lower-case ASCII letters,
     digits and hyphens only, so no "/" or ".." can lead out of the folder.
 
-    Plain names keep their familiar form ("Hammersmith and Fulham" -> "hammersmith-and-fulham"); a
-    name that lost characters on the way gets a short hash of the original, so two authorities whose
-    names differ only in punctuation never share (and overwrite) a file.
+    Plain names keep their familiar form ("Hammersmith and Fulham" -> "hammersmith-and-fulham", "Spring
+    2026/27" -> "spring-2026-27"); a name that loses more than its separators (spaces, "/", "-", "_")
+    gets a short hash of the original, so two authorities whose names differ only in punctuation never
+    share (and overwrite) a file.
     """
     ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80]
-    if slug != name.strip().lower().replace(" ", "-"):
+    if slug != re.sub(r"[ /_-]+", "-", name.strip().lower()):
         slug = f"{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}".lstrip("-")
-    return slug
+    return slug or "unnamed"

@@ -162,6 +162,7 @@ def test_termly_report_file_names_are_safe_for_any_authority(cli, tmp_path, monk
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix == ".md"]
     assert [p.parent for p in files] == [reports], files
     assert files[0].name.startswith("termly-north-south-") and str(files[0]) == path
+    assert safe_filename("../../North/South") != "north-south"  # the dots it lost are told by a hash
 
 
 # --- the helpers themselves ----------------------------------------------------------------------------
@@ -180,4 +181,6 @@ def test_untrusted_text_helpers():
     for hostile in ("../../etc/passwd", "a/b", "..", "/", "\x00", "con", "Bath & N.E. Somerset"):
         name = safe_filename(hostile)
         assert name and "/" not in name and ".." not in name and "\x00" not in name
-    assert safe_filename("A/B") != safe_filename("A B")
+    assert safe_filename("Spring 2026/27") == "spring-2026-27"
+    assert safe_filename("Bath & NES") != safe_filename("Bath NES")
+    assert safe_filename("../x") != safe_filename("x")
