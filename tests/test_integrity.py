@@ -100,6 +100,43 @@ def test_concurrent_officers_never_open_two_cases_or_fork_the_history(db_url):
             assert not {"warning_notice", "remove_concern"} <= events, f"{urn} got both from the same state"
 
 
+OFFICER_PROCESS = """
+import sys, time
+from datetime import date
+from concerns import casework
+from concerns.db import session_scope
+url, start_at, urns = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+time.sleep(max(0.0, start_at - time.time()))
+recorded = 0
+for urn in urns:
+    try:
+        with session_scope(url) as session:
+            casework.record_event(session, urn, "raise_concern", on=date(2026, 9, 1), actor="officer")
+        recorded += 1
+    except casework.Refused:
+        pass
+print(recorded)
+"""
+
+
+def test_two_officer_processes_never_open_two_cases(db_url):
+    """As two officers at two desks: separate processes, each raising a concern on every school."""
+    import subprocess
+    import sys
+
+    add_schools(db_url)
+    dispose_engines()  # the PostgreSQL database is dropped at the end: no idle connection from here
+    start_at = str(time.time() + 4)  # both past their imports, then at the same moment
+    officers = [subprocess.Popen([sys.executable, "-c", OFFICER_PROCESS, db_url, start_at, *SCHOOLS],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [officer.communicate(timeout=120) for officer in officers]
+    assert all(officer.returncode == 0 for officer in officers), [err for _, err in results]
+    assert sum(int(out) for out, _ in results) == 20
+    with session_scope(db_url, writes=False) as session:
+        assert sorted(session.exec(select(Case.urn)).all()) == SCHOOLS
+    assert_history_matches_state(db_url)
+
+
 def two_officers_setup(url: str, cli) -> str:
     add_schools(url, ["200001"])
     cli.ok("event", "200001", "raise_concern", "--on", "2026-09-01")
