@@ -8,7 +8,6 @@ anything is flushed, with a one-line reason that names the bad value.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,11 +15,13 @@ from datetime import date
 from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
+from concerns.clock import ImplausibleDate, refuse_far_future
 from concerns.judgements import Judgement, Outcome, regime_on, summarise
 from concerns.notify.reminders import first_notice_on
 from concerns.policy import Policy, policy_for
 from concerns.rules import academy_order_position
 from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintained
+from concerns.untrusted import BadInput, check_name, check_note, check_text, check_urn_text
 from models import AuthorityPolicy, Case, CaseEvent, Inspection, InspectionGrade, School
 from models import Deadline as DeadlineRow
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
@@ -35,8 +36,6 @@ from statemachines.pathways import (
     open_case,
 )
 
-URN_PATTERN = re.compile(r"^\d{6,7}$")
-
 
 class Refused(ValueError):
     """Input refused: nothing was changed."""
@@ -46,18 +45,33 @@ class Refused(ValueError):
 
 
 def check_urn(urn: str) -> str:
-    urn = urn.strip()
-    if not URN_PATTERN.match(urn):
-        raise Refused(f"URN {urn!r} is not a URN (6 or 7 digits)")
-    return urn
+    try:
+        return check_urn_text(urn)
+    except BadInput as exc:
+        raise Refused(str(exc)) from None
+
+
+def _checked(check, value, what: str):
+    try:
+        return check(value, what)
+    except (BadInput, ImplausibleDate) as exc:
+        raise Refused(str(exc)) from None
 
 
 def get_school(session: Session, urn: str, *, for_update: bool = False) -> School:
+    """The school; with `for_update`, locked for the rest of the unit of work before its cases are read.
+
+    On PostgreSQL the row lock serialises officers and jobs working on the same school: the second
+    waits, then reads what the first wrote. FOR NO KEY UPDATE rather than FOR UPDATE, because rows that
+    merely reference the school (a queued e-mail) take a key-share lock on it, and those must not wait
+    for casework nor casework for them (PostgreSQL docs, "Row-level locks"). On SQLite the write
+    session's BEGIN IMMEDIATE already holds the database's one write lock, so no query is needed.
+    """
     urn = check_urn(urn)
     if for_update and session.get_bind().dialect.name != "sqlite":
-        # Serialise concurrent transitions on one school (PostgreSQL); SQLite locks the whole file anyway,
-        # so there the identity map answers without a query.
-        school = session.exec(select(School).where(School.urn == urn).with_for_update()).first()
+        # populate_existing: what this session cached before the lock was taken may be stale.
+        school = session.exec(select(School).where(School.urn == urn).with_for_update(key_share=True)
+                              .execution_options(populate_existing=True)).first()
     else:
         school = session.get(School, urn)
     if school is None:
@@ -78,10 +92,10 @@ def add_school(session: Session, urn: str, *, name: str, la: str, type_name: str
                laestab: str | None = None, predecessor_urn: str | None = None) -> tuple[School, bool]:
     """Register a school. Returns (school, created). Re-adding the same school unchanged is harmless."""
     urn = check_urn(urn)
-    if not name.strip():
-        raise Refused("--name must not be empty")
-    if not la.strip():
-        raise Refused("--la must not be empty")
+    name = _checked(check_name, name, "--name")
+    la = _checked(check_name, la, "--la")
+    diocese, trust = (_checked(check_text, v, what) if v is not None else None
+                      for v, what in ((diocese, "--diocese"), (trust, "--trust")))
     try:
         type_name = canonical_type(type_name)
     except UnknownSchoolType as exc:
@@ -190,6 +204,10 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
                  confidential: bool = False, actor: str = "", pathway: str | None = None,
                  meeting: str = "progress_meeting", extra: dict | None = None,
                  system: bool = False) -> EventResult:
+    note = _checked(check_note, note, "--note")
+    _checked(refuse_far_future, on, "--on")
+    if until is not None:
+        _checked(refuse_far_future, until, "--until")
     school = get_school(session, urn, for_update=True)
     facts = school_facts(school)
     policy = policy_for(school.la)
@@ -255,6 +273,9 @@ def record_inspection(session: Session, urn: str, judgement: Judgement, *, numbe
                       category_code: str | None = None, inspection_type: str | None = None,
                       source: str = "cli", actor: str = "") -> InspectionResult:
     """Record an inspection and carry the school's Ofsted-driven cases along with it."""
+    _checked(refuse_far_future, judgement.published, "--published")
+    if judgement.inspected:
+        _checked(refuse_far_future, judgement.inspected, "--inspected")
     school = get_school(session, urn, for_update=True)
     if judgement.inspected and judgement.inspected > judgement.published:
         raise Refused(f"--inspected {judgement.inspected.isoformat()} is after --published "

@@ -1,7 +1,12 @@
 """The `concerns` command (CONTRACT.md). Human output is tables; `--json` is one document on stdout.
 
 Refused input exits 2 with one line on stderr naming the bad value, and changes nothing: each command
-runs in one transaction that is rolled back on any refusal.
+runs in one transaction that is rolled back on any refusal. Failures of the database itself (not
+reachable, a bad URL, busy for too long) are one line too, with any password masked.
+
+Names and notes come from people and files, so the console reads no Rich markup (a note holding
+"[/bold]" is printed as typed) and every string it prints has its control characters shown as escapes
+(`concerns.untrusted.printable`): a stored escape sequence cannot drive the officer's terminal.
 """
 
 from __future__ import annotations
@@ -16,11 +21,22 @@ from datetime import date
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from concerns import casework, views
 from concerns.calendar import DayKind
-from concerns.clock import today
-from concerns.db import SchemaNotReady, database_url, require_schema, session_scope, upgrade
+from concerns.clock import ImplausibleDate, check_as_of, today
+from concerns.db import (
+    DatabaseSettingRefused,
+    SchemaNotReady,
+    carries_password,
+    describe_database_error,
+    mask_url,
+    require_schema,
+    session_scope,
+    upgrade,
+)
 from concerns.judgements import (
     SAFEGUARDING,
     Judgement,
@@ -29,9 +45,13 @@ from concerns.judgements import (
     parse_outcome,
 )
 from concerns.policy import PolicyError, policy_for
+from concerns.untrusted import BadInput, printable
 from statemachines.pathways import OFFICER_EVENTS, PATHWAYS
 
 EXIT_REFUSED = 2
+# Bounds that keep arithmetic on dates inside what a date can hold (year 9999), with room to spare.
+MAX_WORKING_DAYS = 10_000
+MAX_WITHIN_DAYS = 3_660
 
 
 class CommandError(Exception):
@@ -55,12 +75,11 @@ def iso_date(text: str) -> date:
 
 
 def non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    if value > MAX_WITHIN_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {MAX_WITHIN_DAYS} days")
     return value
 
 
@@ -69,6 +88,13 @@ def whole_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def working_days(text: str) -> int:
+    value = whole_number(text)
+    if abs(value) > MAX_WORKING_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} working days is more than {MAX_WORKING_DAYS} (about 40 years)")
+    return value
 
 
 def build_parser() -> Parser:
@@ -149,7 +175,7 @@ def build_parser() -> Parser:
         dest="workdays_command", required=True, parser_class=Parser)
     wadd = wd.add_parser("add", help="the N-th working day after DATE (counting starts the day after)")
     wadd.add_argument("date", type=iso_date)
-    wadd.add_argument("n", type=whole_number)
+    wadd.add_argument("n", type=working_days)
     wadd.add_argument("--kind", choices=[k.value for k in DayKind], default="statutory")
     wadd.add_argument("--la", help="the authority whose term dates and closures apply")
 
@@ -184,6 +210,7 @@ def build_parser() -> Parser:
     imp.add_argument("--as-of", type=iso_date,
                      help="deadlines already past on this date are recorded as history (default today)")
     imp.add_argument("--la", help="import only this authority's schools (e.g. from a national file)")
+    imp.add_argument("--simulation", action="store_true", help="allow an --as-of more than 7 days ahead")
     imp.add_argument("--json", action="store_true")
 
     run = sub.add_parser("run", help="run a flow locally")
@@ -192,6 +219,8 @@ def build_parser() -> Parser:
     run.add_argument("--as-of", type=iso_date)
     run.add_argument("--verbose", action="store_true",
                      help="show Prefect's own log on the terminal (by default it goes to $PREFECT_HOME/concerns-runs.log)")
+    run.add_argument("--simulation", action="store_true",
+                     help="allow an --as-of more than 7 days ahead (the demo, a what-if on a copy of the data)")
     run.add_argument("--json", action="store_true")
 
     from concerns.notify.outbox import STATUSES
@@ -220,8 +249,20 @@ def build_parser() -> Parser:
 
 # --- output ------------------------------------------------------------------------------------------
 
+class TextConsole(Console):
+    """A console that prints strings as text: markup is off, and control characters are escaped."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 # Piped output gets a wide table rather than rich's default of 80 columns.
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+console = TextConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False)
+
+
+def heading(bold: str, rest: str = "") -> Text:
+    """A line whose first part is bold; both parts are untrusted text."""
+    return Text.assemble((printable(bold), "bold"), printable(rest))
 
 
 def emit_json(doc) -> None:
@@ -233,7 +274,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*(Text(printable(v)) for v in row))
     console.print(t)
 
 
@@ -246,7 +287,7 @@ def actor_of(args) -> str:
 
 def cmd_init(args) -> None:
     before, after = upgrade(args.db)
-    where = database_url(args.db)
+    where = mask_url(args.db)
     if before == after:
         console.print(f"Database {where} is up to date (revision {after}).")
     else:
@@ -275,7 +316,7 @@ def cmd_school(args) -> None:
 
     from models import School
 
-    with session_scope(args.db) as session:
+    with session_scope(args.db, writes=False) as session:
         query = select(School).order_by(School.urn)
         if args.la:
             query = query.where(School.la == args.la)
@@ -343,14 +384,15 @@ def cmd_event(args) -> None:
 
 def cmd_case(args) -> None:
     as_of = args.as_of or today()
-    with session_scope(args.db) as session:
+    with session_scope(args.db, writes=False) as session:
         doc = views.case_view(session, args.urn, as_of)
     if args.json:
         emit_json(doc)
         return
-    console.print(f"[bold]{doc['urn']} {doc['name']}[/bold] ({doc['type']}, "
-                  f"{'maintained' if doc['maintained'] else 'academy'}), {doc['la']}; as of {doc['as_of']}"
-                  f"{'; STUCK' if doc['stuck'] else ''}{'; coasting' if doc['coasting'] else ''}")
+    console.print(heading(f"{doc['urn']} {doc['name']}",
+                          f" ({doc['type']}, {'maintained' if doc['maintained'] else 'academy'}), {doc['la']}; "
+                          f"as of {doc['as_of']}{'; STUCK' if doc['stuck'] else ''}"
+                          f"{'; coasting' if doc['coasting'] else ''}"))
     if doc.get("predecessor"):
         pre = doc["predecessor"]
         history = "; ".join(f"{c['pathway']} {c['opened']} to {c['closed'] or 'open'} ({c['outcome'] or 'open'})"
@@ -362,7 +404,8 @@ def cmd_case(args) -> None:
         console.print("No cases.")
     for c in doc["cases"]:
         status = f"closed {c['closed']} ({c['outcome']})" if c["closed"] else "open"
-        console.print(f"\n[bold]{c['pathway']}[/bold] opened {c['opened']}, {status}: {c['state']} - {c['state_meaning']}")
+        console.print()
+        console.print(heading(c["pathway"], f" opened {c['opened']}, {status}: {c['state']} - {c['state_meaning']}"))
         if c["deadlines"]:
             table("Deadlines", ["Kind", "Due", "Status", "Responsible", "Rule"],
                   [(d["kind"], d["due"], d["status"], d["responsible"], d["rule"]) for d in c["deadlines"]])
@@ -375,7 +418,7 @@ def cmd_case(args) -> None:
 
 def cmd_register(args) -> None:
     as_of = args.as_of or today()
-    with session_scope(args.db) as session:
+    with session_scope(args.db, writes=False) as session:
         rows = views.register(session, as_of, la=args.la)
     if args.json:
         emit_json(rows)
@@ -389,7 +432,7 @@ def cmd_register(args) -> None:
 
 def cmd_deadlines(args) -> None:
     as_of = args.as_of or today()
-    with session_scope(args.db) as session:
+    with session_scope(args.db, writes=False) as session:
         rows = views.deadlines_view(session, as_of, within=args.within, la=args.la)
     if args.json:
         emit_json(rows)
@@ -401,7 +444,10 @@ def cmd_deadlines(args) -> None:
 
 def cmd_workdays(args) -> None:
     calendar = policy_for(args.la).calendar(args.kind)
-    print(calendar.add_working_days(args.date, args.n).isoformat())
+    try:
+        print(calendar.add_working_days(args.date, args.n).isoformat())
+    except OverflowError:
+        raise CommandError(f"{args.n} working days from {args.date.isoformat()} is beyond the year 9999") from None
 
 
 def cmd_rules(args) -> None:
@@ -433,7 +479,7 @@ def cmd_letter(args) -> None:
             emit_json(doc)
             return
         for kind, spec in doc.items():
-            console.print(f"[bold]{kind}[/bold]: {spec['title']}")
+            console.print(heading(kind, f": {spec['title']}"))
             for key, text in spec["details"].items():
                 console.print(f"  {key}: {text}")
         return
@@ -464,9 +510,10 @@ def cmd_import(args) -> None:
 
     from concerns.imports import NotRecognised, import_file
 
+    check_as_of(args.as_of, args.simulation)
     path = Path(args.file)
     if not path.is_file():
-        raise CommandError(f"no such file: {args.file}")
+        raise CommandError(f"no such file: {args.file!r}")
     try:
         summary = import_file(args.db, args.kind, path, as_of=args.as_of or today(), la=args.la)
     except NotRecognised as exc:  # refused before anything was written
@@ -488,12 +535,20 @@ def cmd_run(args) -> None:
 
     from flows import FlowRunFailed, run_local
 
+    check_as_of(args.as_of, args.simulation)  # refused here, before Prefect is started
+    # The flow checks again, and so takes `simulation` only when it is asked for.
+    simulation = {"simulation": True} if args.simulation else {}
+    db = args.db
+    if db and carries_password(db):
+        # Flow parameters are stored in Prefect's database: hand the URL over in the environment
+        # instead, where the flow's default (CONCERNS_DB) finds it.
+        os.environ["CONCERNS_DB"], db = db, None
     log_file = None
     if not args.verbose:
         log_file = Path(os.environ.get("PREFECT_HOME") or ".prefect") / "concerns-runs.log"
     started = time.perf_counter()
     try:
-        summary = run_local(args.flow, args.as_of, args.db, log_file=log_file)
+        summary = run_local(args.flow, args.as_of, db, log_file=log_file, **simulation)
     except FlowRunFailed as exc:
         # Not a refusal: the run happened and did its work, but something needs the operator.
         summary = exc.summary
@@ -587,18 +642,36 @@ NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "
                 "letter", "demo", "outbox"}
 
 
+def refuse(reason: object) -> int:
+    """The one line on stderr for a refusal, whatever it quotes."""
+    line = " ".join(printable(reason).split("\n"))
+    print(f"concerns: error: {line}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+REFUSALS = (CommandError, casework.Refused, JudgementError, PolicyError, SchemaNotReady, ImplausibleDate, BadInput,
+            DatabaseSettingRefused)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    db = None
     try:
         args = parser.parse_args(argv)
+        db = args.db
         if args.command in NEEDS_SCHEMA:
             require_schema(args.db)
         status = COMMANDS[args.command](args)
-    except (CommandError, casework.Refused, JudgementError, PolicyError, SchemaNotReady) as exc:
-        print(f"concerns: error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    except REFUSALS as exc:
+        return refuse(exc)
+    except SQLAlchemyError as exc:
+        # Unreachable server, unusable URL, lock held too long, a change the database's own rules
+        # refuse (the append-only history): one line naming the database, its password masked.
+        return refuse(describe_database_error(exc, db))
+    except OverflowError as exc:
+        return refuse(f"a date or number is out of range: {exc}")
     except RunFailed as exc:
-        print(f"concerns: the run failed: {exc}", file=sys.stderr)
+        print(f"concerns: the run failed: {printable(str(exc))}", file=sys.stderr)
         return 1
     return status or 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import pendulum
@@ -30,3 +30,40 @@ class FixedClock:
 
 def today(clock: Clock | None = None) -> date:
     return (clock or SystemClock()).now().date()
+
+
+# --- dates that cannot be meant ----------------------------------------------------------------------
+
+# An event or inspection more than this far ahead is a typo (2062 for 2026): a case cannot accept an
+# event dated before its last one, so one such date would make it refuse every real event after it.
+FAR_FUTURE = timedelta(days=366)
+# A scheduled job may run a few days ahead (a Friday run covering the weekend); further ahead it would
+# mark deadlines missed, and escalate them, before they are due.
+AS_OF_LEEWAY = timedelta(days=7)
+
+
+class ImplausibleDate(ValueError):
+    """A date too far in the future to be meant; the message names it."""
+
+
+def refuse_far_future(day: date, what: str, clock: Clock | None = None) -> date:
+    now = today(clock)
+    if day > now + FAR_FUTURE:
+        raise ImplausibleDate(f"{what} {day.isoformat()} is more than a year after today ({now.isoformat()}); "
+                              "check the year")
+    return day
+
+
+def check_as_of(as_of: date | None, simulation: bool = False, clock: Clock | None = None,
+                what: str = "--as-of") -> date | None:
+    """Refuse a job's `as_of` more than AS_OF_LEEWAY after today, unless the run is a simulation (the
+    demo, a what-if on a copy of the data) and says so."""
+    if as_of is None or simulation:
+        return as_of
+    now = today(clock)
+    if as_of > now + AS_OF_LEEWAY:
+        raise ImplausibleDate(
+            f"{what} {as_of.isoformat()} is more than {AS_OF_LEEWAY.days} days after today ({now.isoformat()}): "
+            "a run that far ahead would mark deadlines missed and escalate them before they are due; "
+            "pass --simulation if this is a simulation")
+    return as_of

@@ -3,11 +3,18 @@
 SQLite by default (a file in the current directory), PostgreSQL in production. The schema is managed
 by Alembic: `concerns init` upgrades to the latest revision, which is harmless to repeat. The app DB is
 kept apart from Prefect's own database (TECH-NOTES §1.9).
+
+Casework is serialised the same way on both engines. A unit of work that writes takes the write lock
+before it reads anything, so two officers (or an officer and a job) can never both decide from the
+same state: on SQLite every writing transaction starts with `BEGIN IMMEDIATE`; on PostgreSQL the
+casework locks the school's row before it reads the school's cases. Whoever comes second waits (up to
+`CONCERNS_DB_WAIT_SECONDS`, default 30) and then reads what the first one wrote.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,27 +25,112 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///concerns.db"
+DEFAULT_WAIT_SECONDS = 30
+# An unreachable PostgreSQL server is reported after this long, not after the driver's default.
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("CONCERNS_DB") or DEFAULT_URL
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets a reader (the register) run while a flow writes; foreign keys are off by default in
-    # SQLite, and without them cascades and references are not enforced (TECH-NOTES §4).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+class DatabaseSettingRefused(ValueError):
+    """A database setting that cannot be used (or must not be); one line that names it."""
+
+
+# --- secrets -----------------------------------------------------------------------------------------
+
+
+def mask_url(url: str | None) -> str:
+    """The URL as it may be shown or logged: any password replaced by ***."""
+    url = database_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not a URL SQLAlchemy can read, so it may be mistyped in any way: hide whatever sits between
+        # "user:" and "@", and show nothing of the URL's query (it can carry a password too).
+        masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+        return masked.split("?", 1)[0]
+    # libpq also takes the password as a query parameter (?password=...).
+    hidden = {key: "***" for key in parsed.query if key.lower() == "password"}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+
+
+def carries_password(url: str) -> bool:
+    """Does the URL hold a password (after "user:" or as libpq's ?password=)?"""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return bool(re.search(r"://[^:/@]*:[^@]*@", url))
+    return bool(parsed.password) or "password" in {key.lower() for key in parsed.query}
+
+
+def refuse_password_in_flow_parameter(url: str | None) -> str | None:
+    """Refuse a database URL given as a flow parameter if it carries a password.
+
+    Prefect stores every flow run's parameters in its own database and shows them in its UI, so a
+    password there leaks to anyone who can read run history. Returns the URL unchanged when it is safe.
+    """
+    if url is None:
+        return None
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise DatabaseSettingRefused(f"db {mask_url(url)!r} is not a database URL") from None
+    if carries_password(url):
+        raise DatabaseSettingRefused(f"db {mask_url(url)!r} carries a password: put the password in CONCERNS_DB or "
+                         "~/.pgpass, never in a flow parameter: parameters are stored in Prefect's database")
+    return url
+
+
+# --- engines -----------------------------------------------------------------------------------------
+
+
+def wait_seconds() -> float:
+    """How long a unit of work waits for another one's write lock before giving up."""
+    text = os.environ.get("CONCERNS_DB_WAIT_SECONDS", "")
+    try:
+        value = float(text) if text else DEFAULT_WAIT_SECONDS
+    except ValueError:
+        raise DatabaseSettingRefused(f"CONCERNS_DB_WAIT_SECONDS {text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise DatabaseSettingRefused(f"CONCERNS_DB_WAIT_SECONDS {text!r} must be between 0 and 3600")
+    return value
+
+
+def _sqlite_connect(wait: float):
+    def on_connect(dbapi_connection, _record) -> None:
+        # Transactions are begun by the "begin" hook below, not by the sqlite3 module: left to itself
+        # it issues a deferred BEGIN only before the first INSERT or UPDATE, after the reads that
+        # decided what to write, so two writers can both act on the same state. This is the
+        # SQLAlchemy documentation's pysqlite recipe "Serializable isolation / Savepoints /
+        # Transactional DDL".
+        dbapi_connection.isolation_level = None
+        # WAL lets a reader (the register) run while a flow writes; foreign keys are off by default in
+        # SQLite, and without them cascades and references are not enforced (TECH-NOTES §4).
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def _sqlite_begin(connection) -> None:
+    # IMMEDIATE takes the write lock now (waiting up to the busy timeout for it), so everything the
+    # unit of work reads is still true when it writes (SQLite docs, "BEGIN TRANSACTION"). Read-only
+    # sessions begin deferred and never wait for a writer: WAL gives them a consistent snapshot.
+    writes = connection.get_execution_options().get("concerns_writes", True)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN DEFERRED")
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -47,14 +139,25 @@ _ENGINES: dict[str, Engine] = {}
 def engine_for(url: str | None = None) -> Engine:
     url = database_url(url)
     if url not in _ENGINES:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        _ENGINES[url] = engine
+        _ENGINES[url] = _create_engine(url, wait_seconds())
     return _ENGINES[url]
+
+
+def _create_engine(url: str, wait: float) -> Engine:
+    parsed = make_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": wait})
+            event.listen(engine, "connect", _sqlite_connect(wait))
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        # lock_timeout bounds the wait for another transaction's row lock (the school being worked
+        # on), so an officer gets "busy, try again" rather than a command that never returns.
+        return create_engine(url, pool_pre_ping=True, connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": f"-c lock_timeout={int(wait * 1000)}"})
+    except ImportError as exc:
+        raise DatabaseSettingRefused(f"the database URL {mask_url(url)!r} needs the Python module {exc.name!r}, "
+                                     "which is not installed") from None
 
 
 def dispose_engines() -> None:
@@ -64,15 +167,72 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: everything in it commits together, or nothing does."""
-    with Session(engine_for(url), expire_on_commit=False) as session:
+def session_scope(url: str | None = None, *, writes: bool = True) -> Iterator[Session]:
+    """One unit of work: everything in it commits together, or nothing does.
+
+    `writes=False` is for views that only read: on SQLite they do not take the write lock, so the
+    register still shows while a long job runs. Anything that may write must keep the default.
+    """
+    engine = engine_for(url)
+    if not writes:
+        engine = engine.execution_options(concerns_writes=False)
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+# --- errors, as one line -----------------------------------------------------------------------------
+
+LOCK_TIMEOUT_SQLSTATES = {"55P03", "40P01", "40001"}  # lock_not_available, deadlock, serialization
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Did the unit of work give up waiting for another one's lock (and so may simply be retried)?"""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in LOCK_TIMEOUT_SQLSTATES:
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def describe_database_error(exc: SQLAlchemyError, url: str | None = None) -> str:
+    """One line for an officer: what went wrong with which database, never its password."""
+    where = mask_url(url)
+    if isinstance(exc, ArgumentError):
+        return f"the database URL {where!r} is not usable: {_first_line(exc, url)}"
+    if is_busy(exc):
+        return (f"the database is busy: another officer or a job held the lock on {where} for more than "
+                f"{wait_seconds():g} s; nothing was changed, try again")
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or _is_connection_failure(exc):
+        return f"cannot reach the database {where}: {_first_line(exc, url)}"
+    return f"the database {where} refused the change: {_first_line(exc, url)}"
+
+
+def _is_connection_failure(exc: SQLAlchemyError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is None and orig is not None and type(orig).__module__.startswith("psycopg"):
+        return True  # psycopg raises before there is a server to give a SQLSTATE
+    return bool(sqlstate and sqlstate.startswith("08")) or "unable to open database" in str(orig)
+
+
+def _first_line(exc: BaseException, url: str | None) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    try:
+        password = make_url(database_url(url)).password
+    except ArgumentError:
+        password = None
+    return line.replace(str(password), "***") if password else line
+
+
+# --- migrations --------------------------------------------------------------------------------------
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -94,7 +254,7 @@ def upgrade(url: str | None = None) -> tuple[str | None, str]:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with engine.execution_options(concerns_writes=False).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -109,4 +269,5 @@ class SchemaNotReady(RuntimeError):
 def require_schema(url: str | None = None) -> None:
     engine = engine_for(url)
     if current_revision(engine) != head_revision():
-        raise SchemaNotReady(f"the database {database_url(url)} is not initialised or is out of date: run `concerns init`")
+        raise SchemaNotReady(f"the database {mask_url(url)} is not initialised or is out of date: "
+                             "run `concerns init`")

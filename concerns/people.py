@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session, select
 
 from concerns.casework import Refused, check_urn, get_school
 from concerns.policy import policy_for
+from concerns.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # School-side roles: the people a confidential note must never reach (DOMAIN.md §7).
 SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governor", "clerk"}
@@ -18,8 +15,13 @@ SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governo
 
 def add_person(session: Session, name: str, email: str, *, role: str, la: str, urn: str | None = None,
                school_side: bool = False) -> tuple[Person, RoleAssignment]:
-    if not EMAIL.match(email):
-        raise Refused(f"{email!r} is not an e-mail address")
+    try:
+        email = check_email(email)
+        name = check_name(name, "name")
+        la = check_name(la, "--la")
+        role = check_name(role, "--role")
+    except BadInput as exc:
+        raise Refused(str(exc)) from None
     policy = policy_for(la)
     school_side = school_side or role in SCHOOL_SIDE_ROLES
     if not school_side and role not in policy.roles:

@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from concerns.jobs import run_annual_categorisation
 from flows.common import (
     JOB_TASK_OPTIONS,
+    database_parameter,
     markdown_summary,
     publish_markdown,
     publish_table,
@@ -25,19 +26,19 @@ SUMMARY_KEY = "annual-categorisation-summary"
 
 
 @task(name="annual-categorisation-job", task_run_name="annual-categorisation-job-{as_of}", **JOB_TASK_OPTIONS)
-async def annual_categorisation_task(db: str | None, as_of: date) -> dict:
-    return await run_job(run_annual_categorisation, db, as_of)
+async def annual_categorisation_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    return await run_job(run_annual_categorisation, db, as_of, simulation)
 
 
 @flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
-async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None) -> dict:
+async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
     """Categorise every open school as of `as_of` (default: today in Europe/London).
 
     Publishes a table artifact "annual-categorisation" (one row per school) and a markdown summary
     "annual-categorisation-summary" (counts, letters written, schools left without a letter).
     """
     day = resolve_as_of(as_of)
-    summary = await annual_categorisation_task(db, day)
+    summary = await annual_categorisation_task(database_parameter(db), day, simulation)
     rows = summary.get("table") or []
     await publish_table(TABLE_KEY, rows, f"School categories as of {day.isoformat()}")
     counts: dict[str, int] = {}

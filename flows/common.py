@@ -41,6 +41,14 @@ JOB_TASK_OPTIONS: dict[str, Any] = {
 MAX_ROWS = 50
 
 
+def database_parameter(db: str | None) -> str | None:
+    """The `db` parameter, refused if it carries a password: flow parameters are stored in Prefect's
+    database and shown in its UI. The password belongs in CONCERNS_DB (or ~/.pgpass) on the worker."""
+    from concerns.db import refuse_password_in_flow_parameter
+
+    return refuse_password_in_flow_parameter(db) if db else db
+
+
 def resolve_as_of(as_of: date | None) -> date:
     """The day the run is "as of": the given date (backfills, tests), else today in Europe/London."""
     return as_of if as_of is not None else today()

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from concerns.clock import check_as_of
 from concerns.imports import import_file
 from flows.common import (
     JOB_TASK_OPTIONS,
+    database_parameter,
     markdown_summary,
     publish_markdown,
     resolve_as_of,
@@ -23,18 +25,21 @@ from flows.common import (
 ARTIFACT_KEY = "data-import"
 
 
-def _import(db: str | None, kind: str, path: str, as_of: date, la: str | None) -> dict:
+def _import(db: str | None, kind: str, path: str, as_of: date, la: str | None, simulation: bool) -> dict:
+    # An import "as of" a date far ahead would bury live deadlines as history: refused unless asked for.
+    check_as_of(as_of, simulation)
     return import_file(db, kind, Path(path), as_of=as_of, la=la).to_dict()
 
 
 @task(name="data-import-job", task_run_name="data-import-{kind}-{as_of}", **JOB_TASK_OPTIONS)
-async def data_import_task(db: str | None, kind: str, path: str, as_of: date, la: str | None) -> dict:
-    return await run_job(_import, db, kind, path, as_of, la)
+async def data_import_task(db: str | None, kind: str, path: str, as_of: date, la: str | None,
+                           simulation: bool = False) -> dict:
+    return await run_job(_import, db, kind, path, as_of, la, simulation)
 
 
 @flow(name="data-import", flow_run_name=run_name("data-import"))
 async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: str | None = None,
-                           la: str | None = None) -> dict:
+                           la: str | None = None, simulation: bool = False) -> dict:
     """Import `path` (kind "ofsted" or "gias"); deadlines already past on `as_of` become history.
 
     Publishes a markdown artifact "data-import" with the summary: rows read, schools new / changed,
@@ -43,7 +48,7 @@ async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: 
     if kind not in ("ofsted", "gias"):
         raise ValueError(f"kind must be 'ofsted' or 'gias', not {kind!r}")
     day = resolve_as_of(as_of)
-    summary = await data_import_task(db, kind, path, day, la)
+    summary = await data_import_task(database_parameter(db), kind, path, day, la, simulation)
     await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Import of {Path(path).name} ({kind})", summary),
                            f"{kind} import of {Path(path).name} as of {day.isoformat()}")
     get_run_logger().info("%s import of %s: %s", kind, path, {k: v for k, v in summary.items()

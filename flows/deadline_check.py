@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from concerns.jobs import run_deadline_check
 from flows.common import (
     JOB_TASK_OPTIONS,
+    database_parameter,
     finish,
     markdown_summary,
     publish_markdown,
@@ -27,15 +28,15 @@ ARTIFACT_KEY = "deadline-check"
 
 
 @task(name="deadline-check-job", task_run_name="deadline-check-job-{as_of}", **JOB_TASK_OPTIONS)
-async def deadline_check_task(db: str | None, as_of: date, offsets: tuple[int, ...] | None) -> dict:
-    if offsets is None:
-        return await run_job(run_deadline_check, db, as_of)  # the job's own default reminder offsets
-    return await run_job(run_deadline_check, db, as_of, offsets)
+async def deadline_check_task(db: str | None, as_of: date, offsets: tuple[int, ...] | None,
+                              simulation: bool = False) -> dict:
+    # offsets None: the job's (and each authority's) own reminder offsets.
+    return await run_job(run_deadline_check, db, as_of, offsets, simulation)
 
 
 @flow(name="deadline-check", flow_run_name=run_name("deadline-check"))
 async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
-                              offsets: list[int] | None = None) -> Any:
+                              offsets: list[int] | None = None, simulation: bool = False) -> Any:
     """Check every open deadline as of `as_of` (default: today in Europe/London), queue the reminders
     and escalations due, mark missed deadlines, then send the outbox.
 
@@ -43,7 +44,8 @@ async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
     `db`: database URL (default: $CONCERNS_DB, else sqlite:///concerns.db in the working directory).
     """
     day = resolve_as_of(as_of)
-    summary = await deadline_check_task(db, day, tuple(offsets) if offsets is not None else None)
+    db = database_parameter(db)
+    summary = await deadline_check_task(db, day, tuple(offsets) if offsets is not None else None, simulation)
     await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Deadline check {day.isoformat()}", summary),
                            f"Deadline check as of {day.isoformat()}: reminders queued, deadlines missed")
     # Sending is its own task and the flow's last step: if it fails, the check is not re-run, and

@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger, task
 from concerns.jobs import run_hmi_reminders
 from flows.common import (
     JOB_TASK_OPTIONS,
+    database_parameter,
     markdown_summary,
     publish_markdown,
     resolve_as_of,
@@ -24,15 +25,15 @@ ARTIFACT_KEY = "hmi-reminders"
 
 
 @task(name="hmi-reminders-job", task_run_name="hmi-reminders-job-{as_of}", **JOB_TASK_OPTIONS)
-async def hmi_reminders_task(db: str | None, as_of: date) -> dict:
-    return await run_job(run_hmi_reminders, db, as_of)
+async def hmi_reminders_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    return await run_job(run_hmi_reminders, db, as_of, simulation)
 
 
 @flow(name="hmi-reminders", flow_run_name=run_name("hmi-reminders"))
-async def hmi_reminders_flow(as_of: date | None = None, db: str | None = None) -> dict:
+async def hmi_reminders_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
     """Queue this term's HMI monitoring reminders as of `as_of` (default: today in Europe/London)."""
     day = resolve_as_of(as_of)
-    summary = await hmi_reminders_task(db, day)
+    summary = await hmi_reminders_task(database_parameter(db), day, simulation)
     await publish_markdown(ARTIFACT_KEY,
                            markdown_summary(f"HMI monitoring reminders {day.isoformat()}", summary),
                            f"HMI monitoring reminders as of {day.isoformat()}")

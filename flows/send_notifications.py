@@ -31,7 +31,7 @@ from concerns.mail.settings import (
     MailSettings,
     build_smtp_url,
 )
-from flows.common import finish, markdown_summary, publish_markdown, run_job, run_name
+from flows.common import database_parameter, finish, markdown_summary, publish_markdown, run_job, run_name
 
 ENV_SMTP_BLOCK = "CONCERNS_SMTP_BLOCK"
 ARTIFACT_KEY = "send-notifications"
@@ -110,7 +110,7 @@ async def send_notifications_flow(as_of: date | None = None, db: str | None = No
 
     `as_of` is accepted so all flows take the same parameters; sending is "now" whatever it says.
     """
-    summary = await send_notifications_task(db)
+    summary = await send_notifications_task(database_parameter(db))
     await publish_send_summary(summary)
     get_run_logger().info("sent %s, failed %s, deferred %s", summary.get("sent"), summary.get("failed"),
                           summary.get("deferred"))

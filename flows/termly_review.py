@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from concerns.jobs import run_termly_review
 from flows.common import (
     JOB_TASK_OPTIONS,
+    database_parameter,
     markdown_summary,
     publish_markdown,
     publish_table,
@@ -27,19 +28,19 @@ REPORT_KEY = "termly-review-report"
 
 
 @task(name="termly-review-job", task_run_name="termly-review-job-{as_of}", **JOB_TASK_OPTIONS)
-async def termly_review_task(db: str | None, as_of: date) -> dict:
-    return await run_job(run_termly_review, db, as_of)
+async def termly_review_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    return await run_job(run_termly_review, db, as_of, simulation)
 
 
 @flow(name="termly-review", flow_run_name=run_name("termly-review"))
-async def termly_review_flow(as_of: date | None = None, db: str | None = None) -> dict:
+async def termly_review_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
     """Run the termly review as of `as_of` (default: today in Europe/London).
 
     Publishes a table artifact "termly-review" (open cases by pathway and state) and a markdown
     artifact "termly-review-report" (the whole report, as mailed to the assistant director).
     """
     day = resolve_as_of(as_of)
-    summary = await termly_review_task(db, day)
+    summary = await termly_review_task(database_parameter(db), day, simulation)
     term = summary.get("term") or "no open cases"
     await publish_table(TABLE_KEY, summary.get("table") or [],
                         f"Open cases by pathway and state, {term} (as of {day.isoformat()})")

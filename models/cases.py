@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from models._base import utcnow
@@ -14,6 +14,9 @@ from models._base import utcnow
 class Case(SQLModel, table=True):
     # "case" is an SQL keyword: a plain name keeps operators' ad-hoc queries simple.
     __tablename__ = "pathway_case"
+    # One open case per school and pathway, enforced by the database (migration 0005_history_guard).
+    __table_args__ = (Index("uq_pathway_case_open_per_pathway", "urn", "pathway", unique=True,
+                            sqlite_where=text("closed IS NULL"), postgresql_where=text("closed IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)
@@ -31,7 +34,8 @@ class Case(SQLModel, table=True):
 
 
 class CaseEvent(SQLModel, table=True):
-    """The audit trail: who did what, when, with what note. Never updated or deleted."""
+    """The audit trail: who did what, when, with what note. Never updated or deleted: the application
+    refuses it (models.AuditTrailIsAppendOnly) and so does the database (triggers, 0005_history_guard)."""
 
     __tablename__ = "case_event"
 

@@ -236,3 +236,26 @@ def test_the_operator_alert_mails_the_operator_about_a_failed_run(demo_db, monke
         "Schools causing concern: the deadline-check run deadline-check-2026-11-22 failed"
     body = mail.msg.get_body(("plain",)).get_content()
     assert "the database is busy" in body and "Run: deadline-check-2026-11-22" in body
+
+
+def test_a_flow_refuses_a_database_password_in_its_parameters(demo_db):
+    from flows.send_notifications import send_notifications_flow
+
+    # Parameters are stored in Prefect's database and shown in its UI: the password must not get there.
+    state = asyncio.run(send_notifications_flow(db="postgresql+psycopg://concerns:s3cret@dbhost/concerns",
+                                                return_state=True))
+    assert state.is_failed()
+    assert "s3cret" not in (state.message or "")
+    with pytest.raises(Exception, match="CONCERNS_DB") as refused:
+        asyncio.run(state.aresult())
+    assert "s3cret" not in str(refused.value)
+
+
+def test_a_flow_refuses_an_as_of_far_ahead_unless_it_is_a_simulation(demo_db):
+    from flows.hmi_monitoring_reminders import hmi_reminders_flow
+
+    far = date(2062, 11, 19)
+    refused = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, return_state=True))
+    assert refused.is_failed() and "2062-11-19" in refused.message
+    simulated = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, simulation=True, return_state=True))
+    assert simulated.is_completed()

@@ -97,7 +97,7 @@ def test_a_second_run_the_same_day_sends_nothing(demo_db, smtp):
 
 def test_smtp_failure_mid_batch_loses_nothing_and_sends_each_once(demo_db, smtp):
     run_deadline_check(demo_db, d("2026-11-23"))
-    run_termly_review(demo_db, d("2027-01-04"))
+    run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     with session_scope(demo_db) as session:
         queued = len(session.exec(select(Notification)).all())
     assert queued > 20
@@ -132,7 +132,7 @@ def test_message_ids_are_deterministic(demo_db, smtp):
 
 
 def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tmp_path):
-    summary = run_termly_review(demo_db, d("2027-01-04"))
+    summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     assert summary["term"] == "spring 2026/27"
     # Every case open on 4 Jan 2027 gets the term's meeting: one per open case in the register.
     with session_scope(demo_db) as session:
@@ -142,7 +142,7 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     assert summary["meetings_scheduled"] == open_cases
     assert any(row["pathway"] == "special_measures" for row in summary["table"])
     assert "Overdue" in summary["markdown"] and (tmp_path / "reports").exists()
-    again = run_termly_review(demo_db, d("2027-01-04"))
+    again = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     assert again["meetings_scheduled"] == 0 and again["invitations_queued"] == 0
     run_send_notifications(demo_db)
     invitations = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Progress review meeting")]
@@ -158,7 +158,7 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
 def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):
     # The demo records "Headteacher capability concerns" as a confidential note on Kingsway (990403).
     run_deadline_check(demo_db, d("2026-11-23"))
-    run_termly_review(demo_db, d("2027-01-04"))
+    run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     run_annual_categorisation(demo_db, d("2026-10-01"))
     run_send_notifications(demo_db)
     school_side = [m for m in smtp.messages if any("schools.demoshire" in r for r in m.rcpt_tos)]
@@ -173,10 +173,10 @@ def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):
 
 
 def test_hmi_reminders_once_per_term(demo_db, smtp):
-    first = run_hmi_reminders(demo_db, d("2027-01-04"))
+    first = run_hmi_reminders(demo_db, d("2027-01-04"), simulation=True)
     assert first["cases_reminded"] >= 5 and first["mails_queued"] == 1
-    assert run_hmi_reminders(demo_db, d("2027-01-05"))["cases_reminded"] == 0
-    assert run_hmi_reminders(demo_db, d("2027-04-20"))["cases_reminded"] >= 5  # the summer term
+    assert run_hmi_reminders(demo_db, d("2027-01-05"), simulation=True)["cases_reminded"] == 0
+    assert run_hmi_reminders(demo_db, d("2027-04-20"), simulation=True)["cases_reminded"] >= 5  # the summer term
     run_send_notifications(demo_db)
     link = by_recipient(smtp)["tom.evans@demoshire.example"]
     assert "Northgate Primary School (990301): special measures" in body(link[0])
@@ -191,7 +191,7 @@ def test_annual_categorisation_letters(demo_db, smtp, tmp_path):
     assert categories["990301"].startswith("Inadequate")  # default policy: special measures
     assert categories["990102"] == "Requires improvement"  # stuck RI
     assert summary["letters"] == 0  # one letter per school per academic year: already sent on 1 October
-    assert run_annual_categorisation(demo_db, d("2027-09-06"))["letters"] == 21
+    assert run_annual_categorisation(demo_db, d("2027-09-06"), simulation=True)["letters"] == 21
     letters = sorted((tmp_path / "letters" / "990301").glob("*categorisation.html"))
     assert len(letters) == 2 and "Inadequate" in letters[-1].read_text()
 

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlmodel import select
 
+from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.judgements import summarise
 from concerns.letters import render_letter, ukdate
@@ -71,7 +72,8 @@ def _basis(facts: dict) -> list[str]:
     return lines
 
 
-def run_annual_categorisation(db: str | None, as_of: date) -> dict:
+def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     table, letters, without_letter = [], 0, []
     with session_scope(db) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory
@@ -11,8 +12,11 @@ from concerns.notify.outbox import queue_digests
 from concerns.notify.reminders import deadline_check
 
 
-def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | None = None) -> dict:
-    """`offsets` overrides the authorities' own reminder offsets (policy `reminder_offsets`) for this run."""
+def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | None = None,
+                       simulation: bool = False) -> dict:
+    """`offsets` overrides the authorities' own reminder offsets (policy `reminder_offsets`) for this run.
+    `simulation` allows an `as_of` far ahead of today (the demo); a real run that far ahead is refused."""
+    check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     with session_scope(db) as session:
         result = deadline_check(session, as_of, offsets)

@@ -14,6 +14,7 @@ from datetime import date
 from jinja2 import Environment, StrictUndefined, select_autoescape
 from sqlmodel import select
 
+from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.letters import ukdate
 from concerns.mail import MailSettings
@@ -48,7 +49,8 @@ CATEGORY_NAMES = {"SM": "special measures", "RSI": "requires significant improve
                   "NA": "needs attention (monitoring programme)"}
 
 
-def run_hmi_reminders(db: str | None, as_of: date) -> dict:
+def run_hmi_reminders(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     reminded, mails, unassigned = 0, 0, []
     with session_scope(db) as session:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
 from concerns.casework import record_event
+from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.letters import render_letter
 from concerns.mail import MailSettings, meeting_invitation
@@ -27,6 +28,7 @@ from concerns.notify.letterdata import letter_authority, letter_school, reports_
 from concerns.notify.outbox import inline_attachment, queue, render_pair
 from concerns.policy import policy_for
 from concerns.terms import Term
+from concerns.untrusted import safe_filename
 from concerns.views import deadlines_view
 from models import Case, CaseEvent, School
 from statemachines.pathways import SYSTEM_TRIGGERS
@@ -155,7 +157,8 @@ def _previous_term_start(policy, term: Term) -> date:
     return terms[index - 1].start if index else term.start
 
 
-def run_termly_review(db: str | None, as_of: date) -> dict:
+def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     with session_scope(db) as session:
         pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
@@ -209,7 +212,7 @@ def _report(session: Session, settings: MailSettings, directory: Directory, la: 
                              scheduled=scheduled)
     folder = reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"termly-{la.lower().replace(' ', '-')}-{term.label.replace(' ', '-').replace('/', '-')}.md"
+    path = folder / f"termly-{safe_filename(la)}-{safe_filename(term.label)}.md"
     path.write_text(markdown, encoding="utf-8")
     for person in directory.holders(la, "assistant_director"):
         subject = f"Termly report: schools causing concern, {term.label}"

@@ -79,6 +79,22 @@ def horizon(as_of: date, offsets: Sequence[int]) -> date:
     return as_of + timedelta(days=2 * max(offsets, default=0) + 14)
 
 
+def _lock_schools_with_deadlines_due(session: Session, due_now) -> None:
+    """Take the casework's lock on every school with a deadline to look at, before reading them.
+
+    An officer's event locks its school (FOR NO KEY UPDATE) before it reads and meets deadlines, so
+    with the same lock taken first, in URN order, an event either commits before the check reads (the
+    check sees the deadline met) or waits until the check has committed: the check never marks missed,
+    or escalates, a deadline met a moment before. SQLite needs nothing here: the job's write session
+    began IMMEDIATE and holds the database's only write lock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    due = select(Deadline.urn).where(Deadline.status == "open", Deadline.historical.is_(False), due_now)
+    session.exec(select(School.urn).where(School.urn.in_(due)).order_by(School.urn)
+                 .with_for_update(key_share=True)).all()
+
+
 def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None = None) -> CheckResult:
     """Raise today's reminder steps. Reads only deadlines whose next notice date has come (an indexed
     column kept by the casework and by this check), so the work follows the items due, not the table."""
@@ -86,12 +102,14 @@ def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None 
     due_now = and_(Deadline.next_notice_on.is_not(None), Deadline.next_notice_on <= as_of)
     if offsets is not None:
         due_now = or_(due_now, Deadline.due <= horizon(as_of, offsets))
+    _lock_schools_with_deadlines_due(session, due_now)
     rows = session.exec(
         select(Deadline, School.name, School.la, Case.pathway)
         .join(School, School.urn == Deadline.urn)
         .join(Case, Case.id == Deadline.case_id)
         .where(and_(Deadline.status == "open", Deadline.historical.is_(False), Deadline.created_on <= as_of,
                     due_now))
+        .execution_options(populate_existing=True)  # read after the lock: never a stale "open"
     ).all()
     result.examined = len(rows)
     ids = [d.id for d, *_ in rows]
