@@ -357,8 +357,8 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
     school = _school(ctx, urn)
     kind = _kind(ctx, school, ctx.value("kind"))
     values, keys = _form_values(ctx)
-    action = values.pop("action", "draft")
-    for transient in ("action", "edit"):
+    action = values.pop("step", "draft")
+    for transient in ("step", "edit"):
         keys.pop(transient, None)
     try:
         on = letter_date(values.get("on", ""))
@@ -536,5 +536,6 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         r("/schools/{urn}/letters/{letter_id}/file", letter_file),
         r("/schools/{urn}/letters/{letter_id}/send", send_letter, ("POST",)),
         Route("/desk.css", stylesheet),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
     return Starlette(routes=routes)

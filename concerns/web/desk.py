@@ -14,7 +14,6 @@ from concerns.notify.directory import Directory
 from concerns.policy import policy_for
 from models import Case, Deadline, DeadlineNotice, Officer, School
 
-
 ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
             "iebs": "IEBs", "ieb": "IEB", "ce": "CE", "rd": "RD"}
 
