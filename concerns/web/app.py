@@ -392,12 +392,11 @@ def letter_page(ctx: Ctx, urn: str, letter_id: str) -> Response:
               "sent": f"The letter was recorded and {q.get('queued', '0')} e-mail(s) were queued for sending."
               }.get(q.get("done", ""))
     try:
-        letter_content(row)
-        problem = None
-    except ValueError as exc:
-        problem = str(exc)
+        content, problem = letter_content(row).decode("utf-8"), None
+    except ValueError as exc:  # the file is missing or no longer what was drafted
+        content, problem = "", str(exc)
     return render(ctx, "letter.html", school=school, letter=_letter_summary(ctx, row), notice=notice,
-                  problem=problem)
+                  problem=problem, content=content)
 
 
 def letter_file(ctx: Ctx, urn: str, letter_id: str) -> Response:
@@ -407,10 +406,10 @@ def letter_file(ctx: Ctx, urn: str, letter_id: str) -> Response:
         content = letter_content(row)
     except ValueError as exc:
         return render(ctx, "error.html", status=410, title="Letter file unavailable", message=str(exc))
-    # Shown in a frame: no scripts, no forms, whatever the file holds.
+    # Shown in a sandboxed frame; and on its own, still no scripts and no forms, whatever the file holds.
     return Response(content, media_type="text/html; charset=utf-8",
-                    headers={"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; "
-                                                        "img-src data:; frame-ancestors 'self'"})
+                    headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                                        "form-action 'none'; frame-ancestors 'self'"})
 
 
 def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
@@ -429,7 +428,7 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     except ValueError as exc:
         ctx.session.rollback()
         return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),
-                      notice=None, problem=str(exc))
+                      notice=None, problem=str(exc), content="")
     return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done=sent&queued={queued}", status_code=303)
 
 

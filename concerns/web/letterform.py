@@ -49,7 +49,7 @@ def fields_for(kind: str) -> tuple[list[Field], list[Detail]]:
             structured.append(d)
             continue
         form_kind = {"paras": "lines", "texts": "lines", "minded": "lines"}.get(d.kind, d.kind)
-        hint = d.doc
+        hint = d.doc[:1].upper() + d.doc[1:]
         if d.kind in LINE_KINDS and d.kind != "items":
             hint += ". One per line."
         if d.kind == "items":
