@@ -10,7 +10,7 @@ from sqlmodel import select
 from concerns.db import session_scope
 from models import CaseEvent, Deadline, Officer, SignInAttempt
 from tests.conftest import table_dump
-from tests.web.conftest import LA, OFFICER, PASSWORD, Desk, add_desk_user, error_summary
+from tests.web.conftest import LA, OFFICER, PASSWORD, TODAY, Desk, add_desk_user, error_summary
 
 SCHOOL = "/schools/100001"
 
@@ -232,3 +232,13 @@ def test_a_trusted_sign_on_header_is_ignored_unless_configured(authority):
     assert trusted.client.get("/week", headers={"X-Remote-User": "nobody@testshire.example"}).status_code in (200, 303)
     fresh = Desk(authority, trusted_header="X-Remote-User")
     assert fresh.client.get("/week", headers={"X-Remote-User": "nobody@testshire.example"}).status_code == 303
+
+
+def test_my_week_lists_the_meetings_the_termly_review_scheduled(desk):
+    from concerns.jobs.termly import run_termly_review
+
+    run_termly_review(desk.url, TODAY)
+    page = desk.client.get("/week").text
+    meetings = page[page.index('id="meetings"'):page.index('id="escalations"')]
+    assert "Ash Tree Primary" in meetings and "Beech Road Infants" in meetings
+    assert "No meetings scheduled." not in meetings
