@@ -449,12 +449,15 @@ def stylesheet(request: Request) -> Response:
 
 def _signed_in(ctx: Ctx) -> None:
     found = accounts.session_for(ctx.session, ctx.request.cookies.get(SESSION_COOKIE))
-    if found is None and ctx.settings.trusted_header:
+    if ctx.settings.trusted_header:
         # Signed in by the authority's single-sign-on proxy, which sets this header (and strips it from
-        # anything a browser sends). Only a registered, active officer is let in.
-        email = ctx.request.headers.get(ctx.settings.trusted_header, "").strip()
-        officer = accounts.officer_by_email(ctx.session, email) if email else None
-        if officer is not None:
+        # anything a browser sends). Only a registered, active officer is let in, and the proxy's word
+        # wins over an older session cookie for someone else.
+        email = accounts.normalise_email(ctx.request.headers.get(ctx.settings.trusted_header, ""))
+        if email and (found is None or found[0].email != email):
+            officer = accounts.officer_by_email(ctx.session, email)
+            if officer is None:
+                return
             signed = accounts.start_session(ctx.session, officer)
             ctx.new_cookie = signed
             ctx.officer, ctx.csrf = officer, signed.csrf_token
