@@ -243,3 +243,36 @@ def test_my_week_lists_the_meetings_the_termly_review_scheduled(desk):
     meetings = page[page.index('id="meetings"'):page.index('id="escalations"')]
     assert "Ash Tree Primary" in meetings and "Beech Road Infants" in meetings
     assert "No meetings scheduled." not in meetings
+
+
+def test_every_page_has_one_h1_a_skip_link_and_a_label_for_every_field(desk):
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.h1, self.ids, self.labels, self.fields = 0, set(), set(), []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            self.h1 += tag == "h1"
+            if "id" in a:
+                self.ids.add(a["id"])
+            if tag == "label":
+                self.labels.add(a.get("for"))
+            if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+                self.fields.append(a.get("id"))
+
+    paths = ["/week", "/register", "/letters", SCHOOL, "/schools/100002",
+             "/schools/100002/letters/new?kind=confirmation_of_concern",
+             "/schools/100001/letters/new?kind=statement_of_action", "/schools/999999"]
+    for path in paths:
+        page = Page()
+        page.feed(desk.client.get(path).text)
+        assert page.h1 == 1, path
+        assert "main-content" in page.ids, path
+        unlabelled = [f for f in page.fields if f is None or f not in page.labels]
+        assert not unlabelled, f"{path}: fields without a label: {unlabelled}"
+    login = Page()
+    login.feed(Desk(desk.url).client.get("/login").text)
+    assert login.h1 == 1 and set(login.fields) <= login.labels
