@@ -237,6 +237,17 @@ def build_parser() -> Parser:
     oretry.add_argument("keys", nargs="*", metavar="KEY")
     oretry.add_argument("--failed", action="store_true", help="every failed message")
 
+    user = sub.add_parser("user", help="officers who sign in to the desk").add_subparsers(
+        dest="user_command", required=True, parser_class=Parser)
+    uadd = user.add_parser("add", help="add an officer (or set a new password); the password is read from stdin")
+    uadd.add_argument("email")
+    uadd.add_argument("--role", required=True, help="a role of the authority's policy, e.g. senior_adviser")
+    uadd.add_argument("--la", required=True, help="the authority whose schools the officer sees")
+
+    web = sub.add_parser("web", help="the officers' desk: sign in at /login, a school at /schools/URN")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=non_negative, default=8000, help="port (default 8000)")
+
     pf = sub.add_parser("prefect", help="the Prefect side of production").add_subparsers(
         dest="prefect_command", required=True, parser_class=Parser)
     setup = pf.add_parser("setup", help="work pool, outbox limit, every deployment, and the operator's failure alert "
@@ -633,13 +644,41 @@ def cmd_outbox(args) -> int:
     return 0
 
 
+def cmd_user(args) -> None:
+    from concerns.web.accounts import add_officer
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise CommandError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with session_scope(args.db) as session:
+        officer, created = add_officer(session, args.email, role=args.role, la=args.la, password=password)
+        verb = "Added" if created else "Updated (new password; signed out everywhere)"
+        console.print(f"{verb} {officer.email}: {officer.role} for {officer.la}", markup=False, highlight=False)
+
+
+def cmd_web(args) -> None:
+    import uvicorn
+
+    from concerns.web.app import create_app
+
+    console.print(f"The officers' desk: http://{args.host}:{args.port}/login (Ctrl-C stops it)",
+                  markup=False, highlight=False)
+    # Behind the authority's reverse proxy, FORWARDED_ALLOW_IPS names it, so that the sign-in limit per
+    # client counts browsers and not the proxy (uvicorn trusts X-Forwarded-For from 127.0.0.1 only by default).
+    uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="warning", server_header=False)
+
+
 COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspection": cmd_inspection,
             "event": cmd_event, "case": cmd_case, "register": cmd_register, "deadlines": cmd_deadlines,
             "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
             "demo": cmd_demo, "import": cmd_import,
-            "run": cmd_run, "prefect": cmd_prefect, "outbox": cmd_outbox}
+            "run": cmd_run, "prefect": cmd_prefect, "outbox": cmd_outbox,
+            "user": cmd_user, "web": cmd_web}
 NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
-                "letter", "demo", "outbox"}
+                "letter", "demo", "outbox", "user", "web"}
 
 
 def refuse(reason: object) -> int:

@@ -8,6 +8,7 @@ from models.cases import Case, CaseEvent, Deadline
 from models.inspections import Inspection, InspectionGrade
 from models.notifications import DeadlineNotice, Letter, Notification
 from models.schools import Person, RoleAssignment, School
+from models.users import LetterForm, Officer, OfficerSession, SignInAttempt
 
 __all__ = [
     "AuthorityPolicy",
@@ -18,10 +19,14 @@ __all__ = [
     "Inspection",
     "InspectionGrade",
     "Letter",
+    "LetterForm",
     "Notification",
+    "Officer",
+    "OfficerSession",
     "Person",
     "RoleAssignment",
     "School",
+    "SignInAttempt",
 ]
 
 

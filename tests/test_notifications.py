@@ -77,6 +77,18 @@ def test_right_people_get_the_right_mail_on_the_right_day(demo_db, smtp):
         assert (soa.status, soa.missed_on) == ("missed", date(2026, 11, 23))
 
 
+def test_digest_items_link_to_the_school_on_the_desk_when_its_address_is_set(demo_db, smtp, monkeypatch):
+    monkeypatch.setenv("CONCERNS_WEB_URL", "https://concerns.demoshire.example/")
+    run_deadline_check(demo_db, d("2026-11-23"))
+    run_send_notifications(demo_db)
+    msg = by_recipient(smtp)["priya.shah@demoshire.example"][0]
+    text, html = body(msg), msg.get_body(("html",)).get_content()
+    assert "https://concerns.demoshire.example/schools/990301" in text
+    assert '<a href="https://concerns.demoshire.example/schools/990301">Northgate Primary School</a>' in html
+    # With the desk, officers are sent there, not to a command line.
+    assert "concerns event" not in text and "officers' desk" in text
+
+
 def test_nothing_is_missed_before_the_working_day_after(demo_db, smtp):
     run_deadline_check(demo_db, d("2026-11-18"))  # due today: a reminder, not missed
     with session_scope(demo_db) as session:

@@ -22,6 +22,7 @@ from concerns.mail import MailSettings, message_id_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
+from concerns.web.links import desk_url, school_link
 from models import Notification
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
@@ -38,6 +39,9 @@ def mail_environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["ukdate"] = ukdate
     env.filters["humanise"] = humanise
+    # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
+    env.globals["school_link"] = school_link
+    env.globals["desk_url"] = desk_url
     return env
 
 

@@ -1,0 +1,278 @@
+"""The desk over HTTP: sign-in and rights, and refusals that say one thing and change nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlmodel import select
+
+from concerns.db import session_scope
+from models import CaseEvent, Deadline, Officer, SignInAttempt
+from tests.conftest import table_dump
+from tests.web.conftest import LA, OFFICER, PASSWORD, TODAY, Desk, add_desk_user, error_summary
+
+SCHOOL = "/schools/100001"
+
+
+def _event(desk: Desk, data: dict, school: str = SCHOOL, token: bool = True):
+    return desk.post_form(school, f"{school}/events", {"case": "special_measures", "note": "", **data}, token)
+
+
+# --- accounts and sign-in --------------------------------------------------------------------------------
+
+
+def test_user_add_stores_a_salted_scrypt_hash_and_refuses_bad_input(authority, cli):
+    with session_scope(authority) as session:
+        officer = session.exec(select(Officer).where(Officer.email == OFFICER)).one()
+        assert officer.password_hash.startswith("scrypt$") and PASSWORD not in officer.password_hash
+        assert (officer.role, officer.la) == ("senior_adviser", LA)
+    rc, _, err = add_desk_user(cli, "someone@testshire.example", "headteacher", LA)
+    assert rc == 2 and "role 'headteacher' is not in the default policy" in err
+    rc, _, err = add_desk_user(cli, "someone@testshire.example", "link_adviser", LA, password="short")
+    assert rc == 2 and "at least 12 characters" in err
+    rc, _, err = add_desk_user(cli, "not-an-address", "link_adviser", LA)
+    assert rc == 2 and "is not an e-mail address" in err
+    # The same e-mail twice is the same account with a new password, not a second account.
+    rc, out, _ = add_desk_user(cli, OFFICER.upper(), "senior_adviser", LA, password="another long password")
+    assert rc == 0 and "Updated" in out
+    desk = Desk(authority)
+    assert desk.sign_in(password=PASSWORD).status_code == 400
+    assert desk.sign_in(password="another long password").status_code == 303
+
+
+def test_pages_need_a_signed_in_officer(authority):
+    desk = Desk(authority)
+    for path in ("/week", "/register", "/register.csv", "/letters", SCHOOL):
+        response = desk.client.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+def test_session_cookie_is_secure_httponly_and_lax(authority):
+    response = Desk(authority).sign_in()
+    assert response.status_code == 303 and response.headers["location"] == "/week"
+    cookie = response.headers["set-cookie"].lower()
+    assert "desk_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+
+
+def test_sign_in_is_rate_limited_per_account_with_one_clear_message(authority):
+    desk = Desk(authority)
+    for _ in range(5):
+        response = desk.sign_in(password="wrong password here")
+        assert response.status_code == 400
+        assert error_summary(response.text) == "The e-mail address or password is not right."
+    response = desk.sign_in()  # even the right password, while the limit holds
+    assert response.status_code == 429
+    assert error_summary(response.text) == "Too many failed sign-in attempts: wait 15 minutes, then try again."
+    assert "desk_session" not in response.headers.get("set-cookie", "")
+
+
+def test_sign_in_is_rate_limited_per_client_across_accounts(authority):
+    desk = Desk(authority)
+    for n in range(5):
+        assert desk.sign_in(email=f"guess{n}@testshire.example").status_code == 400
+    assert desk.sign_in().status_code == 429
+    with session_scope(authority) as session:
+        assert len(session.exec(select(SignInAttempt)).all()) == 5
+
+
+def test_sign_in_without_the_forms_token_is_refused(authority):
+    desk = Desk(authority)
+    desk.client.get("/login")
+    response = desk.client.post("/login", data={"email": OFFICER, "password": PASSWORD})
+    assert response.status_code == 403 and "security token" in error_summary(response.text)
+
+
+def test_sign_in_never_redirects_off_the_desk(authority):
+    desk = Desk(authority)
+    page = desk.client.get("/login")
+    response = desk.client.post("/login", data={"csrf_token": desk.token(page.text), "email": OFFICER,
+                                                "password": PASSWORD, "next": "//evil.example/"})
+    assert response.headers["location"] == "/week"
+
+
+def test_sign_out_ends_the_session(desk):
+    response = desk.post_form("/week", "/logout", {})
+    assert response.status_code == 303
+    assert desk.client.get("/week").status_code == 303
+
+
+# --- refusals change nothing ----------------------------------------------------------------------------
+
+
+def test_a_post_without_the_anti_forgery_token_changes_nothing(desk):
+    before = table_dump(desk.url)
+    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-11-16"}, token=False)
+    assert response.status_code == 403
+    assert "Nothing was changed" in response.text and response.text.count("<h1>") == 1
+    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-11-16", "csrf_token": "forged"},
+                      token=False)
+    assert response.status_code == 403
+    assert table_dump(desk.url) == before
+
+
+def test_another_authoritys_school_is_not_found_and_changes_nothing(desk):
+    assert desk.client.get("/schools/200001").status_code == 404
+    assert desk.client.get("/schools/999999").status_code == 404
+    assert desk.client.get("/schools/200001/letters/new?kind=statement_of_action").status_code == 404
+    before = table_dump(desk.url)
+    token = Desk.token(desk.client.get(SCHOOL).text)
+    response = desk.client.post("/schools/200001/events", data={"csrf_token": token, "case": "special_measures",
+                                                                "event": "submit_statement_of_action",
+                                                                "on": "2026-11-16"})
+    assert response.status_code == 404
+    assert table_dump(desk.url) == before
+    register = desk.client.get("/register").text
+    assert "Cedar Academy" not in register and "Ash Tree Primary" in register
+
+
+def test_an_event_the_machine_does_not_allow_shows_its_reason_and_changes_nothing(desk):
+    before = table_dump(desk.url)
+    response = _event(desk, {"event": "remove_concern", "on": "2026-11-16"})
+    assert response.status_code == 400
+    message = error_summary(response.text)
+    assert message.startswith("URN 100001: event 'remove_concern' is not allowed for special_measures case "
+                              "in state sm_statement_due; allowed now:")
+    assert "\n" not in message and response.text.count('class="error-summary"') == 1
+    assert table_dump(desk.url) == before
+
+
+def test_a_bad_date_is_one_clear_message_and_changes_nothing(desk):
+    before = table_dump(desk.url)
+    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-02-30"})
+    assert response.status_code == 400
+    assert error_summary(response.text) == ("Date of the event: '2026-02-30' is not a date "
+                                            "(use YYYY-MM-DD, e.g. 2026-12-01).")
+    # The form keeps what was typed, and the summary links to the field.
+    assert 'value="2026-02-30"' in response.text and 'href="#special_measures-on"' in response.text
+    for data, expected in [({"event": "submit_statement_of_action", "on": ""}, "Date of the event: enter"),
+                           ({"on": "2026-11-16"}, "Choose the event to record."),
+                           ({"event": "submit_statement_of_action", "on": "2026-12-25"}, "is in the future"),
+                           ({"event": "submit_statement_of_action", "on": "2026-11-01"}, "earlier than")]:
+        response = _event(desk, data)
+        assert response.status_code == 400 and expected in error_summary(response.text)
+    assert table_dump(desk.url) == before
+
+
+def test_a_refused_letter_form_changes_nothing(desk):
+    before = table_dump(desk.url)
+    page = "/schools/100002/letters/new?kind=confirmation_of_concern"
+    response = desk.post_form(page, "/schools/100002/letters", {"kind": "confirmation_of_concern",
+                                                                "on": "2026-11-16", "discussed_on": "2026-11-02",
+                                                                "step": "send"})
+    assert response.status_code == 400
+    assert error_summary(response.text) == "Concerns: this letter needs it"
+    response = desk.post_form(page, "/schools/100002/letters/preview", {
+        "kind": "confirmation_of_concern", "on": "2026-11-16", "discussed_on": "2026-11-20",
+        "concerns": "Attendance", "next_steps": "Plan", "review_cadence": "each term"})
+    assert response.status_code == 400
+    assert error_summary(response.text) == "confirmation_of_concern: discussed_on is after the letter date"
+    assert table_dump(desk.url) == before
+
+
+# --- what officers do ----------------------------------------------------------------------------------
+
+
+def test_an_event_is_recorded_with_the_signed_in_officer_as_actor(desk):
+    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-11-16", "note": "Sent to HMCI",
+                             "confidential": "yes"})
+    assert response.status_code == 303
+    with session_scope(desk.url) as session:
+        event = session.exec(select(CaseEvent).where(CaseEvent.urn == "100001",
+                                                     CaseEvent.event == "submit_statement_of_action")).one()
+        assert (event.actor, event.note, event.confidential) == (OFFICER, "Sent to HMCI", True)
+        soa = session.exec(select(Deadline).where(Deadline.urn == "100001",
+                                                  Deadline.kind == "statement_of_action")).one()
+        assert soa.status == "met"
+    page = desk.client.get(response.headers["location"]).text
+    assert "The event was recorded." in page and f"Recorded by {OFFICER}" in page
+
+
+def test_the_school_page_offers_exactly_the_machines_allowed_events(desk, cli):
+    shown = cli.json("case", "show", "100001", "--as-of", "2026-11-16")["cases"][0]["allowed_events"]
+    page = desk.client.get(SCHOOL).text
+    offered = sorted(set(__import__("re").findall(r'id="special_measures-event-(\w+)"', page)))
+    assert offered == sorted(shown)
+    assert page.count("<h1>") == 1 and 'href="#main-content"' in page
+
+
+def test_the_register_filters_sorts_and_exports_csv(desk):
+    page = desk.client.get("/register?pathway=la_concern").text
+    assert "Beech Road Infants" in page and "Ash Tree Primary" not in page
+    page = desk.client.get("/register?category=SM").text
+    assert "Ash Tree Primary" in page and "Beech Road Infants" not in page
+    page = desk.client.get("/register?sort=name&order=desc").text
+    assert page.index("Beech Road Infants") < page.index("Ash Tree Primary")
+    response = desk.client.get("/register.csv?sort=urn")
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["urn"], r["pathway"], r["category"]) for r in rows] == [
+        ("100001", "special_measures", "SM"), ("100002", "la_concern", "LA")]
+    assert rows[0]["next_deadline"] == "statement_of_action" and "Sam Adviser" in rows[0]["officers"]
+
+
+def test_my_week_sorts_deadlines_by_urgency(desk):
+    page = desk.client.get("/week").text
+    this_week = page[page.index('id="this-week"'):page.index('id="next-two-weeks"')]
+    assert "Ash Tree Primary" in this_week and "Statement of action" in this_week
+    later = Desk(desk.url, today=__import__("datetime").date(2026, 11, 20))
+    later.sign_in()
+    page = later.client.get("/week").text
+    missed = page[page.index('id="missed"'):page.index('id="this-week"')]
+    assert "Ash Tree Primary" in missed
+
+
+def test_a_trusted_sign_on_header_is_ignored_unless_configured(authority):
+    desk = Desk(authority)
+    assert desk.client.get("/week", headers={"X-Remote-User": OFFICER}).status_code == 303
+    trusted = Desk(authority, trusted_header="X-Remote-User")
+    response = trusted.client.get("/week", headers={"X-Remote-User": OFFICER})
+    assert response.status_code == 200 and "My week" in response.text
+    # An unknown name from the proxy is nobody, even with an older session cookie in the browser.
+    assert trusted.client.get("/week", headers={"X-Remote-User": "nobody@testshire.example"}).status_code == 303
+    fresh = Desk(authority, trusted_header="X-Remote-User")
+    assert fresh.client.get("/week", headers={"X-Remote-User": "nobody@testshire.example"}).status_code == 303
+
+
+def test_my_week_lists_the_meetings_the_termly_review_scheduled(desk):
+    from concerns.jobs.termly import run_termly_review
+
+    run_termly_review(desk.url, TODAY)
+    page = desk.client.get("/week").text
+    meetings = page[page.index('id="meetings"'):page.index('id="escalations"')]
+    assert "Ash Tree Primary" in meetings and "Beech Road Infants" in meetings
+    assert "No meetings scheduled." not in meetings
+
+
+def test_every_page_has_one_h1_a_skip_link_and_a_label_for_every_field(desk):
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.h1, self.ids, self.labels, self.fields = 0, set(), set(), []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            self.h1 += tag == "h1"
+            if "id" in a:
+                self.ids.add(a["id"])
+            if tag == "label":
+                self.labels.add(a.get("for"))
+            if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+                self.fields.append(a.get("id"))
+
+    paths = ["/week", "/register", "/letters", SCHOOL, "/schools/100002",
+             "/schools/100002/letters/new?kind=confirmation_of_concern",
+             "/schools/100001/letters/new?kind=statement_of_action", "/schools/999999"]
+    for path in paths:
+        page = Page()
+        page.feed(desk.client.get(path).text)
+        assert page.h1 == 1, path
+        assert "main-content" in page.ids, path
+        unlabelled = [f for f in page.fields if f is None or f not in page.labels]
+        assert not unlabelled, f"{path}: fields without a label: {unlabelled}"
+    login = Page()
+    login.feed(Desk(desk.url).client.get("/login").text)
+    assert login.h1 == 1 and set(login.fields) <= login.labels
