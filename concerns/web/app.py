@@ -33,6 +33,7 @@ from concerns.letters import LETTER_KINDS
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.policy import policy_for
+from concerns.untrusted import URN
 from concerns.web import accounts, desk
 from concerns.web.letterform import FormError, details_from_form, fields_for, kinds_for, letter_date, prefill
 from models import Inspection, Letter, LetterForm, Notification, Officer, School
@@ -203,7 +204,7 @@ def register_csv(ctx: Ctx) -> Response:
 
 def _school(ctx: Ctx, urn: str) -> School:
     """The school, if it is in the officer's authority; any other (or unknown) URN is not found."""
-    school = ctx.session.get(School, urn) if casework.URN_PATTERN.match(urn) else None
+    school = ctx.session.get(School, urn) if URN.fullmatch(urn) else None
     if school is None or school.la != ctx.officer.la:
         raise NotFound()
     return school
