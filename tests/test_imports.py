@@ -1,4 +1,4 @@
-"""Ofsted and GIAS imports into the database (concerns/imports.py).
+"""Ofsted and GIAS imports into the database (the concerns.imports package).
 
 The register after importing the real Oxfordshire 2017 file is compared with counts derived here from
 the file itself with the csv module: which schools are in a category, maintained or academy and on

@@ -1,0 +1,143 @@
+"""The school upsert every importer shares: held schools loaded in bulk, new ones inserted with Core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import insert, or_
+from sqlmodel import Session, select
+
+from concerns.casework import (
+    record_authority_policy,
+)
+from concerns.importers import (
+    SchoolRecord,
+)
+from concerns.imports.summary import NotStateFunded, RowRefused
+from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintained
+from models import School
+from models._base import utcnow
+
+# Schools per committed batch: large enough that commits (an fsync each on SQLite) cost little, small
+# enough that a crash loses little work (a rerun completes it: imports are idempotent).
+BATCH_SCHOOLS = 500
+# SQLite allows 999 bound parameters per statement before 3.32; IN lists are chunked below that.
+CHUNK = 900
+
+
+# --- schools ----------------------------------------------------------------------------------------------
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def fold(name: str) -> str:
+    return " ".join(name.replace("-", " ").split()).casefold()
+
+
+def preload_schools(session: Session, urns: Iterable[str]) -> dict[str, School]:
+    urns = list(dict.fromkeys(urns))
+    found: dict[str, School] = {}
+    for chunk in chunks(urns):
+        for school in session.exec(select(School).where(School.urn.in_(chunk))):
+            found[school.urn] = school
+    return found
+
+
+_INSERT_SCHOOL = insert(School.__table__)
+
+
+class Schools:
+    """The schools of one import: the ones already held, loaded in bulk; new ones inserted with Core
+    statements (an ORM School costs more to build than to insert, at 22,000 a file)."""
+
+    def __init__(self, session: Session, urns: Iterable[str]):
+        self.session = session
+        self.by_urn = preload_schools(session, urns)  # held before the import (ORM objects)
+        self.policies_recorded: set[str] = set()
+
+    def get(self, urn: str) -> School | None:
+        return self.by_urn.get(urn)
+
+    def plan(self, record: SchoolRecord, la: str | None, *, says_open: bool = True) -> tuple[str, dict]:
+        """What the record does to the school: ("new", row values), ("changed", changes) or ("unchanged",
+        {}). Raises RowRefused (cannot register it) or NotStateFunded. Writes nothing.
+
+        `says_open` False: the file's "open" is only implied (an Ofsted MI file lists the schools open at
+        its date), so it sets the status of a new school but never reopens one another source closed.
+        """
+        existing = self.by_urn.get(record.urn)
+        try:
+            type_name = canonical_type(record.type_name) if record.type_name else None
+        except UnknownSchoolType:
+            raise NotStateFunded(f"not a state-funded school type ({record.type_name}): no pathway applies") from None
+        la_name = record.la_name or la
+        values = {"name": record.name, "la": la_name, "type_name": type_name, "laestab": record.laestab,
+                  "phase": record.phase, "religious_character": record.religious_character,
+                  "diocese": record.diocese, "trust": record.trust, "predecessor_urn": record.predecessor_urn,
+                  "status": record.status, "opened_on": record.open_date, "closed_on": record.close_date}
+        if type_name:
+            values["maintained"] = is_maintained(type_name)
+        # A value the file does not give is left as it is: an Ofsted file says nothing of the diocese, a
+        # GIAS extract may lack a column, and neither should blank what another source set.
+        values = {k: v for k, v in values.items() if v is not None}
+        if existing is None:
+            if not type_name:
+                raise RowRefused("Type of education: missing, and the school is not yet registered")
+            if not la_name:
+                raise RowRefused("Local authority: missing, and the school is not yet registered")
+            now = utcnow()
+            row = dict.fromkeys(SCHOOL_COLUMNS) | {"status": "open"} | values
+            return "new", row | {"urn": record.urn, "created_at": now, "updated_at": now}
+        if not says_open and values.get("status") == "open":
+            del values["status"]
+        changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+        return ("changed", changed) if changed else ("unchanged", {})
+
+    def write(self, urn: str, kind: str, values: dict) -> None:
+        if kind == "new":
+            self._record_policy(values["la"])
+            self.session.connection().execute(_INSERT_SCHOOL, values)
+        elif kind == "changed":
+            existing = self.by_urn[urn]
+            if "la" in values:
+                self._record_policy(values["la"])
+            for k, v in values.items():
+                setattr(existing, k, v)
+            existing.updated_at = utcnow()
+
+    def insert_many(self, rows: list[dict]) -> None:
+        for la in dict.fromkeys(row["la"] for row in rows):
+            self._record_policy(la)
+        if rows:
+            self.session.connection().execute(_INSERT_SCHOOL, rows)
+
+    def _record_policy(self, la: str) -> None:
+        if la not in self.policies_recorded:
+            record_authority_policy(self.session, la)
+            self.session.flush()  # the policy row before any school of its LA
+            self.policies_recorded.add(la)
+
+    def forget(self) -> None:
+        """After a rollback: a policy recorded inside it is gone too (recording one again is harmless)."""
+        self.policies_recorded.clear()
+
+
+SCHOOL_COLUMNS = tuple(c.name for c in School.__table__.columns)
+
+
+def schools_to_settle(session: Session, urns: Sequence[str]) -> tuple[dict[str, School], list[str]]:
+    """Among a file's schools: academies naming a predecessor (predecessor URN -> academy), and the closed."""
+    successors: dict[str, School] = {}
+    closed: list[str] = []
+    for chunk in chunks(urns):
+        for school in session.exec(select(School).where(
+                School.urn.in_(chunk), or_(School.predecessor_urn.is_not(None), School.status == "closed"))):
+            if school.predecessor_urn and not school.maintained:
+                successors[school.predecessor_urn] = school
+            if school.status == "closed":
+                closed.append(school.urn)
+    return successors, closed
+
