@@ -9,12 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from concerns.casework import (
-    Refused,
-    inspection_key,
     record_inspection,
 )
 from concerns.clock import today
@@ -24,8 +21,10 @@ from concerns.importers import (
     OfstedRow,
     read_ofsted,
 )
+from concerns.imports.bulk_write import FirstNotices, write_replayed
 from concerns.imports.history import mark_history, max_deadline_id
 from concerns.imports.ofsted_judgements import judgement_from_record
+from concerns.imports.replay import BoundMachine, Unreplayable, replay_school
 from concerns.imports.schools import (
     BATCH_SCHOOLS,
     Schools,
@@ -37,13 +36,12 @@ from concerns.imports.settling import in_savepoint, settle_replaced_and_closed
 from concerns.imports.summary import ACTOR, ImportSummary, NotStateFunded, Refusal, RowRefused, Tally
 from concerns.judgements import (
     Judgement,
-    JudgementError,
-    regime_on,
-    summarise,
 )
-from models import Case, Inspection, InspectionGrade
-from models._base import utcnow
+from concerns.policy import Policy, policy_for
+from models import Case, Inspection
+from statemachines.case import SchoolFacts
 
+_FACT_COLUMNS = ("urn", "name", "la", "type_name", "maintained", "diocese", "religious_character", "trust")
 SOURCE = "ofsted-import"  # Inspection.source of the inspections an Ofsted import records
 
 
@@ -56,8 +54,9 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
 
     `la`: import only that authority's schools (rows naming another are counted, not imported; rows
     naming none are taken as the LA's). `as_of` (default today) decides which deadlines are history.
-    `fast` False: every inspection through record_inspection, one savepoint per school (see
-    _OfstedWriter; the tests compare the two). Raises NotRecognised, before writing anything, when the
+    `fast` False: every inspection through record_inspection, one savepoint per school; True: replayed
+    in memory and written in bulk where that gives the same rows (see _OfstedWriter; the tests compare
+    the two). Raises NotRecognised, before writing anything, when the
     file is not an Ofsted MI CSV.
     """
     started = time.perf_counter()
@@ -76,9 +75,8 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
     urns = list(by_urn)
     with session_scope(db) as session:
         schools = Schools(session, urns)
-        writer = _OfstedWriter(session, schools, urns, la, fast=fast)
+        writer = _OfstedWriter(session, schools, urns, la)
         for part in chunks(urns, batch):
-            mark_from = max_deadline_id(session)
             plans = []
             for urn in part:
                 rows = by_urn[urn]
@@ -92,12 +90,15 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
                     summary.skipped.append(Refusal(rows[0].line, urn, str(exc)))
                 except (RowRefused, ValueError) as exc:
                     summary.refused.append(Refusal(rows[0].line, urn, str(exc)))
-            if not (fast and writer.write_batch(plans, summary)):
-                # One at a time, each in its savepoint: a school the machine refuses changes nothing.
-                for plan in plans:
+            step_by_step = writer.write_replayed(plans, summary) if fast else plans
+            if step_by_step:
+                # One school at a time, each in its savepoint: a school the machine refuses changes nothing.
+                mark_from = max_deadline_id(session)
+                for plan in step_by_step:
                     in_savepoint(session, schools, summary, plan.urn, plan.line,
-                                  lambda tally, plan=plan: writer.write_school(plan, tally))
-            summary.deadlines_historical += mark_history(session, mark_from, set(part), as_of)
+                                 lambda tally, plan=plan: writer.write_school(plan, tally))
+                summary.deadlines_historical += mark_history(session, mark_from, {p.urn for p in step_by_step},
+                                                             as_of)
             session.commit()
         # Once every school of the file is in: the predecessors its academies replaced, and the schools it
         # says have closed.
@@ -107,8 +108,15 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
         lines |= {pred: by_urn[academy.urn][0].line for pred, academy in successors.items()}
         touched = settle_replaced_and_closed(session, schools, summary, successors, closed, lines)
         summary.deadlines_historical += mark_history(session, mark_from, touched, as_of)
+    # By line: the replayed schools of a batch are tallied before those that went step by step.
+    summary.refused.sort(key=_by_line)
+    summary.skipped.sort(key=_by_line)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _by_line(refusal: Refusal) -> tuple[int, str]:
+    return (refusal.line if refusal.line is not None else 0, refusal.urn or "")
 
 
 def _held_inspections(session: Session, urns: list[str]) -> dict[str, list[tuple[str, date]]]:
@@ -140,33 +148,26 @@ class _SchoolPlan:
     held: int  # inspections of the file already in the database
 
 
-_INSERT_INSPECTION = insert(Inspection.__table__)
-_INSERT_INSPECTION_RETURNING = insert(Inspection.__table__).returning(Inspection.__table__.c.id,
-                                                                      sort_by_parameter_order=True)
-_INSERT_GRADE = insert(InspectionGrade.__table__)
-
-
 class _OfstedWriter:
     """Writes one file's schools and inspections; the state it needs is loaded once, in bulk.
 
-    Speed (the national file has ~22,000 rows and ~43,000 inspections):
-    - Most inspections are good or outstanding on a school with no Ofsted case open. For those
-      `record_inspection` would insert the inspection and then find nothing to carry (no case to move,
-      none to open), so they are inserted here, in the same form, many rows per statement. Every
-      inspection that can open, move or close a case goes through `record_inspection` and the machine.
-    - A batch is first written without savepoints (two statements per school saved); should the machine
-      refuse anything in it, the batch is rolled back and written again one school per savepoint, so a
-      refused school still changes nothing. tests/test_imports.py checks that both ways, and the
-      all-`record_inspection` way, give the same database.
+    Two ways, which tests/test_imports.py shows give the same database, every column of every table:
+    - step by step (`write_school`): every inspection through casework.record_inspection, one school per
+      savepoint, so a school the machine refuses changes nothing and is reported with casework's reason;
+    - replayed (`write_replayed`, the default): the schools of a batch with no Ofsted case open are
+      replayed in memory (replay.py) and written with one statement per table (bulk_write.py). A school
+      with an Ofsted case already open (its cases live in the database), or one the replay cannot
+      reproduce (the machine refuses an event), is handed back to go step by step.
     """
 
-    def __init__(self, session: Session, schools: Schools, urns: list[str], la: str | None, *, fast: bool):
+    def __init__(self, session: Session, schools: Schools, urns: list[str], la: str | None):
         self.session = session
         self.schools = schools
         self.la = la
-        self.fast = fast
         self.held = _held_inspections(session, urns)
         self.open_ofsted = _with_open_ofsted_case(session, urns)
+        self.machine = BoundMachine()
+        self.notices = FirstNotices()
 
     def plan(self, rows: list[OfstedRow]) -> _SchoolPlan:
         """Read one school's rows against what is held. Raises RowRefused / NotStateFunded."""
@@ -192,56 +193,58 @@ class _OfstedWriter:
                 plan.inspections.append((line, record, judgement, category))
         return plan
 
-    def write_batch(self, plans: list[_SchoolPlan], summary: ImportSummary) -> bool:
-        """Write a batch without savepoints; False (all rolled back) if the machine refused anything."""
-        tallies = []
-        opened_before = set(self.open_ofsted)
-        try:
-            self.schools.insert_many([p.school[1] for p in plans if p.school[0] == "new"])
-            pending: list[tuple] = []
-            for plan in plans:
-                tally = Tally(school=plan.school[0])
-                if plan.school[0] == "changed":
-                    self.schools.write(plan.urn, "changed", plan.school[1])
-                self._inspect(plan, tally, pending)
-                tallies.append(tally)
-            self._insert(pending)
-            self.session.flush()
-        except (RowRefused, Refused, JudgementError, ValueError):
-            self.session.rollback()
-            self.schools.forget()
-            self.open_ofsted = opened_before
-            return False
+    def write_replayed(self, plans: list[_SchoolPlan], summary: ImportSummary) -> list[_SchoolPlan]:
+        """Replay and write the batch's schools in bulk; returns the plans left to go step by step."""
+        replayed, step_by_step, tallies = [], [], []
+        for plan in plans:
+            tally = Tally(school=plan.school[0], inspections_held=plan.held, skipped=list(plan.skipped))
+            if plan.inspections:
+                if plan.urn in self.open_ofsted:
+                    step_by_step.append(plan)
+                    continue
+                facts, policy = self._facts(plan)
+                try:
+                    school = replay_school(self.machine, facts, policy, plan.inspections, source=SOURCE,
+                                           actor=ACTOR)
+                except Unreplayable:
+                    step_by_step.append(plan)
+                    continue
+                replayed.append(school)
+                for name in ("inspections_recorded", "cases_opened", "cases_moved", "cases_closed"):
+                    setattr(tally, name, getattr(school.tally, name))
+            tallies.append(tally)
+        handed_back = {id(p) for p in step_by_step}
+        written = [p for p in plans if id(p) not in handed_back]
+        self.schools.insert_many([p.school[1] for p in written if p.school[0] == "new"])
+        for plan in written:
+            if plan.school[0] == "changed":
+                self.schools.write(plan.urn, "changed", plan.school[1])
+        summary.deadlines_historical += write_replayed(self.session.connection(), replayed, summary.as_of,
+                                                       self.notices)
         for tally in tallies:
             tally.merge_into(summary)
-        return True
+        return step_by_step
+
+    def _facts(self, plan: _SchoolPlan) -> tuple[SchoolFacts, Policy]:
+        """The school as record_inspection would read it, once this plan's values are written."""
+        kind, values = plan.school
+        held = self.schools.get(plan.urn)
+        if held is not None:
+            values = {name: getattr(held, name) for name in _FACT_COLUMNS} | values
+        facts = SchoolFacts(**{name: values.get(name) for name in _FACT_COLUMNS})
+        return facts, policy_for(facts.la)
 
     def write_school(self, plan: _SchoolPlan, tally: Tally) -> None:
         kind, values = plan.school
         self.schools.write(plan.urn, kind, values)
         tally.school = kind
-        pending: list[tuple] = []
-        self._inspect(plan, tally, pending)
-        self._insert(pending)
-
-    def _inspect(self, plan: _SchoolPlan, tally: Tally, pending: list[tuple]) -> None:
         tally.inspections_held += plan.held
         tally.skipped.extend(plan.skipped)
         for _, record, judgement, category in plan.inspections:
-            summary = summarise(judgement)
-            if self.fast and summary.level == "good" and plan.urn not in self.open_ofsted:
-                pending.append((plan.urn, record, judgement, summary, category))
-            else:
-                result = record_inspection(self.session, plan.urn, judgement, number=record.number,
-                                           category_code=category, inspection_type=record.inspection_type,
-                                           source=SOURCE, actor=ACTOR)
-                tally.add_events(result.events)
-                # record_inspection fires the judgement on every open Ofsted case of the school (and
-                # opens one if none stays open), so its events say which stay open; no query needed.
-                if any(not ev.transitioned.closed for ev in result.events):
-                    self.open_ofsted.add(plan.urn)
-                elif result.events:
-                    self.open_ofsted.discard(plan.urn)
+            result = record_inspection(self.session, plan.urn, judgement, number=record.number,
+                                       category_code=category, inspection_type=record.inspection_type,
+                                       source=SOURCE, actor=ACTOR)
+            tally.add_events(result.events)
             tally.inspections_recorded += 1
 
     @staticmethod
@@ -262,28 +265,3 @@ class _OfstedWriter:
                 found.setdefault(record.number or judgement.published.isoformat(),
                                  (row.line, record, judgement, category))
         return sorted(found.values(), key=lambda i: (i[2].published, i[2].on, i[1].number or ""))
-
-    def _insert(self, pending: list[tuple]) -> None:
-        """The inspection rows record_inspection would write for inspections that move no case."""
-        if not pending:
-            return
-        now = utcnow()
-        rows = [dict(
-            urn=urn, key=inspection_key(record.number, judgement.published, judgement.inspected),
-            number=record.number, inspected=judgement.inspected, inspected_end=None, published=judgement.published,
-            regime="report_card" if judgement.is_report_card else regime_on(judgement.on),
-            outcome=judgement.outcome.value if judgement.outcome else None,
-            category=category or {"sm": "SM", "rsi": "RSI"}.get(summary.level), level=summary.level,
-            safeguarding=judgement.safeguarding, graded=judgement.graded, inspection_type=record.inspection_type,
-            source=SOURCE, created_at=now) for urn, record, judgement, summary, category in pending]
-        # Core statements on the session's connection: no ORM objects and no autoflush, which at this
-        # volume cost more than the inserts themselves.
-        connection = self.session.connection()
-        with_areas = [i for i, (_, _, judgement, _, _) in enumerate(pending) if judgement.areas]
-        if not with_areas:
-            connection.execute(_INSERT_INSPECTION, rows)
-            return
-        ids = connection.execute(_INSERT_INSPECTION_RETURNING, rows).scalars().all()
-        connection.execute(_INSERT_GRADE, [{"inspection_id": ids[i], "area": area, "grade": str(grade)}
-                                           for i in with_areas for area, grade in pending[i][2].areas.items()])
-
