@@ -19,6 +19,7 @@ from concerns.imports.history import mark_history, max_deadline_id
 from concerns.imports.schools import (
     Schools,
     fold,
+    preload_schools,
 )
 from concerns.imports.settling import in_savepoint, settle, urns_with_open_cases
 from concerns.imports.summary import ImportSummary, Refusal, RowRefused, Tally
@@ -66,12 +67,14 @@ def import_gias_links(db: str | None, path: str | Path, *, as_of: date | None = 
             pairs[pair] = link
     wanted = fold(la) if la else None
     with session_scope(db) as session:
-        schools = Schools(session, [urn for pair in pairs for urn in pair])
-        with_cases = urns_with_open_cases(session, [pred for pred, _ in pairs if schools.get(pred)])
+        # ORM Schools: a successor's predecessor_urn is set on the object itself.
+        held = preload_schools(session, [urn for pair in pairs for urn in pair])
+        schools = Schools(session, ())
+        with_cases = urns_with_open_cases(session, [pred for pred, _ in pairs if pred in held])
         mark_from = max_deadline_id(session)
         touched: set[str] = set()
         for (pred_urn, succ_urn), link in pairs.items():
-            pred, succ = schools.get(pred_urn), schools.get(succ_urn)
+            pred, succ = held.get(pred_urn), held.get(succ_urn)
             if pred is None and succ is None:
                 continue  # neither school is ours
             if wanted and not any(s is not None and fold(s.la) == wanted for s in (pred, succ)):

@@ -121,19 +121,20 @@ def _by_line(refusal: Refusal) -> tuple[int, str]:
 
 def _held_inspections(session: Session, urns: list[str]) -> dict[str, list[tuple[str, date]]]:
     held: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    table = Inspection.__table__
+    query = select(table.c.urn, table.c.key, table.c.published)
+    connection = session.connection()
     for chunk in chunks(urns):
-        for urn, key, published in session.exec(select(Inspection.urn, Inspection.key, Inspection.published)
-                                                .where(Inspection.urn.in_(chunk))):
+        for urn, key, published in connection.execute(query.where(table.c.urn.in_(chunk))):
             held[urn].append((key, published))
     return held
 
 
 def _with_open_ofsted_case(session: Session, urns: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in chunks(list(urns)):
-        found.update(session.exec(select(Case.urn).where(Case.urn.in_(chunk), Case.closed.is_(None),
-                                                         Case.origin == "ofsted")).all())
-    return found
+    # Open cases are a few thousand in the whole country: one query, then the file's among them.
+    wanted = set(urns)
+    return {urn for urn in session.exec(select(Case.urn).where(Case.closed.is_(None), Case.origin == "ofsted"))
+            if urn in wanted}
 
 
 @dataclass
