@@ -1,18 +1,18 @@
-"""Replayed schools written in bulk: one Core `executemany` per table and batch, ids by RETURNING.
+"""Replayed schools written in bulk: one Core `executemany` per table and batch, new ids known in order.
 
 The rows are the ones casework._write and record_inspection write for the same events (a test compares
 every column of every table): the inspection, its grades, each case as it stands after the school's
 last inspection, one event per transition, and each deadline with its final status, the event that
 created it, its first notice date while it is open, and whether it is history on `as_of` (history.py).
-Parents go in before children, each statement returning the new ids in parameter order, so that no row
-needs a second statement to be linked.
+Parents go in before children, their new ids known in the rows' order (insert_returning_ids), so that no
+row needs a second statement to be linked.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, func, insert, select
 
 from concerns.calendar import DayKind
 from concerns.imports.history import still_live
@@ -25,11 +25,27 @@ _INSPECTION = Inspection.__table__
 _CASE = Case.__table__
 _EVENT = CaseEvent.__table__
 _INSERT_INSPECTION = insert(_INSPECTION)
-_INSERT_INSPECTION_RETURNING = insert(_INSPECTION).returning(_INSPECTION.c.id, sort_by_parameter_order=True)
 _INSERT_GRADE = insert(InspectionGrade.__table__)
-_INSERT_CASE_RETURNING = insert(_CASE).returning(_CASE.c.id, sort_by_parameter_order=True)
-_INSERT_EVENT_RETURNING = insert(_EVENT).returning(_EVENT.c.id, sort_by_parameter_order=True)
 _INSERT_DEADLINE = insert(Deadline.__table__)
+
+
+def insert_returning_ids(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
+    """Insert the rows with one executemany and return their new ids, in the rows' order.
+
+    PostgreSQL: INSERT ... RETURNING, which SQLAlchemy batches and sorts back into parameter order.
+    SQLite cannot promise the order of RETURNING rows, so SQLAlchemy would send them one statement per
+    row; instead they go in with a plain executemany and the ids are read off the table: SQLite gives each
+    new row of a rowid table the largest rowid plus one, and no other connection can insert while this
+    transaction holds the write lock, so the rows hold the last len(rows) ids, in order.
+    """
+    if not rows:
+        return []
+    if connection.dialect.name != "sqlite":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars().all())
+    connection.execute(insert(table), rows)
+    last = connection.execute(select(func.max(table.c.id))).scalar_one()
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 class FirstNotices:
@@ -60,8 +76,8 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
         connection.execute(_INSERT_INSPECTION, plain)
     inspection_ids: dict[tuple[int, int], int] = {}
     if linked:
-        ids = connection.execute(_INSERT_INSPECTION_RETURNING, [school.inspections[index] | {"created_at": now}
-                                                                for school, index in linked]).scalars().all()
+        ids = insert_returning_ids(connection, _INSPECTION, [school.inspections[index] | {"created_at": now}
+                                                             for school, index in linked])
         inspection_ids = {(id(school), index): new for (school, index), new in zip(linked, ids, strict=True)}
         grades = [{"inspection_id": inspection_ids[(id(school), index)], "area": area, "grade": grade}
                   for school, index in linked for area, grade in school.grades[index].items()]
@@ -76,7 +92,7 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
                       inspection_id=inspection_ids[(id(school), school.opened_by[number])],
                       last_event_on=case.last_event_on, created_at=now, updated_at=now)
                  for school in with_cases for number, case in enumerate(school.cases)]
-    case_ids = iter(connection.execute(_INSERT_CASE_RETURNING, case_rows).scalars().all())
+    case_ids = iter(insert_returning_ids(connection, _CASE, case_rows))
     school_case_ids = [[next(case_ids) for _ in school.cases] for school in with_cases]
 
     event_rows = [dict(case_id=ids[event.case], urn=school.urn, event=event.transitioned.event, on=event.ctx.on,
@@ -84,7 +100,7 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
                        to_state=event.transitioned.to_state, actor=event.ctx.actor or "unknown",
                        note=event.ctx.note, confidential=event.ctx.confidential, recorded_at=now)
                   for school, ids in zip(with_cases, school_case_ids, strict=True) for event in school.events]
-    event_ids = iter(connection.execute(_INSERT_EVENT_RETURNING, event_rows).scalars().all())
+    event_ids = iter(insert_returning_ids(connection, _EVENT, event_rows))
 
     deadline_rows, historical = [], 0
     for school, ids in zip(with_cases, school_case_ids, strict=True):

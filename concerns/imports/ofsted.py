@@ -169,6 +169,7 @@ class _OfstedWriter:
         self.open_ofsted = _with_open_ofsted_case(session, urns)
         self.machine = BoundMachine()
         self.notices = FirstNotices()
+        self.policies: dict[str, Policy] = {}  # by LA name: policy_for looks up its folders on every call
 
     def plan(self, rows: list[OfstedRow]) -> _SchoolPlan:
         """Read one school's rows against what is held. Raises RowRefused / NotStateFunded."""
@@ -233,7 +234,9 @@ class _OfstedWriter:
         if held is not None:
             values = {name: getattr(held, name) for name in _FACT_COLUMNS} | values
         facts = SchoolFacts(**{name: values.get(name) for name in _FACT_COLUMNS})
-        return facts, policy_for(facts.la)
+        if facts.la not in self.policies:
+            self.policies[facts.la] = policy_for(facts.la)
+        return facts, self.policies[facts.la]
 
     def write_school(self, plan: _SchoolPlan, tally: Tally) -> None:
         kind, values = plan.school
