@@ -158,7 +158,7 @@ def replay_all(path: Path) -> Callable[[], int]:
     """The machine floor, parse excluded: every school's inspections replayed in memory on one bound
     machine (concerns.imports.replay), as the fast import does, nothing written. Returns the events."""
     from concerns.importers import read_ofsted
-    from concerns.imports.ofsted import SOURCE, _OfstedWriter
+    from concerns.imports.ofsted import SOURCE, school_inspections
     from concerns.imports.replay import BoundMachine, replay_school
     from concerns.imports.summary import ACTOR
     from concerns.policy import policy_for
@@ -173,7 +173,7 @@ def replay_all(path: Path) -> Callable[[], int]:
         record = rows[-1].school
         type_name = canonical_type(record.type_name)
         facts = SchoolFacts(record.urn, record.name, record.la_name, type_name, is_maintained(type_name))
-        schools.append((facts, policy_for(record.la_name), _OfstedWriter._inspections(rows)))
+        schools.append((facts, policy_for(record.la_name), school_inspections(rows)))
 
     def replay() -> int:
         machine = BoundMachine()

@@ -6,15 +6,25 @@ history marking (history.py), closures and conversions (settling.py) and the sum
 imported inspection opens, moves or closes cases under exactly the rules a typed one does (the rule in
 force on the inspection's date), through the same pathway machine.
 
+Two ways to write an Ofsted file, which give the same database (tests/test_import_equivalence.py and
+test_imports.py compare every column of every table, on SQLite and PostgreSQL):
+- step by step (`import_ofsted(..., fast=False)`): every inspection through
+  `casework.record_inspection`, as `concerns inspection add` records one;
+- fast (the default): each school's new inspections are replayed in memory (replay.py: the same
+  transition table, deadline factories and extra facts, on one machine whose model is bound once) and a
+  batch's rows are written with one Core executemany per table (bulk_write.py). A school whose Ofsted
+  case is already open in the database, or whose replay the machine refuses, goes step by step.
+The Inspection row itself is built in one place for both, `casework.inspection_values`.
+
 How an import behaves (the issue's "safe imports"):
 - A file that is not the kind asked for raises `NotRecognised` before anything is written.
 - Each school goes in all or nothing: a school whose row cannot be applied (a bad value the parser
   refused, an event the state machine refuses) changes nothing, and is reported with the line it came
-  from and why; every other school goes in. Schools are committed in batches, for speed; a batch in which
-  the machine refuses something is rolled back and written again one savepoint per school.
-- Importing the same file again changes nothing: schools are compared field by field, inspections are
-  matched by Ofsted's inspection number (else the publication date), and cases only move on new
-  inspections.
+  from and why; every other school goes in. Schools are committed in batches, for speed; a school the
+  machine refuses goes step by step, in its own savepoint, and is refused with casework's reason.
+- Importing the same file again changes nothing: schools are compared field by field with the rows held
+  (read in one pass), inspections are matched by Ofsted's inspection number (else the publication
+  date) against the keys held (one query per 900 schools), and cases only move on new inspections.
 - History is not news: a deadline the import creates that was already past on `as_of` is marked
   `historical` (no reminder, no `missed`, no escalation) unless it is still live, see `still_live`.
 

@@ -55,7 +55,7 @@ def import_gias_establishments(db: str | None, path: str | Path, *, as_of: date 
         for part in chunks(urns, batch):
             # Only a school's own values can be wrong here (no case moves), and they are all checked
             # before anything is written: no savepoints needed.
-            new, tallies = [], []
+            new, changed, tallies = [], [], []
             for urn in part:
                 try:
                     kind, values = schools.plan(records[urn], la)
@@ -67,10 +67,11 @@ def import_gias_establishments(db: str | None, path: str | Path, *, as_of: date 
                     continue
                 if kind == "new":
                     new.append(values)
-                else:
-                    schools.write(urn, kind, values)
+                elif kind == "changed":
+                    changed.append((urn, values))
                 tallies.append(Tally(school=kind))
             schools.insert_many(new)
+            schools.update_many(changed)
             session.commit()
             for tally in tallies:
                 tally.merge_into(summary)

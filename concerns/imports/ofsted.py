@@ -180,7 +180,7 @@ class _OfstedWriter:
         held_published = {published for _, published in held}
         latest_held = max(held_published, default=None)
         plan = _SchoolPlan(urn, rows[0].line, school, [], [], 0)
-        for line, record, judgement, category in self._inspections(rows):
+        for line, record, judgement, category in school_inspections(rows):
             # Matched by Ofsted's number, else by publication date: one school is not given two reports on
             # one day, and an inspection typed in by hand (no number) must not be recorded twice.
             if (record.number and record.number in held_keys) or judgement.published in held_published:
@@ -218,9 +218,7 @@ class _OfstedWriter:
         handed_back = {id(p) for p in step_by_step}
         written = [p for p in plans if id(p) not in handed_back]
         self.schools.insert_many([p.school[1] for p in written if p.school[0] == "new"])
-        for plan in written:
-            if plan.school[0] == "changed":
-                self.schools.write(plan.urn, "changed", plan.school[1])
+        self.schools.update_many([(p.urn, p.school[1]) for p in written if p.school[0] == "changed"])
         summary.deadlines_historical += write_replayed(self.session.connection(), replayed, summary.as_of,
                                                        self.notices)
         for tally in tallies:
@@ -251,21 +249,21 @@ class _OfstedWriter:
             tally.add_events(result.events)
             tally.inspections_recorded += 1
 
-    @staticmethod
-    def _inspections(rows: list[OfstedRow]) -> list[tuple[int, InspectionRecord, Judgement, str | None]]:
-        """The rows' graded inspections with a judgement, each once, oldest first (the machine's order)."""
-        found: dict[str, tuple[int, InspectionRecord, Judgement, str | None]] = {}
-        for row in rows:
-            for record in (row.previous, row.latest):
-                if record is None:
-                    continue
-                try:
-                    judged = judgement_from_record(record)
-                except ValueError as exc:
-                    raise RowRefused(f"line {row.line}: {exc}") from None
-                if judged is None:
-                    continue  # an inspection block with no judgement in it: nothing to record
-                judgement, category = judged
-                found.setdefault(record.number or judgement.published.isoformat(),
-                                 (row.line, record, judgement, category))
-        return sorted(found.values(), key=lambda i: (i[2].published, i[2].on, i[1].number or ""))
+
+def school_inspections(rows: list[OfstedRow]) -> list[tuple[int, InspectionRecord, Judgement, str | None]]:
+    """The rows' graded inspections with a judgement, each once, oldest first (the machine's order)."""
+    found: dict[str, tuple[int, InspectionRecord, Judgement, str | None]] = {}
+    for row in rows:
+        for record in (row.previous, row.latest):
+            if record is None:
+                continue
+            try:
+                judged = judgement_from_record(record)
+            except ValueError as exc:
+                raise RowRefused(f"line {row.line}: {exc}") from None
+            if judged is None:
+                continue  # an inspection block with no judgement in it: nothing to record
+            judgement, category = judged
+            found.setdefault(record.number or judgement.published.isoformat(),
+                             (row.line, record, judgement, category))
+    return sorted(found.values(), key=lambda i: (i[2].published, i[2].on, i[1].number or ""))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, insert, update
+from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from concerns.casework import (
@@ -70,6 +71,7 @@ class Schools:
         self.session = session
         self.by_urn = held_school_rows(session, urns)  # as held before the import
         self.policies_recorded: set[str] = set()
+        self.types: dict[str, tuple[str, bool] | None] = {}  # as spelled -> (GIAS name, maintained)
 
     def get(self, urn: str) -> Row | None:
         return self.by_urn.get(urn)
@@ -82,17 +84,14 @@ class Schools:
         its date), so it sets the status of a new school but never reopens one another source closed.
         """
         existing = self.by_urn.get(record.urn)
-        try:
-            type_name = canonical_type(record.type_name) if record.type_name else None
-        except UnknownSchoolType:
-            raise NotStateFunded(f"not a state-funded school type ({record.type_name}): no pathway applies") from None
+        type_name = self._canonical_type(record.type_name) if record.type_name else None
         la_name = record.la_name or la
         values = {"name": record.name, "la": la_name, "type_name": type_name, "laestab": record.laestab,
                   "phase": record.phase, "religious_character": record.religious_character,
                   "diocese": record.diocese, "trust": record.trust, "predecessor_urn": record.predecessor_urn,
                   "status": record.status, "opened_on": record.open_date, "closed_on": record.close_date}
         if type_name:
-            values["maintained"] = is_maintained(type_name)
+            values["maintained"] = self.types[record.type_name][1]
         # A value the file does not give is left as it is: an Ofsted file says nothing of the diocese, a
         # GIAS extract may lack a column, and neither should blank what another source set.
         values = {k: v for k, v in values.items() if v is not None}
@@ -109,15 +108,45 @@ class Schools:
         changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
         return ("changed", changed) if changed else ("unchanged", {})
 
+    def _canonical_type(self, spelled: str) -> str:
+        """canonical_type, once per spelling in the file (a national file has a few dozen)."""
+        if spelled not in self.types:
+            try:
+                type_name = canonical_type(spelled)
+            except UnknownSchoolType:
+                self.types[spelled] = None
+            else:
+                self.types[spelled] = (type_name, is_maintained(type_name))
+        if self.types[spelled] is None:
+            raise NotStateFunded(f"not a state-funded school type ({spelled}): no pathway applies")
+        return self.types[spelled][0]
+
     def write(self, urn: str, kind: str, values: dict) -> None:
         if kind == "new":
             self._record_policy(values["la"])
             self.session.connection().execute(_INSERT_SCHOOL, values)
         elif kind == "changed":
+            self.update_many([(urn, values)])
+
+    def update_many(self, changes: list[tuple[str, dict]]) -> None:
+        """Write the changed values of held schools: one executemany per set of columns changed."""
+        now = utcnow()
+        by_columns: dict[tuple[str, ...], list[dict]] = {}
+        for urn, values in changes:
             if "la" in values:
                 self._record_policy(values["la"])
-            # An ORM-enabled UPDATE: a School the session already holds is brought up to date too.
-            self.session.execute(update(School).where(School.urn == urn).values(**values, updated_at=utcnow()))
+            by_columns.setdefault(tuple(sorted(values)), []).append(values | {"urn_": urn, "updated_at": now})
+        table = School.__table__
+        connection = self.session.connection()
+        for columns, rows in by_columns.items():
+            statement = (update(table).where(table.c.urn == bindparam("urn_"))
+                         .values({name: bindparam(name) for name in (*columns, "updated_at")}))
+            connection.execute(statement, rows)
+        # A School the session already holds would not see a Core UPDATE: read it again when next used.
+        for urn, _ in changes:
+            held = self.session.identity_map.get(identity_key(School, urn))
+            if held is not None:
+                self.session.expire(held)
 
     def insert_many(self, rows: list[dict]) -> None:
         for la in dict.fromkeys(row["la"] for row in rows):
