@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from concerns.importers import (
     OfstedRow,
     read_ofsted,
 )
+from concerns.importers.csvfile import collector_paused
 from concerns.imports.bulk_write import FirstNotices, write_replayed
 from concerns.imports.history import mark_history, max_deadline_id
 from concerns.imports.ofsted_judgements import judgement_from_record
@@ -56,8 +58,7 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
     naming none are taken as the LA's). `as_of` (default today) decides which deadlines are history.
     `fast` False: every inspection through record_inspection, one savepoint per school; True: replayed
     in memory and written in bulk where that gives the same rows (see _OfstedWriter; the tests compare
-    the two). Raises NotRecognised, before writing anything, when the
-    file is not an Ofsted MI CSV.
+    the two). Raises NotRecognised, before writing anything, when the file is not an Ofsted MI CSV.
     """
     started = time.perf_counter()
     as_of = as_of or today()
@@ -73,7 +74,10 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
         by_urn[row.school.urn].append(row)
     refused_urns = {e.urn for e in parsed.errors if e.urn}
     urns = list(by_urn)
-    with session_scope(db) as session:
+    # The fast way builds some hundred thousand small objects, none in a reference cycle, over a heap
+    # holding the whole file: with the cycle collector paused it takes a fifth less CPU (measured on the
+    # national file). The step-by-step way runs long and makes ORM objects, so it keeps the collector.
+    with collector_paused() if fast else nullcontext(), session_scope(db) as session:
         schools = Schools(session, urns)
         writer = _OfstedWriter(session, schools, urns, la)
         for part in chunks(urns, batch):
