@@ -94,7 +94,7 @@ def import_ofsted(db: str | None, path: str | Path, *, as_of: date | None = None
                     summary.skipped.append(Refusal(rows[0].line, urn, str(exc)))
                 except (RowRefused, ValueError) as exc:
                     summary.refused.append(Refusal(rows[0].line, urn, str(exc)))
-            step_by_step = writer.write_replayed(plans, summary) if fast else plans
+            step_by_step = writer.replay_and_write(plans, summary) if fast else plans
             if step_by_step:
                 # One school at a time, each in its savepoint: a school the machine refuses changes nothing.
                 mark_from = max_deadline_id(session)
@@ -156,10 +156,11 @@ class _SchoolPlan:
 class _OfstedWriter:
     """Writes one file's schools and inspections; the state it needs is loaded once, in bulk.
 
-    Two ways, which tests/test_imports.py shows give the same database, every column of every table:
+    Two ways, which tests/test_import_equivalence.py and test_imports.py show give the same database,
+    every column of every table:
     - step by step (`write_school`): every inspection through casework.record_inspection, one school per
       savepoint, so a school the machine refuses changes nothing and is reported with casework's reason;
-    - replayed (`write_replayed`, the default): the schools of a batch with no Ofsted case open are
+    - replayed (`replay_and_write`, the default): the schools of a batch with no Ofsted case open are
       replayed in memory (replay.py) and written with one statement per table (bulk_write.py). A school
       with an Ofsted case already open (its cases live in the database), or one the replay cannot
       reproduce (the machine refuses an event), is handed back to go step by step.
@@ -199,7 +200,7 @@ class _OfstedWriter:
                 plan.inspections.append((line, record, judgement, category))
         return plan
 
-    def write_replayed(self, plans: list[_SchoolPlan], summary: ImportSummary) -> list[_SchoolPlan]:
+    def replay_and_write(self, plans: list[_SchoolPlan], summary: ImportSummary) -> list[_SchoolPlan]:
         """Replay and write the batch's schools in bulk; returns the plans left to go step by step."""
         replayed, step_by_step, tallies = [], [], []
         for plan in plans:
@@ -231,7 +232,7 @@ class _OfstedWriter:
 
     def _facts(self, plan: _SchoolPlan) -> tuple[SchoolFacts, Policy]:
         """The school as record_inspection would read it, once this plan's values are written."""
-        kind, values = plan.school
+        values = plan.school[1]
         held = self.schools.get(plan.urn)
         if held is not None:
             values = {name: getattr(held, name) for name in _FACT_COLUMNS} | values

@@ -53,7 +53,7 @@ class BoundMachine:
             raise Unreplayable("event earlier than the case's last event")
         model = self.model
         model.case, model.school, model.policy = case, school, policy
-        model.refusals, model._planned, model.result = [], None, None
+        model.refusals, model.result = [], None  # what CaseModel.__init__ starts a case with
         try:
             ok = getattr(model, ctx.trigger)(ctx=ctx)
         except (MachineError, RuleRefusal) as exc:
