@@ -573,3 +573,22 @@ def test_a_gias_file_is_read_once_and_its_rows_keep_their_lines(tmp_path, db_url
     assert [(s.line, s.urn) for s in summary.skipped] == [(3, "149102")]
     assert [(r.line, r.urn) for r in summary.refused] == [(4, "14910X")]
     assert summary.schools_new == 1
+
+
+def test_changed_schools_written_in_bulk_are_seen_by_the_session(db_url):
+    """Schools.update_many writes with Core executemany; a School the session already holds must not go
+    on showing the old values (a later step of the same import reads it through the ORM)."""
+    from concerns.imports.schools import Schools
+
+    with session_scope(db_url) as session:
+        casework.add_school(session, "900301", name="Old Name", la="Testshire", type_name="Community school")
+        casework.add_school(session, "900302", name="Other", la="Testshire", type_name="Community school")
+    with session_scope(db_url) as session:
+        held = session.get(School, "900301")
+        assert held.name == "Old Name"
+        Schools(session, ["900301", "900302"]).update_many([("900301", {"name": "New Name"}),
+                                                             ("900302", {"name": "Renamed", "phase": "Primary"})])
+        assert held.name == "New Name"
+        assert (session.get(School, "900302").name, session.get(School, "900302").phase) == ("Renamed", "Primary")
+    with session_scope(db_url) as session:
+        assert session.get(School, "900301").name == "New Name"
