@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
 from concerns.clock import ImplausibleDate, refuse_far_future
-from concerns.judgements import Judgement, Outcome, regime_on, summarise
+from concerns.judgements import Judgement, Outcome, Summary, regime_on, summarise
 from concerns.notify.reminders import first_notice_on
 from concerns.policy import Policy, policy_for
 from concerns.rules import academy_order_position
@@ -262,6 +262,19 @@ def inspection_key(number: str | None, published: date, inspected: date | None) 
     return number or f"{published.isoformat()}/{inspected.isoformat() if inspected else '-'}"
 
 
+def inspection_values(urn: str, judgement: Judgement, summary: Summary, *, number: str | None,
+                      category_code: str | None, inspection_type: str | None, source: str) -> dict:
+    """The Inspection row an inspection is recorded as: one definition for `inspection add` and imports."""
+    return dict(
+        urn=urn, key=inspection_key(number, judgement.published, judgement.inspected), number=number,
+        inspected=judgement.inspected, published=judgement.published,
+        regime="report_card" if judgement.is_report_card else regime_on(judgement.on),
+        outcome=judgement.outcome.value if judgement.outcome else None,
+        category=category_code or ({"sm": "SM", "rsi": "RSI"}.get(summary.level)), level=summary.level,
+        safeguarding=judgement.safeguarding, graded=judgement.graded, inspection_type=inspection_type,
+        source=source)
+
+
 @dataclass
 class InspectionResult:
     inspection: Inspection
@@ -285,13 +298,9 @@ def record_inspection(session: Session, urn: str, judgement: Judgement, *, numbe
     existing = session.exec(select(Inspection).where(Inspection.urn == school.urn, Inspection.key == key)).first()
     if existing is not None:
         return InspectionResult(existing, False, [])
-    inspection = Inspection(
-        urn=school.urn, key=key, number=number, inspected=judgement.inspected, published=judgement.published,
-        regime="report_card" if judgement.is_report_card else regime_on(judgement.on),
-        outcome=judgement.outcome.value if judgement.outcome else None,
-        category=category_code or ({"sm": "SM", "rsi": "RSI"}.get(summary.level)), level=summary.level,
-        safeguarding=judgement.safeguarding, graded=judgement.graded, inspection_type=inspection_type,
-        source=source)
+    inspection = Inspection(**inspection_values(school.urn, judgement, summary, number=number,
+                                                category_code=category_code, inspection_type=inspection_type,
+                                                source=source))
     session.add(inspection)
     session.flush()
     for area, grade in judgement.areas.items():

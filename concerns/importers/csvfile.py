@@ -429,7 +429,7 @@ def collect(
     construction.
     """
     rows, errors, read = [], [], 0
-    with _collector_paused():
+    with collector_paused():
         for row in table.rows(readers, required):
             read += 1
             if not row.problems and check is not None:
@@ -442,7 +442,7 @@ def collect(
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while a file is read.
 
     Every row allocates a few dicts and records, none in a reference cycle, and the collector kept

@@ -1,0 +1,114 @@
+"""The fast Ofsted import against the step-by-step one, on a generated national sample.
+
+The step-by-step import (`fast=False`) sends every inspection through casework.record_inspection, as an
+officer's `inspection add` would; the fast one replays each school in memory and writes in bulk. Each
+test runs both into two fresh databases of the same engine and compares every table, every column but
+surrogate ids and timestamps (tests/support/equivalence.py), and the summaries. The Oxfordshire file is
+compared the same way in test_imports.py.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bench.make_national import write as write_national
+from concerns.db import engine_for
+from concerns.importers.ofsted_csv import MI_2017_HEADER
+from concerns.imports import import_gias, import_ofsted
+from tests.support.equivalence import differences, natural_dump, twin_database
+
+AS_OF = date(2026, 11, 24)
+SCHOOLS = 1500
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory) -> dict[str, Path]:
+    return write_national(tmp_path_factory.mktemp("national"), SCHOOLS, 2026)
+
+
+@pytest.fixture(scope="module")
+def regional(tmp_path_factory) -> dict[str, Path]:
+    """A smaller sample for the tests that import three times over."""
+    return write_national(tmp_path_factory.mktemp("regional"), 500, 2027)
+
+
+def _summary(summary) -> dict:
+    return {k: v for k, v in summary.to_dict().items() if k not in ("seconds", "file")}
+
+
+def _import_both(fast_url: str, slow_url: str, path: Path, **kwargs) -> tuple:
+    fast = import_ofsted(fast_url, path, as_of=AS_OF, **kwargs)
+    slow = import_ofsted(slow_url, path, as_of=AS_OF, fast=False, **kwargs)
+    assert _summary(fast) == _summary(slow)
+    assert differences(natural_dump(fast_url), natural_dump(slow_url)) == []
+    return fast, slow
+
+
+def test_national_sample_fast_import_equals_step_by_step(national, db_url, tmp_path):
+    with twin_database(db_url, tmp_path) as slow_url:
+        fast, _ = _import_both(db_url, slow_url, national["ofsted"])
+        # The sample moves cases every way the national file does: something real was compared.
+        assert fast.schools_new == SCHOOLS and fast.rows_refused == 0
+        assert min(fast.cases_opened, fast.cases_moved, fast.cases_closed, fast.deadlines_historical) > 0
+        # GIAS on top of either: conversions and closures read the cases each import left.
+        for kind in ("establishments", "links"):
+            assert _summary(import_gias(db_url, national[kind], as_of=AS_OF)) == _summary(
+                import_gias(slow_url, national[kind], as_of=AS_OF))
+        assert differences(natural_dump(db_url), natural_dump(slow_url)) == []
+        # The comparison itself: a single value differing (one deadline's `historical`) is reported.
+        with engine_for(slow_url).begin() as connection:
+            connection.execute(text("UPDATE deadline SET historical = NOT historical WHERE id = "
+                                    "(SELECT min(id) FROM deadline)"))
+        found = differences(natural_dump(db_url), natural_dump(slow_url))
+        assert len(found) == 1 and found[0].startswith("deadline:")
+
+
+def earlier_file(path: Path, out: Path) -> Path:
+    """The same schools as an earlier file would give them: each previous inspection as the latest."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    moved = [name for name in MI_2017_HEADER if f"Previous {name[0].lower()}{name[1:]}" in MI_2017_HEADER]
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, MI_2017_HEADER)
+        writer.writeheader()
+        for row in rows:
+            for name in moved:
+                previous = f"Previous {name[0].lower()}{name[1:]}"
+                row[name], row[previous] = row[previous], "NULL"
+            writer.writerow(row)
+    return out
+
+
+def test_sample_reimported_over_an_earlier_file(regional, db_url, tmp_path):
+    """The earlier file, then the current one: schools whose cases are open in the database go step by
+    step inside the fast import, the others are replayed; the result is still the same database."""
+    earlier = earlier_file(regional["ofsted"], tmp_path / "earlier.csv")
+    with twin_database(db_url, tmp_path) as slow_url:
+        first, _ = _import_both(db_url, slow_url, earlier)
+        assert first.cases_opened > 0
+        second, _ = _import_both(db_url, slow_url, regional["ofsted"])
+        assert second.inspections_held > 0 and second.inspections_recorded > 0
+        assert second.cases_moved > 0 and second.cases_closed > 0
+        again, _ = _import_both(db_url, slow_url, regional["ofsted"])
+        assert not again.changed_anything
+
+
+def test_a_school_the_machine_refuses_is_refused_the_same_way(regional, db_url, tmp_path):
+    """A school whose new inspection comes before its open case's last event: the replay cannot take it,
+    so it goes step by step and is refused with casework's reason, as in the step-by-step import."""
+    earlier = earlier_file(regional["ofsted"], tmp_path / "earlier.csv")
+    with twin_database(db_url, tmp_path) as slow_url:
+        _import_both(db_url, slow_url, earlier)
+        for url in (db_url, slow_url):
+            with engine_for(url).begin() as connection:
+                # An officer records an event on every open case a year on: the file's newer inspections
+                # of those schools now come before the cases' last event.
+                connection.execute(text("UPDATE pathway_case SET last_event_on = :day WHERE closed IS NULL"),
+                                    {"day": date(2025, 9, 1)})
+        fast, _ = _import_both(db_url, slow_url, regional["ofsted"])
+        assert fast.refused and all("earlier than the case's last event" in r.reason for r in fast.refused)
