@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from concerns import casework, views
+from concerns import casework, untrusted, views
 from concerns.clock import today as system_today
 from concerns.db import session_scope
 from concerns.drafting import draft_letter
@@ -203,7 +203,7 @@ def register_csv(ctx: Ctx) -> Response:
 
 def _school(ctx: Ctx, urn: str) -> School:
     """The school, if it is in the officer's authority; any other (or unknown) URN is not found."""
-    school = ctx.session.get(School, urn) if casework.URN_PATTERN.match(urn) else None
+    school = ctx.session.get(School, urn) if untrusted.URN.fullmatch(urn) else None
     if school is None or school.la != ctx.officer.la:
         raise NotFound()
     return school
