@@ -157,6 +157,22 @@ def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_di
     assert only and not [m for m in only if "need action now" in m["Subject"]]
 
 
+def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_missed_before(demo_db, smtp):
+    # An older database: the check once marked 990101's reinspection window missed and escalated it.
+    with session_scope(demo_db) as session:
+        window = session.exec(select(Deadline).where(Deadline.urn == "990101", Deadline.kind == "reinspection")).one()
+        window.status, window.missed_on, window.next_notice_on = "missed", d("2026-09-14"), None
+        session.add(window)
+        session.add(DeadlineNotice(key=f"deadline:{window.id}:escalated", deadline_id=window.id, step="escalated",
+                                   for_date=d("2026-09-14"), recipient_role="senior_adviser"))
+    summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
+    kinds = {row["kind"] for row in summary["overdue"]}
+    assert "statement_of_action" in kinds and not kinds & OFSTED_OWNED_KINDS
+    with session_scope(demo_db) as session:
+        shown = case_view(session, "990101", d("2027-01-04"))["cases"]
+        assert {x["status"] for c in shown for x in c["deadlines"] if x["kind"] == "reinspection"} == {"passed"}
+
+
 def test_nothing_is_missed_before_the_working_day_after(demo_db, smtp):
     run_deadline_check(demo_db, d("2026-11-18"))  # due today: a reminder, not missed
     with session_scope(demo_db) as session:
