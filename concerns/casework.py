@@ -168,7 +168,8 @@ def _write(session: Session, school: School, row: Case | None, case: CaseFile, r
             new = DeadlineRow(case_id=row.id, urn=school.urn, kind=deadline.kind, due=deadline.due,
                               responsible=deadline.responsible, rule=deadline.rule, source=deadline.source,
                               note=deadline.note, created_on=deadline.created_on, created_by_event_id=event.id,
-                              next_notice_on=first_notice_on(deadline.due, calendar, policy.reminder_offsets))
+                              next_notice_on=first_notice_on(deadline.due, calendar, policy.reminder_offsets,
+                                                             deadline.kind))
             session.add(new)  # flushed with the rest of the unit of work, not one by one
         elif id(deadline) in changed:
             stored = session.get(DeadlineRow, deadline.id)

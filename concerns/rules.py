@@ -187,6 +187,23 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# --- Who owes a deadline ----------------------------------------------------------------------------
+# Dates that Ofsted owns are watched, not owed by an officer: the authority cannot make Ofsted visit, so
+# when such a date passes it is `passed`, never `missed`, and never escalated. One table, read by the
+# status views, the daily check, the desk and the termly report; add a kind here, not a string check.
+OFSTED_OWNED_KINDS: frozenset[str] = frozenset({"reinspection", "hmi_monitoring"})
+
+
+def ofsted_owned(kind: str) -> bool:
+    """True for a deadline kind whose date Ofsted owns (watched, never missed or escalated)."""
+    return kind in OFSTED_OWNED_KINDS
+
+
+def status_when_past(kind: str) -> str:
+    """What a deadline still open after its date is: `missed` if an officer owed it, `passed` if Ofsted did."""
+    return "passed" if ofsted_owned(kind) else "missed"
+
+
 class NoRuleInForce(LookupError):
     pass
 

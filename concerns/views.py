@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from concerns.casework import case_file, get_school, judgement_from_row, school_facts
 from concerns.judgements import is_coasting, is_stuck
+from concerns.rules import status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
 
@@ -41,7 +42,8 @@ def _events_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Cas
 def deadline_json(d, as_of: date, historical: bool = False) -> dict:
     # An imported deadline that was already past on import is history: the product cannot know whether
     # it was met, so it is neither "missed" nor reminded about (issue: history is not news).
-    status = "historical" if historical and d.status_on(as_of) == "missed" else d.status_on(as_of)
+    status = d.status_on(as_of)
+    status = "historical" if historical and status in ("missed", "passed") else status
     return {"kind": d.kind, "due": d.due.isoformat(), "status": status, "historical": historical,
             "responsible": d.responsible,
             "rule": d.rule, "source": d.source, "note": d.note,
@@ -171,7 +173,8 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
 
 def deadlines_view(session: Session, as_of: date, within: int | None = None, la: str | None = None,
                    include_done: bool = False) -> list[dict]:
-    """Deadlines live on `as_of`: missed ones (past due, not met) and open ones due within `within` days."""
+    """Deadlines live on `as_of`: missed ones (past due, not met), passed Ofsted dates (past, not yet met by
+    the visit or inspection: watched, never missed) and open ones due within `within` days."""
     query = select(Deadline, School, Case).join(School, School.urn == Deadline.urn).join(
         Case, Case.id == Deadline.case_id).where(Deadline.created_on <= as_of)
     if not include_done:
@@ -199,4 +202,4 @@ def _status_on(row: Deadline, as_of: date) -> str:
         return "met"
     if row.cancelled_on and row.cancelled_on <= as_of:
         return "cancelled"
-    return "missed" if row.due < as_of else "open"
+    return status_when_past(row.kind) if row.due < as_of else "open"

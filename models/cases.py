@@ -62,7 +62,7 @@ class Deadline(SQLModel, table=True):
     urn: str = Field(index=True)
     kind: str
     due: date
-    status: str = "open"  # open | met | missed | cancelled
+    status: str = "open"  # open | met | missed | passed (an Ofsted-owned date) | cancelled
     responsible: str
     rule: str
     source: str

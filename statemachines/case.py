@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from concerns.rules import status_when_past
+
 
 @dataclass(frozen=True)
 class SchoolFacts:
@@ -35,7 +37,7 @@ class Deadline:
     rule: str
     source: str
     created_on: date
-    status: str = "open"  # open | met | missed | cancelled
+    status: str = "open"  # open | met | missed | passed (an Ofsted-owned date) | cancelled
     met_on: date | None = None
     cancelled_on: date | None = None
     note: str = ""
@@ -49,11 +51,12 @@ class Deadline:
             return "cancelled"
         if self.created_on > day:
             return "not_yet_created"
-        return "missed" if self.due < day else "open"
+        return status_when_past(self.kind) if self.due < day else "open"
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("open", "missed")
+        # A passed Ofsted date is still awaited: the visit or inspection that comes late still meets it.
+        return self.status in ("open", "missed", "passed")
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.conftest import Cli, table_dump
@@ -150,6 +152,22 @@ def test_register_and_deadlines_as_of(cli, school, academy):
     # As of a date before it was met, it was still open.
     early = cli.json("deadlines", "--as-of", "2026-11-10", "--within", "10")
     assert next(x for x in early if x["kind"] == "statement_of_action")["status"] == "open"
+
+
+def test_ofsted_dates_show_as_passed_never_missed(cli, school):
+    # Dates Ofsted owns (reinspection, HMI monitoring) are watched, not owed: past their date they are
+    # `passed`; the statement of action, owed by the authority, is `missed`.
+    cli.ok("inspection", "add", school, "--published", "2026-11-04", "--outcome", "special_measures")
+    case = cli.json("case", "show", school, "--as-of", "2026-11-10")["cases"][0]
+    hmi = next(x for x in case["deadlines"] if x["kind"] == "hmi_monitoring")
+    later = date.fromisoformat(hmi["due"]) + timedelta(days=1)
+    shown = cli.json("case", "show", school, "--as-of", later.isoformat())["cases"][0]["deadlines"]
+    statuses = {x["kind"]: x["status"] for x in shown}
+    assert statuses["hmi_monitoring"] == "passed" and statuses["statement_of_action"] == "missed"
+    listed = {x["kind"]: x["status"] for x in cli.json("deadlines", "--as-of", later.isoformat())}
+    assert listed["hmi_monitoring"] == "passed" and listed["statement_of_action"] == "missed"
+    assert "missed" not in {x["status"] for x in cli.json("deadlines", "--as-of", later.isoformat())
+                            if x["kind"] in ("reinspection", "hmi_monitoring")}
 
 
 def test_state_as_of_a_past_date(cli, school):

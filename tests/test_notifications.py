@@ -19,7 +19,9 @@ from concerns.jobs import (
     run_send_notifications,
     run_termly_review,
 )
-from models import Deadline, Notification
+from concerns.rules import OFSTED_OWNED_KINDS
+from concerns.views import case_view, deadlines_view
+from models import Deadline, DeadlineNotice, Notification
 from tests.conftest import d
 from tests.support.smtp import SmtpTestServer
 
@@ -87,6 +89,88 @@ def test_digest_items_link_to_the_school_on_the_desk_when_its_address_is_set(dem
     assert '<a href="https://concerns.demoshire.example/schools/990301">Northgate Primary School</a>' in html
     # With the desk, officers are sent there, not to a command line.
     assert "concerns event" not in text and "officers' desk" in text
+
+
+# --- Ofsted's dates (reinspection, HMI monitoring): watched, not owed -------------------------------------
+
+OFSTED_WORDS = ("reinspection", "hmi monitoring")
+
+
+def test_a_passed_reinspection_window_is_passed_never_missed_and_escalated_to_no_one(demo_db, smtp):
+    # Demo, 23 Nov 2026: the reinspection windows of 990101 (12 Sep) and 990104 (10 Nov) have closed with no
+    # inspection yet. Nobody in the authority owes Ofsted's visit: `passed`, no notice, no escalation.
+    summary = run_deadline_check(demo_db, d("2026-11-23"))
+    assert summary["marked_passed"] == 2
+    assert not [i for i in summary["items"] if i["deadline"] in OFSTED_WORDS]
+    # The statement of action goes missed and escalates exactly as before.
+    assert summary["marked_missed"] >= 1 and summary["by_step"]["escalated"] >= 1
+    with session_scope(demo_db) as session:
+        windows = session.exec(select(Deadline).where(Deadline.kind == "reinspection",
+                                                      Deadline.urn.in_(("990101", "990104")))).all()
+        assert sorted((w.urn, w.status, w.missed_on, w.next_notice_on) for w in windows) == [
+            ("990101", "passed", None, None), ("990104", "passed", None, None)]
+        assert not session.exec(select(DeadlineNotice).where(
+            DeadlineNotice.deadline_id.in_([w.id for w in windows]))).all()
+        shown = {r["urn"]: r["status"] for r in deadlines_view(session, d("2026-11-23"))
+                 if r["kind"] == "reinspection" and r["status"] != "open"}
+        assert shown == {"990101": "passed", "990104": "passed"}
+        soa = session.exec(select(Deadline).where(Deadline.urn == "990301", Deadline.kind == "statement_of_action")).one()
+        assert soa.status == "missed"
+        notices = session.exec(select(DeadlineNotice.step).where(DeadlineNotice.deadline_id == soa.id)).all()
+        assert sorted(notices) == ["escalated", "missed"]
+    # A second run changes nothing.
+    again = run_deadline_check(demo_db, d("2026-11-23"))
+    assert (again["marked_passed"], again["marked_missed"], again["reminders"], again["digests_queued"]) == (0, 0, 0, 0)
+    run_send_notifications(demo_db)
+    assert smtp.messages
+    assert not [m for m in smtp.messages if any(w in body(m.msg).lower() for w in OFSTED_WORDS)]
+
+
+def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_director_none(demo_db, smtp):
+    # Through the rest of the term: HMI monitoring windows close 18 Dec, 990102's reinspection window 20 Dec.
+    days = ("2026-11-23", "2026-12-04", "2026-12-07", "2026-12-18", "2026-12-21", "2027-01-05", "2027-01-06")
+    summaries = {day: run_deadline_check(demo_db, d(day), simulation=True) for day in days}
+    heads_up = [i for i in summaries["2026-12-04"]["items"] if i["deadline"] == "hmi monitoring"]
+    assert len(heads_up) == 3 and {i["reminder"] for i in heads_up} == {"expected from Ofsted"}
+    ofsted_items = [i for s in summaries.values() for i in s["items"] if i["deadline"] in OFSTED_WORDS]
+    assert {i["reminder"] for i in ofsted_items} == {"expected from Ofsted"}
+    assert sum(s["marked_passed"] for s in summaries.values()) == 2 + 3 + 1  # 2 reinspections, 3 HMI, 990102
+    with session_scope(demo_db) as session:
+        steps = session.exec(select(DeadlineNotice.deadline_id, DeadlineNotice.step).join(
+            Deadline, Deadline.id == DeadlineNotice.deadline_id).where(Deadline.kind.in_(OFSTED_OWNED_KINDS))).all()
+        assert {step for _, step in steps} == {"expected"} and len(steps) == len({i for i, _ in steps})
+        assert not session.exec(select(Deadline).where(Deadline.kind.in_(OFSTED_OWNED_KINDS),
+                                                       Deadline.status == "missed")).all()
+        hmi = session.exec(select(Deadline).where(Deadline.kind == "hmi_monitoring", Deadline.urn == "990203",
+                                                  Deadline.due == d("2026-12-18"))).one()
+        assert hmi.status == "passed"
+        shown = case_view(session, "990203", d("2027-01-06"))["cases"]
+        assert {x["status"] for c in shown for x in c["deadlines"] if x["due"] == "2026-12-18"} == {"passed"}
+    run_send_notifications(demo_db)
+    mail = by_recipient(smtp)
+    director = [body(m).lower() for m in mail["alex.morgan@demoshire.example"]]
+    assert director and not [b for b in director if any(w in b for w in OFSTED_WORDS)]
+    expected = [m for msgs in mail.values() for m in msgs if "EXPECTED FROM OFSTED" in body(m)]
+    assert expected
+    # A digest of nothing but Ofsted's dates asks for no action now.
+    only = [m for m in expected if "MISSED" not in body(m) and "DUE" not in body(m)]
+    assert only and not [m for m in only if "need action now" in m["Subject"]]
+
+
+def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_missed_before(demo_db, smtp):
+    # An older database: the check once marked 990101's reinspection window missed and escalated it.
+    with session_scope(demo_db) as session:
+        window = session.exec(select(Deadline).where(Deadline.urn == "990101", Deadline.kind == "reinspection")).one()
+        window.status, window.missed_on, window.next_notice_on = "missed", d("2026-09-14"), None
+        session.add(window)
+        session.add(DeadlineNotice(key=f"deadline:{window.id}:escalated", deadline_id=window.id, step="escalated",
+                                   for_date=d("2026-09-14"), recipient_role="senior_adviser"))
+    summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
+    kinds = {row["kind"] for row in summary["overdue"]}
+    assert "statement_of_action" in kinds and not kinds & OFSTED_OWNED_KINDS
+    with session_scope(demo_db) as session:
+        shown = case_view(session, "990101", d("2027-01-04"))["cases"]
+        assert {x["status"] for c in shown for x in c["deadlines"] if x["kind"] == "reinspection"} == {"passed"}
 
 
 def test_nothing_is_missed_before_the_working_day_after(demo_db, smtp):

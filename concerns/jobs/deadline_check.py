@@ -1,4 +1,7 @@
-"""Daily: reminders before deadlines, on the day, `missed` and escalation the working day after."""
+"""Daily: reminders before deadlines, on the day, `missed` and escalation the working day after.
+
+Ofsted's own dates (reinspection, HMI monitoring) get one "expected from Ofsted" heads-up and become
+`passed`, never missed or escalated (concerns.rules.OFSTED_OWNED_KINDS)."""
 
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | N
     for item in result.items:
         by_step[item.step] = by_step.get(item.step, 0) + 1
     return {"as_of": as_of.isoformat(), "examined": result.examined, "reminders": len(result.items),
-            "by_step": by_step, "marked_missed": result.marked_missed, "digests_queued": digests.queued,
+            "by_step": by_step, "marked_missed": result.marked_missed,
+            "marked_passed": result.marked_passed, "digests_queued": digests.queued,
             "recipients": digests.recipients, "unassigned": digests.unassigned,
             "items": [item_in_words(item) for item in sorted(result.items, key=lambda i: (i.due, i.school))]}
 
@@ -37,6 +41,7 @@ STEP_WORDS = {
     "due": "due today",
     "missed": "missed",
     "escalated": "missed and escalated",
+    "expected": "expected from Ofsted",
 }
 
 

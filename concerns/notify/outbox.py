@@ -83,6 +83,7 @@ SECTIONS = (
     ("due", "Due today"),
     ("before-3wd", "Due within 3 working days"),
     ("before-10wd", "Due within 10 working days"),
+    ("expected", "Expected from Ofsted"),  # Ofsted's dates: watched, not owed, never urgent
 )
 
 

@@ -1,5 +1,9 @@
 """The daily deadline check: reminders ahead, on the day, `missed` and escalation after.
 
+A date Ofsted owns (`concerns.rules.OFSTED_OWNED_KINDS`: reinspection, HMI monitoring) is watched, not
+owed: it gets one "expected from Ofsted" heads-up ahead and becomes `passed` after, never `missed`, never
+escalated, never "due today".
+
 For each live deadline the check works out the one reminder step that is due now and records it in the
 DeadlineNotice ledger (unique key per deadline and step), so a second run the same day finds nothing
 new, and a day the flow did not run is caught up with the most urgent step only, not a burst of stale
@@ -17,6 +21,7 @@ from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
 from concerns.policy import policy_for
+from concerns.rules import ofsted_owned
 from models import Case, Deadline, DeadlineNotice, School
 
 DEFAULT_OFFSETS = (10, 3)  # working days before the due date; each policy may set its own
@@ -26,7 +31,7 @@ DEFAULT_OFFSETS = (10, 3)  # working days before the due date; each policy may s
 class Item:
     """One line of a digest: what is due, for which school, and why this officer is told."""
 
-    step: str  # before-10wd | before-3wd | due | missed | escalated
+    step: str  # before-10wd | before-3wd | due | missed | escalated | expected (an Ofsted-owned date)
     deadline_id: int
     kind: str
     due: date
@@ -46,6 +51,7 @@ class CheckResult:
     as_of: date
     items_by_role: dict[tuple[str, str, str | None], list[Item]] = field(default_factory=dict)
     marked_missed: int = 0
+    marked_passed: int = 0
     examined: int = 0
 
     def add(self, la: str, role: str, urn: str | None, item: Item) -> None:
@@ -56,21 +62,29 @@ class CheckResult:
         return [i for items in self.items_by_role.values() for i in items]
 
 
-def reminder_steps(due: date, calendar, offsets: Sequence[int]) -> list[tuple[str, date]]:
+def reminder_steps(due: date, calendar, offsets: Sequence[int], kind: str = "") -> list[tuple[str, date]]:
     """The dates each reminder step falls on, least urgent first.
 
     `before-Nwd` on the N-th working day before the due date; `due` on the due date (or the working day
     before it, when it falls on a weekend or holiday); `missed` the working day after.
+
+    A date Ofsted owns (`kind`) has two steps only: `expected` (one heads-up, on the earliest reminder
+    offset) and `passed` the working day after; no officer owes it, so nothing is due, missed or escalated.
     """
+    after = calendar.next_working_day(due + timedelta(days=1))
+    if ofsted_owned(kind):
+        ahead = max(offsets, default=0)
+        steps = [("expected", calendar.add_working_days(due, -ahead))] if ahead else []
+        return steps + [("passed", after)]
     steps = [(f"before-{o}wd", calendar.add_working_days(due, -o)) for o in sorted(set(offsets), reverse=True)]
     steps.append(("due", due if calendar.is_working_day(due) else calendar.add_working_days(due, -1)))
-    steps.append(("missed", calendar.next_working_day(due + timedelta(days=1))))
+    steps.append(("missed", after))
     return steps
 
 
-def first_notice_on(due: date, calendar, offsets: Sequence[int]) -> date:
+def first_notice_on(due: date, calendar, offsets: Sequence[int], kind: str = "") -> date:
     """When a new deadline first needs looking at: the daily check reads only deadlines whose date has come."""
-    return reminder_steps(due, calendar, offsets)[0][1]
+    return reminder_steps(due, calendar, offsets, kind)[0][1]
 
 
 def horizon(as_of: date, offsets: Sequence[int]) -> date:
@@ -123,7 +137,8 @@ def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None 
             policy = policy_for(la)
             policies[la] = (policy, policy.calendar(DayKind.statutory))
         policy, calendar = policies[la]
-        steps = reminder_steps(deadline.due, calendar, offsets if offsets is not None else policy.reminder_offsets)
+        steps = reminder_steps(deadline.due, calendar, offsets if offsets is not None else policy.reminder_offsets,
+                               deadline.kind)
         reached = [name for name, day in steps if day <= as_of]
         later = [day for _, day in steps if day > as_of]
         deadline.next_notice_on = later[0] if later else None
@@ -134,6 +149,11 @@ def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None 
         base = dict(deadline_id=deadline.id, kind=deadline.kind, due=deadline.due, urn=deadline.urn,
                     school=school_name, la=la, pathway=pathway, responsible=deadline.responsible,
                     note=deadline.note, source=deadline.source)
+        if step == "passed":
+            # Ofsted's date went by: watched, not owed. No notice, no escalation; the status is all.
+            deadline.status, deadline.next_notice_on = "passed", None
+            result.marked_passed += 1
+            continue
         if step == "missed":
             deadline.status, deadline.missed_on, deadline.next_notice_on = "missed", as_of, None
             result.marked_missed += 1
@@ -144,6 +164,9 @@ def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None 
         else:
             if any(f"deadline:{deadline.id}:{s}" in already for s in reached[reached.index(step) + 1:]):
                 continue
+            if step == "expected" and any(f"deadline:{deadline.id}:before-{o}wd" in already
+                                          for o in (*policy.reminder_offsets, *(offsets or ()))):
+                continue  # told before the Ofsted dates had their own steps: one heads-up is enough
             base["working_days_left"] = calendar.working_days_between(as_of, deadline.due)
             notices = [(step, deadline.responsible, None)]
         for name, role, escalated_from in notices:

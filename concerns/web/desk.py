@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from concerns import views
 from concerns.notify.directory import Directory
 from concerns.policy import policy_for
+from concerns.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from models import Case, Deadline, DeadlineNotice, Officer, School
 
 ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
@@ -60,8 +61,11 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     rows = views.deadlines_view(session, as_of, within=(horizon - as_of).days, la=officer.la)
     mine = [r for r in rows if who.is_mine(officer, r["responsible"], r["urn"])]
     missed = [r for r in mine if r["status"] == "missed"]
-    this_week = [r for r in mine if r["status"] == "open" and r["due"] <= end_of_week.isoformat()]
-    next_two = [r for r in mine if r["status"] == "open" and r["due"] > end_of_week.isoformat()]
+    owed = [r for r in mine if r["status"] == "open" and not ofsted_owned(r["kind"])]
+    this_week = [r for r in owed if r["due"] <= end_of_week.isoformat()]
+    next_two = [r for r in owed if r["due"] > end_of_week.isoformat()]
+    # Ofsted's own dates (reinspection, HMI monitoring): watched, not owed, so apart, and never "missed".
+    expected = [r for r in mine if ofsted_owned(r["kind"]) and r["status"] in ("open", "passed")]
 
     # Meetings the pathway has scheduled (a case's facts keep them by term), for cases whose meetings
     # this officer answers for.
@@ -80,11 +84,13 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     meetings.sort(key=lambda m: (m["on"], m["urn"]))
 
     # Missed deadlines escalated to this officer (their role is the responsible role's manager) and still owed.
+    # An Ofsted date is never owed: one escalated before that rule (an older database) is not shown.
     escalations = []
     for notice, deadline, school in session.exec(
             select(DeadlineNotice, Deadline, School).join(Deadline, Deadline.id == DeadlineNotice.deadline_id)
             .join(School, School.urn == Deadline.urn)
             .where(School.la == officer.la, DeadlineNotice.step == "escalated", Deadline.met_on.is_(None),
+                   Deadline.kind.not_in(OFSTED_OWNED_KINDS),
                    Deadline.cancelled_on.is_(None), DeadlineNotice.for_date <= as_of)
             .order_by(Deadline.due, Deadline.id)).all():
         if who.is_mine(officer, notice.recipient_role, school.urn):
@@ -93,7 +99,8 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
                                 "responsible": deadline.responsible,
                                 "responsible_names": who.names(deadline.responsible, school.urn)})
     return {"as_of": as_of.isoformat(), "end_of_week": end_of_week.isoformat(), "horizon": horizon.isoformat(),
-            "missed": missed, "this_week": this_week, "next_two_weeks": next_two, "meetings": meetings,
+            "missed": missed, "this_week": this_week, "next_two_weeks": next_two, "expected": expected,
+            "meetings": meetings,
             "escalations": escalations}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from sqlmodel import select
 
@@ -216,11 +217,46 @@ def test_my_week_sorts_deadlines_by_urgency(desk):
     page = desk.client.get("/week").text
     this_week = page[page.index('id="this-week"'):page.index('id="next-two-weeks"')]
     assert "Ash Tree Primary" in this_week and "Statement of action" in this_week
-    later = Desk(desk.url, today=__import__("datetime").date(2026, 11, 20))
+    later = Desk(desk.url, today=date(2026, 11, 20))
     later.sign_in()
     page = later.client.get("/week").text
     missed = page[page.index('id="missed"'):page.index('id="this-week"')]
     assert "Ash Tree Primary" in missed
+
+
+def test_my_week_shows_ofsted_dates_as_expected_never_missed_or_escalated(desk, cli):
+    # An older database: the check once marked Ash Tree's HMI monitoring window missed and escalated it
+    # to the senior adviser. Ofsted's date is watched, not owed: it shows as passed, expected from Ofsted.
+    from concerns.jobs import run_deadline_check
+    from models import DeadlineNotice
+
+    with session_scope(desk.url) as session:
+        hmi = session.exec(select(Deadline).where(Deadline.urn == "100001", Deadline.kind == "hmi_monitoring")).one()
+        hmi.due, hmi.status, hmi.missed_on, hmi.next_notice_on = TODAY, "missed", TODAY, None
+        session.add(hmi)
+        session.add(DeadlineNotice(key=f"deadline:{hmi.id}:escalated", deadline_id=hmi.id, step="escalated",
+                                   for_date=TODAY, recipient_role="senior_adviser"))
+    # The statement of action (senior adviser's, due 18 Nov) is missed and escalated for real.
+    run_deadline_check(desk.url, date(2026, 11, 19), simulation=True)
+    rc, _, err = add_desk_user(cli, "lee.link@testshire.example", "link_adviser", LA)
+    assert rc == 0, err
+    rc, _, err = add_desk_user(cli, "ann.assistant@testshire.example", "assistant_director", LA)
+    assert rc == 0, err
+    day = date(2026, 11, 20)
+    pages = {}
+    for email in (OFFICER, "lee.link@testshire.example", "ann.assistant@testshire.example"):
+        officer = Desk(desk.url, today=day)
+        assert officer.sign_in(email).status_code == 303
+        pages[email] = officer.client.get("/week").text
+    link = pages["lee.link@testshire.example"]
+    assert "HMI monitoring" not in link[link.index('id="missed"'):link.index('id="expected"')]
+    expected = link[link.index('id="expected"'):link.index('id="meetings"')]
+    assert "Ash Tree Primary" in expected and "HMI monitoring" in expected and "passed" in expected
+    senior = pages[OFFICER]
+    assert "Nothing has been escalated to you." in senior[senior.index('id="escalations"'):]
+    director = pages["ann.assistant@testshire.example"]
+    escalated = director[director.index('id="escalations"'):]
+    assert "Statement of action" in escalated and "HMI monitoring" not in escalated
 
 
 def test_a_trusted_sign_on_header_is_ignored_unless_configured(authority):
