@@ -356,9 +356,12 @@ def cmd_inspection(args) -> None:
     areas = dict(parse_area_grade(a) for a in args.area)
     if len(areas) != len(args.area):
         raise CommandError("an --area is given twice")
-    if areas and args.published < date(2025, 11, 10):
-        raise CommandError(f"report cards began on 10 Nov 2025; --published {args.published.isoformat()} is earlier: "
-                           "use --outcome")
+    from concerns.rules import DEFAULT_RULES, short_date
+
+    report_cards_from = DEFAULT_RULES.starts("judgements/report-cards")
+    if areas and args.published < report_cards_from:
+        raise CommandError(f"report cards began on {short_date(report_cards_from)}; "
+                           f"--published {args.published.isoformat()} is earlier: use --outcome")
     outcome = parse_outcome(args.outcome) if args.outcome else None
     judgement = Judgement(published=args.published, inspected=args.inspected, outcome=outcome, areas=areas,
                           safeguarding=args.safeguarding, graded=not args.ungraded)

@@ -65,6 +65,12 @@ def test_report_card_form(cli, school):
     assert row["category"] == "NA" and row["pathway"] == "requires_improvement"
 
 
+def test_report_cards_from_10_november_2025_the_day_before_refused(cli, school):
+    rc, out, err = cli("inspection", "add", school, "--published", "2025-11-09", "--area", "achievement=needs_attention")
+    assert rc == 2 and "report cards began on 10 Nov 2025; --published 2025-11-09 is earlier" in err
+    cli.ok("inspection", "add", school, "--published", "2025-11-10", "--area", "achievement=needs_attention")
+
+
 def test_warning_notice_from_2016_without_until_is_refused_and_changes_nothing(cli, school):
     cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
     cli.ok("event", school, "confirm_concern", "--on", "2026-09-08")
