@@ -183,7 +183,9 @@ def build_parser() -> Parser:
     rules.add_argument("--on", type=iso_date)
     rules.add_argument("--json", action="store_true")
 
-    sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
+    diagram = sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
+    diagram.add_argument("--table", action="store_true",
+                         help="print the review table instead (every transition with the law it follows)")
 
     demo = sub.add_parser("demo", help="the demo authority").add_subparsers(
         dest="demo_command", required=True, parser_class=Parser)
@@ -478,6 +480,11 @@ def cmd_rules(args) -> None:
 
 
 def cmd_diagram(args) -> None:
+    if args.table:
+        from statemachines.review import review_table
+
+        print(review_table(), end="")
+        return
     from statemachines.pathways import mermaid_diagram
 
     print(mermaid_diagram())

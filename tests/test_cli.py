@@ -268,3 +268,9 @@ def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, 
     assert rc == 2 and "only to maintained schools" in err
     rc, _, err = cli("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20")
     assert rc == 2 and "warning_notice needs: grounds" in err
+
+
+def test_diagram_table_prints_the_review_table(cli):
+    out = cli.ok("diagram", "--table")
+    assert "| from | event | guard | to | creates | meets | cancels | law |" in out
+    assert "EIA 2006 s60(4A)-(4B)" in out
