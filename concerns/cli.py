@@ -183,7 +183,9 @@ def build_parser() -> Parser:
     rules.add_argument("--on", type=iso_date)
     rules.add_argument("--json", action="store_true")
 
-    sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
+    diagram = sub.add_parser("diagram", help="print the pathway state machine as a Mermaid diagram")
+    diagram.add_argument("--table", action="store_true",
+                         help="print the review table instead (every transition with the law it follows)")
 
     demo = sub.add_parser("demo", help="the demo authority").add_subparsers(
         dest="demo_command", required=True, parser_class=Parser)
@@ -356,9 +358,12 @@ def cmd_inspection(args) -> None:
     areas = dict(parse_area_grade(a) for a in args.area)
     if len(areas) != len(args.area):
         raise CommandError("an --area is given twice")
-    if areas and args.published < date(2025, 11, 10):
-        raise CommandError(f"report cards began on 10 Nov 2025; --published {args.published.isoformat()} is earlier: "
-                           "use --outcome")
+    from concerns.rules import DEFAULT_RULES, short_date
+
+    report_cards_from = DEFAULT_RULES.starts("judgements/report-cards")
+    if areas and args.published < report_cards_from:
+        raise CommandError(f"report cards began on {short_date(report_cards_from)}; "
+                           f"--published {args.published.isoformat()} is earlier: use --outcome")
     outcome = parse_outcome(args.outcome) if args.outcome else None
     judgement = Judgement(published=args.published, inspected=args.inspected, outcome=outcome, areas=areas,
                           safeguarding=args.safeguarding, graded=not args.ungraded)
@@ -475,6 +480,11 @@ def cmd_rules(args) -> None:
 
 
 def cmd_diagram(args) -> None:
+    if args.table:
+        from statemachines.review import review_table
+
+        print(review_table(), end="")
+        return
     from statemachines.pathways import mermaid_diagram
 
     print(mermaid_diagram())

@@ -22,14 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from concerns.letters import LetterParty, LetterSchool
+from concerns.rules import DEFAULT_RULES
 
 # Education and Adoption Act 2016 s2 commenced on this day (SI 2016/466): SoS warning notices,
-# s60(6A) copy, no representations to Ofsted.
-EAA_2016_COMMENCED = date(2016, 4, 18)
-# Regional Schools Commissioners were renamed Regional Directors in 2022 (DfE Regions Group).
-REGIONAL_DIRECTORS_FROM = date(2022, 7, 1)
-# Ofsted's chief inspector became "His Majesty's" on the accession of King Charles III.
-HIS_MAJESTY_FROM = date(2022, 9, 8)
+# s60(6A) copy, no representations to Ofsted. The date is the rule book's (concerns/rules.py).
+EAA_2016_COMMENCED = DEFAULT_RULES.starts("warning_notice/issuer-sets-period")
 
 
 @dataclass(frozen=True)
@@ -217,7 +214,8 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
 
 
 def _hmci(on: date | None) -> LetterParty:
-    majesty = "Her" if on is not None and on < HIS_MAJESTY_FROM else "His"
+    # Ofsted's chief inspector became "His Majesty's" on the accession of King Charles III (rule "crown").
+    majesty = DEFAULT_RULES.in_force("crown", on).params["majesty"] if on is not None else "His"
     return LetterParty(
         name=f"{majesty} Majesty's Chief Inspector of Education, Children's Services and Skills",
         role="Ofsted",
@@ -225,10 +223,9 @@ def _hmci(on: date | None) -> LetterParty:
 
 
 def _secretary_of_state(on: date | None) -> LetterParty:
-    via = (
-        "the Regional Schools Commissioner"
-        if on is not None and on < REGIONAL_DIRECTORS_FROM
-        else "the Regional Director, Department for Education"
+    # Regional Schools Commissioners were renamed Regional Directors in 2022 (rule "sos_office").
+    via = DEFAULT_RULES.in_force("sos_office", on).params["via"] if on is not None else (
+        DEFAULT_RULES.get("sos_office/regional-director").params["via"]
     )
     return LetterParty(name="The Secretary of State for Education", role=f"via {via}")
 

@@ -174,7 +174,7 @@ def ri_or_equivalent(j: Judgement, rules: RuleBook = DEFAULT_RULES) -> bool:
         return False
     if not j.is_report_card:
         return True
-    equivalent = set(rules.in_force("stuck", max(j.published, date(2025, 1, 1))).params["equivalent_grades"])
+    equivalent = set(rules.in_force("stuck", max(j.published, rules.starts("stuck"))).params["equivalent_grades"])
     return any(g.value in equivalent for g in j.areas.values())
 
 

@@ -31,17 +31,14 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from concerns.rules import DEFAULT_RULES
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
-# --- Dates on which the wording of a letter changes ---------------------------------------------
-# Education and Adoption Act 2016 s2, commenced 18 Apr 2016 (SI 2016/466): the issuer sets the
-# compliance period and the right to make representations to Ofsted ends. Notices given before this
-# date keep the old regime (SI 2016/466 reg 4). DOMAIN-RESEARCH §2, tag V.
-WARNING_NOTICE_REGIME_CHANGE = date(2016, 4, 18)
-# Academies Act 2010 s4(A1) (duty to make an academy order for a school in a category) repealed from
-# 29 Jun 2026 by the Children's Wellbeing and Schools Act 2026 s58; a power remains (s4(1)(b)).
-# DOMAIN.md §5, DOMAIN-RESEARCH §4.1, tag V.
-ACADEMY_ORDER_DUTY_REPEALED = date(2026, 6, 29)
+# --- Dates on which the wording of a letter changes: looked up in the rule book (concerns/rules.py) ---
+# Education and Adoption Act 2016 s2: from this day the issuer sets the compliance period and the right
+# to make representations to Ofsted ends. Notices given before it keep the old regime (SI 2016/466 reg 4).
+WARNING_NOTICE_REGIME_CHANGE = DEFAULT_RULES.starts("warning_notice/issuer-sets-period")
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # fmt: off
@@ -484,11 +481,9 @@ def _check_warning_notice(
         "given_on": given_on,
         "legacy": legacy,
         "grounds_text": [GROUNDS[key] for key in v["grounds"]],
-        # "Her Majesty's" before the accession of King Charles III (8 Sep 2022); only legacy notices
-        # (given before 2016) can predate it here.
-        "hmci_title": "Her Majesty's Chief Inspector"
-        if given_on < date(2022, 9, 8)
-        else "His Majesty's Chief Inspector",
+        # "Her Majesty's" before the accession of King Charles III (rule crown/his-majesty); only legacy
+        # notices (given before 2016) can predate it here.
+        "hmci_title": f"{DEFAULT_RULES.in_force('crown', given_on).params['majesty']} Majesty's Chief Inspector",
     }
 
 
@@ -571,9 +566,9 @@ def _check_statement(
     return {
         "category_label": CATEGORIES[v["category"]],
         "priorities": priorities,
-        # The duty to make an academy order follows the date the report placing the school in a
-        # category was published (DOMAIN.md §5).
-        "academy_order_duty": v["published"] < ACADEMY_ORDER_DUTY_REPEALED,
+        # The duty to make an academy order (Academies Act 2010 s4(A1), 18 Apr 2016 to 28 Jun 2026) follows
+        # the date the report placing the school in a category was published (DOMAIN.md §5).
+        "academy_order_duty": DEFAULT_RULES.in_force("academy_order", v["published"]).params["duty"] == "must",
         "years": [academic_year(on, n) for n in range(3)],
         "support_team": team,
     }
@@ -1109,7 +1104,8 @@ def _environment() -> Environment:
         lines=address_lines,
         with_deadline=with_deadline,
     )
-    env.globals.update(academic_year=academic_year)
+    # Dates of law in a letter's wording come from the rule book: {{ rule_starts("<rule id>") | ukdate(false) }}.
+    env.globals.update(academic_year=academic_year, rule_starts=DEFAULT_RULES.starts)
     return env
 
 

@@ -5,6 +5,10 @@ was given, the date a report was published, the date an inspection took place. R
 does, a new row goes in RULES with its start date and the old row gets an end date. Nothing here is
 computed from "today".
 
+This is the one home of every dated fact of law (and of the few timed numbers of local procedure the
+code relies on): other modules look a date up here (`DEFAULT_RULES.starts("<rule id>")`, `in_force`)
+instead of writing it down again; tests/test_rules.py fails on a date literal anywhere else.
+
 Confidence tags follow DOMAIN-RESEARCH.md: V verified in statute or official text, S secondary
 source, H historical, U unconfirmed. Parameters of S/U rules can be overridden per authority in the
 policy file (`[rules."<rule id>"]`), so a number nobody could confirm is configuration with a
@@ -184,6 +188,28 @@ RULES: tuple[Rule, ...] = (
          # Which report-card grades count as "RI or equivalent" was not confirmed (DOMAIN.md §8).
          {"equivalent_grades": ["needs_attention"], "key_judgement_areas": ["leadership_and_management",
                                                                            "quality_of_education"]}),
+    # --- Names in letters: who holds an office on the day a letter is given ---------------------------
+    Rule("crown/her-majesty", "crown", "Her Majesty's Chief Inspector (reign of Queen Elizabeth II)",
+         None, D("2022-09-07"), "Interpretation Act 1978 s10; demise of the Crown 8 Sep 2022", "V",
+         {"majesty": "Her"}),
+    Rule("crown/his-majesty", "crown", "His Majesty's Chief Inspector (accession of King Charles III)",
+         D("2022-09-08"), None, "Interpretation Act 1978 s10; accession of King Charles III, 8 Sep 2022", "V",
+         {"majesty": "His"}),
+    Rule("sos_office/regional-schools-commissioner", "sos_office",
+         "The Secretary of State acts through the Regional Schools Commissioner",
+         None, D("2022-06-30"), "DfE: Regional Schools Commissioners, until the Regions Group of Jul 2022", "S",
+         {"via": "the Regional Schools Commissioner"}),
+    Rule("sos_office/regional-director", "sos_office",
+         "The Secretary of State acts through the Regional Director (DfE Regions Group)",
+         D("2022-07-01"), None, "DfE Regions Group: Regional Schools Commissioners renamed Regional Directors, "
+         "1 Jul 2022", "S",
+         {"via": "the Regional Director, Department for Education"}),
+    # --- Local procedure: not law, but kept here so every dated or timed number has one home ----------
+    Rule("imports/live-window", "import_history",
+         "An imported deadline already past stays news while its case is open and it fell due within about "
+         "one school term",
+         None, None, "local procedure (one term of 13 weeks); not statutory", "S",
+         {"weeks": 13}),
 )
 
 
@@ -229,7 +255,17 @@ class RuleBook:
         raise NoRuleInForce(f"no {topic} rule applies on {on.isoformat()}")
 
     def get(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(f"no rule {rule_id!r}; known: {', '.join(r.id for r in self.rules)}")
+
+    def starts(self, rule_id: str) -> date:
+        """The day a rule came into force (for rules that have one: a commencement, a change of regime)."""
+        start = self.get(rule_id).applies_from
+        if start is None:
+            raise ValueError(f"rule {rule_id!r} has no start date")
+        return start
 
 
 DEFAULT_RULES = RuleBook()
@@ -246,6 +282,12 @@ class Computed:
 # --- Procedures: each reads like the rule it implements --------------------------------------------
 
 
+def short_date(day: date) -> str:
+    """A date as the rule book writes it in messages: 18 Apr 2016."""
+    month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[day.month - 1]
+    return f"{day.day} {month} {day.year}"
+
+
 class RuleRefusal(ValueError):
     """An input the law does not allow (e.g. a post-2016 warning notice with no compliance end)."""
 
@@ -254,10 +296,11 @@ def warning_notice_compliance_end(
     given_on: date, until: date | None, calendar: WorkingDayCalendar, rules: RuleBook = DEFAULT_RULES
 ) -> Computed:
     rule = rules.in_force("warning_notice", given_on)
+    change = short_date(rules.starts("warning_notice/issuer-sets-period"))
     if rule.params.get("compliance_period") == "entered":
         if until is None:
             raise RuleRefusal(
-                f"a warning notice given on {given_on.isoformat()} (from 18 Apr 2016) needs --until: "
+                f"a warning notice given on {given_on.isoformat()} (from {change}) needs --until: "
                 "the issuer sets the compliance period in the notice (EIA 2006 s60 as amended)"
             )
         if until <= given_on:
@@ -266,7 +309,7 @@ def warning_notice_compliance_end(
     computed = calendar.add_working_days(given_on, int(rule.params["compliance_working_days"]))
     if until is not None and until != computed:
         raise RuleRefusal(
-            f"a warning notice given on {given_on.isoformat()} (before 18 Apr 2016) has a statutory compliance "
+            f"a warning notice given on {given_on.isoformat()} (before {change}) has a statutory compliance "
             f"period ending {computed.isoformat()}; --until {until.isoformat()} does not match (omit --until)"
         )
     return Computed(computed, rule)

@@ -67,6 +67,12 @@ def test_report_card_form(cli, school):
     assert row["category"] == "NA" and row["pathway"] == "requires_improvement"
 
 
+def test_report_cards_from_10_november_2025_the_day_before_refused(cli, school):
+    rc, out, err = cli("inspection", "add", school, "--published", "2025-11-09", "--area", "achievement=needs_attention")
+    assert rc == 2 and "report cards began on 10 Nov 2025; --published 2025-11-09 is earlier" in err
+    cli.ok("inspection", "add", school, "--published", "2025-11-10", "--area", "achievement=needs_attention")
+
+
 def test_warning_notice_from_2016_without_until_is_refused_and_changes_nothing(cli, school):
     cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
     cli.ok("event", school, "confirm_concern", "--on", "2026-09-08")
@@ -280,3 +286,9 @@ def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, 
     assert rc == 2 and "only to maintained schools" in err
     rc, _, err = cli("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20")
     assert rc == 2 and "warning_notice needs: grounds" in err
+
+
+def test_diagram_table_prints_the_review_table(cli):
+    out = cli.ok("diagram", "--table")
+    assert "| from | event | guard | to | creates | meets | cancels | law |" in out
+    assert "EIA 2006 s60(4A)-(4B)" in out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,8 +26,10 @@ from concerns.imports import (
     import_ofsted,
     still_live,
 )
+from concerns.imports.history import LIVE_WINDOW
 from concerns.judgements import Judgement, Outcome
 from concerns.notify.reminders import deadline_check
+from concerns.rules import DEFAULT_RULES
 from concerns.views import case_view, register
 from models import AuthorityPolicy, Case, Deadline, Inspection, School
 from tests.support.equivalence import differences, natural_dump, twin_database
@@ -370,6 +372,13 @@ def test_still_live():
     assert still_live(D("2026-11-10"), True, AS_OF)  # past, open case, this term
     assert not still_live(D("2026-11-10"), False, AS_OF)  # past, case closed
     assert not still_live(D("2026-05-01"), True, AS_OF)  # past, open case, over a term ago
+
+
+def test_live_window_is_the_rule_books_and_ends_on_its_day():
+    assert LIVE_WINDOW == timedelta(weeks=DEFAULT_RULES.get("imports/live-window").params["weeks"]) == timedelta(weeks=13)
+    first_live = AS_OF - LIVE_WINDOW  # 2026-08-23
+    assert still_live(first_live, True, AS_OF)  # the day the window opens
+    assert not still_live(first_live - timedelta(days=1), True, AS_OF)  # the day before
 
 
 # --- GIAS ----------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -1023,3 +1023,56 @@ def test_a_letter_never_overwrites_a_file_already_there(tmp_path, community_scho
     assert (tmp_path / f"{letter.filename_stem}.html").read_text() == "someone else's letter"
     assert not (tmp_path / f"{letter.filename_stem}-2.html").exists()
     assert (tmp_path / f"{letter.filename_stem}-3.txt").read_text() == letter.text
+
+
+# --- Dates of law in letters come from the rule book: the day before and the day of each change ------------
+
+
+def test_warning_notice_regime_the_day_before_and_the_day_of_18_april_2016(community_school, authority):
+    before = render_letter(
+        "warning_notice", school=community_school, authority=authority, on=date(2016, 4, 17),
+        reference="R", **warning_notice_details(compliance_end=date(2016, 5, 9)),
+    )
+    assert "fifteenth working day following that day" in before.text
+    assert "The Secretary of State for Education" not in copy_names(before)
+    on_the_day = render_letter(
+        "warning_notice", school=community_school, authority=authority, on=date(2016, 4, 18),
+        reference="R", **warning_notice_details(compliance_end=date(2016, 5, 9)),
+    )
+    assert "fifteenth working day" not in on_the_day.text
+    assert "Since 18 April 2016 there has been no right to make representations to Ofsted" in on_the_day.text
+    assert "The Secretary of State for Education" in copy_names(on_the_day)
+
+
+@pytest.mark.parametrize("on, majesty", [(date(2022, 9, 7), "Her"), (date(2022, 9, 8), "His")])
+def test_hmci_title_changes_on_the_accession(community_school, on, majesty):
+    names = [p.name for p in copies_for("warning_notice", community_school, on=on)]
+    assert f"{majesty} Majesty's Chief Inspector of Education, Children's Services and Skills" in names
+
+
+@pytest.mark.parametrize("on, via", [
+    (date(2022, 6, 30), "via the Regional Schools Commissioner"),
+    (date(2022, 7, 1), "via the Regional Director, Department for Education"),
+])
+def test_secretary_of_state_is_reached_through_the_office_of_the_day(community_school, on, via):
+    (sos,) = [p for p in copies_for("warning_notice", community_school, on=on) if "Secretary of State" in p.name]
+    assert sos.role == via
+
+
+@pytest.mark.parametrize("published, duty", [
+    (date(2016, 4, 15), False),  # a Friday; the duty came in on Monday 18 April 2016
+    (date(2016, 4, 18), True),
+    (date(2026, 6, 26), True),  # the last working day of the duty (it ended on Sunday 28 June 2026)
+    (date(2026, 6, 29), False),
+])
+def test_statement_of_action_academy_order_duty_follows_the_rule_book(church_school, authority, published, duty):
+    letter = render_letter(
+        "statement_of_action", school=church_school, authority=authority, on=published + timedelta(days=3),
+        reference="R", **statement_details(published=published, due=published + timedelta(days=14),
+                                           inspection_date=published - timedelta(days=21)),
+    )
+    text = " ".join(letter.text.split())
+    if duty:
+        assert "published before 29 June 2026, the Secretary of State is required by section 4(A1)" in text
+    else:
+        assert "since 29 June 2026 this has been a power rather than a duty" in text

@@ -14,6 +14,7 @@ from statemachines.pathways import (
     OPEN_STATES,
     PATHWAYS,
     STATES,
+    STEPS,
     EventContext,
     EventRefused,
     allowed_events,
@@ -21,6 +22,7 @@ from statemachines.pathways import (
     mermaid_diagram,
     open_case,
 )
+from statemachines.review import BEGIN, END, review_table
 from tests.conftest import d
 
 
@@ -221,3 +223,22 @@ def test_the_next_meeting_after_one_held_belongs_to_the_following_term(community
     fire(case, community, derbyshire, ev("progress_meeting", "2027-02-24"))
     # Held in the spring term with three weeks of it left: the next is the summer term's, not another spring one.
     assert kinds(case) == {"progress_meeting": "2027-07-22"}
+
+
+def test_every_transition_row_names_the_law_it_follows():
+    assert [s.trigger for s in STEPS if not s.law.strip()] == []
+
+
+def test_review_table_in_docs_is_generated_from_the_machine():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "pathways.md").read_text()
+    block = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), doc, re.S)
+    assert block, "docs/pathways.md has no generated review table"
+    assert block.group(1).strip() == review_table().strip(), (
+        "docs/pathways.md is stale: regenerate the table with `concerns diagram --table`")
+
+
+def test_review_table_has_one_row_per_step_with_its_law():
+    rows = [line for line in review_table().splitlines() if line.startswith("| ") and not line.startswith("| from")]
+    assert len(rows) == len(STEPS)
+    assert "| concern_confirmed, warning_letter_sent | warning_notice | is_maintained | warning_notice_given | " \
+           "warning_notice_compliance | – | – | EIA 2006 s60(2)-(4) |" in rows

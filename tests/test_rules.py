@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from concerns.calendar import DayKind
@@ -16,6 +20,7 @@ from concerns.judgements import (
 )
 from concerns.policy import policy_for
 from concerns.rules import (
+    DEFAULT_RULES,
     RULES,
     NoRuleInForce,
     RuleBook,
@@ -172,3 +177,72 @@ def test_coasting_tests_by_date():
     route_b = Judgement(d("2026-03-05"), areas={"leadership_and_governance": E, "inclusion": N})
     assert is_coasting(route_b, _graded("2024-02-01", Outcome.special_measures))
     assert not is_coasting(route_b, _graded("2024-02-01", ri))
+
+
+# --- Law in one book: every dated fact is a rule, looked up on both sides of its boundary -----------------
+
+
+@pytest.mark.parametrize("topic, day_before, day_of, rule_before, rule_of", [
+    # Education and Adoption Act 2016 s2: the issuer sets the compliance period.
+    ("warning_notice", "2016-04-17", "2016-04-18", "warning_notice/legacy", "warning_notice/issuer-sets-period"),
+    # Academies Act 2010 s4(A1): the duty to make an academy order, inserted 2016 and repealed 2026.
+    ("academy_order", "2016-04-17", "2016-04-18", "academy_order/power", "academy_order/duty"),
+    ("academy_order", "2026-06-28", "2026-06-29", "academy_order/duty", "academy_order/power-2026"),
+    # Ofsted report cards from 10 Nov 2025.
+    ("judgements", "2025-11-09", "2025-11-10", "judgements/key-judgements", "judgements/report-cards"),
+    # Interpretation Act 1978 s10: "His Majesty's" from the accession of King Charles III.
+    ("crown", "2022-09-07", "2022-09-08", "crown/her-majesty", "crown/his-majesty"),
+    # DfE: Regional Schools Commissioners renamed Regional Directors.
+    ("sos_office", "2022-06-30", "2022-07-01", "sos_office/regional-schools-commissioner",
+     "sos_office/regional-director"),
+])
+def test_each_dated_rule_changes_on_its_day(topic, day_before, day_of, rule_before, rule_of):
+    assert DEFAULT_RULES.in_force(topic, d(day_before)).id == rule_before
+    assert DEFAULT_RULES.in_force(topic, d(day_of)).id == rule_of
+    assert DEFAULT_RULES.starts(rule_of) == d(day_of)
+
+
+def test_stuck_rule_starts_on_1_january_2025():
+    with pytest.raises(NoRuleInForce):
+        DEFAULT_RULES.in_force("stuck", d("2024-12-31"))
+    assert DEFAULT_RULES.in_force("stuck", d("2025-01-01")).id == "stuck"
+    assert DEFAULT_RULES.starts("stuck") == d("2025-01-01")
+
+
+def test_names_and_dates_in_refusals_come_from_the_rule_book():
+    with pytest.raises(RuleRefusal, match=r"\(from 18 Apr 2016\) needs --until"):
+        warning_notice_compliance_end(d("2016-04-18"), None, STATUTORY)
+    with pytest.raises(RuleRefusal, match=r"\(before 18 Apr 2016\)"):
+        warning_notice_compliance_end(d("2016-04-15"), d("2016-06-01"), STATUTORY)
+    moved = RuleBook([replace(r, applies_from=d("2016-05-01")) if r.id == "warning_notice/issuer-sets-period"
+                      else replace(r, applies_to=d("2016-04-30")) if r.id == "warning_notice/legacy" else r
+                      for r in RULES])
+    with pytest.raises(RuleRefusal, match=r"\(from 1 May 2016\)"):
+        warning_notice_compliance_end(d("2016-05-01"), None, STATUTORY, moved)
+
+
+def test_unknown_rule_id_is_named():
+    with pytest.raises(KeyError, match="no rule 'nope'"):
+        DEFAULT_RULES.get("nope")
+    with pytest.raises(ValueError, match="has no start date"):
+        DEFAULT_RULES.starts("eligible_for_intervention")
+
+
+# A statutory date written anywhere but the rule book is a second copy that will one day disagree with it.
+_DATE_LITERAL = re.compile(r"\bdate\(\s*(19|20)\d\d\s*,|\bD\(\"(19|20)\d\d-|timedelta\(\s*weeks\s*=\s*\d")
+# Data, not law: the demo authority's fixed dates.
+_NOT_LAW = {"concerns/rules.py", "concerns/demo.py", "concerns/demo_term.py"}
+
+
+def test_no_dated_constant_outside_the_rule_book():
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for package in ("concerns", "statemachines", "flows"):
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel in _NOT_LAW:
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if _DATE_LITERAL.search(line):
+                    found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "dated constants outside concerns/rules.py:\n" + "\n".join(found)

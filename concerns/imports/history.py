@@ -10,10 +10,12 @@ from sqlmodel import Session, select
 from concerns.imports.schools import (
     chunks,
 )
+from concerns.rules import DEFAULT_RULES
 from models import Case, Deadline
 
-# How long a past-due deadline on a still-open case stays news: about one school term (13 weeks).
-LIVE_WINDOW = timedelta(weeks=13)
+# How long a past-due deadline on a still-open case stays news: about one school term (13 weeks), a
+# parameter of the rule book's local-procedure rule "imports/live-window" (concerns/rules.py).
+LIVE_WINDOW = timedelta(weeks=int(DEFAULT_RULES.get("imports/live-window").params["weeks"]))
 
 
 # --- history is not news ------------------------------------------------------------------------------
