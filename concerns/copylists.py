@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from concerns.letters import LetterParty, LetterSchool
+from concerns.letterparties import LetterParty, LetterSchool
 
 # Education and Adoption Act 2016 s2 commenced on this day (SI 2016/466): SoS warning notices,
 # s60(6A) copy, no representations to Ofsted.

@@ -13,8 +13,9 @@ from sqlmodel import select
 
 from concerns.clock import check_as_of
 from concerns.db import session_scope
+from concerns.formatting import ukdate
 from concerns.judgements import summarise
-from concerns.letters import render_letter, ukdate
+from concerns.letters import render_letter
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter

@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
-from concerns.letters import ukdate
+from concerns.formatting import ukdate
 from concerns.mail import MailSettings, message_id_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
