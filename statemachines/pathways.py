@@ -20,7 +20,8 @@ from transitions import Machine, MachineError
 from concerns.policy import Policy
 from concerns.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
-from statemachines.deadlines import FACTORIES, EventContext, local_deadlines
+from statemachines.deadlines import FACTORIES, local_deadlines
+from statemachines.events import EventContext
 
 PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
 
