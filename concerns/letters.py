@@ -12,7 +12,7 @@ Why the module is strict:
   would silently drop content) or a value of the wrong type is refused before anything is rendered, and
   the template environment uses `StrictUndefined` as a second line of defence.
 * Letters go to school-side recipients, so notes an officer marked confidential must never reach them
-  (DOMAIN.md §7). Any detail key starting with "confidential", at any depth, is refused.
+  (docs/decisions.md, D21). Any detail key starting with "confidential", at any depth, is refused.
 * Autoescaping is on: school names and officers' free text are data, not markup.
 
 Dates in letters are written the British way ("Wednesday 18 November 2026") by our own filter rather
@@ -50,11 +50,11 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 # --- Dates on which the wording of a letter changes ---------------------------------------------
 # Education and Adoption Act 2016 s2, commenced 18 Apr 2016 (SI 2016/466): the issuer sets the
 # compliance period and the right to make representations to Ofsted ends. Notices given before this
-# date keep the old regime (SI 2016/466 reg 4). DOMAIN-RESEARCH §2, tag V.
+# date keep the old regime (SI 2016/466 reg 4). Tag V.
 WARNING_NOTICE_REGIME_CHANGE = date(2016, 4, 18)
 # Academies Act 2010 s4(A1) (duty to make an academy order for a school in a category) repealed from
 # 29 Jun 2026 by the Children's Wellbeing and Schools Act 2026 s58; a power remains (s4(1)(b)).
-# DOMAIN.md §5, DOMAIN-RESEARCH §4.1, tag V.
+# Tag V.
 ACADEMY_ORDER_DUTY_REPEALED = date(2026, 6, 29)
 
 # --- Context dataclasses (the school and its parties: concerns.letterparties) --------------------
@@ -148,7 +148,8 @@ class LetterSpec:
 
 # s60(2) grounds, quoted from EIA 2006 s60(2)(a)-(c), with "this Part" written out as "Part 4 of the
 # 2006 Act" (legislation.gov.uk, 2007 text; the 2016 amendment only replaced "local authority" with
-# "relevant authority"). Tag V, DOMAIN-RESEARCH §2 [S1][S2].
+# "relevant authority"). Tag V: EIA 2006 s60 as at 1 Apr 2007 and
+# as amended by EAA 2016 s2 (legislation.gov.uk).
 GROUNDS: dict[str, tuple[str, str]] = {
     "low_standards": (
         "section 60(2)(a)",
@@ -167,8 +168,8 @@ GROUNDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-# The LA's own powers once a school is eligible for intervention (EIA 2006 ss63-66; DOMAIN §4, seed
-# 001 "Powers of Intervention"), plus asking the SoS for an academy order (Academies Act 2010 s4(1)(b)).
+# The LA's own powers once a school is eligible for intervention (EIA 2006 ss63-66; Luton Council,
+# "Protocols for Monitoring Schools", "Powers of Intervention"), plus asking the SoS for an academy order (Academies Act 2010 s4(1)(b)).
 # `minded_to` takes these keys or free text.
 POWERS: dict[str, str] = {
     "s63": "require the governing body to enter into arrangements under section 63 of the 2006 Act "
@@ -183,13 +184,13 @@ POWERS: dict[str, str] = {
 }
 
 # Statement of action categories; "serious weaknesses" is the older name for the statutory
-# "requires significant improvement" (EA 2005 s44). DOMAIN-RESEARCH §0.
+# "requires significant improvement" (EA 2005 s44); Ofsted now uses the statutory name.
 CATEGORIES: dict[str, str] = {
     "special_measures": "requires special measures",
     "serious_weaknesses": "requires significant improvement (serious weaknesses)",
 }
 
-# Doncaster 2015-16, appendix 3 "Example of School of Concern Meeting Agenda" (seed 003).
+# Doncaster 2015-16, appendix 3 "Example of School of Concern Meeting Agenda".
 # The introduction by the Chair is a fixed line before the numbered items, as in the appendix.
 # "lead" values in angle brackets are filled in with the people's names when the agenda is drawn up.
 DEFAULT_AGENDA_ITEMS: tuple[dict[str, str], ...] = (
@@ -430,7 +431,8 @@ def _check_statement(
         "category_label": CATEGORIES[v["category"]],
         "priorities": priorities,
         # The duty to make an academy order follows the date the report placing the school in a
-        # category was published (DOMAIN.md §5).
+        # category was published (Academies Act 2010 s4(A1), repealed from 29 Jun 2026 by the Children's
+        # Wellbeing and Schools Act 2026 s58).
         "academy_order_duty": v["published"] < ACADEMY_ORDER_DUTY_REPEALED,
         "years": [academic_year(on, n) for n in range(3)],
         "support_team": team,
@@ -586,7 +588,7 @@ LETTER_KINDS: dict[str, LetterSpec] = {
         maintained_only=True,
         internal_copies=("assistant_director", "senior_adviser"),
         source="EIA 2006 s60 (as enacted; as amended by the Education and Adoption Act 2016 s2 from "
-        "18 Apr 2016); seed 002 §5.6-5.13; DOMAIN-RESEARCH §2",
+        "18 Apr 2016); Tri-borough 2013 §5.6-5.13; Browne Jacobson, 'Statutory warning notices - FAQs' (2016)",
         check=_check_warning_notice,
         details=(
             Detail("grounds", "keys", "one or more s60(2) grounds", choices=tuple(GROUNDS)),
@@ -634,7 +636,7 @@ LETTER_KINDS: dict[str, LetterSpec] = {
         confidential=False,
         maintained_only=True,
         internal_copies=("assistant_director", "link_adviser"),
-        source="EA 2005 s15 (duty, copies); Derbyshire 2023 annex 3 (format); DOMAIN-RESEARCH §5",
+        source="EA 2005 s15 (duty, copies); Derbyshire 2023 annex 3 (format); EA 2005 explanatory notes paras 50-52",
         check=_check_statement,
         details=(
             Detail("category", "choice", "Ofsted category", choices=tuple(CATEGORIES)),
@@ -931,7 +933,7 @@ def _validate(kind: str, spec: LetterSpec, details: dict[str, Any]) -> dict[str,
     if secret:
         raise ValueError(
             f"{kind}: refusing detail(s) {', '.join(secret)}: notes marked confidential never go into "
-            f"letters to school-side recipients (DOMAIN.md §7)"
+            f"letters to school-side recipients"
         )
     specs = {d.name: d for d in (*spec.details, *_COMMON)}
     unknown = sorted(set(details) - set(specs))
