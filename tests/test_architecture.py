@@ -53,3 +53,12 @@ def test_every_package_directory_is_a_package():
         for directory in (ROOT / package).rglob("*"):
             if directory.is_dir() and any(directory.glob("*.py")) and "migrations" not in directory.parts:
                 assert (directory / "__init__.py").exists(), f"{directory.relative_to(ROOT)} has no __init__.py"
+
+
+def test_no_cycle_between_modules():
+    # Inside a package too (concerns.imports, concerns.web, ...): no module reaches back to one it imports.
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    cycles = [(module, imported) for module in sorted(graph.modules)
+              for imported in graph.find_modules_directly_imported_by(module)
+              if imported != module and graph.chain_exists(importer=imported, imported=module)]
+    assert not cycles, f"modules in an import cycle: {cycles}"
