@@ -308,8 +308,8 @@ def add_deadlines(url: str, count: int, rng: random.Random, *, first_day: date, 
     from sqlalchemy import insert, select
 
     from concerns.db import session_scope
-    from concerns.notify.reminders import first_notice_on
     from concerns.policy import policy_for
+    from concerns.schedule import first_notice_on
     from models import Case, Deadline
     from models._base import utcnow
 

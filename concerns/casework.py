@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 from concerns.calendar import DayKind
 from concerns.clock import ImplausibleDate, refuse_far_future
 from concerns.judgements import Judgement, Outcome, Summary, regime_on, summarise
-from concerns.notify.reminders import first_notice_on
 from concerns.policy import Policy, policy_for
 from concerns.rules import academy_order_position
+from concerns.schedule import first_notice_on
 from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintained
 from concerns.untrusted import BadInput, check_name, check_note, check_text, check_urn_text
 from models import AuthorityPolicy, Case, CaseEvent, Inspection, InspectionGrade, School

@@ -1,4 +1,4 @@
-"""The `concerns` command (CONTRACT.md). Human output is tables; `--json` is one document on stdout.
+"""The `concerns` command (docs/cli-contract.md). Human output is tables; `--json` is one document on stdout.
 
 Refused input exits 2 with one line on stderr naming the bad value, and changes nothing: each command
 runs in one transaction that is rolled back on any refusal. Failures of the database itself (not

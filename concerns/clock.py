@@ -16,7 +16,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        # Always name the zone: the machine's local zone is not the authority's (TECH-NOTES §3).
+        # Always name the zone: the machine's local zone is not the authority's (docs/decisions.md, D9).
         return pendulum.now(LONDON)
 
 

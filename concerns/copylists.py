@@ -2,15 +2,14 @@
 
 Each letter kind has a tuple of `Recipient` rows. A row says which party, whether that party is an
 addressee or gets a copy, when the row applies (school type, who issued the letter, the date the letter
-was given), where the rule comes from, and how sure we are. The tags are those of
-/work/shared/notes/DOMAIN-RESEARCH.md:
+was given), where the rule comes from, and how sure we are. The tags (docs/decisions.md, D20):
 
     V  verified in the statute or official text
     S  secondary source (an LA procedure, a law firm's summary) or local practice
     H  historical: right once, now superseded
-    U  unconfirmed: kept because DOMAIN.md asks for it and a spare copy does no harm, but not checked
+    U  unconfirmed: kept because a spare copy does no harm, but not checked
 
-The product records who was sent what (DOMAIN.md §7), so every copy produced here is a real party with
+The product records who was sent what (docs/decisions.md, D21), so every copy produced here is a real party with
 a name and role, even where the authority has not yet recorded who that body is (the party is then named
 by its statutory description, and the officer fills in the address before posting).
 """
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from concerns.letters import LetterParty, LetterSchool
+from concerns.letterparties import LetterParty, LetterSchool
 from concerns.rules import DEFAULT_RULES
 
 # Education and Adoption Act 2016 s2 commenced on this day (SI 2016/466): SoS warning notices,
@@ -56,7 +55,7 @@ CONDITIONS: dict[str, Callable[[LetterSchool], bool]] = {
 
 # --- The lists ---------------------------------------------------------------------------------
 
-_S60 = "EIA 2006 s60(6) as enacted, kept by EAA 2016 s2 ('relevant authority'); seed 002 §5.9"
+_S60 = "EIA 2006 s60(6) as enacted, kept by EAA 2016 s2 ('relevant authority'); Tri-borough 2013 §5.9"
 
 COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
     # EIA 2006 s60: the notice is given to the governing body (s60(2)) and copied the same day.
@@ -78,12 +77,12 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
             when="foundation_or_voluntary",
         ),
         # Statutory from 1 Apr 2007 (Hansard, 11 Mar 2009: LAs "have been under a duty to copy all warning
-        # notices to Her Majesty's Chief Inspector"; seed 002 §5.10). The 2016 Act omitted s60(5), whose
+        # notices to Her Majesty's Chief Inspector"; Tri-borough 2013 §5.10). The 2016 Act omitted s60(5), whose
         # text we have not seen, so whether the duty survives 18 Apr 2016 is unconfirmed: V to 2016, U after.
         Recipient(
             "hmci",
             False,
-            "Hansard HC 11 Mar 2009 (duty since Apr 2007); seed 002 §5.10",
+            "Hansard HC 11 Mar 2009 (duty since Apr 2007); Tri-borough 2013 §5.10",
             "V",
             valid_to=EAA_2016_COMMENCED,
         ),
@@ -96,7 +95,7 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
         ),
         # s60(6A), inserted by EAA 2016 s2(2)(g): "If a local authority give a warning notice ... they must,
         # at the same time, give a copy of it to ..." - the recipient is cut off in every stored copy;
-        # almost certainly the Secretary of State (DOMAIN-RESEARCH §2). Sent via the Regional Director.
+        # almost certainly the Secretary of State (EAA 2016 s2(2)(g), legislation.gov.uk). Sent via the Regional Director.
         Recipient(
             "secretary_of_state",
             False,
@@ -122,21 +121,21 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
         Recipient(
             "secretary_of_state",
             False,
-            "EIA 2006 s60A as amended 2016 (DOMAIN-RESEARCH §2 [S5])",
+            "EIA 2006 s60A as amended 2016 (ASCLA 2009 Sch 13 para 4; Public Bill Committee 7 Jul 2015)",
             "S",
             valid_from=EAA_2016_COMMENCED,
         ),
         Recipient("headteacher", False, "by analogy with s60(6); s60A copy list not seen", "U"),
     ),
     # EA 2005 s15: the LA sends its statement to HMCI and, for a VA school, to the person who appoints
-    # the foundation governors and the appropriate appointing authority (DOMAIN-RESEARCH §5, tag V).
+    # the foundation governors and the appropriate appointing authority (tag V).
     # It is shared with the headteacher and governing board (Derbyshire 2023 §3).
     "statement_of_action": (
         Recipient(
             "headteacher", True, "Derbyshire 2023 §3: shared with the headteacher and governing board", "S"
         ),
         Recipient("chair", True, "Derbyshire 2023 §3: shared with the headteacher and governing board", "S"),
-        Recipient("hmci", False, "EA 2005 s15 (DOMAIN-RESEARCH §5 [S10])", "V"),
+        Recipient("hmci", False, "EA 2005 s15; explanatory notes paras 50-52", "V"),
         Recipient(
             "foundation_appointer", False, "EA 2005 s15: voluntary aided school", "V", when="voluntary_aided"
         ),
@@ -150,7 +149,7 @@ COPY_LISTS: dict[str, tuple[Recipient, ...]] = {
         ),
         # s15 also covers "anyone the Secretary of State specifies": not knowable from the school record.
     ),
-    # EIA 2006 s65 / Sch 6 para 6: copies of the IEB notice and of each appointment (DOMAIN-RESEARCH §7).
+    # EIA 2006 s65 / Sch 6 para 6: copies of the IEB notice and of each appointment.
     "ieb_notice": (
         Recipient("governing_body", True, "EIA 2006 s65(1): written notice to the governing body", "V"),
         Recipient("ieb_members", False, "EIA 2006 Sch 6 para 6", "V"),

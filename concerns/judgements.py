@@ -1,7 +1,7 @@
 """Ofsted judgements across the three regimes, and what they mean for a school's pathway.
 
-Regimes by inspection date (DOMAIN.md §3): graded 1-4 to 1 Sep 2024; key judgements from 2 Sep 2024;
-report cards from 10 Nov 2025. Whatever the regime, an inspection is summarised into one `level`
+Regimes by inspection date (Ofsted school inspection handbooks): graded 1-4 to 1 Sep 2024; key
+judgements from 2 Sep 2024; report cards from 10 Nov 2025. Whatever the regime, an inspection is summarised into one `level`
 (good, ri, rsi, sm) that drives the pathway state machine; the category decision for report cards is
 the one replaceable function `category_from_report_card`.
 """
@@ -116,7 +116,9 @@ def regime_on(day: date, rules: RuleBook = DEFAULT_RULES) -> str:
 
 
 def category_from_report_card(areas: Mapping[str, Grade], safeguarding: str | None) -> str | None:
-    """Report-card category decision (DOMAIN.md §3; secondary source, so kept in one replaceable place).
+    """Report-card category decision (Ofsted, "School monitoring operating guide for
+    inspectors: for use from November 2025", as summarised by the NEU; secondary, so kept in one
+    replaceable place).
 
     SM: leadership and governance `urgent improvement` and another area urgent too, or safeguarding
     not met alongside it. RSI: any other case with an `urgent improvement` area or safeguarding not met.

@@ -12,7 +12,7 @@ Why the module is strict:
   would silently drop content) or a value of the wrong type is refused before anything is rendered, and
   the template environment uses `StrictUndefined` as a second line of defence.
 * Letters go to school-side recipients, so notes an officer marked confidential must never reach them
-  (DOMAIN.md §7). Any detail key starting with "confidential", at any depth, is refused.
+  (docs/decisions.md, D21). Any detail key starting with "confidential", at any depth, is refused.
 * Autoescaping is on: school names and officers' free text are data, not markup.
 
 Dates in letters are written the British way ("Wednesday 18 November 2026") by our own filter rather
@@ -31,6 +31,19 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+# Copy lists, formatting and the letter's parties are pure domain modules; the filters and the dataclasses
+# are re-exported here for existing callers.
+from concerns.copylists import addressees_for, copies_for
+from concerns.formatting import (  # noqa: F401
+    academic_year,
+    address_lines,
+    join_and,
+    ukdate,
+    uktime,
+    ukwhen,
+    with_deadline,
+)
+from concerns.letterparties import FOUNDATION_OR_VOLUNTARY_TYPES, LetterParty, LetterSchool  # noqa: F401
 from concerns.rules import DEFAULT_RULES
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -40,163 +53,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 # to make representations to Ofsted ends. Notices given before it keep the old regime (SI 2016/466 reg 4).
 WARNING_NOTICE_REGIME_CHANGE = DEFAULT_RULES.starts("warning_notice/issuer-sets-period")
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# fmt: off
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
-# fmt: on
-
-
-# --- Filters ------------------------------------------------------------------------------------
-
-
-def ukdate(value: date, weekday: bool = True) -> str:
-    """'Wednesday 18 November 2026' (or '18 November 2026' with weekday=False)."""
-    if not isinstance(value, date):
-        raise TypeError(f"ukdate needs a date, got {type(value).__name__}: {value!r}")
-    text = f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-    return f"{_DAYS[value.weekday()]} {text}" if weekday else text
-
-
-def uktime(value: datetime) -> str:
-    """GOV.UK style times: '9:30am', '2pm', 'midday'."""
-    if value.hour == 12 and value.minute == 0:
-        return "midday"
-    hour = value.hour % 12 or 12
-    suffix = "am" if value.hour < 12 else "pm"
-    return f"{hour}{suffix}" if value.minute == 0 else f"{hour}:{value.minute:02d}{suffix}"
-
-
-def ukwhen(value: date) -> str:
-    """A date, or a date and time when the value is a datetime carrying a time of day."""
-    if isinstance(value, datetime) and (value.hour, value.minute) != (0, 0):
-        return f"{ukdate(value)} at {uktime(value)}"
-    return ukdate(value)
-
-
-def with_deadline(item: Mapping[str, Any]) -> str:
-    """An action or step with its own date folded into the sentence: 'Submit the plan by Friday 4
-    December 2026.' (a trailing full stop moves after the date)."""
-    text, by = item["text"].strip(), item.get("by")
-    if by is None:
-        return text
-    stop = text.endswith(".")
-    return f"{text.rstrip('.')} by {ukdate(by)}{'.' if stop else ''}"
-
-
-def join_and(items: Any) -> str:
-    """'A', 'A and B', 'A, B and C'."""
-    words = [str(item) for item in items]
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def address_lines(value: str | None) -> list[str]:
-    """An address given on one line with commas, or on several lines, as a list of lines."""
-    if not value:
-        return []
-    return [part.strip() for part in re.split(r"[\n,]", value) if part.strip()]
-
-
-def academic_year(on: date, offset: int = 0) -> str:
-    """The English academic year containing `on` (1 Sep to 31 Aug), shifted by offset: '2026/27'."""
-    start = (on.year if on.month >= 9 else on.year - 1) + offset
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-# --- Context dataclasses ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LetterParty:
-    """A person or body a letter is addressed or copied to, or an officer who signs it."""
-
-    name: str
-    role: str
-    email: str | None = None
-    address: str | None = None
-
-
-# GIAS "type of establishment" names with a foundation or voluntary governing body: these have
-# foundation governors and so a person or body who appoints them (EIA 2006 s60(6), Sch 6 para 6).
-FOUNDATION_OR_VOLUNTARY_TYPES = frozenset(
-    {
-        "Voluntary aided school",
-        "Voluntary controlled school",
-        "Foundation school",
-        "Foundation special school",
-    }
-)
-_FOUNDATION_OR_VOLUNTARY_LOWER = frozenset(t.lower() for t in FOUNDATION_OR_VOLUNTARY_TYPES)
-# GIAS uses these for "no religious character" / "no diocese".
-_NOT_APPLICABLE = frozenset({"", "none", "not applicable", "does not apply", "n/a", "null"})
-
-
-def _given(value: str | None) -> str | None:
-    if value is None or value.strip().lower() in _NOT_APPLICABLE:
-        return None
-    return value.strip()
-
-
-@dataclass(frozen=True)
-class LetterSchool:
-    """What a letter needs to know about the school (a slice of the school record)."""
-
-    urn: str
-    name: str
-    la: str
-    type_name: str
-    maintained: bool
-    diocese: str | None = None
-    religious_character: str | None = None
-    headteacher: LetterParty | None = None
-    chair: LetterParty | None = None
-    # Optional extras, after the fields every caller passes:
-    address: str | None = None
-    laestab: str | None = None
-    # Who appoints the foundation governors (foundation / voluntary schools). Falls back to a
-    # generic party in the copy list when unknown, so the copy is never silently dropped.
-    foundation_appointer: LetterParty | None = None
-    # EA 2005 s15: for a VA school the statement of action also goes to "the appropriate appointing
-    # authority" where that is a different body from the foundation-governor appointer.
-    appointing_authority: LetterParty | None = None
-
-    @property
-    def church(self) -> str | None:
-        """'cofe', 'rc', 'cofe_rc' (joint), 'unknown' (a diocese but no recorded character) or None.
-
-        Taken from the GIAS religious character. A character naming another faith (Methodist, Jewish,
-        ...) is not a Church of England or Roman Catholic school, whatever the diocese field says."""
-        character = _given(self.religious_character)
-        if character is None:
-            # No recorded character: a real diocese (not "Not applicable") still marks a church school.
-            return "unknown" if _given(self.diocese) else None
-        lowered = character.lower()
-        cofe = "church of england" in lowered or "anglican" in lowered
-        rc = "catholic" in lowered
-        if cofe and rc:
-            return "cofe_rc"
-        return "cofe" if cofe else "rc" if rc else None
-
-    @property
-    def is_church_school(self) -> bool:
-        """Church of England or Roman Catholic school: the diocesan authority is copied (EIA 2006 s60(6))."""
-        return self.church is not None
-
-    @property
-    def is_voluntary_aided(self) -> bool:
-        return self.type_name.strip().lower() == "voluntary aided school"
-
-    @property
-    def is_foundation_or_voluntary(self) -> bool:
-        return self.type_name.strip().lower() in _FOUNDATION_OR_VOLUNTARY_LOWER
-
-    @property
-    def diocese_name(self) -> str | None:
-        return _given(self.diocese)
+# --- Context dataclasses (the school and its parties: concerns.letterparties) --------------------
 
 
 @dataclass(frozen=True)
@@ -287,7 +144,8 @@ class LetterSpec:
 
 # s60(2) grounds, quoted from EIA 2006 s60(2)(a)-(c), with "this Part" written out as "Part 4 of the
 # 2006 Act" (legislation.gov.uk, 2007 text; the 2016 amendment only replaced "local authority" with
-# "relevant authority"). Tag V, DOMAIN-RESEARCH §2 [S1][S2].
+# "relevant authority"). Tag V: EIA 2006 s60 as at 1 Apr 2007 and
+# as amended by EAA 2016 s2 (legislation.gov.uk).
 GROUNDS: dict[str, tuple[str, str]] = {
     "low_standards": (
         "section 60(2)(a)",
@@ -306,8 +164,8 @@ GROUNDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-# The LA's own powers once a school is eligible for intervention (EIA 2006 ss63-66; DOMAIN §4, seed
-# 001 "Powers of Intervention"), plus asking the SoS for an academy order (Academies Act 2010 s4(1)(b)).
+# The LA's own powers once a school is eligible for intervention (EIA 2006 ss63-66; Luton Council,
+# "Protocols for Monitoring Schools", "Powers of Intervention"), plus asking the SoS for an academy order (Academies Act 2010 s4(1)(b)).
 # `minded_to` takes these keys or free text.
 POWERS: dict[str, str] = {
     "s63": "require the governing body to enter into arrangements under section 63 of the 2006 Act "
@@ -322,13 +180,13 @@ POWERS: dict[str, str] = {
 }
 
 # Statement of action categories; "serious weaknesses" is the older name for the statutory
-# "requires significant improvement" (EA 2005 s44). DOMAIN-RESEARCH §0.
+# "requires significant improvement" (EA 2005 s44); Ofsted now uses the statutory name.
 CATEGORIES: dict[str, str] = {
     "special_measures": "requires special measures",
     "serious_weaknesses": "requires significant improvement (serious weaknesses)",
 }
 
-# Doncaster 2015-16, appendix 3 "Example of School of Concern Meeting Agenda" (seed 003).
+# Doncaster 2015-16, appendix 3 "Example of School of Concern Meeting Agenda".
 # The introduction by the Chair is a fixed line before the numbered items, as in the appendix.
 # "lead" values in angle brackets are filled in with the people's names when the agenda is drawn up.
 DEFAULT_AGENDA_ITEMS: tuple[dict[str, str], ...] = (
@@ -567,7 +425,7 @@ def _check_statement(
         "category_label": CATEGORIES[v["category"]],
         "priorities": priorities,
         # The duty to make an academy order (Academies Act 2010 s4(A1), 18 Apr 2016 to 28 Jun 2026) follows
-        # the date the report placing the school in a category was published (DOMAIN.md §5).
+        # the date the report placing the school in a category was published.
         "academy_order_duty": DEFAULT_RULES.in_force("academy_order", v["published"]).params["duty"] == "must",
         "years": [academic_year(on, n) for n in range(3)],
         "support_team": team,
@@ -723,7 +581,7 @@ LETTER_KINDS: dict[str, LetterSpec] = {
         maintained_only=True,
         internal_copies=("assistant_director", "senior_adviser"),
         source="EIA 2006 s60 (as enacted; as amended by the Education and Adoption Act 2016 s2 from "
-        "18 Apr 2016); seed 002 §5.6-5.13; DOMAIN-RESEARCH §2",
+        "18 Apr 2016); Tri-borough 2013 §5.6-5.13; Browne Jacobson, 'Statutory warning notices - FAQs' (2016)",
         check=_check_warning_notice,
         details=(
             Detail("grounds", "keys", "one or more s60(2) grounds", choices=tuple(GROUNDS)),
@@ -771,7 +629,7 @@ LETTER_KINDS: dict[str, LetterSpec] = {
         confidential=False,
         maintained_only=True,
         internal_copies=("assistant_director", "link_adviser"),
-        source="EA 2005 s15 (duty, copies); Derbyshire 2023 annex 3 (format); DOMAIN-RESEARCH §5",
+        source="EA 2005 s15 (duty, copies); Derbyshire 2023 annex 3 (format); EA 2005 explanatory notes paras 50-52",
         check=_check_statement,
         details=(
             Detail("category", "choice", "Ofsted category", choices=tuple(CATEGORIES)),
@@ -1068,7 +926,7 @@ def _validate(kind: str, spec: LetterSpec, details: dict[str, Any]) -> dict[str,
     if secret:
         raise ValueError(
             f"{kind}: refusing detail(s) {', '.join(secret)}: notes marked confidential never go into "
-            f"letters to school-side recipients (DOMAIN.md §7)"
+            f"letters to school-side recipients"
         )
     specs = {d.name: d for d in (*spec.details, *_COMMON)}
     unknown = sorted(set(details) - set(specs))
@@ -1130,9 +988,6 @@ def render_letter(
     kind: str, *, school: LetterSchool, authority: LetterAuthority, on: date, reference: str, **details: Any
 ) -> RenderedLetter:
     """Render one letter. Raises ValueError naming what is wrong before rendering anything."""
-    # copylists imports this module's dataclasses at import time, so it is imported here, not at the top.
-    from concerns.copylists import addressees_for, copies_for
-
     spec = LETTER_KINDS.get(kind)
     if spec is None:
         raise ValueError(f"unknown letter kind {kind!r}; kinds: {', '.join(LETTER_KINDS)}")

@@ -9,7 +9,7 @@ from concerns.policy import policy_for
 from concerns.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
 
-# School-side roles: the people a confidential note must never reach (DOMAIN.md §7).
+# School-side roles: the people a confidential note must never reach (docs/decisions.md, D21).
 SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governor", "clerk"}
 
 

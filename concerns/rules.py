@@ -1,6 +1,6 @@
 """Statutory and inspection rules as data, each with the period it applies to and its source.
 
-A case uses the rule in force on the date of its triggering event (DOMAIN.md §5): the date a notice
+A case uses the rule in force on the date of its triggering event (docs/decisions.md, D19): the date a notice
 was given, the date a report was published, the date an inspection took place. Rules change: when one
 does, a new row goes in RULES with its start date and the old row gets an end date. Nothing here is
 computed from "today".
@@ -9,7 +9,7 @@ This is the one home of every dated fact of law (and of the few timed numbers of
 code relies on): other modules look a date up here (`DEFAULT_RULES.starts("<rule id>")`, `in_force`)
 instead of writing it down again; tests/test_rules.py fails on a date literal anywhere else.
 
-Confidence tags follow DOMAIN-RESEARCH.md: V verified in statute or official text, S secondary
+Confidence tags (docs/decisions.md, D20): V verified in statute or official text, S secondary
 source, H historical, U unconfirmed. Parameters of S/U rules can be overridden per authority in the
 policy file (`[rules."<rule id>"]`), so a number nobody could confirm is configuration with a
 sourced default, not code.
@@ -57,7 +57,7 @@ RULES: tuple[Rule, ...] = (
         "warning_notice/legacy", "warning_notice",
         "Warning notice: compliance period ends on the 15th working day following the day given",
         None, D("2016-04-17"),
-        "EIA 2006 s60 as enacted; SI 2016/466 reg 4 (transitional); seed 002 §5.8-5.12",
+        "EIA 2006 s60 as enacted; SI 2016/466 reg 4 (transitional); Tri-borough 2013 §5.8-5.12",
         "V/H",
         {"compliance_working_days": 15, "day_kind": "statutory", "representations_to_ofsted": True,
          "ofsted_decision_working_days": 10, "eligible_after_confirmation_working_days": 15},
@@ -134,7 +134,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "safeguarding_return", "safeguarding_return",
         "A school in a category solely for safeguarding gets a return visit within 3 months",
-        D("2023-09-01"), None, "Ofsted school inspection handbook (Sept 2023); seed 000 para 151", "S",
+        D("2023-09-01"), None, "Ofsted school inspection handbook (Sept 2023), para 151, as cited by Derbyshire 2023", "S",
         {"months": 3},
     ),
     Rule(
@@ -152,7 +152,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "hmi_monitoring/legacy", "hmi_monitoring",
         "HMI monitoring of a school in a category: first visit within about 6 months, then about termly",
-        None, D("2025-11-09"), "seed 002 (Tri-borough 2013); Ofsted monitoring handbooks (intervals unconfirmed)",
+        None, D("2025-11-09"), "Tri-borough 2013 §5; Ofsted monitoring handbooks (intervals unconfirmed)",
         "H/U",
         {"first_within_months": {"special_measures": 6, "serious_weaknesses": 6}, "then": "term"},
     ),
@@ -185,7 +185,7 @@ RULES: tuple[Rule, ...] = (
          "Stuck school (RISE targeted support): RI or equivalent at the latest inspection and below good "
          "at the previous one",
          D("2025-01-01"), None, "DfE RISE policy; PQ 17 Feb 2025", "S",
-         # Which report-card grades count as "RI or equivalent" was not confirmed (DOMAIN.md §8).
+         # Which report-card grades count as "RI or equivalent" was not confirmed (docs/decisions.md, D19).
          {"equivalent_grades": ["needs_attention"], "key_judgement_areas": ["leadership_and_management",
                                                                            "quality_of_education"]}),
     # --- Names in letters: who holds an office on the day a letter is given ---------------------------

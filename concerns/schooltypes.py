@@ -1,4 +1,4 @@
-"""GIAS "type of establishment" names and what they mean for the LA's powers (DOMAIN.md §2).
+"""GIAS "type of establishment" names and what they mean for the LA's powers (EIA 2006 Part 4; DfE, Get Information about Schools).
 
 Maintained schools: the LA is responsible and the statutory powers apply. Academies and free schools:
 the LA has no powers; it raises concerns with the trust and the Regional Director. Independent and

@@ -119,7 +119,7 @@ def _last_two_graded(session: Session, urn: str, as_of: date):
     return judgements[0], judgements[1]
 
 
-def _graded_history(session: Session, urns: list[str], as_of: date) -> dict[str, list]:
+def graded_history(session: Session, urns: list[str], as_of: date) -> dict[str, list]:
     """The last two graded inspections of many schools in two queries (the register runs nationally)."""
     history: dict[str, list] = defaultdict(list)
     if not urns:
@@ -152,7 +152,7 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
     for case, school in pairs:
         by_school[school.urn].append(case)
         schools[school.urn] = school
-    history = _graded_history(session, list(schools), as_of)
+    history = graded_history(session, list(schools), as_of)
     out = []
     for urn, cases in by_school.items():
         school = schools[urn]

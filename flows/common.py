@@ -2,7 +2,7 @@
 
 The flows are deliberately thin. Each calls one task that wraps one job from `concerns.jobs` (one
 task per batch, never per school: a Prefect task costs 4-11 ms and concurrent ones are slower still on
-a small box, TECH-NOTES §1.2), then publishes the job's summary as artifacts.
+a small box, docs/decisions.md, D3), then publishes the job's summary as artifacts.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from concerns.clock import today
 # changes nothing when repeated. The delays give a locked SQLite file or a restarting PostgreSQL time
 # to come back. Prefect's result cache is off on purpose: "already done" is recorded in the
 # application database, so results must not be replayed from a cache in PREFECT_HOME (wiping it
-# would change behaviour, TECH-NOTES §1.8).
+# would change behaviour, docs/decisions.md, D5).
 JOB_TASK_OPTIONS: dict[str, Any] = {
     "retries": 2,
     "retry_delay_seconds": [60, 300],
@@ -56,7 +56,7 @@ def resolve_as_of(as_of: date | None) -> date:
 
 def jsonable(value: Any) -> Any:
     """A copy of `value` that JSON can encode: dates and times become ISO strings, paths strings,
-    tuples and sets lists. Prefect artifacts and API payloads must be JSON (TECH-NOTES §1.6)."""
+    tuples and sets lists. Prefect artifacts and API payloads must be JSON (docs/decisions.md, D6)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, datetime | date | time):

@@ -5,7 +5,7 @@ as a catch-up for mail deferred while the SMTP server was unreachable and for wh
 review, HMI reminders and annual categorisation queued.
 
 Mail settings come from the environment (CONCERNS_SMTP_URL, CONCERNS_OUTBOX, CONCERNS_MAIL_FROM;
-shared/CONTRACT.md). In production the SMTP server may instead be kept in a Prefect block, named by
+docs/cli-contract.md). In production the SMTP server may instead be kept in a Prefect block, named by
 CONCERNS_SMTP_BLOCK:
 
 * ``email-server-credentials/<name>`` (or just ``<name>``): a prefect-email EmailServerCredentials

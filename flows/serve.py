@@ -1,4 +1,4 @@
-"""One-box route: serve every deployment from one long-running process (TECH-NOTES §1.5).
+"""One-box route: serve every deployment from one long-running process (docs/decisions.md, D7).
 
     prefect server start                                  # in one terminal (or a service)
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.serve
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not os.environ.get("PREFECT_API_URL"):
         # Without a server Prefect would start a temporary one that dies with this process and runs
-        # no schedules (TECH-NOTES §1.1): refuse rather than look as if it were working.
+        # no schedules (docs/decisions.md, D2, D7): refuse rather than look as if it were working.
         print("flows.serve: set PREFECT_API_URL to a running Prefect server, "
               "e.g. http://127.0.0.1:4200/api after `prefect server start`", file=sys.stderr)
         return 2

@@ -6,5 +6,5 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    """Aware UTC now: sqlmodel stores datetimes as UTC and refuses naive ones (TECH-NOTES §4)."""
+    """Aware UTC now: sqlmodel stores datetimes as UTC and refuses naive ones (docs/decisions.md, D11)."""
     return datetime.now(UTC)

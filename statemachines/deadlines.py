@@ -1,6 +1,6 @@
 """The deadlines each step of a pathway creates, one small function per kind.
 
-Each takes the case being moved and what happened (an EventContext) and returns the deadlines to
+Each takes the case being moved (a MachineModel) and what happened (an EventContext) and returns the deadlines to
 create, each citing the rule or policy that produced it. The transition table in pathways.py names
 them; nothing here decides *when* they apply.
 """
@@ -8,39 +8,20 @@ them; nothing here decides *when* they apply.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from concerns import rules
 from concerns.calendar import DayKind, add_months
-from concerns.judgements import Judgement, Summary
 from statemachines.case import Deadline
-
-if TYPE_CHECKING:
-    from statemachines.pathways import CaseModel
+from statemachines.events import EventContext, MachineModel
 
 
-@dataclass(frozen=True)
-class EventContext:
-    trigger: str
-    on: date
-    until: date | None = None
-    note: str = ""
-    actor: str = ""
-    confidential: bool = False
-    judgement: Judgement | None = None
-    summary: Summary | None = None
-    meeting: str = "progress_meeting"
-    extra: dict = field(default_factory=dict)
-
-
-def _deadline(model: CaseModel, ctx: EventContext, kind: str, computed: rules.Computed, note: str = "") -> Deadline:
+def _deadline(model: MachineModel, ctx: EventContext, kind: str, computed: rules.Computed, note: str = "") -> Deadline:
     return Deadline(kind=kind, due=computed.due, responsible=model.policy.responsible_for(kind),
                     rule=computed.rule.id, source=computed.rule.source, created_on=ctx.on, note=note)
 
 
-def statement_of_action(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def statement_of_action(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     if not model.school.maintained:  # EA 2005 s15 applies to maintained schools only
         return []
     published = ctx.judgement.published if ctx.judgement else ctx.on
@@ -49,37 +30,37 @@ def statement_of_action(model: CaseModel, ctx: EventContext) -> list[Deadline]:
     return [_deadline(model, ctx, "statement_of_action", computed)]
 
 
-def _category_of(model: CaseModel, ctx: EventContext) -> str:
+def _category_of(model: MachineModel, ctx: EventContext) -> str:
     level = ctx.summary.level if ctx.summary else "sm"
     return {"sm": "special_measures", "rsi": "serious_weaknesses", "ri": "requires_improvement"}[level]
 
 
-def hmi_monitoring(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def hmi_monitoring(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     published = ctx.judgement.published if ctx.judgement else ctx.on
     computed = rules.hmi_monitoring_due(published, _category_of(model, ctx), model.policy.terms,
                                         model.policy.rules)
     return [_deadline(model, ctx, "hmi_monitoring", computed, "expected HMI monitoring window closes")]
 
 
-def next_hmi_monitoring(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def next_hmi_monitoring(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     computed = rules.next_hmi_monitoring_due(ctx.on, model.policy.terms, model.policy.rules)
     return [_deadline(model, ctx, "hmi_monitoring", computed, "expected HMI monitoring window closes")]
 
 
-def reinspection(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def reinspection(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     published = ctx.judgement.published if ctx.judgement else ctx.on
     computed = rules.reinspection_due(published, _category_of(model, ctx), model.policy.rules)
     return [_deadline(model, ctx, "reinspection", computed, "latest date for the next full inspection")]
 
 
-def safeguarding_return(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def safeguarding_return(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     if not (ctx.summary and ctx.summary.safeguarding_only and ctx.judgement):
         return []
     computed = rules.safeguarding_return_due(ctx.judgement.on, model.policy.rules)
     return [_deadline(model, ctx, "safeguarding_return", computed, "Ofsted return visit")] if computed else []
 
 
-def warning_notice_compliance(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def warning_notice_compliance(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     computed = rules.warning_notice_compliance_end(ctx.on, ctx.until, model.policy.calendar(DayKind.statutory),
                                                    model.policy.rules)
     issuer = "Secretary of State" if ctx.trigger == "sos_warning_notice" else "local authority"
@@ -87,7 +68,7 @@ def warning_notice_compliance(model: CaseModel, ctx: EventContext) -> list[Deadl
                       f"end of the compliance period ({issuer} warning notice given {ctx.on.isoformat()})")]
 
 
-def _meeting_due(model: CaseModel, after: date, kind: str, following: bool = False) -> tuple[date, str] | None:
+def _meeting_due(model: MachineModel, after: date, kind: str, following: bool = False) -> tuple[date, str] | None:
     """The end of the first term (or half term) with room for the meeting after `after`.
 
     `following`: a meeting was just held on `after`, so the next belongs to the following period.
@@ -110,7 +91,7 @@ def _meeting_due(model: CaseModel, after: date, kind: str, following: bool = Fal
     return terms.next_term_starting_after(term.end).half_term_boundaries()[0][1], meeting.name
 
 
-def _policy_meeting_deadlines(model: CaseModel, ctx: EventContext, kinds: list[str],
+def _policy_meeting_deadlines(model: MachineModel, ctx: EventContext, kinds: list[str],
                               following: bool = False) -> list[Deadline]:
     made = []
     for kind in kinds:
@@ -127,17 +108,17 @@ def _policy_meeting_deadlines(model: CaseModel, ctx: EventContext, kinds: list[s
     return made
 
 
-def progress_meetings(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def progress_meetings(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """On confirming a concern: the first meeting of each cadence the policy sets."""
     return _policy_meeting_deadlines(model, ctx, [m.kind for m in model.policy.meetings])
 
 
-def next_progress_meeting(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def next_progress_meeting(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """After a meeting is held: the next one of the same kind."""
     return _policy_meeting_deadlines(model, ctx, [ctx.meeting], following=True)
 
 
-def local_deadlines(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def local_deadlines(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """Deadlines the authority's policy attaches to this event (e.g. written confirmation)."""
     made = []
     for local in model.policy.deadlines_on(ctx.trigger):
@@ -153,7 +134,7 @@ def local_deadlines(model: CaseModel, ctx: EventContext) -> list[Deadline]:
     return made
 
 
-def scheduled_meeting(model: CaseModel, ctx: EventContext) -> list[Deadline]:
+def scheduled_meeting(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """The termly review schedules a meeting: hold it, papers before, minutes after, a judgement asked for."""
     meeting_on: date = ctx.extra["meeting_on"]
     meeting = model.policy.meeting(ctx.meeting)
@@ -179,7 +160,7 @@ def scheduled_meeting(model: CaseModel, ctx: EventContext) -> list[Deadline]:
     return made
 
 
-FACTORIES: dict[str, Callable[[CaseModel, EventContext], list[Deadline]]] = {
+FACTORIES: dict[str, Callable[[MachineModel, EventContext], list[Deadline]]] = {
     "statement_of_action": statement_of_action,
     "hmi_monitoring": hmi_monitoring,
     "next_hmi_monitoring": next_hmi_monitoring,

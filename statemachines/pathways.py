@@ -6,7 +6,7 @@ its pathway, and the guard on the school decides which: an academy in a category
 `closed`, with an outcome.
 
 The machine is built once (module level, `model=None`); each unit of work attaches one CaseModel,
-fires one trigger and detaches it (TECH-NOTES §2.1). Deadlines are not timers: transitions create,
+fires one trigger and detaches it (docs/decisions.md, D15). Deadlines are not timers: transitions create,
 meet or cancel dated rows that the daily flow checks.
 """
 
@@ -20,7 +20,8 @@ from transitions import Machine, MachineError
 from concerns.policy import Policy
 from concerns.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
-from statemachines.deadlines import FACTORIES, EventContext, local_deadlines
+from statemachines.deadlines import FACTORIES, local_deadlines
+from statemachines.events import EventContext
 
 PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
 

@@ -18,7 +18,7 @@ INSPECTION = WorkingDayCalendar(DayKind.inspection, terms=TermCalendar())
 
 
 def test_legacy_warning_notice_worked_example():
-    # DOMAIN.md §5: given Fri 18 Dec 2026, ends Wed 13 Jan 2027 (25 Dec, 28 Dec substitute and 1 Jan excluded).
+    # EIA 2006 s60 as enacted (15th working day following the day given): given Fri 18 Dec 2026, ends Wed 13 Jan 2027 (25 Dec, 28 Dec substitute and 1 Jan excluded).
     assert STATUTORY.add_working_days(d("2026-12-18"), 15) == d("2027-01-13")
     assert d("2027-01-13").weekday() == 2
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, func, insert, select
 from concerns.calendar import DayKind
 from concerns.imports.history import still_live
 from concerns.imports.replay import ReplayedSchool, deadline_creators
-from concerns.notify.reminders import first_notice_on
+from concerns.schedule import first_notice_on
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade
 from models._base import utcnow
 

@@ -13,14 +13,16 @@ from sqlmodel import select
 
 from concerns.clock import check_as_of
 from concerns.db import session_scope
+from concerns.formatting import ukdate
 from concerns.judgements import summarise
-from concerns.letters import render_letter, ukdate
+from concerns.letters import render_letter
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
 from concerns.policy import CategoryLevel, Policy, policy_for
-from concerns.views import _graded_history, register
+from concerns.views import graded_history as _graded_history  # public in views; local name kept
+from concerns.views import register
 from models import School
 
 LEVEL_WORDS = {"good": "good or better", "ri": "requires improvement", "rsi": "requires significant improvement",

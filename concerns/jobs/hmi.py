@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from concerns.clock import check_as_of
 from concerns.db import session_scope
-from concerns.letters import ukdate
+from concerns.formatting import ukdate
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import queue

@@ -1,6 +1,6 @@
 """Mail configuration: where messages go (an SMTP server or an outbox directory) and who sends them.
 
-The command-line contract (shared/CONTRACT.md, "Mail") fixes the environment variables:
+The command-line contract (docs/cli-contract.md, "Mail") fixes the environment variables:
 
 * ``CONCERNS_SMTP_URL``  ``smtp://host:port`` (plain), ``smtp+starttls://host:port`` or
   ``smtps://host:port`` (implicit TLS), with optional percent-encoded ``user:password@``.
@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 Security = Literal["plain", "starttls", "tls"]
 
 #: URL scheme → (security mode, default port). The ports are the IANA ones prefect-email also uses
-#: (TECH-NOTES §1.7): 25 for plain SMTP, 587 for submission with STARTTLS, 465 for implicit TLS.
+#: (docs/decisions.md, D16): 25 for plain SMTP, 587 for submission with STARTTLS, 465 for implicit TLS.
 _SCHEMES: dict[str, tuple[Security, int]] = {
     "smtp": ("plain", 25),
     "smtp+starttls": ("starttls", 587),

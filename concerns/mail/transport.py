@@ -415,7 +415,7 @@ def transport_for(
     timeout: float = DEFAULT_TIMEOUT,
     ssl_context: ssl.SSLContext | None = None,
 ) -> SmtpTransport | OutboxDirTransport:
-    """SMTP when ``settings.smtp_url`` is set, otherwise the outbox directory (CONTRACT.md, "Mail")."""
+    """SMTP when ``settings.smtp_url`` is set, otherwise the outbox directory (docs/cli-contract.md, "Mail")."""
     if settings.smtp is not None:
         return SmtpTransport(settings, timeout=timeout, ssl_context=ssl_context)
     return OutboxDirTransport(settings.outbox_dir)

@@ -8,7 +8,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel  # autogenerate emits sqlmodel types (TECH-NOTES §4)
+import sqlmodel  # autogenerate emits sqlmodel types (docs/decisions.md, D11)
 
 
 revision: str = '0002'

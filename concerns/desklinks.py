@@ -1,4 +1,4 @@
-"""Links into the desk for mails: pure, no web imports, so the mail templates can use it.
+"""Links into the desk for mails: pure (no web imports, a domain module), so the mail templates can use it.
 
 With CONCERNS_WEB_URL set (the address officers reach the desk at, e.g. https://concerns.example.gov.uk),
 `school_link("990301")` is that school's page on the desk; without it, None (mails then carry no link).

@@ -1,0 +1,64 @@
+"""The shape of the code: the import-linter contracts in pyproject.toml hold, and no two units import
+each other, directly or round a longer loop (docs/decisions.md, D10)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import grimp
+from importlinter.cli import lint_imports
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("concerns", "statemachines", "models", "flows")
+
+
+def test_the_import_contracts_hold():
+    # Layers, a pure domain, a machine that stores nothing, Prefect only in the flows.
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+
+
+def _unit(module: str) -> str:
+    """concerns.letters, concerns.notify, statemachines.pathways, models.cases: a package's children."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_cycle_between_units():
+    # Imports inside functions and under TYPE_CHECKING count: a lazy import hides a cycle, not removes it.
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    edges: dict[str, set[str]] = {}
+    for module in graph.modules:
+        for imported in graph.find_modules_directly_imported_by(module):
+            if _unit(module) != _unit(imported):
+                edges.setdefault(_unit(module), set()).add(_unit(imported))
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    units = sorted({_unit(m) for m in graph.modules})
+    reach = {u: reachable(u) for u in units}
+    cycles = [(a, b) for a, b in itertools.combinations(units, 2) if b in reach[a] and a in reach[b]]
+    assert not cycles, f"units that import each other (directly or round a loop): {cycles}"
+
+
+def test_every_package_directory_is_a_package():
+    # A directory without __init__.py is a namespace package: import-linter and grimp do not see it.
+    for package in PACKAGES:
+        for directory in (ROOT / package).rglob("*"):
+            if directory.is_dir() and any(directory.glob("*.py")) and "migrations" not in directory.parts:
+                assert (directory / "__init__.py").exists(), f"{directory.relative_to(ROOT)} has no __init__.py"
+
+
+def test_no_cycle_between_modules():
+    # Inside a package too (concerns.imports, concerns.web, ...): no module reaches back to one it imports.
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    cycles = [(module, imported) for module in sorted(graph.modules)
+              for imported in graph.find_modules_directly_imported_by(module)
+              if imported != module and graph.chain_exists(importer=imported, imported=module)]
+    assert not cycles, f"modules in an import cycle: {cycles}"
