@@ -262,3 +262,22 @@ def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, 
     assert rc == 2 and "only to maintained schools" in err
     rc, _, err = cli("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20")
     assert rc == 2 and "warning_notice needs: grounds" in err
+
+
+def test_outbox_statuses_spelt_out_in_the_cli_are_the_outbox_s():
+    from concerns.cli import OUTBOX_STATUSES
+    from concerns.notify.outbox import STATUSES
+
+    assert OUTBOX_STATUSES == STATUSES
+
+
+def test_a_read_command_does_not_import_what_only_other_commands_need():
+    # Start-up is most of a read command's time (bench/read_commands.py): Alembic, Prefect, Jinja and
+    # the outbox are imported by the commands that use them, not by `import concerns.cli`.
+    import subprocess
+    import sys
+
+    heavy = ("alembic", "prefect", "jinja2", "concerns.notify.outbox")
+    code = f"import sys, concerns.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []
