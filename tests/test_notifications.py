@@ -214,3 +214,18 @@ def test_outbox_files_when_no_smtp(demo_db, tmp_path, monkeypatch):
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert result["sent"] == len(files) > 0
     assert run_send_notifications(demo_db)["sent"] == 0
+
+
+def test_annual_categorisation_writes_the_whole_table_as_csv_and_the_artifact_is_capped(demo_db, smtp, tmp_path):
+    import csv
+
+    from flows.annual_categorisation import artifact_rows
+
+    summary = run_annual_categorisation(demo_db, d("2026-11-23"))
+    with open(summary["table_csv"], encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [r["urn"] for r in written] == [r["urn"] for r in summary["table"]]
+    shown = artifact_rows(summary["table"], limit=3)
+    assert len(shown) == 3
+    concern = [r for r in summary["table"] if r["causing_concern"]]
+    assert shown == (concern + [r for r in summary["table"] if not r["causing_concern"]])[:3]
