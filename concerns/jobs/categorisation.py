@@ -122,7 +122,11 @@ def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = Fa
     settings = MailSettings.from_env()
     table, letters, without_letter = [], 0, []
     with session_scope(db) as session:
-        schools = session.exec(select(School).where(School.status == "open").order_by(School.la, School.urn)).all()
+        # Plain rows with the columns the table and letter_school read: 22,000 School objects cost a second.
+        c = School.__table__.c
+        schools = session.connection().execute(
+            select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab)
+            .where(c.status == "open").order_by(c.la, c.urn)).all()
         open_rows = {r["urn"]: r for r in register(session, as_of)}
         history = _latest_graded(session, as_of)
         directory = Directory(session, {s.la for s in schools})
