@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
@@ -159,23 +160,33 @@ def _write(session: Session, school: School, row: Case | None, case: CaseFile, r
                       note=ctx.note, confidential=ctx.confidential)
     session.add(event)
     session.flush()
+    _write_deadlines(session, school, row, case, result, event.id)
+    return row
+
+
+def _write_deadlines(session: Session, school: School, row: Case, case: CaseFile, result: Transitioned,
+                     event_id: int, new_rows: list[dict] | None = None) -> None:
+    """The case's new deadlines (created by event `event_id`) added to the session, or their column values
+    appended to `new_rows` for one insert; those the event met or cancelled updated."""
     changed = {id(d) for d in (*result.met, *result.cancelled)}
     if any(d.id is None for d in case.deadlines):
         policy = policy_for(school.la)
         calendar = policy.calendar(DayKind.statutory)
     for deadline in case.deadlines:
         if deadline.id is None:
-            new = DeadlineRow(case_id=row.id, urn=school.urn, kind=deadline.kind, due=deadline.due,
-                              responsible=deadline.responsible, rule=deadline.rule, source=deadline.source,
-                              note=deadline.note, created_on=deadline.created_on, created_by_event_id=event.id,
-                              next_notice_on=first_notice_on(deadline.due, calendar, policy.reminder_offsets,
-                                                             deadline.kind))
-            session.add(new)  # flushed with the rest of the unit of work, not one by one
+            values = dict(case_id=row.id, urn=school.urn, kind=deadline.kind, due=deadline.due,
+                          responsible=deadline.responsible, rule=deadline.rule, source=deadline.source,
+                          note=deadline.note, created_on=deadline.created_on, created_by_event_id=event_id,
+                          next_notice_on=first_notice_on(deadline.due, calendar, policy.reminder_offsets,
+                                                         deadline.kind))
+            if new_rows is None:
+                session.add(DeadlineRow(**values))  # flushed with the rest of the unit of work, not one by one
+            else:
+                new_rows.append(_with_defaults(DeadlineRow, values))
         elif id(deadline) in changed:
             stored = session.get(DeadlineRow, deadline.id)
             stored.status, stored.met_on, stored.cancelled_on = deadline.status, deadline.met_on, deadline.cancelled_on
             stored.next_notice_on = None
-    return row
 
 
 @dataclass
@@ -254,6 +265,110 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
                 f"{r.pathway} ({r.state}): {', '.join(allowed_events(files[r.id], facts)) or 'none'}" for r in rows)
             raise Refused(f"event {event!r} is not allowed for URN {school.urn}; allowed now: {details}") from None
         raise Refused(f"URN {school.urn}: {exc}") from None
+
+
+# --- system events on many cases at once ---------------------------------------------------------------
+# A job that fires the same system event on thousands of open cases (the termly review) has already read
+# the schools and their cases; record_event would read each school and its cases again and flush three
+# times per case. These do the same checks and write the same Case, CaseEvent and Deadline rows, from
+# the rows the job loaded, with the cases' deadlines read in one query and the events flushed together.
+
+_IN_CHUNK = 900  # bound parameters per IN list (SQLite before 3.32 allows 999)
+
+
+def lock_schools(session: Session, urns: Sequence[str]) -> None:
+    """get_school(for_update=True) for many schools in one query per chunk, before their cases are read.
+
+    On SQLite the write session's BEGIN IMMEDIATE already holds the one write lock, so nothing is done.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    ordered = sorted(set(urns))  # one order for every locker: no deadlock between two bulk jobs
+    for start in range(0, len(ordered), _IN_CHUNK):
+        session.exec(select(School).where(School.urn.in_(ordered[start:start + _IN_CHUNK]))
+                     .order_by(School.urn).with_for_update(key_share=True)
+                     .execution_options(populate_existing=True)).all()
+
+
+def _with_defaults(model, values: dict) -> dict:
+    """A row's column values for a Core insert: `values`, and the model's defaults for every other field
+    (default_factory called per row, as constructing the model would), the id left to the database.
+    Building thousands of SQLModel objects only to read their values back costs a second per 10,000."""
+    row = dict(values)
+    for name, info in model.model_fields.items():
+        if name != "id" and name not in row:
+            row[name] = info.default_factory() if info.default_factory is not None else info.default
+    return row
+
+
+@dataclass(frozen=True)
+class SystemEvent:
+    """One open case (its rows, as loaded after lock_schools) and the note and extras of its event."""
+
+    school: School
+    row: Case
+    note: str = ""
+    extra: dict | None = None
+
+
+def record_system_events(session: Session, event: str, planned: Sequence[SystemEvent], *, on: date,
+                         actor: str) -> list[EventResult]:
+    """As `record_event(session, urn, event, on=on, actor=actor, pathway=row.pathway, note=note, extra=extra,
+    system=True)` for each planned case, in order; a refusal raises Refused with record_event's words and
+    the unit of work is rolled back by the caller, as one refused record_event would be."""
+    _checked(refuse_far_future, on, "--on")
+    if event not in SYSTEM_TRIGGERS:
+        raise Refused(f"{event} is not an event the scheduled flows record")
+    ids = [p.row.id for p in planned]
+    stored: dict[int, list[DeadlineRow]] = {case_id: [] for case_id in ids}
+    for start in range(0, len(ids), _IN_CHUNK):
+        for d in session.exec(select(DeadlineRow).where(DeadlineRow.case_id.in_(ids[start:start + _IN_CHUNK]))
+                              .order_by(DeadlineRow.due, DeadlineRow.id)).all():
+            stored[d.case_id].append(d)
+    from concerns.db import insert_returning_ids
+    from statemachines.bound import BoundMachine, Unreplayable
+
+    machine = BoundMachine()  # pathways.fire's transitions, without adding a model to the machine per case
+    fired, audits = [], []
+    for p in planned:
+        school, row = p.school, p.row
+        note = _checked(check_note, p.note, "--note")
+        if row.closed is not None:
+            raise Refused(f"event {event!r} is not allowed: the {row.pathway} case of URN {school.urn} is closed")
+        facts, policy = school_facts(school), policy_for(school.la)
+        ctx = EventContext(trigger=event, on=on, note=note, actor=actor, extra=p.extra or {})
+        case = CaseFile(pathway=row.pathway, state=row.state, opened=row.opened, closed=row.closed,
+                        outcome=row.outcome, origin=row.origin, facts=copy.deepcopy(row.facts or {}),
+                        deadlines=[_deadline_from_row(d) for d in stored[row.id]], last_event_on=row.last_event_on,
+                        id=row.id)
+        try:
+            if event not in allowed_events(case, facts, include_system=True):
+                raise Unreplayable(event)
+            result = machine.fire(case, facts, policy, ctx)
+        except Unreplayable:
+            # Refused: record_event's words, from pathways.fire on the case as it was stored.
+            try:
+                fire(case_file(session, row), facts, policy, ctx)
+            except EventRefused as exc:
+                raise Refused(f"URN {school.urn}: {exc}") from None
+            raise Refused(f"event {event!r} is not allowed for URN {school.urn} ({row.pathway}, {row.state})") from None
+        _extra_facts(case, result, ctx)
+        row.state, row.closed, row.outcome = case.state, case.closed, case.outcome
+        row.facts, row.last_event_on = dict(case.facts), case.last_event_on
+        audits.append(_with_defaults(CaseEvent, dict(
+            case_id=row.id, urn=school.urn, event=result.event, on=ctx.on, until=ctx.until,
+            from_state=result.from_state, to_state=result.to_state, actor=ctx.actor or "unknown", note=ctx.note,
+            confidential=ctx.confidential)))
+        fired.append((school, row, case, result))
+    session.flush()  # the cases' new states, before the events and deadlines that refer to them
+    connection = session.connection()
+    event_ids = insert_returning_ids(connection, CaseEvent.__table__, audits)
+    new_deadlines: list[dict] = []
+    for (school, row, case, result), event_id in zip(fired, event_ids, strict=True):
+        _write_deadlines(session, school, row, case, result, event_id, new_deadlines)
+    if new_deadlines:
+        connection.execute(insert(DeadlineRow.__table__), new_deadlines)
+    return [EventResult(school.urn, row.id, result, opened=False) for school, row, _, result in fired]
 
 
 # --- inspections -------------------------------------------------------------------------------------

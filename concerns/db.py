@@ -17,18 +17,19 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import Connection, Table, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///concerns.db"
@@ -233,9 +234,15 @@ def _first_line(exc: BaseException, url: str | None) -> str:
 
 
 # --- migrations --------------------------------------------------------------------------------------
+# Alembic is imported only by the functions that migrate: every other command checks the schema with
+# one query and the head revision read from the migration files' own `revision =` lines (about 1 s of
+# Alembic import and ScriptDirectory building saved per command; tests/test_schema.py checks that the
+# two agree).
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
@@ -246,6 +253,8 @@ def upgrade(url: str | None = None) -> tuple[str | None, str]:
     """Bring the schema to the latest revision. Returns (revision before, revision after)."""
     engine = engine_for(url)
     before = current_revision(engine)
+    from alembic import command
+
     cfg = alembic_config(url)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -254,11 +263,44 @@ def upgrade(url: str | None = None) -> tuple[str | None, str]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.execution_options(concerns_writes=False).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def stored_revisions(engine: Engine) -> set[str]:
+    """The revisions recorded in the database's alembic_version table (none when it has no such table)."""
+    with engine.execution_options(concerns_writes=False).connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return set()
+        return {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
+
+
+@cache
 def head_revision() -> str:
+    """The newest revision in concerns/migrations/versions, from each file's `revision` and
+    `down_revision` lines (the one no other file names as its down revision). Alembic's
+    ScriptDirectory gives the same answer (tests/test_schema.py) but costs about a second to build."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _ASSIGNMENT.findall(path.read_text(encoding="utf-8")):
+            (revisions if name == "revision" else downs).update(_QUOTED.findall(value))
+    heads = revisions - downs
+    if len(heads) != 1:  # a branch, or a file this reading does not understand: ask Alembic
+        return script_head_revision()
+    return heads.pop()
+
+
+def script_head_revision() -> str:
+    """The head revision as Alembic computes it (slow: imports Alembic and builds the ScriptDirectory)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -268,6 +310,25 @@ class SchemaNotReady(RuntimeError):
 
 def require_schema(url: str | None = None) -> None:
     engine = engine_for(url)
-    if current_revision(engine) != head_revision():
+    if stored_revisions(engine) != {head_revision()}:
         raise SchemaNotReady(f"the database {mask_url(url)} is not initialised or is out of date: "
                              "run `concerns init`")
+
+
+def insert_returning_ids(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
+    """Insert the rows with one executemany and return their new ids, in the rows' order.
+
+    PostgreSQL: INSERT ... RETURNING, which SQLAlchemy batches and sorts back into parameter order.
+    SQLite cannot promise the order of RETURNING rows, so SQLAlchemy would send them one statement per
+    row; instead they go in with a plain executemany and the ids are read off the table: SQLite gives each
+    new row of a rowid table the largest rowid plus one, and no other connection can insert while this
+    transaction holds the write lock, so the rows hold the last len(rows) ids, in order.
+    """
+    if not rows:
+        return []
+    if connection.dialect.name != "sqlite":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars().all())
+    connection.execute(insert(table), rows)
+    last = connection.execute(select(func.max(table.c.id))).scalar_one()
+    return list(range(last - len(rows) + 1, last + 1))

@@ -292,3 +292,22 @@ def test_diagram_table_prints_the_review_table(cli):
     out = cli.ok("diagram", "--table")
     assert "| from | event | guard | to | creates | meets | cancels | law |" in out
     assert "EIA 2006 s60(4A)-(4B)" in out
+
+
+def test_outbox_statuses_spelt_out_in_the_cli_are_the_outbox_s():
+    from concerns.cli import OUTBOX_STATUSES
+    from concerns.notify.outbox import STATUSES
+
+    assert OUTBOX_STATUSES == STATUSES
+
+
+def test_a_read_command_does_not_import_what_only_other_commands_need():
+    # Start-up is most of a read command's time (bench/read_commands.py): Alembic, Prefect, Jinja and
+    # the outbox are imported by the commands that use them, not by `import concerns.cli`.
+    import subprocess
+    import sys
+
+    heavy = ("alembic", "prefect", "jinja2", "concerns.notify.outbox")
+    code = f"import sys, concerns.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

@@ -298,3 +298,58 @@ def test_outbox_files_when_no_smtp(demo_db, tmp_path, monkeypatch):
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert result["sent"] == len(files) > 0
     assert run_send_notifications(demo_db)["sent"] == 0
+
+
+def test_annual_categorisation_writes_the_whole_table_as_csv_and_the_artifact_is_capped(demo_db, smtp, tmp_path):
+    import csv
+
+    from flows.annual_categorisation import artifact_rows
+
+    summary = run_annual_categorisation(demo_db, d("2026-11-23"))
+    with open(summary["table_csv"], encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [r["urn"] for r in written] == [r["urn"] for r in summary["table"]]
+    shown = artifact_rows(summary["table"], limit=3)
+    assert len(shown) == 3
+    concern = [r for r in summary["table"] if r["causing_concern"]]
+    assert shown == (concern + [r for r in summary["table"] if not r["causing_concern"]])[:3]
+
+
+def test_record_system_events_writes_what_record_event_writes(demo_db):
+    # The termly review records its meetings with casework.record_system_events; the rows must be those
+    # record_event(..., system=True) writes case by case (ids and timestamps aside).
+    from sqlmodel import Session
+
+    from concerns.casework import SystemEvent, lock_schools, record_event, record_system_events
+    from concerns.db import engine_for
+    from models import Case, CaseEvent, School
+
+    on = d("2026-11-24")
+    extra = {"meeting_on": d("2026-12-02"), "term": "autumn 2026/27", "term_end": d("2026-12-18")}
+
+    def written(bulk: bool):
+        with Session(engine_for(demo_db), expire_on_commit=False) as session:
+            pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn)
+                                 .where(Case.closed.is_(None)).order_by(Case.id)).all()
+            assert pairs
+            if bulk:
+                lock_schools(session, [s.urn for _, s in pairs])
+                record_system_events(session, "schedule_meeting",
+                                     [SystemEvent(s, c, note="termly", extra=extra) for c, s in pairs], on=on, actor="t")
+            else:
+                for c, s in pairs:
+                    record_event(session, s.urn, "schedule_meeting", on=on, actor="t", pathway=c.pathway,
+                                 note="termly", extra=extra, system=True)
+            session.flush()
+            events = {e.id: (e.case_id, e.urn, e.event, e.on, e.until, e.from_state, e.to_state, e.note, e.confidential)
+                      for e in session.exec(select(CaseEvent).where(CaseEvent.actor == "t")).all()}
+            deadlines = sorted(
+                (x.case_id, x.urn, x.kind, x.due, x.status, x.responsible, x.rule, x.source, x.note, x.created_on,
+                 x.next_notice_on, x.historical, events[x.created_by_event_id])
+                for x in session.exec(select(Deadline).where(Deadline.created_by_event_id.in_(list(events)))).all())
+            cases = [(c.id, c.state, c.facts, c.last_event_on) for c in session.exec(select(Case).order_by(Case.id))]
+            session.rollback()
+        return sorted(events.values()), deadlines, cases
+
+    bulk = written(True)
+    assert bulk[0] and bulk[1] and bulk == written(False)

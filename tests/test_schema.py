@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from concerns.db import engine_for, head_revision, upgrade
+from concerns.db import engine_for, head_revision, script_head_revision, stored_revisions, upgrade
 
 
 def test_migrations_match_the_models(db_url):
@@ -18,6 +18,17 @@ def test_migrations_match_the_models(db_url):
 
 def test_upgrade_is_idempotent(db_url):
     assert upgrade(db_url) == (head_revision(), head_revision())
+
+
+def test_the_cheap_head_revision_is_alembics():
+    # The commands check the schema against head_revision(), read from the migration files' own lines
+    # without building Alembic's ScriptDirectory; it must be the head Alembic upgrades to.
+    assert head_revision() == script_head_revision()
+
+
+def test_stored_revisions_read_the_version_table(db_url, tmp_path):
+    assert stored_revisions(engine_for(db_url)) == {head_revision()}
+    assert stored_revisions(engine_for(f"sqlite:///{tmp_path}/empty.db")) == set()
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db_url):

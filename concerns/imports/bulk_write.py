@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, insert
 
 from concerns.calendar import DayKind
+from concerns.db import insert_returning_ids
 from concerns.imports.history import still_live
 from concerns.imports.replay import ReplayedSchool, deadline_creators
+from concerns.rules import ofsted_owned
 from concerns.schedule import first_notice_on
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade
 from models._base import utcnow
@@ -29,36 +31,19 @@ _INSERT_GRADE = insert(InspectionGrade.__table__)
 _INSERT_DEADLINE = insert(Deadline.__table__)
 
 
-def insert_returning_ids(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
-    """Insert the rows with one executemany and return their new ids, in the rows' order.
-
-    PostgreSQL: INSERT ... RETURNING, which SQLAlchemy batches and sorts back into parameter order.
-    SQLite cannot promise the order of RETURNING rows, so SQLAlchemy would send them one statement per
-    row; instead they go in with a plain executemany and the ids are read off the table: SQLite gives each
-    new row of a rowid table the largest rowid plus one, and no other connection can insert while this
-    transaction holds the write lock, so the rows hold the last len(rows) ids, in order.
-    """
-    if not rows:
-        return []
-    if connection.dialect.name != "sqlite":
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(connection.execute(statement, rows).scalars().all())
-    connection.execute(insert(table), rows)
-    last = connection.execute(select(func.max(table.c.id))).scalar_one()
-    return list(range(last - len(rows) + 1, last + 1))
-
-
 class FirstNotices:
-    """first_notice_on per policy and due date, each worked out once (a national file repeats them)."""
+    """first_notice_on per policy, due date and whether Ofsted owns the date, each worked out once (a
+    national file repeats them)."""
 
     def __init__(self) -> None:
-        self.known: dict[tuple[str, date], date] = {}
+        self.known: dict[tuple[str, date, bool], date] = {}
 
-    def on(self, school: ReplayedSchool, due: date) -> date:
+    def on(self, school: ReplayedSchool, due: date, kind: str = "") -> date:
         policy = school.policy
-        key = (policy.key, due)
+        key = (policy.key, due, ofsted_owned(kind))
         if key not in self.known:
-            self.known[key] = first_notice_on(due, policy.calendar(DayKind.statutory), policy.reminder_offsets)
+            self.known[key] = first_notice_on(due, policy.calendar(DayKind.statutory), policy.reminder_offsets,
+                                              kind)
         return self.known[key]
 
 
@@ -119,7 +104,7 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
                     created_by_event_id=events[creators[id(deadline)]], historical=past,
                     # casework gives a new deadline its first notice date, and clears it once the
                     # deadline is met or cancelled by a later event.
-                    next_notice_on=notices.on(school, deadline.due) if deadline.status == "open" else None,
+                    next_notice_on=notices.on(school, deadline.due, deadline.kind) if deadline.status == "open" else None,
                     updated_at=now))
     if deadline_rows:
         connection.execute(_INSERT_DEADLINE, deadline_rows)

@@ -18,50 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from transitions import MachineError
-
 from concerns.casework import _extra_facts, inspection_values
 from concerns.importers import InspectionRecord
 from concerns.imports.summary import Tally
 from concerns.judgements import Judgement, JudgementError, summarise
 from concerns.policy import Policy
-from concerns.rules import RuleRefusal
 from concerns.untrusted import URN
+from statemachines.bound import BoundMachine, Unreplayable  # noqa: F401  (imported from here before)
 from statemachines.case import CaseFile, SchoolFacts, Transitioned
-from statemachines.pathways import JUDGEMENT_TRIGGERS, CaseModel, EventContext, build_machine
-
-
-class Unreplayable(Exception):
-    """The school needs the step-by-step path (record_inspection), which says why with its own words."""
-
-
-class BoundMachine:
-    """The pathway machine with one CaseModel bound for good: each event hands the model its case.
-
-    `statemachines.pathways.fire` adds and removes a model on the shared machine per event, which costs
-    several times the transition itself; the model's state is its case's state (a property), so giving
-    it the next case is all a new event needs. One per import: nothing here is shared between threads.
-    """
-
-    def __init__(self) -> None:
-        self.machine = build_machine()
-        self.model = CaseModel(CaseFile(), None, None)  # type: ignore[arg-type]  # given per event
-        self.machine.add_model(self.model, initial="start")
-
-    def fire(self, case: CaseFile, school: SchoolFacts, policy: Policy, ctx: EventContext) -> Transitioned:
-        """As pathways.fire, but a refusal raises Unreplayable (the case is thrown away with the school)."""
-        if case.last_event_on and ctx.on < case.last_event_on:
-            raise Unreplayable("event earlier than the case's last event")
-        model = self.model
-        model.case, model.school, model.policy = case, school, policy
-        model.refusals, model.result = [], None  # what CaseModel.__init__ starts a case with
-        try:
-            ok = getattr(model, ctx.trigger)(ctx=ctx)
-        except (MachineError, RuleRefusal) as exc:
-            raise Unreplayable(str(exc)) from None
-        if not ok:
-            raise Unreplayable("; ".join(model.refusals))
-        return model.result
+from statemachines.pathways import JUDGEMENT_TRIGGERS, EventContext
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from jinja2 import Environment, StrictUndefined
 from sqlmodel import Session, select
 
 from concerns.calendar import DayKind
-from concerns.casework import record_event
+from concerns.casework import SystemEvent, lock_schools, record_system_events
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.letters import render_letter
@@ -161,11 +161,16 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
     check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     with session_scope(db) as session:
+        open_cases = select(Case.urn).where(Case.closed.is_(None), Case.opened <= as_of)
+        # Every school with an open case locked (PostgreSQL) before its cases are read, as record_event
+        # would lock each; then the cases are read once, and their meetings recorded together.
+        lock_schools(session, session.exec(open_cases).all())
         pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
-            Case.closed.is_(None), Case.opened <= as_of).order_by(School.la, School.urn, Case.id)).all()
+            Case.closed.is_(None), Case.opened <= as_of).order_by(School.la, School.urn, Case.id)
+            .execution_options(populate_existing=True)).all()
         las = sorted({school.la for _, school in pairs})
         directory = Directory(session, set(las))
-        scheduled = invitations = 0
+        planned, meetings = [], []
         for case, school in pairs:
             policy = policy_for(school.la)
             term = policy.terms.current_or_next_term(as_of)
@@ -174,10 +179,13 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
             meeting = policy.meeting("progress_meeting")
             meeting_on = meeting_date(term, as_of, policy.calendar(DayKind.statutory),
                                       meeting.papers_due_days_before if meeting else None)
-            record_event(session, school.urn, "schedule_meeting", on=as_of, actor=ACTOR, pathway=case.pathway,
-                         note=f"{term.label}: {meeting.name if meeting else 'progress meeting'} on {meeting_on}",
-                         extra={"meeting_on": meeting_on, "term": term.label, "term_end": term.end}, system=True)
-            scheduled += 1
+            planned.append(SystemEvent(
+                school, case, note=f"{term.label}: {meeting.name if meeting else 'progress meeting'} on {meeting_on}",
+                extra={"meeting_on": meeting_on, "term": term.label, "term_end": term.end}))
+            meetings.append((school, case, policy, term, meeting_on))
+        record_system_events(session, "schedule_meeting", planned, on=as_of, actor=ACTOR)
+        scheduled, invitations = len(planned), 0
+        for school, case, policy, term, meeting_on in meetings:
             invitations += _invite(session, settings, directory, school, case, policy, term, meeting_on, as_of)
         reports = [_report(session, settings, directory, la, as_of, scheduled) for la in las]
     first = reports[0] if reports else {"term": "", "table": [], "moves": [], "overdue": [], "markdown": ""}
