@@ -23,14 +23,26 @@ from prefect.states import Failed, State
 
 from concerns.clock import today
 
-# Options for the task that wraps a job. Retrying is safe because every job is idempotent and
+
+# Options for the task that wraps a job. Retrying (a busy or restarting database only) is safe because every job is idempotent and
 # commits all or nothing: a run that failed half way left nothing behind, and one that succeeded
 # changes nothing when repeated. The delays give a locked SQLite file or a restarting PostgreSQL time
 # to come back. Prefect's result cache is off on purpose: "already done" is recorded in the
 # application database, so results must not be replayed from a cache in PREFECT_HOME (wiping it
 # would change behaviour, docs/decisions.md, D5).
+def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what may pass by itself: a database that was busy or out of reach. A refusal (an
+    `as_of` far ahead, a password in `db`, a rule) fails the same way every time, so it fails at once
+    instead of after the retry delays."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    failure = state.data if isinstance(state.data, BaseException) else None
+    return isinstance(failure, OperationalError | InterfaceError | ConnectionError | TimeoutError)
+
+
 JOB_TASK_OPTIONS: dict[str, Any] = {
     "retries": 2,
+    "retry_condition_fn": worth_retrying,
     "retry_delay_seconds": [60, 300],
     "cache_policy": NO_CACHE,
     "persist_result": False,
