@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from concerns.clock import today
+from concerns.jobs.deadline_check import STEP_WORDS
 
 
 # Options for the task that wraps a job. Retrying (a busy or restarting database only) is safe because every job is idempotent and
@@ -125,12 +126,7 @@ LABELS: dict[str, str] = {
     "recipients": "Officers sent a digest",
     "unassigned": "Reminders with no officer to send them to (add the officer for the school's authority)",
     "items": "Reminders",
-    "before-10wd": "due within 10 working days",
-    "before-3wd": "due within 3 working days",
-    "due": "due today",
-    "missed": "missed",
-    "escalated": "missed and escalated",
-    "expected": "expected from Ofsted",
+    **STEP_WORDS,  # the reminder steps ("before-10wd" …), as the deadline check words them
     "sent": "Messages sent",
     "failed": "Messages that failed",
     "deferred": "Messages waiting to be retried",

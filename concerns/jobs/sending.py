@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from concerns.db import session_scope
 from concerns.mail import MailSettings
-from concerns.notify.alarms import outbox_alarms, raise_new_alarms
+from concerns.notify.alarms import raise_alarms
 from concerns.notify.delivery import send_pending
 
 
@@ -18,8 +18,7 @@ def run_send_notifications(db: str | None, settings: MailSettings | None = None,
     settings = settings or MailSettings.from_env()
     with session_scope(db) as session:
         report = send_pending(session, settings, transport, now=now)
-        new_alarms = raise_new_alarms(session, now or datetime.now(UTC))
-        alarms = outbox_alarms(session, now or datetime.now(UTC))
+        alarms, new_alarms = raise_alarms(session, now or datetime.now(UTC))
     where = "smtp" if settings.smtp_url else f"outbox:{settings.outbox_dir}"
     return {"sent": report.sent, "deferred": report.deferred, "failed": report.failed, "errors": report.errors,
             "alarms": alarms, "new_alarms": new_alarms, "via": where}

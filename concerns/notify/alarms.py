@@ -99,20 +99,21 @@ def outbox_alarms(session: Session, now: datetime | None = None,
     return [line for _, line in _alarming(session, now, limit)]
 
 
-def raise_new_alarms(session: Session, now: datetime | None = None,
-                     max_deferred_age: timedelta | None = None) -> list[str]:
-    """The alarms not raised before, marked as raised now.
+def raise_alarms(session: Session, now: datetime | None = None,
+                 max_deferred_age: timedelta | None = None) -> tuple[list[str], list[str]]:
+    """(every outstanding alarm, the ones not raised before), marking the new ones raised now.
 
     The 15-minute sending run turns red for a message once, when it first needs a person, not 56
-    times a day until someone acts; the daily deadline check repeats every outstanding alarm
-    (``outbox_alarms``) each morning. A retried message can raise its alarm again.
+    times a day until someone acts; the daily deadline check repeats every outstanding alarm each
+    morning. A retried message can raise its alarm again.
     """
     now = now or datetime.now(UTC)
     limit = alarm_after_from_env() if max_deferred_age is None else max_deferred_age
-    fresh = []
+    outstanding, fresh = [], []
     for row, line in _alarming(session, now, limit):
+        outstanding.append(line)
         if row.alarm_raised_at is None:
             row.alarm_raised_at = now
             session.add(row)
             fresh.append(line)
-    return fresh
+    return outstanding, fresh
