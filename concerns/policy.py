@@ -28,11 +28,29 @@ class PolicyError(ValueError):
     pass
 
 
+# The functions a role can play. Authorities name their officers in their own words (a Derbyshire "SIA", a
+# Luton "service director", a Leicester "SIP"); letters, invitations, reports and escalations ask for a
+# function and the policy says which of its roles plays it (`acts_as`).
+FUNCTIONS = {
+    "link_adviser": "the adviser who knows the school week to week",
+    "case_lead": "the officer who leads the authority's work with a school causing concern",
+    "service_head": "the head of the school improvement service, who signs its letters and approves categories",
+    "director": "the director of children's services, who gives statutory notices",
+    "admin": "the officer who books meetings and keeps the papers",
+}
+REQUIRED_FUNCTIONS = ("link_adviser", "case_lead", "service_head", "director")
+# Roles named as the product names them play their function without saying so.
+FUNCTION_OF_PRODUCT_ROLE = {"link_adviser": "link_adviser", "senior_adviser": "case_lead",
+                            "assistant_director": "service_head", "director": "director",
+                            "admin_officer": "admin"}
+
+
 @dataclass(frozen=True)
 class Role:
     key: str
     title: str
     manager: str | None = None
+    acts_as: str | None = None  # one of FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -100,8 +118,22 @@ class Policy:
             self._calendars[kind] = WorkingDayCalendar(kind, self.closures, self.terms)
         return self._calendars[kind]
 
+    def role_for(self, function: str) -> str:
+        """The key of the policy's role that plays `function` (one of FUNCTIONS)."""
+        if function not in FUNCTIONS:
+            raise KeyError(f"unknown function {function!r}; functions: {', '.join(FUNCTIONS)}")
+        for role in self.roles.values():
+            if role.acts_as == function:
+                return role.key
+        # A policy without roles (or without this function) falls back to the product's own key.
+        return next(k for k, f in FUNCTION_OF_PRODUCT_ROLE.items() if f == function)
+
+    def title_of(self, role: str) -> str:
+        spec = self.roles.get(role)
+        return spec.title if spec else role.replace("_", " ").capitalize()
+
     def responsible_for(self, deadline_kind: str) -> str:
-        return self.responsible.get(deadline_kind, self.responsible.get("*", "senior_adviser"))
+        return self.responsible.get(deadline_kind, self.responsible.get("*", self.role_for("case_lead")))
 
     def manager_of(self, role: str) -> str | None:
         spec = self.roles.get(role)
@@ -123,10 +155,7 @@ def _date(value: Any, where: str) -> date:
 
 def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
     try:
-        roles = {k: Role(k, v["title"], v.get("manager")) for k, v in data.get("roles", {}).items()}
-        for role in roles.values():
-            if role.manager and role.manager not in roles:
-                raise PolicyError(f"{where}: role {role.key} is managed by unknown role {role.manager!r}")
+        roles = _roles(data.get("roles", {}), where)
         meetings = tuple(
             MeetingCadence(kind=m.get("kind", "progress_meeting"), name=m["name"], cadence=m["cadence"],
                            minimum_per_year=int(m["minimum_per_year"]), responsible=m["responsible"],
@@ -185,6 +214,31 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
         if isinstance(exc, PolicyError):
             raise
         raise PolicyError(f"{where}: {exc}") from None
+
+
+def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
+    roles = {}
+    for key, spec in table.items():
+        acts_as = spec.get("acts_as", FUNCTION_OF_PRODUCT_ROLE.get(key))
+        if acts_as is not None and acts_as not in FUNCTIONS:
+            raise PolicyError(f"{where}: roles.{key}.acts_as: unknown function {acts_as!r} "
+                              f"(functions: {', '.join(FUNCTIONS)})")
+        roles[key] = Role(key, spec["title"], spec.get("manager"), acts_as)
+    for role in roles.values():
+        if role.manager and role.manager not in roles:
+            raise PolicyError(f"{where}: roles.{role.key}.manager: unknown role {role.manager!r}")
+    if roles:
+        played = {r.acts_as for r in roles.values()}
+        missing = [f for f in REQUIRED_FUNCTIONS if f not in played]
+        if missing:
+            raise PolicyError(f"{where}: roles: no role acts_as {', '.join(missing)} "
+                              f"(add acts_as = \"{missing[0]}\" to the role that does it)")
+        for function in FUNCTIONS:
+            players = [r.key for r in roles.values() if r.acts_as == function]
+            if len(players) > 1:
+                raise PolicyError(f"{where}: roles: {' and '.join(players)} both act as {function}; "
+                                  "one role plays each function")
+    return roles
 
 
 def _offsets(value: Any, where: str) -> tuple[int, ...]:

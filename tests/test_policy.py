@@ -39,7 +39,10 @@ def test_policy_dir_adds_an_authority_with_its_terms(tmp_path, monkeypatch):
     (tmp_path / "rutland.toml").write_text("""
 authority = "Rutland"
 [roles]
-senior_adviser = { title = "Senior adviser" }
+adviser = { title = "School improvement adviser", acts_as = "link_adviser", manager = "senior_adviser" }
+senior_adviser = { title = "Senior adviser", manager = "head_of_service" }
+head_of_service = { title = "Head of school improvement", acts_as = "service_head", manager = "director" }
+director = { title = "Director of children's services" }
 [[terms]]
 year = 2026
 autumn = ["2026-09-07", "2026-12-18"]
@@ -59,6 +62,8 @@ closures = ["2027-06-14"]
 @pytest.mark.parametrize(("text", "says"), [
     ('title = "no authority"', "missing setting 'authority'"),
     ('authority = "X"\n[roles]\na = { title = "A", manager = "b" }', "unknown role 'b'"),
+    ('authority = "X"\n[roles]\nsia = { title = "SIA" }', "no role acts_as link_adviser, case_lead"),
+    ('authority = "X"\n[roles]\nsia = { title = "SIA", acts_as = "adviser" }', "roles.sia.acts_as: unknown function"),
     ('authority = "X"\n[[meetings]]\nname="M"\ncadence="monthly"\nminimum_per_year=3\nresponsible="a"', "cadence"),
     ('authority = "X"\n[rules."no/such"]\nmonths = 3', "unknown rule"),
     ('authority = "X"\nclosures = ["2027-02-30"]', "not a YYYY-MM-DD date"),
@@ -71,3 +76,14 @@ def test_bad_policy_files_are_refused(tmp_path, monkeypatch, text, says):
     with pytest.raises(PolicyError, match=says.replace("(", r"\(")):
         all_policies()
     policy_module._load_all.cache_clear()
+
+
+def test_roles_in_the_authoritys_own_words_play_the_products_functions():
+    p = policy_for("Doncaster")
+    assert p.role_for("link_adviser") == "step"
+    assert p.role_for("case_lead") == "senior_officer"
+    assert p.role_for("service_head") == "assistant_director"
+    assert p.responsible_for("no_such_kind") == p.responsible.get("*", "senior_officer")
+    default = policy_for(None)
+    assert [default.role_for(f) for f in ("link_adviser", "case_lead", "service_head", "director", "admin")] == [
+        "link_adviser", "senior_adviser", "assistant_director", "director", "admin_officer"]

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from concerns.letters import LetterAuthority, LetterParty, LetterSchool, RenderedLetter
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import inline_attachment
+from concerns.policy import FUNCTION_OF_PRODUCT_ROLE
 from models import Letter, School
 
 
@@ -52,13 +53,12 @@ def letter_authority(la: str, directory: Directory, policy) -> LetterAuthority:
         party = _party(directory, la, role, None, spec.title)
         if party:
             officers[role] = party
-    # Policies name their roles differently; letters sign by the common role keys.
-    aliases = {"senior_adviser": ("senior_officer", "sim"), "link_adviser": ("step", "sip")}
-    for common, others in aliases.items():
-        if common not in officers:
-            found = next((officers[o] for o in others if o in officers), None)
-            if found:
-                officers[common] = found
+    # Policies name their roles in their own words; letters sign by the product's key of the function
+    # each role plays (its acts_as).
+    for role, spec in policy.roles.items():
+        common = next((k for k, f in FUNCTION_OF_PRODUCT_ROLE.items() if f == spec.acts_as), None)
+        if common and common not in officers and role in officers:
+            officers[common] = officers[role]
     return LetterAuthority(name=la if la.lower().endswith(("council", "authority")) else f"{la} Council",
                            officers=officers)
 
