@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from concerns.calendar import DayKind, WorkingDayCalendar
+from concerns.categories import CategoriesError, CategoryLevel, parse_categories
+from concerns.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.rules import RuleBook
 from concerns.terms import TermCalendar
 
@@ -54,18 +56,6 @@ class Role:
 
 
 @dataclass(frozen=True)
-class MeetingCadence:
-    kind: str  # the deadline kind it creates, e.g. progress_meeting
-    name: str
-    cadence: str  # term | half_term
-    minimum_per_year: int
-    responsible: str
-    min_lead_days: int = 15
-    papers_due_days_before: int | None = None
-    minutes_due_days_after: int | None = None
-
-
-@dataclass(frozen=True)
 class LocalDeadline:
     on_event: str
     kind: str
@@ -74,21 +64,6 @@ class LocalDeadline:
     responsible: str
     source: str
     met_by: str | None = None  # the event that meets it
-
-
-@dataclass(frozen=True)
-class CategoryLevel:
-    key: str
-    label: str
-    causing_concern: bool
-    # Conditions any one of which puts a school in this level: "category:SM|RSI|RI|NA|LA",
-    # "pathway:<name>", "stuck", "latest:<outcome level good|ri|rsi|sm>", "default".
-    when: tuple[str, ...] = ()
-    support: str = ""
-
-
-CONDITION_PREFIXES = ("category:", "pathway:", "latest:")
-CONDITION_WORDS = ("stuck", "default", "open_case")
 
 
 @dataclass
@@ -156,17 +131,7 @@ def _date(value: Any, where: str) -> date:
 def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
     try:
         roles = _roles(data.get("roles", {}), where)
-        meetings = tuple(
-            MeetingCadence(kind=m.get("kind", "progress_meeting"), name=m["name"], cadence=m["cadence"],
-                           minimum_per_year=int(m["minimum_per_year"]), responsible=m["responsible"],
-                           min_lead_days=int(m.get("min_lead_days", 15)),
-                           papers_due_days_before=m.get("papers_due_days_before"),
-                           minutes_due_days_after=m.get("minutes_due_days_after"))
-            for m in data.get("meetings", [])
-        )
-        for m in meetings:
-            if m.cadence not in ("term", "half_term"):
-                raise PolicyError(f"{where}: meeting {m.name!r} cadence must be term or half_term, not {m.cadence!r}")
+        meetings = parse_meetings(data.get("meetings", []), where)
         local = tuple(
             LocalDeadline(d["on"], d["kind"], int(d["count"]), d["unit"], d["responsible"], d["source"],
                           d.get("met_by"))
@@ -175,16 +140,7 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
         for d in local:
             if d.unit not in ("working_days", "days", "months"):
                 raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
-        categories = tuple(CategoryLevel(c["key"], c["label"], bool(c.get("causing_concern", False)),
-                                         tuple(c.get("when", [])), c.get("support", ""))
-                           for c in data.get("categories", {}).get("levels", []))
-        for level in categories:
-            for cond in level.when:
-                if cond not in CONDITION_WORDS and not cond.startswith(CONDITION_PREFIXES):
-                    raise PolicyError(f"{where}: category {level.key!r} has unknown condition {cond!r}")
-        if categories and not any("default" in c.when for c in categories):
-            raise PolicyError(f"{where}: one category level needs when = [..., \"default\"] for schools no "
-                              "other condition fits")
+        categories = parse_categories(data.get("categories", {}), where)
         responsible = dict(data.get("responsible", {}))
         for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:
             if roles and role not in roles:
@@ -213,6 +169,8 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
     except ValueError as exc:
         if isinstance(exc, PolicyError):
             raise
+        if isinstance(exc, CategoriesError | MeetingsError):
+            raise PolicyError(str(exc)) from None  # already names the file
         raise PolicyError(f"{where}: {exc}") from None
 
 

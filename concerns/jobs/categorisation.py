@@ -14,6 +14,7 @@ from datetime import date
 from sqlmodel import select
 
 from concerns.casework import judgement_from_row
+from concerns.categories import CategoryLevel
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.formatting import ukdate
@@ -29,7 +30,7 @@ from concerns.notify.letterdata import (
     save_letter,
 )
 from concerns.notify.outbox import queue, render_pair
-from concerns.policy import CategoryLevel, Policy, policy_for
+from concerns.policy import Policy, policy_for
 from concerns.untrusted import safe_filename
 from concerns.views import register
 from models import Inspection, InspectionGrade, School
