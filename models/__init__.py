@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from models.authority import AuthorityPolicy
 from models.cases import Case, CaseEvent, Deadline
 from models.inspections import Inspection, InspectionGrade
+from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
 from models.schools import Person, RoleAssignment, School
 from models.users import LetterForm, Officer, OfficerSession, SignInAttempt
@@ -17,6 +18,7 @@ __all__ = [
     "Deadline",
     "DeadlineNotice",
     "Inspection",
+    "LaCategory",
     "InspectionGrade",
     "Letter",
     "LetterForm",
@@ -25,6 +27,7 @@ __all__ = [
     "OfficerSession",
     "Person",
     "RoleAssignment",
+    "SchoolFact",
     "School",
     "SignInAttempt",
 ]
@@ -38,5 +41,7 @@ class AuditTrailIsAppendOnly(RuntimeError):
 def _refuse_rewriting_history(session, flush_context, instances) -> None:
     # History is never rewritten (docs/decisions.md, D14): a correction is a new event.
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, CaseEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AuditTrailIsAppendOnly(f"case event {obj.id} cannot be changed or deleted; record a new event")
+        if isinstance(obj, CaseEvent | LaCategory | SchoolFact) and (
+                obj in session.deleted or session.is_modified(obj)):
+            what = obj.__tablename__.replace("_", " ")
+            raise AuditTrailIsAppendOnly(f"{what} {obj.id} cannot be changed or deleted; record a new one")

@@ -24,6 +24,13 @@ class School(SQLModel, table=True):
     status: str = "open"
     opened_on: date | None = None
     closed_on: date | None = None
+    # The postal address GIAS publishes, for letters.
+    street: str | None = None
+    locality: str | None = None
+    address3: str | None = None
+    town: str | None = None
+    county: str | None = None
+    postcode: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
