@@ -9,6 +9,7 @@ the folder named by CONCERNS_POLICY_DIR. An authority with no file of its own us
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class Role:
     acts_as: str | None = None  # one of FUNCTIONS
 
 
+SCHOOLS = ("all", "maintained", "academies")
+RECURRENCE = ("term", "year")
+
+
 @dataclass(frozen=True)
 class LocalDeadline:
     on_event: str
@@ -64,6 +69,25 @@ class LocalDeadline:
     responsible: str
     source: str
     met_by: str | None = None  # the event that meets it
+    schools: str = "all"  # all | maintained | academies: which schools it is created for
+    # None, or "term" | "year": once met, the next one falls due a term (the end of the following term)
+    # or a year (the same date next year) later, until the case closes.
+    every: str | None = None
+    label: str = ""
+
+    def applies_to(self, maintained: bool) -> bool:
+        return self.schools == "all" or (self.schools == "maintained") == maintained
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    """A step of the authority's own procedure: recorded on a case with no change of state."""
+
+    name: str
+    label: str
+    pathways: tuple[str, ...]  # where it may be recorded
+    meets: tuple[str, ...] = ()  # deadline kinds it meets
+    source: str = ""
 
 
 @dataclass
@@ -85,6 +109,15 @@ class Policy:
     closures: tuple[date, ...]
     rules: RuleBook
     reminder_offsets: tuple[int, ...] = (10, 3)
+    events: tuple[LocalEvent, ...] = ()
+    # [categories] proposed_on = "MM-DD" and year = "current" | "next" (the year the proposal is for)
+    proposed_on: tuple[int, int] = (10, 1)
+    year_rule: str = "current"
+    change_letter: str | None = None
+    # One service over several boroughs (Tri-borough): the boroughs by name, each an alias of the policy.
+    boroughs: tuple[str, ...] = ()
+    # [letters.<kind>] copy = [role keys]: who in the authority is copied on each kind of letter.
+    letter_copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -120,6 +153,50 @@ class Policy:
     def deadlines_on(self, event: str) -> list[LocalDeadline]:
         return [d for d in self.local_deadlines if d.on_event == event]
 
+    def local_event(self, name: str) -> LocalEvent | None:
+        return next((e for e in self.events if e.name == name), None)
+
+    def events_on(self, pathway: str | None) -> list[str]:
+        """The policy's own events that may be recorded on a case on `pathway`."""
+        return [e.name for e in self.events if pathway in e.pathways]
+
+    def met_by(self, event: str) -> set[str]:
+        """The deadline kinds `event` meets under this policy (its own events' `meets`, local `met_by`)."""
+        local = self.local_event(event)
+        return {*(local.meets if local else ()), *(d.kind for d in self.local_deadlines if d.met_by == event)}
+
+    @property
+    def service(self) -> str:
+        """The name officers are registered under: the authority (one service over all its boroughs)."""
+        return self.authority
+
+    def academic_year_label(self, as_of: date) -> str:
+        """The academic year a categorisation made on `as_of` is for, e.g. "2026/27".
+
+        `year = "current"`: the year containing `as_of` (1 September to 31 August); `year = "next"`: the
+        one after it (Leicester's May/June level-of-support statement is for the coming year)."""
+        start = as_of.year if as_of.month >= 9 else as_of.year - 1
+        if self.year_rule == "next":
+            start += 1
+        return f"{start}/{(start + 1) % 100:02d}"
+
+    def categorisation_date(self, academic_year: str | int) -> date:
+        """The day this authority proposes its categories for `academic_year` ("2026/27" or 2026)."""
+        start = _year_start(academic_year)
+        month, day = self.proposed_on
+        if self.year_rule == "next":
+            start -= 1  # proposed in the year before the one it is for
+        return date(start + 1 if month < 9 else start, month, day)
+
+
+def _year_start(academic_year: str | int) -> int:
+    if isinstance(academic_year, int):
+        return academic_year
+    match = re.fullmatch(r"(\d{4})/(\d{2})", academic_year)
+    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise ValueError(f"academic year {academic_year!r} is not like 2026/27")
+    return int(match[1])
+
 
 def _date(value: Any, where: str) -> date:
     try:
@@ -128,50 +205,183 @@ def _date(value: Any, where: str) -> date:
         raise PolicyError(f"{where}: {value!r} is not a YYYY-MM-DD date") from None
 
 
-def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
+# The settings a policy file may hold; anything else is a typing mistake to report.
+TOP_LEVEL = {"authority", "aliases", "title", "source", "boroughs", "categories", "roles", "responsible",
+             "meetings", "escalation", "local_deadlines", "events", "terms", "closures", "rules",
+             "reminder_offsets", "letters"}
+PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
+                 "academy_of_concern")
+
+
+class _Problems:
+    """Problems found in one file, each a line naming the file, the setting and the value."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.lines: list[str] = []
+
+    def add(self, setting: str, value: Any, why: str) -> None:
+        self.lines.append(f"{self.where}: {setting}: {value!r} {why}")
+
+    def raw(self, line: str) -> None:
+        self.lines.append(line if line.startswith(self.where) else f"{self.where}: {line}")
+
+
+def parse_policy(data: Mapping[str, Any], key: str, where: str, problems: list[str] | None = None) -> Policy:
+    """The policy in `data`. With `problems` given, every problem found is appended to it (one line each)
+    and a policy is returned with the bad parts left out; without, the first problem raises PolicyError."""
+    found = _Problems(where)
+    policy = _parse(data, key, found)
+    if problems is not None:
+        problems.extend(found.lines)
+    elif found.lines:
+        more = len(found.lines) - 1
+        raise PolicyError(found.lines[0] + (f" (and {more} more: `concerns policy check {where}` lists them)"
+                                            if more else ""))
+    return policy
+
+
+def _section(found: _Problems, setting: str, parse, default):
     try:
-        roles = _roles(data.get("roles", {}), where)
-        meetings = parse_meetings(data.get("meetings", []), where)
-        local = tuple(
-            LocalDeadline(d["on"], d["kind"], int(d["count"]), d["unit"], d["responsible"], d["source"],
-                          d.get("met_by"))
-            for d in data.get("local_deadlines", [])
-        )
-        for d in local:
-            if d.unit not in ("working_days", "days", "months"):
-                raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
-        categories = parse_categories(data.get("categories", {}), where)
-        responsible = dict(data.get("responsible", {}))
-        for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:
-            if roles and role not in roles:
-                raise PolicyError(f"{where}: unknown role {role!r} (roles: {', '.join(roles)})")
-        return Policy(
-            key=key,
-            authority=data["authority"],
-            title=data.get("title", ""),
-            source=data.get("source", ""),
-            aliases=tuple(data.get("aliases", [])),
-            roles=roles,
-            categories=categories,
-            categorisation=data.get("categories", {}).get("timing", ""),
-            meetings=meetings,
-            escalation=tuple(data.get("escalation", {}).get("ladder", [])),
-            escalation_note=data.get("escalation", {}).get("note", ""),
-            local_deadlines=local,
-            responsible=responsible,
-            terms=TermCalendar.from_config(data.get("terms", [])),
-            closures=tuple(_date(d, f"{where} closures") for d in data.get("closures", [])),
-            rules=RuleBook(overrides=data.get("rules", {})),
-            reminder_offsets=_offsets(data.get("reminder_offsets", [10, 3]), where),
-        )
+        return parse()
     except KeyError as exc:
-        raise PolicyError(f"{where}: missing setting {exc.args[0]!r}") from None
-    except ValueError as exc:
-        if isinstance(exc, PolicyError):
-            raise
-        if isinstance(exc, CategoriesError | MeetingsError):
-            raise PolicyError(str(exc)) from None  # already names the file
-        raise PolicyError(f"{where}: {exc}") from None
+        found.raw(f"{setting}: missing setting {exc.args[0]!r}")
+    except (CategoriesError, MeetingsError) as exc:
+        found.raw(str(exc))  # already names the file
+    except PolicyError as exc:
+        found.raw(str(exc))
+    except (ValueError, TypeError, AttributeError) as exc:
+        found.raw(f"{setting}: {exc}")
+    return default
+
+
+def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
+    where = found.where
+    for name in data:
+        if name not in TOP_LEVEL:
+            found.add(name, data[name] if not isinstance(data[name], dict | list) else name,
+                      f"is not a policy setting (settings: {', '.join(sorted(TOP_LEVEL))})")
+    if "authority" not in data:
+        found.raw("missing setting 'authority'")
+    roles = _section(found, "roles", lambda: _roles(data.get("roles", {}), where), {})
+    meetings = _section(found, "meetings", lambda: parse_meetings(data.get("meetings", []), where), ())
+    local = tuple(d for i, item in enumerate(data.get("local_deadlines", []))
+                  if (d := _section(found, f"local_deadlines[{i}]", lambda item=item, i=i: _local(item, i, found),
+                                    None)) is not None)
+    events = tuple(e for i, item in enumerate(data.get("events", []))
+                   if (e := _section(found, f"events[{i}]", lambda item=item, i=i: _event(item, i, found),
+                                     None)) is not None)
+    names = [e.name for e in events]
+    for name in {n for n in names if names.count(n) > 1}:
+        found.add("events", name, "is declared more than once")
+    cat_table = data.get("categories", {})
+    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), ())
+    proposed_on, year_rule = _timing(cat_table, found)
+    responsible = dict(data.get("responsible", {}))
+    if roles:
+        for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
+                              *((f"meetings[{i}].responsible", m.responsible) for i, m in enumerate(meetings)),
+                              *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
+            if role not in roles:
+                found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
+    letter_copies = {}
+    for kind, spec in data.get("letters", {}).items():
+        copy = spec.get("copy", []) if isinstance(spec, dict) else spec
+        if not isinstance(copy, list):
+            found.add(f"letters.{kind}.copy", copy, "must be a list of role keys")
+            continue
+        for role in copy:
+            if roles and role not in roles:
+                found.add(f"letters.{kind}.copy", role, f"is not a role of this policy (roles: {', '.join(roles)})")
+        letter_copies[kind] = tuple(copy)
+    boroughs = tuple(data.get("boroughs", []))
+    closures = []
+    for value in data.get("closures", []):
+        day = _section(found, "closures", lambda value=value: _date(value, f"{where} closures"), None)
+        if day is not None:
+            closures.append(day)
+    return Policy(
+        key=key,
+        authority=data.get("authority", key),
+        title=data.get("title", ""),
+        source=data.get("source", ""),
+        aliases=(*map(str, data.get("aliases", [])), *boroughs),
+        roles=roles,
+        categories=categories,
+        categorisation=cat_table.get("timing", ""),
+        meetings=meetings,
+        escalation=tuple(data.get("escalation", {}).get("ladder", [])),
+        escalation_note=data.get("escalation", {}).get("note", ""),
+        local_deadlines=local,
+        responsible=responsible,
+        terms=_section(found, "terms", lambda: TermCalendar.from_config(data.get("terms", [])),
+                       TermCalendar.from_config([])),
+        closures=tuple(closures),
+        rules=_section(found, "rules", lambda: RuleBook(overrides=data.get("rules", {})), RuleBook()),
+        reminder_offsets=_section(found, "reminder_offsets",
+                                  lambda: _offsets(data.get("reminder_offsets", [10, 3]), where), (10, 3)),
+        events=events,
+        proposed_on=proposed_on,
+        year_rule=year_rule,
+        change_letter=cat_table.get("change_letter"),
+        boroughs=boroughs,
+        letter_copies=letter_copies,
+    )
+
+
+def _local(item: Mapping[str, Any], i: int, found: _Problems) -> LocalDeadline | None:
+    d = LocalDeadline(item["on"], item["kind"], int(item["count"]), item["unit"], item["responsible"],
+                      item["source"], item.get("met_by"), item.get("schools", "all"), item.get("every"),
+                      item.get("label", ""))
+    ok = True
+    if d.unit not in ("working_days", "days", "months"):
+        found.add(f"local_deadlines[{i}].unit", d.unit, "is not a unit (working_days, days, months)")
+        ok = False
+    if d.schools not in SCHOOLS:
+        found.add(f"local_deadlines[{i}].schools", d.schools, f"is not one of {', '.join(SCHOOLS)}")
+        ok = False
+    if d.every is not None and d.every not in RECURRENCE:
+        found.add(f"local_deadlines[{i}].every", d.every, f"is not one of {', '.join(RECURRENCE)}")
+        ok = False
+    if d.every is not None and d.met_by is None:
+        found.add(f"local_deadlines[{i}].every", d.every, "needs met_by: the next one falls due once this is met")
+        ok = False
+    return d if ok else None
+
+
+def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | None:
+    pathways = item["pathways"]
+    if isinstance(pathways, str):
+        pathways = [pathways]
+    event = LocalEvent(item["name"], item["label"], tuple(pathways), tuple(item.get("meets", [])),
+                       item.get("source", ""))
+    ok = re.fullmatch(r"[a-z][a-z0-9_]*", event.name) is not None
+    if not ok:
+        found.add(f"events[{i}].name", event.name, "must be lower-case letters, digits and _")
+    for pathway in event.pathways:
+        if pathway not in PATHWAY_NAMES:
+            found.add(f"events.{event.name}.pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
+            ok = False
+    if not event.pathways:
+        found.add(f"events.{event.name}.pathways", [], "names no pathway: say where it may be recorded")
+        ok = False
+    return event if ok else None
+
+
+def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int], str]:
+    proposed, year_rule = (10, 1), table.get("year", "current")
+    if "proposed_on" in table:
+        value = table["proposed_on"]
+        try:
+            month, day = (int(part) for part in str(value).split("-"))
+            date(2024, month, day)  # a leap year: 02-29 is a date some years
+            proposed = (month, day)
+        except ValueError:
+            found.add("categories.proposed_on", value, "is not a day of the year as MM-DD")
+    if year_rule not in ("current", "next"):
+        found.add("categories.year", year_rule, "is not current or next")
+        year_rule = "current"
+    return proposed, year_rule
 
 
 def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
@@ -227,6 +437,12 @@ def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
             policies[path.stem] = parse_policy(data, path.stem, str(path))
     if "default" not in policies:
         raise PolicyError("no default policy file found")
+    claimed: dict[str, str] = {}
+    for policy in policies.values():
+        for name in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
+            other = claimed.setdefault(name, policy.key)
+            if other != policy.key:
+                raise PolicyError(f"{policy.key} and {other} both answer to {name!r}: one name, one authority")
     return policies
 
 
