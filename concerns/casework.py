@@ -234,7 +234,8 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
         raise Refused(f"--meeting {meeting!r} is not a meeting in the {policy.key} policy ({kinds})")
     rows = [r for r in open_case_rows(session, school.urn) if pathway is None or r.pathway == pathway]
     files = {r.id: case_file(session, r) for r in rows}
-    candidates = [r for r in rows if event in allowed_events(files[r.id], facts, include_system=system)]
+    candidates = [r for r in rows
+                  if event in allowed_events(files[r.id], facts, include_system=system, policy=policy)]
     if len(candidates) > 1:
         raise Refused(f"{event} applies to more than one open case of URN {school.urn} "
                       f"({', '.join(r.pathway for r in candidates)}): say which with --pathway")
@@ -262,7 +263,8 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
     except EventRefused as exc:
         if len(rows) > 1 and not candidates:
             details = "; ".join(
-                f"{r.pathway} ({r.state}): {', '.join(allowed_events(files[r.id], facts)) or 'none'}" for r in rows)
+                f"{r.pathway} ({r.state}): {', '.join(allowed_events(files[r.id], facts, policy=policy)) or 'none'}"
+                for r in rows)
             raise Refused(f"event {event!r} is not allowed for URN {school.urn}; allowed now: {details}") from None
         raise Refused(f"URN {school.urn}: {exc}") from None
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from concerns.casework import case_file, get_school, judgement_from_row, school_facts
 from concerns.judgements import is_coasting, is_stuck
+from concerns.policy import policy_for
 from concerns.rules import status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
@@ -76,7 +77,7 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
             "events": [{"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
                         "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
                         "confidential": e.confidential} for e in events[row.id] if e.on <= as_of],
-            "allowed_events": [] if closed else allowed_events(file, facts),
+            "allowed_events": [] if closed else allowed_events(file, facts, policy=policy_for(school.la)),
             "letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path,
                          "to": [p["name"] for p in x.addressees], "copies": [p["name"] for p in x.copies]}
                         for x in letters.get(row.id, []) if x.on <= as_of],

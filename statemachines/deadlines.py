@@ -122,6 +122,8 @@ def local_deadlines(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """Deadlines the authority's policy attaches to this event (e.g. written confirmation)."""
     made = []
     for local in model.policy.deadlines_on(ctx.trigger):
+        if not local.applies_to(model.school.maintained):
+            continue  # e.g. a deadline the authority sets its maintained schools only
         if local.unit == "working_days":
             due = model.policy.calendar(DayKind.statutory).add_working_days(ctx.on, local.count)
         elif local.unit == "months":
@@ -130,7 +132,30 @@ def local_deadlines(model: MachineModel, ctx: EventContext) -> list[Deadline]:
             due = ctx.on + timedelta(days=local.count)
         made.append(Deadline(kind=local.kind, due=due, responsible=local.responsible,
                              rule=f"policy:{model.policy.key}:{local.kind}", source=local.source,
-                             created_on=ctx.on))
+                             created_on=ctx.on, note=local.label))
+    return made
+
+
+def recurring_deadlines(model: MachineModel, ctx: EventContext, meet: set[str]) -> list[Deadline]:
+    """The next of each recurring local deadline this event meets (`every = "term"` or `"year"`).
+
+    "year": the same date a year after the one met; "term": the end of the term after the one the
+    deadline was met in."""
+    made = []
+    for deadline in model.case.open_deadlines():
+        if deadline.kind not in meet:
+            continue
+        local = next((d for d in model.policy.local_deadlines if d.kind == deadline.kind and d.every), None)
+        if local is None or not local.applies_to(model.school.maintained):
+            continue
+        if local.every == "year":
+            due = add_months(deadline.due, 12)
+        else:
+            terms = model.policy.terms
+            due = terms.next_term_starting_after(terms.current_or_next_term(ctx.on).end).end
+        made.append(Deadline(kind=local.kind, due=due, responsible=local.responsible,
+                             rule=f"policy:{model.policy.key}:{local.kind}", source=local.source,
+                             created_on=ctx.on, note=f"{local.label or local.kind} (every {local.every})"))
     return made
 
 

@@ -20,7 +20,7 @@ from transitions import Machine, MachineError
 from concerns.policy import Policy
 from concerns.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
-from statemachines.deadlines import FACTORIES, local_deadlines
+from statemachines.deadlines import FACTORIES, local_deadlines, recurring_deadlines
 from statemachines.events import EventContext
 
 PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
@@ -148,6 +148,10 @@ STEPS: list[Step] = [
     Step("agree_improvement_plan", "ri_improvement_planning", "ri_plan_agreed", meet=("improvement_plan",),
          law="local procedure"),
     Step("school_review", RI, "=", meet=("school_review",), law="local procedure"),
+    # Ofsted monitors schools judged RI (from Nov 2012 an HMI visit within four to six weeks, Tri-borough
+    # Framework 2013 section 5.22) and those with an area needing attention (monitoring guide, Nov 2025).
+    Step("hmi_monitoring_visit", RI, "=", meet=("hmi_monitoring",),
+         law="EA 2005 s8 (monitoring inspection of a school judged RI or needing attention)"),
     Step("judged_requires_improvement", RI, "=", meet=("reinspection",), create=("reinspection",),
          law="EA 2005 s5; Ofsted school inspection handbook (re-inspection)"),
     Step("judged_good", RI, "closed", meet=("reinspection",), cancel=("*",), close="improved",
@@ -261,6 +265,10 @@ for _step in STEPS:
 SYSTEM_TRIGGERS = frozenset({"schedule_meeting"})
 OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS - SYSTEM_TRIGGERS)
 OPENING_EVENTS = sorted({s.trigger for s in STEPS if "start" in _sources(s)} - INSPECTION_TRIGGERS)
+# The deadline kinds the machine creates or meets (a policy's meetings and local deadlines add their own).
+DEADLINE_KINDS = frozenset({"statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return",
+                            "warning_notice_compliance", "progress_meeting", "meeting_papers", "meeting_minutes",
+                            "progress_judgement", *(kind for s in STEPS for kind in s.meet)})
 # Events that need a --until date.
 EVENTS_NEEDING_UNTIL = {"warning_notice", "sos_warning_notice"}
 
@@ -345,9 +353,10 @@ class CaseModel:
         for name in step.create:
             created.extend(FACTORIES[name](self, ctx))
         created.extend(local_deadlines(self, ctx))
-        meet = set(step.meet) | {d.kind for d in self.policy.local_deadlines if d.met_by == ev.event.name}
+        meet = set(step.meet) | self.policy.met_by(ev.event.name)
         if step.meets_requested_meeting:
             meet.add(ctx.meeting)
+        created.extend(recurring_deadlines(self, ctx, meet))
         self._planned = {"step": step, "ctx": ctx, "created": created, "meet": meet}
 
     def apply_effects(self, ev) -> None:
@@ -394,9 +403,11 @@ def build_machine(graph: bool = False) -> Machine:
 MACHINE = build_machine()
 
 
-def allowed_events(case: CaseFile, school: SchoolFacts, include_system: bool = False) -> list[str]:
-    """The officer events the case's state permits for this school (guards on the school applied)."""
-    found = set()
+def allowed_events(case: CaseFile, school: SchoolFacts, include_system: bool = False,
+                   policy: Policy | None = None) -> list[str]:
+    """The officer events the case's state permits for this school (guards on the school applied), with
+    the `policy`'s own events for the case's pathway when it is given."""
+    found = set(policy.events_on(case.pathway)) if policy is not None and case.is_open else set()
     for trigger in MACHINE.get_triggers(case.state):
         if trigger in INSPECTION_TRIGGERS or (trigger in SYSTEM_TRIGGERS and not include_system):
             continue
@@ -417,7 +428,11 @@ def fire(case: CaseFile, school: SchoolFacts, policy: Policy, ctx: EventContext)
     if ctx.trigger in EVENTS_NEEDING_UNTIL and ctx.until is not None and ctx.until <= ctx.on:
         raise EventRefused(f"--until {ctx.until.isoformat()} must be after --on {ctx.on.isoformat()}")
     if ctx.trigger not in MACHINE.events:
-        raise EventRefused(f"unknown event {ctx.trigger!r}; events: {', '.join(OFFICER_EVENTS)}")
+        if policy.local_event(ctx.trigger) is not None:
+            return _fire_local(case, school, policy, ctx)
+        local = [e.name for e in policy.events]
+        raise EventRefused(f"unknown event {ctx.trigger!r}; events: {', '.join(OFFICER_EVENTS)}"
+                           + (f"; the {policy.key} policy's own: {', '.join(local)}" if local else ""))
     model = CaseModel(case, school, policy)
     snapshot = (case.state, case.pathway, case.opened, case.closed, case.outcome, case.origin, dict(case.facts),
                 [replace(d) for d in case.deadlines], case.last_event_on)
@@ -441,6 +456,29 @@ def fire(case: CaseFile, school: SchoolFacts, policy: Policy, ctx: EventContext)
     if not ok:
         raise EventRefused(f"event {ctx.trigger!r} refused: {'; '.join(dict.fromkeys(model.refusals))}")
     return model.result
+
+
+def _fire_local(case: CaseFile, school: SchoolFacts, policy: Policy, ctx: EventContext) -> Transitioned:
+    """One of the policy's own events: recorded with no change of state; it meets the deadline kinds the
+    policy says and creates the local deadlines set `on` it (and the next of a recurring one it meets)."""
+    event = policy.local_event(ctx.trigger)
+    if not case.is_open:
+        raise EventRefused(f"{event.name} ({event.label}) is recorded on an open case; this school has none")
+    if case.pathway not in event.pathways:
+        raise EventRefused(f"{event.name} ({event.label}) is recorded on {', '.join(event.pathways)} cases under "
+                           f"the {policy.key} policy, not on a {case.pathway} case")
+    model = CaseModel(case, school, policy)
+    meet = policy.met_by(event.name)
+    created = [*local_deadlines(model, ctx), *recurring_deadlines(model, ctx, meet)]
+    met = []
+    for deadline in case.open_deadlines():
+        if deadline.kind in meet:
+            deadline.status, deadline.met_on = "met", ctx.on
+            met.append(deadline)
+    case.deadlines.extend(created)
+    case.last_event_on = ctx.on
+    return Transitioned(event.name, ctx.on, case.state, case.state, case.pathway or "", tuple(created),
+                        tuple(met), (), False)
 
 
 def open_case(school: SchoolFacts, policy: Policy, ctx: EventContext) -> tuple[CaseFile, Transitioned]:
