@@ -258,6 +258,7 @@ def build_parser() -> Parser:
     setup.add_argument("--operator", required=True, metavar="EMAIL",
                        help="who is e-mailed when a run fails, crashes or times out")
     setup.add_argument("--no-deploy", action="store_true", help="skip `prefect deploy --all`")
+    add_policy_commands(sub)
     return p
 
 
@@ -692,6 +693,51 @@ NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "
                 "letter", "demo", "outbox", "user", "web"}
 
 
+# --- concerns policy list | check -------------------------------------------------------------------
+
+def add_policy_commands(sub) -> None:
+    pol = sub.add_parser("policy", help="the authorities' policy files").add_subparsers(
+        dest="policy_command", required=True, parser_class=Parser)
+    plist = pol.add_parser("list", help="the policies shipped and those in $CONCERNS_POLICY_DIR")
+    plist.add_argument("--json", action="store_true")
+    pcheck = pol.add_parser("check", help="validate a policy file: exit 2 and one line per problem, else ok")
+    pcheck.add_argument("file")
+
+
+def cmd_policy(args) -> int:
+    from pathlib import Path
+
+    from concerns.policy import BUILTIN_DIR, all_policies
+    from concerns.policycheck import check_file
+
+    if args.policy_command == "check":
+        problems = check_file(Path(args.file))
+        for line in problems:
+            print(" ".join(printable(line).split("\n")), file=sys.stderr)
+        if problems:
+            return EXIT_REFUSED
+        console.print("ok")
+        return 0
+    docs = [{"key": p.key, "authority": p.authority, "title": p.title, "source": p.source,
+             "aliases": list(p.aliases), "boroughs": list(p.boroughs),
+             "from": "shipped" if Path(p.path).parent == BUILTIN_DIR else "CONCERNS_POLICY_DIR",
+             "path": p.path} for p in all_policies().values()]
+    if args.json:
+        emit_json(docs)
+    else:
+        table("Policies", ["Key", "Authority", "Title", "Source", "From"],
+              [(d["key"], d["authority"], d["title"], d["source"], d["from"]) for d in docs])
+    return 0
+
+
+# Commands that read the authorities' policies: their events, deadline kinds and letters are checked
+# against the machine's and the letters' first (concerns.policycheck), so a policy naming an event that
+# does not exist is refused when it loads, not when a deadline it made can never be met.
+POLICY_READERS = {"school", "person", "inspection", "event", "case", "register", "deadlines", "workdays",
+                  "import", "run", "letter", "demo", "user", "web"}
+COMMANDS["policy"] = cmd_policy
+
+
 def refuse(reason: object) -> int:
     """The one line on stderr for a refusal, whatever it quotes."""
     line = " ".join(printable(reason).split("\n"))
@@ -709,6 +755,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         db = args.db
+        if args.command in POLICY_READERS:
+            from concerns.policycheck import check_loaded
+
+            check_loaded()
         if args.command in NEEDS_SCHEMA:
             require_schema(args.db)
         status = COMMANDS[args.command](args)

@@ -118,6 +118,7 @@ class Policy:
     boroughs: tuple[str, ...] = ()
     # [letters.<kind>] copy = [role keys]: who in the authority is copied on each kind of letter.
     letter_copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    path: str = ""  # the file it was read from
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -435,6 +436,7 @@ def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
                     raise PolicyError(f"{path}: {exc}") from None
             # A later directory's file replaces a built-in one with the same name.
             policies[path.stem] = parse_policy(data, path.stem, str(path))
+            policies[path.stem].path = str(path)
     if "default" not in policies:
         raise PolicyError("no default policy file found")
     claimed: dict[str, str] = {}
