@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from concerns.casework import Refused, check_urn, get_school
-from concerns.policy import policy_for
+from concerns.policy import policy_for, service_of
 from concerns.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
 
@@ -48,11 +48,19 @@ def add_person(session: Session, name: str, email: str, *, role: str, la: str, u
 
 
 def holders(session: Session, la: str, role: str, urn: str | None) -> list[Person]:
-    """Who holds `role` for a school: its own assignment first, else the authority-wide holder."""
+    """Who holds `role` for a school: its own assignment first, else the authority-wide holder.
+
+    An officer registered under any name of the LA's service holds the role for all of it: one
+    registration with the Tri-borough service serves Westminster's schools as well as its own."""
+    service = service_of(la)
+
+    def held(*where) -> list[Person]:
+        rows = session.exec(select(Person, RoleAssignment.la).join(RoleAssignment).where(
+            RoleAssignment.role == role, *where).order_by(Person.id)).all()
+        return [person for person, held_in in rows if service_of(held_in) == service]
+
     if urn:
-        rows = session.exec(select(Person).join(RoleAssignment).where(
-            RoleAssignment.la == la, RoleAssignment.role == role, RoleAssignment.urn == urn)).all()
+        rows = held(RoleAssignment.urn == urn)
         if rows:
-            return list(rows)
-    return list(session.exec(select(Person).join(RoleAssignment).where(
-        RoleAssignment.la == la, RoleAssignment.role == role, RoleAssignment.urn.is_(None))).all())
+            return rows
+    return held(RoleAssignment.urn.is_(None))

@@ -471,3 +471,19 @@ def _policy_for(dirs: tuple[Path, ...], la: str | None) -> Policy:
             if wanted in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
                 return policy
     return policies["default"]
+
+
+def service_of(la: str) -> str:
+    """The service an LA's officers are registered with: the authority of its policy (so "Leicester City"
+    and "Leicester", or Westminster and the Tri-borough service, are one), or the LA's own name when it
+    has no policy of its own (every authority on the default policy is a service by itself)."""
+    policy = policy_for(la)
+    return " ".join(la.split()) if policy.key == "default" else policy.authority
+
+
+def names_of(la: str) -> set[str]:
+    """Every name the LA's service answers to, as written in its policy (for a query by name)."""
+    policy = policy_for(la)
+    if policy.key == "default":
+        return {la, " ".join(la.split())}
+    return {la, policy.key, policy.authority, *policy.aliases}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from concerns.policy import policy_for
+from concerns.policy import names_of, policy_for, service_of
 from models import Person, RoleAssignment
 
 
@@ -23,17 +23,20 @@ class Directory:
     def __init__(self, session: Session, las: set[str] | None = None):
         query = select(RoleAssignment, Person).join(Person, Person.id == RoleAssignment.person_id)
         if las is not None:
-            query = query.where(RoleAssignment.la.in_(sorted(las)))
+            # Officers are registered with the LA's service under any of its names (Tri-borough's serve
+            # three boroughs): ask for every name each LA's service answers to.
+            query = query.where(RoleAssignment.la.in_(sorted({n for la in las for n in names_of(la)})))
         self._by_key: dict[tuple[str, str, str | None], list[Recipient]] = defaultdict(list)
         for assignment, person in session.exec(query):
-            key = (assignment.la, assignment.role, assignment.urn)
+            key = (service_of(assignment.la), assignment.role, assignment.urn)
             self._by_key[key].append(Recipient(person.name, person.email, assignment.role, person.school_side))
 
     def holders(self, la: str, role: str, urn: str | None = None) -> list[Recipient]:
-        """The school's own holder of the role, else the authority-wide one."""
-        if urn is not None and self._by_key.get((la, role, urn)):
-            return self._by_key[(la, role, urn)]
-        return self._by_key.get((la, role, None), [])
+        """The school's own holder of the role, else the authority-wide one (registered with the service)."""
+        service = service_of(la)
+        if urn is not None and self._by_key.get((service, role, urn)):
+            return self._by_key[(service, role, urn)]
+        return self._by_key.get((service, role, None), [])
 
     def reach(self, la: str, role: str | None, urn: str | None = None) -> tuple[str | None, list[Recipient]]:
         """The holders of `role`, climbing the policy's management chain while nobody holds it.
@@ -52,4 +55,4 @@ class Directory:
 
     def school_side(self, la: str, urn: str, roles: tuple[str, ...] = ("headteacher", "chair_of_governors")
                     ) -> list[Recipient]:
-        return [r for role in roles for r in self._by_key.get((la, role, urn), [])]
+        return [r for role in roles for r in self._by_key.get((service_of(la), role, urn), [])]
