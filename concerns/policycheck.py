@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from concerns.policy import Policy, PolicyError, all_policies, parse_policy
-from statemachines.pathways import DEADLINE_KINDS, MACHINE, PATHWAYS
+from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE, PATHWAYS
 
 
 def letter_kinds() -> frozenset[str]:
@@ -61,7 +61,7 @@ def vocabulary_problems(policy: Policy, where: str) -> list[str]:
         if local.met_by is not None and local.met_by not in events:
             bad(f"local_deadlines[{i}].met_by", local.met_by,
                 f"is not an event, so the deadline could never be met {known_events}")
-        if local.kind in DEADLINE_KINDS:
+        if local.kind in CREATED_KINDS:
             bad(f"local_deadlines[{i}].kind", local.kind, "is a deadline kind the machine already creates")
     for kind in policy.responsible:
         if kind != "*" and kind not in kinds:

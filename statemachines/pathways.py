@@ -265,6 +265,9 @@ for _step in STEPS:
 SYSTEM_TRIGGERS = frozenset({"schedule_meeting"})
 OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS - SYSTEM_TRIGGERS)
 OPENING_EVENTS = sorted({s.trigger for s in STEPS if "start" in _sources(s)} - INSPECTION_TRIGGERS)
+# The deadline kinds the machine's own steps create (a policy's local deadlines must not reuse them).
+CREATED_KINDS = frozenset({"statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return",
+                           "warning_notice_compliance", "meeting_papers", "meeting_minutes", "progress_judgement"})
 # The deadline kinds the machine creates or meets (a policy's meetings and local deadlines add their own).
 DEADLINE_KINDS = frozenset({"statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return",
                             "warning_notice_compliance", "progress_meeting", "meeting_papers", "meeting_minutes",
