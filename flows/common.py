@@ -95,8 +95,13 @@ async def run_job(job: Callable[..., dict], *args: Any) -> dict:
     """Run a blocking job in a worker thread and return its JSON-safe summary.
 
     The jobs are plain synchronous Python (SQLAlchemy, smtplib); running one in a thread keeps the
-    flow's event loop free for Prefect's own work (state updates, cancellation) meanwhile.
+    flow's event loop free for Prefect's own work (state updates, cancellation) meanwhile. The policies
+    are checked against the machine's events and the letters first: a policy naming an event that does
+    not exist fails the run at once (a refusal, never retried) instead of leaving deadlines nobody can meet.
     """
+    from concerns.policycheck import check_loaded
+
+    check_loaded()
     return jsonable(await asyncio.to_thread(job, *args))
 
 
