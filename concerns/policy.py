@@ -286,7 +286,11 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
             if role not in roles:
                 found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
     letter_copies = {}
-    for kind, spec in data.get("letters", {}).items():
+    letters = data.get("letters", {})
+    if not isinstance(letters, Mapping):
+        found.add("letters", letters, "must be tables: [letters.<letter kind>] copy = [\"role\", ...]")
+        letters = {}
+    for kind, spec in letters.items():
         copy = spec.get("copy", []) if isinstance(spec, dict) else spec
         if not isinstance(copy, list):
             found.add(f"letters.{kind}.copy", copy, "must be a list of role keys")
@@ -331,6 +335,9 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
 
 
 def _local(item: Mapping[str, Any], i: int, found: _Problems) -> LocalDeadline | None:
+    if not isinstance(item, Mapping):
+        found.add(f"local_deadlines[{i}]", item, "must be a table: write it as [[local_deadlines]]")
+        return None
     d = LocalDeadline(item["on"], item["kind"], int(item["count"]), item["unit"], item["responsible"],
                       item["source"], item.get("met_by"), item.get("schools", "all"), item.get("every"),
                       item.get("label", ""))
@@ -351,6 +358,9 @@ def _local(item: Mapping[str, Any], i: int, found: _Problems) -> LocalDeadline |
 
 
 def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | None:
+    if not isinstance(item, Mapping):
+        found.add(f"events[{i}]", item, "must be a table: write it as [[events]]")
+        return None
     pathways = item["pathways"]
     if isinstance(pathways, str):
         pathways = [pathways]
@@ -388,6 +398,9 @@ def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int]
 def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
     roles = {}
     for key, spec in table.items():
+        if not isinstance(spec, Mapping):
+            raise PolicyError(f"{where}: roles.{key}: {spec!r} must be a table, e.g. "
+                              f"{key} = {{ title = \"...\", manager = \"...\", acts_as = \"...\" }}")
         acts_as = spec.get("acts_as", FUNCTION_OF_PRODUCT_ROLE.get(key))
         if acts_as is not None and acts_as not in FUNCTIONS:
             raise PolicyError(f"{where}: roles.{key}.acts_as: unknown function {acts_as!r} "
