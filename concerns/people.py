@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from concerns.casework import Refused, check_urn, get_school
-from concerns.policy import policy_for, service_of
+from concerns.policy import names_of, policy_for, service_of
 from concerns.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
 
@@ -53,10 +54,11 @@ def holders(session: Session, la: str, role: str, urn: str | None) -> list[Perso
     An officer registered under any name of the LA's service holds the role for all of it: one
     registration with the Tri-borough service serves Westminster's schools as well as its own."""
     service = service_of(la)
+    names = sorted({n.lower() for n in names_of(la)})
 
     def held(*where) -> list[Person]:
         rows = session.exec(select(Person, RoleAssignment.la).join(RoleAssignment).where(
-            RoleAssignment.role == role, *where).order_by(Person.id)).all()
+            RoleAssignment.role == role, func.lower(RoleAssignment.la).in_(names), *where).order_by(Person.id)).all()
         return [person for person, held_in in rows if service_of(held_in) == service]
 
     if urn:

@@ -58,6 +58,14 @@ def test_officers_registered_once_serve_every_borough(cli, db_url):
             assert [p.email for p in directory.holders(borough, "lead_adviser", urn)] == ["lee@triborough.example"]
             assert [p.email for p in holders(session, borough, "senior_officer", urn)] == ["sam@triborough.example"]
         assert directory.holders("Camden", "lead_adviser") == []  # another authority's officers are not these
+    # Registered under one borough's name, however written: an officer of the service, for all three.
+    cli.ok("person", "add", "Ann Admin", "ann@triborough.example", "--role", "admin_officer", "--la",
+           "kensington and chelsea")
+    with Session(engine_for(db_url)) as session:
+        assert [p.email for p in holders(session, "Hammersmith and Fulham", "admin_officer", "205001")] == [
+            "ann@triborough.example"]
+        assert [p.email for p in Directory(session, {"Westminster"}).holders("Westminster", "admin_officer")] == [
+            "ann@triborough.example"]
 
 
 def test_formal_visit_written_report_and_meeting(cli):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from concerns.policy import names_of, policy_for, service_of
@@ -25,7 +26,8 @@ class Directory:
         if las is not None:
             # Officers are registered with the LA's service under any of its names (Tri-borough's serve
             # three boroughs): ask for every name each LA's service answers to.
-            query = query.where(RoleAssignment.la.in_(sorted({n for la in las for n in names_of(la)})))
+            query = query.where(func.lower(RoleAssignment.la).in_(sorted({n.lower() for la in las
+                                                                           for n in names_of(la)})))
         self._by_key: dict[tuple[str, str, str | None], list[Recipient]] = defaultdict(list)
         for assignment, person in session.exec(query):
             key = (service_of(assignment.la), assignment.role, assignment.urn)
