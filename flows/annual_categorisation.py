@@ -88,6 +88,14 @@ def approval_form_text(summary: dict, day: date) -> str:
     return "\n".join(lines)
 
 
+def _period(seconds: int) -> str:
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= size and seconds % size == 0 or size == 1:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    raise AssertionError("unreachable: every whole number of seconds is some number of seconds")
+
+
 @task(name="propose-categories", task_run_name="propose-categories-{as_of}", **JOB_TASK_OPTIONS)
 async def propose_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
     return await run_job(propose_categories, db, as_of, None, None, simulation)
@@ -126,8 +134,12 @@ async def annual_categorisation_flow(as_of: date | None = None, db: str | None =
         try:
             answer = await pause_flow_run(wait_for_input=form, timeout=int(approval_hours * 3600), poll_interval=5)
         except FlowPauseTimeout:
-            message = (f"Not approved within {approval_hours:g} hours: no category recorded and no letter sent. "
+            message = (f"Not approved within {_period(int(approval_hours * 3600))}: no category recorded and no "
+                       "letter sent. "
                        "Run annual-categorisation again to propose afresh.")
+            # Prefect itself fails a run whose pause expired ("never resumed"); the artifact and the log say
+            # what that means here.
+            logger.error(message)
             await publish_markdown(SUMMARY_KEY, message, f"Annual categorisation as of {day.isoformat()}: not approved")
             return Failed(message=message)
         if not answer.approve or not answer.approved_by.strip():

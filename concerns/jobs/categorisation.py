@@ -77,7 +77,7 @@ def propose_categories(db: str | None, as_of: date, la: str | None = None, year:
 def _basis(reasons: list[str], previous=None, changed_by_approver: str | None = None) -> list[str]:
     basis = list(reasons)
     if previous is not None:
-        basis.append(f"This replaces the category given on {ukdate(previous.decided_on)}: "
+        basis.append(f"This replaces the category given on {ukdate(previous.decided_on, weekday=False)}: "
                      f"{previous.label}.")
     if changed_by_approver:
         basis.append(changed_by_approver)
