@@ -198,21 +198,26 @@ def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = Fa
     return {**proposed, **recorded, "awaiting_approval": False}
 
 
+def decide_category(session: Session, urn: str, level: str, on: date, reason: str, actor: str,
+                    year: str | None = None, settings: MailSettings | None = None) -> dict:
+    """An officer's decision on one school's category, in the caller's unit of work; when it changes the
+    level for the year, the letter the policy asks for goes to the headteacher and chair."""
+    school = get_school(session, urn)
+    policy = policy_for(school.la)
+    decision = set_category(session, school.urn, level, on, reason, actor, year=year, source=OFFICER)
+    letter = "unchanged level: no letter"
+    if decision.changed:
+        directory = Directory(session, {school.la})
+        key = f"categorisation:{school.urn}:{decision.row.year}:{decision.row.id}"
+        letter = write_category_letter(session, settings or MailSettings.from_env(), directory, school, policy,
+                                       decision, _basis([reason], decision.previous), on, key)
+    return {"urn": school.urn, "year": decision.row.year, "level": decision.row.level, "label": decision.row.label,
+            "on": on.isoformat(), "previous": None if decision.previous is None else decision.previous.level,
+            "letter": letter}
+
+
 def set_category_with_letter(db: str | None, urn: str, level: str, on: date, reason: str, actor: str,
                              year: str | None = None) -> dict:
-    """An officer's decision on one school's category; when it changes the level for the year, the letter
-    the policy asks for goes to the headteacher and chair."""
-    settings = MailSettings.from_env()
+    """`decide_category` in a unit of work of its own (the command line)."""
     with session_scope(db) as session:
-        school = get_school(session, urn)
-        policy = policy_for(school.la)
-        decision = set_category(session, school.urn, level, on, reason, actor, year=year, source=OFFICER)
-        letter = "unchanged level: no letter"
-        if decision.changed:
-            directory = Directory(session, {school.la})
-            key = f"categorisation:{school.urn}:{decision.row.year}:{decision.row.id}"
-            letter = write_category_letter(session, settings, directory, school, policy, decision,
-                                           _basis([reason], decision.previous), on, key)
-        return {"urn": school.urn, "year": decision.row.year, "level": decision.row.level,
-                "label": decision.row.label, "on": on.isoformat(),
-                "previous": None if decision.previous is None else decision.previous.level, "letter": letter}
+        return decide_category(session, urn, level, on, reason, actor, year=year)
