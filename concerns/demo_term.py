@@ -16,6 +16,8 @@ from concerns.db import session_scope
 from concerns.drafting import draft_letter
 
 D = date.fromisoformat
+# The demo's service head, who approves the year's categories (in production: in the Prefect UI).
+DEMO_APPROVER = "Alex Morgan"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # (day, what) where what is a flow name or an officer's step. In date order.
@@ -74,6 +76,8 @@ def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str]
         def run_flow(name, as_of, db, simulation):
             # Sending has no as_of to check: it sends what is due now.
             extra = {"simulation": True} if simulation and name != "send-notifications" else {}
+            if name == "annual-categorisation":
+                extra["approved_by"] = DEMO_APPROVER
             try:
                 return run_local(name, as_of, db, log_file=prefect_log, **extra)
             except FlowRunFailed as exc:
@@ -85,7 +89,8 @@ def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str]
                   "hmi-reminders": jobs.run_hmi_reminders, "annual-categorisation": jobs.run_annual_categorisation}
 
         def run_flow(name, as_of, db, simulation):
-            summary = direct[name](db, as_of, simulation=simulation)
+            extra = {"approved_by": DEMO_APPROVER} if name == "annual-categorisation" else {}
+            summary = direct[name](db, as_of, simulation=simulation, **extra)
             summary["sending"] = jobs.run_send_notifications(db)
             return summary
 

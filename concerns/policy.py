@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from concerns.calendar import DayKind, WorkingDayCalendar
-from concerns.categories import CategoriesError, CategoryLevel, parse_categories
+from concerns.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.rules import RuleBook
 from concerns.terms import TermCalendar
@@ -98,7 +98,7 @@ class Policy:
     source: str
     aliases: tuple[str, ...]
     roles: dict[str, Role]
-    categories: tuple[CategoryLevel, ...]
+    categories: CategoryScheme
     categorisation: str
     meetings: tuple[MeetingCadence, ...]
     escalation: tuple[str, ...]
@@ -454,7 +454,7 @@ def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
         raise PolicyError("no default policy file found")
     claimed: dict[str, str] = {}
     for policy in policies.values():
-        for name in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
+        for name in {fold(policy.key), fold(policy.authority), *map(fold, policy.aliases)}:
             other = claimed.setdefault(name, policy.key)
             if other != policy.key:
                 raise PolicyError(f"{policy.key} and {other} both answer to {name!r}: one name, one authority")
@@ -465,7 +465,7 @@ def all_policies() -> dict[str, Policy]:
     return _load_all(tuple(_policy_dirs()))
 
 
-def _fold(name: str) -> str:
+def fold(name: str) -> str:
     return " ".join(name.replace("-", " ").replace("_", " ").split()).casefold()
 
 
@@ -479,9 +479,9 @@ def _policy_for(dirs: tuple[Path, ...], la: str | None) -> Policy:
     # Cached by name: a national import asks for the same few hundred authorities millions of times.
     policies = _load_all(dirs)
     if la:
-        wanted = _fold(la)
+        wanted = fold(la)
         for policy in policies.values():
-            if wanted in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
+            if wanted in {fold(policy.key), fold(policy.authority), *map(fold, policy.aliases)}:
                 return policy
     return policies["default"]
 

@@ -35,7 +35,8 @@ def event_names(policy: Policy) -> set[str]:
 
 
 def vocabulary_problems(policy: Policy, where: str) -> list[str]:
-    """One line per event, deadline kind or letter kind `policy` names that does not exist."""
+    """One line per event, deadline kind or letter kind `policy` names that does not exist (in its local
+    events and deadlines, responsible table, escalation ladder, letters and category conditions)."""
     problems: list[str] = []
 
     def bad(setting: str, value: object, why: str) -> None:
@@ -71,6 +72,13 @@ def vocabulary_problems(policy: Policy, where: str) -> list[str]:
     for step in policy.escalation:
         if step not in ladder_words:
             bad("escalation.ladder", step, f"is not an event or deadline kind {known_events}")
+    scheme = policy.categories
+    conditions = [*((f"categories.levels.{level.key}.when", c) for level in scheme.levels for c in level.conditions),
+                  *(("categories.modifiers.when", m.condition) for m in scheme.modifiers)]
+    for setting, condition in conditions:
+        for term in condition.terms:
+            if term.kind == "event" and term.value not in events:
+                bad(setting, f"event:{term.value}", f"names no event {known_events}")
     named_letters = [*((f"letters.{kind}", kind) for kind in policy.letter_copies)]
     if policy.change_letter is not None:
         named_letters.append(("categories.change_letter", policy.change_letter))

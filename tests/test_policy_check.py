@@ -109,6 +109,9 @@ def test_met_by_naming_an_unknown_event_is_refused_when_the_policies_load(policy
     (('kind = "audit"', 'kind = "statement_of_action"'), "a deadline kind the machine already creates"),
     (('source = "Rutland procedure, section 2"', 'source = "x"\nschools = "free_schools"'), "'free_schools'"),
     (('source = "Rutland procedure, section 2"', 'source = "x"\nevery = "fortnight"'), "'fortnight'"),
+    (('[[events]]', '[categories]\n[[categories.levels]]\nkey = "a"\nlabel = "A"\nwhen = ["default"]\n'
+                    '[[categories.levels]]\nkey = "b"\nlabel = "B"\nwhen = ["event:audit_recieved"]\n[[events]]'),
+     "categories.levels.b.when: 'event:audit_recieved' names no event"),
 ])
 def test_unknown_words_in_a_policy_are_refused(policy_dir, change, says):
     path = policy_dir.parent / "rutland.toml"
