@@ -36,8 +36,9 @@ def year_label(academic_year: int) -> str:
 
 
 def year_for(policy: Policy, on: date) -> str:
-    """The academic year a categorisation made on `on` is for, as the authority labels it."""
-    return year_label(policy.terms.academic_year_of(on))
+    """The academic year a categorisation made on `on` is for, as the authority labels it (Leicester's
+    May/June statement is for the next year: Policy.academic_year_label)."""
+    return policy.academic_year_label(on)
 
 
 def check_year(text: str) -> str:

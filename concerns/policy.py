@@ -113,7 +113,6 @@ class Policy:
     # [categories] proposed_on = "MM-DD" and year = "current" | "next" (the year the proposal is for)
     proposed_on: tuple[int, int] = (10, 1)
     year_rule: str = "current"
-    change_letter: str | None = None
     # One service over several boroughs (Tri-borough): the boroughs by name, each an alias of the policy.
     boroughs: tuple[str, ...] = ()
     # [letters.<kind>] copy = [role keys]: who in the authority is copied on each kind of letter.
@@ -174,10 +173,12 @@ class Policy:
     def academic_year_label(self, as_of: date) -> str:
         """The academic year a categorisation made on `as_of` is for, e.g. "2026/27".
 
-        `year = "current"`: the year containing `as_of` (1 September to 31 August); `year = "next"`: the
-        one after it (Leicester's May/June level-of-support statement is for the coming year)."""
+        `year = "current"`: the year containing `as_of` (1 September to 31 August). `year = "next"`: from
+        the authority's categorisation date to the end of August, the year after it (Leicester's May/June
+        level-of-support statement is for the coming year); before that date in the year, a change is
+        to the current year's level."""
         start = as_of.year if as_of.month >= 9 else as_of.year - 1
-        if self.year_rule == "next":
+        if self.year_rule == "next" and as_of >= self.categorisation_date(start + 1):
             start += 1
         return f"{start}/{(start + 1) % 100:02d}"
 
@@ -328,7 +329,6 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         events=events,
         proposed_on=proposed_on,
         year_rule=year_rule,
-        change_letter=cat_table.get("change_letter"),
         boroughs=boroughs,
         letter_copies=letter_copies,
     )

@@ -155,8 +155,10 @@ def test_aliases_and_boroughs_resolve_to_one_authority():
 
 
 @pytest.mark.parametrize(("la", "year", "proposed", "label_on", "label"), [
-    ("Leicester", "2027/28", "2027-06-01", "2027-05-20", "2027/28"),  # May/June statement for next year
-    ("Leicester", 2026, "2026-06-01", "2026-09-20", "2027/28"),
+    ("Leicester", "2027/28", "2027-05-01", "2027-05-20", "2027/28"),  # May/June statement for next year
+    ("Leicester", 2026, "2026-05-01", "2026-09-20", "2026/27"),  # a change in the autumn: this year's level
+    ("Leicester", "2026/27", "2026-05-01", "2027-04-30", "2026/27"),
+    ("Leicester", "2026/27", "2026-05-01", "2027-08-31", "2027/28"),
     ("Tri-borough", "2026/27", "2026-09-15", "2026-09-20", "2026/27"),  # start of the academic year
     ("Doncaster", "2026/27", "2026-10-01", "2027-03-01", "2026/27"),
     ("Nowhere", "2026/27", "2026-10-01", "2027-08-31", "2026/27"),

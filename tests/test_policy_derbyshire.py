@@ -143,6 +143,6 @@ def test_an_academy_in_special_measures_gets_no_la_plan_of_action(officers):
 def test_categorised_with_the_school_each_year():
     """Section One: low, medium and high risk, assessed with the school as part of the core support."""
     p = policy_for("Derbyshire")
-    assert [c.key for c in p.categories] == ["low", "medium", "high"]
+    assert [c.key for c in p.categories.levels] == ["low", "medium", "high"]
     assert p.categorisation_date("2026/27") == d("2026-10-01")
-    assert p.change_letter == "categorisation"
+    assert p.categories.change_letter == "categorisation"

@@ -128,5 +128,5 @@ def test_letter_to_every_school_in_the_autumn_term():
     annually to inform them how the Local Authority intends to categorise" them; five categories; section 6,
     category 5 is "Extreme Concern to the Local Authority, Ofsted Special Measures or Serious Weaknesses"."""
     p = policy_for(LA)
-    assert [c.key for c in p.categories] == ["1", "2", "3", "4", "5"]
-    assert p.categorisation_date("2026/27") == d("2026-10-01") and p.change_letter == "categorisation"
+    assert [c.key for c in p.categories.levels] == ["1", "2", "3", "4", "5"]
+    assert p.categorisation_date("2026/27") == d("2026-10-01") and p.categories.change_letter == "categorisation"

@@ -30,7 +30,7 @@ def test_leicester_and_leicester_city_are_one_authority(name):
     """The Policy is Leicester City Council's: every name it goes by is one authority with four levels of
     support (6.2)."""
     p = policy_for(name)
-    assert p.key == "leicester" and [c.key for c in p.categories] == ["1", "2", "3", "4"]
+    assert p.key == "leicester" and [c.key for c in p.categories.levels] == ["1", "2", "3", "4"]
 
 
 def test_officers_registered_as_leicester_city_serve_schools_registered_as_leicester(cli, db_url):
@@ -49,8 +49,21 @@ def test_the_level_of_support_statement_in_may_june_is_for_next_year():
     the coming year."""
     p = policy_for("Leicester City")
     assert p.academic_year_label(d("2027-06-01")) == "2027/28"
-    assert p.categorisation_date("2027/28") == d("2027-06-01")
-    assert p.categorisation_date(p.academic_year_label(d("2027-06-01"))) == d("2027-06-01")
+    assert p.categorisation_date("2027/28") == d("2027-05-01")
+    assert p.academic_year_label(d("2026-11-10")) == "2026/27"  # an in-year change is to this year's level
+
+
+def test_a_level_set_in_june_is_recorded_for_next_year(cli):
+    """Appendix 1: the May/June Annual Level of Support Statement is for the coming academic year; a level
+    changed in the autumn is this year's (6.6: reviewed as circumstances change)."""
+    school(cli, "856005", "Leicester City")
+    cli.ok("category", "set", "856005", "2", "--on", "2026-06-03", "--reason", "Level of support statement")
+    cli.ok("category", "set", "856005", "3", "--on", "2026-11-10", "--reason", "New acting headteacher")
+    history = cli.json("category", "show", "856005")["history"]
+    assert [(h["year"], h["level"], h["on"]) for h in history] == [("2026/27", "2", "2026-06-03"),
+                                                                    ("2026/27", "3", "2026-11-10")]
+    proposal = cli.json("category", "propose", "--la", "Leicester", "--as-of", "2026-06-03")
+    assert [p["year"] for p in proposal] == ["2026/27"]
 
 
 def test_roles_sip_sim_and_service_director():

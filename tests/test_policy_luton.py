@@ -128,4 +128,4 @@ def test_a_reminder_for_an_unregistered_adviser_reaches_their_manager(cli, db_ur
 def test_one_authority_under_all_its_names(name):
     """All Schools: the Local Authority categorises all schools including academies from A to D."""
     p = policy_for(name)
-    assert p.key == "luton" and [c.key for c in p.categories] == ["A", "B", "C", "D"]
+    assert p.key == "luton" and [c.key for c in p.categories.levels] == ["A", "B", "C", "D"]

@@ -43,7 +43,7 @@ def test_one_service_over_three_boroughs():
     p = policy_for("Tri-borough Education Service")
     assert p.boroughs == BOROUGHS
     assert {policy_for(b).key for b in BOROUGHS} == {"triborough"}
-    assert [c.key for c in p.categories] == ["outstanding", "good", "requires_improvement", "inadequate"]
+    assert [c.key for c in p.categories.levels] == ["outstanding", "good", "requires_improvement", "inadequate"]
 
 
 def test_officers_registered_once_serve_every_borough(cli, db_url):
@@ -170,4 +170,4 @@ def test_categorised_at_the_start_of_the_academic_year():
     p = policy_for("Westminster")
     assert p.categorisation_date("2026/27") == d("2026-09-15")
     assert p.academic_year_label(d("2026-09-15")) == "2026/27"
-    assert p.change_letter == "categorisation"
+    assert p.categories.change_letter == "categorisation"
