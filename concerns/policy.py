@@ -277,7 +277,7 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     for name in {n for n in names if names.count(n) > 1}:
         found.add("events", name, "is declared more than once")
     cat_table = data.get("categories", {})
-    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), ())
+    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
     proposed_on, year_rule = _timing(cat_table, found)
     responsible = dict(data.get("responsible", {}))
     if roles:

@@ -120,6 +120,15 @@ def test_unknown_words_in_a_policy_are_refused(policy_dir, change, says):
     assert any(says in line for line in problems), problems
 
 
+def test_a_bad_category_condition_does_not_hide_the_other_problems(policy_dir):
+    path = policy_dir.parent / "rutland.toml"
+    path.write_text(GOOD.replace('meets = ["audit"]', 'meets = ["audit", "zz"]')
+                    + '[categories]\n[[categories.levels]]\nkey = "a"\nlabel = "A"\nwhen = ["nonsense:x"]\n')
+    problems = policycheck.check_file(path)
+    assert any("unknown condition 'nonsense:x'" in line for line in problems)
+    assert any("events.audit_received.meets: 'zz'" in line for line in problems)
+
+
 def test_the_loader_refuses_the_first_problem_and_counts_the_rest(policy_dir):
     (policy_dir / "rutland.toml").write_text('shape = "round"\n' + GOOD.replace('unit = "months"', 'unit = "weeks"'))
     with pytest.raises(PolicyError, match=r"and 1 more: `concerns policy check"):
