@@ -78,7 +78,10 @@ def approval_form_text(summary: dict, day: date) -> str:
              f"\"{TABLE_KEY}\"; every school is in {summary['table_csv']}.", "",
              "| Proposed category | Schools |", "|---|---|"]
     lines += [f"| {label} | {n:,} |" for label, n in counts.items()]
-    lines += ["", f"**Schools whose category would change** ({len(moves):,}):", ""]
+    if not any(p.get("in_force") for p in rows):
+        lines += ["", "No school has a category in force yet: every category above is new."]
+    else:
+        lines += ["", f"**Schools whose category would change** ({len(moves):,}):", ""]
     lines += [f"- {p['urn']} {p['name']}: {p['in_force']['label']} to **{p['label']}**. {' '.join(p['reasons'])}"
               for p in moves[:MOVES_SHOWN]]
     if len(moves) > MOVES_SHOWN:
