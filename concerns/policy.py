@@ -131,7 +131,6 @@ def _date(value: Any, where: str) -> date:
 def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
     try:
         roles = _roles(data.get("roles", {}), where)
-        meetings = parse_meetings(data.get("meetings", []), where)
         local = tuple(
             LocalDeadline(d["on"], d["kind"], int(d["count"]), d["unit"], d["responsible"], d["source"],
                           d.get("met_by"))
@@ -141,6 +140,8 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
             if d.unit not in ("working_days", "days", "months"):
                 raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
         categories = parse_categories(data.get("categories", {}), where)
+        meetings = parse_meetings(data.get("meetings", []), where, roles=tuple(roles),
+                                  levels=tuple(c.key for c in categories))
         responsible = dict(data.get("responsible", {}))
         for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:
             if roles and role not in roles:
