@@ -10,6 +10,7 @@ file, the key and the value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -55,7 +56,7 @@ class MeetingCadence:
     papers_due_days_before: int | None = None
     minutes_due_days_after: int | None = None
     scope: str = "school"  # school | panel
-    chair: str | None = None  # a policy role; None: the responsible role chairs
+    chair: str | None = None  # a policy role (or a school role, for a school meeting); None: the responsible role
     attendees: tuple[str, ...] | None = None  # policy roles; None: the link adviser (school), nobody more (panel)
     school_attendees: tuple[str, ...] = ("headteacher", "chair_of_governors")
     pathways: tuple[str, ...] = ()  # which schools: any open case on one of these pathways (empty: any)
@@ -165,6 +166,9 @@ def parse_meeting(item: Mapping[str, Any], where: str, index: int, roles: Collec
     for key in ("kind", "name", "cadence", "responsible", "scope", "chair", "venue"):
         if key in item and (not isinstance(item[key], str) or not item[key].strip()):
             raise MeetingsError(f"{_where(where, index, key)}: {item[key]!r} is not a piece of text")
+    if "kind" in item and not re.fullmatch(r"[a-z][a-z0-9_]*", str(item["kind"])):
+        raise MeetingsError(f"{_where(where, index, 'kind')}: {item['kind']!r} is not a key of lower-case letters, "
+                            "digits and underscores (e.g. \"progress_meeting\")")
     cadence, scope = item["cadence"], item.get("scope", "school")
     if cadence not in CADENCES:
         raise MeetingsError(f"{_where(where, index, 'cadence')}: {cadence!r} is not term or half_term")
@@ -177,7 +181,9 @@ def parse_meeting(item: Mapping[str, Any], where: str, index: int, roles: Collec
         return value
 
     responsible = role("responsible", item["responsible"])
-    chair = role("chair", item["chair"]) if "chair" in item else None
+    chair = item.get("chair")
+    if chair is not None and not (scope == "school" and chair in SCHOOL_ROLES):
+        role("chair", chair)  # an officer's role; a school meeting may also be chaired by one of the school's
     attendees = _words(item, "attendees", where, index, None, "role keys", "role")
     if attendees is not None:
         attendees = tuple(role("attendees", a) for a in attendees)
