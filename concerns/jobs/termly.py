@@ -426,7 +426,10 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
             term = policy.terms.current_or_next_term(as_of)
             wanted = _wanted(session, directory, la, policy, by_la[la], term, as_of)
             calendar = policy.calendar(DayKind.statutory)
-            workdays = [term.start + timedelta(days=n) for n in range((term.end - term.start).days + 1)]
+            # School days only: the term's teaching periods (not its half-term holiday), less bank holidays
+            # and the authority's closures.
+            workdays = [start + timedelta(days=n) for start, end in term.teaching_periods()
+                        for n in range((end - start).days + 1)]
             plan = diary.plan([r for _, r in wanted], [d for d in workdays if calendar.is_working_day(d)],
                               _booked(session, la, term))
             by_key = {w.key: w for w, _ in wanted}
