@@ -140,7 +140,8 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
             if d.unit not in ("working_days", "days", "months"):
                 raise PolicyError(f"{where}: local deadline {d.kind} has unknown unit {d.unit!r}")
         categories = parse_categories(data.get("categories", {}), where)
-        meetings = parse_meetings(data.get("meetings", []), where, roles=tuple(roles),
+        # A policy without roles of its own uses the product's role names.
+        meetings = parse_meetings(data.get("meetings", []), where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
                                   levels=tuple(c.key for c in categories))
         responsible = dict(data.get("responsible", {}))
         for role in [*responsible.values(), *(m.responsible for m in meetings), *(d.responsible for d in local)]:

@@ -102,8 +102,8 @@ def _policy_meeting_deadlines(model: MachineModel, ctx: EventContext, kinds: lis
         made.append(Deadline(
             kind=kind, due=due[0], responsible=meeting.responsible,
             rule=f"policy:{model.policy.key}:meetings",
-            source=f"{model.policy.source}: {meeting.name}, {meeting.cadence}ly, at least "
-                   f"{meeting.minimum_per_year} a year",
+            source=f"{model.policy.source}: {meeting.name}, "
+                   f"{'termly' if meeting.cadence == 'term' else 'half-termly'}, at least {meeting.minimum_per_year} a year",
             created_on=ctx.on, note=f"{due[1]} to be held by this date"))
     return made
 
