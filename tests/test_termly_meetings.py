@@ -255,3 +255,53 @@ def test_a_school_whose_case_opens_mid_term_is_booked_around_the_diary(demo_db, 
     assert clashes([*first["meetings"], new], lengths) == []
     assert max(Counter(m["at"][:10] for m in [*first["meetings"], new]
                        if m["meeting"] == "Progress review meeting").values()) <= 3
+
+
+def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_path, monkeypatch):
+    """Doncaster 2015-16, appendix 3: termly School of Concern meetings for categories 4 and 5, chaired by
+    the assistant director with the senior officer, head and chair of governors, the agenda attached;
+    half-termly governors' School Improvement Committees with the assigned officer."""
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    schools = {"700001": "Balby Carr Primary", "700002": "Hexthorpe Primary", "700003": "Wheatley Park Primary"}
+    for urn, name in schools.items():
+        cli.ok("school", "add", urn, "--name", name, "--la", "Doncaster", "--type", "Community school")
+        cli.ok("person", "add", f"Head of {name}", f"head{urn}@school.example", "--role", "headteacher",
+               "--la", "Doncaster", "--urn", urn)
+        cli.ok("person", "add", f"Chair of {name}", f"chair{urn}@school.example", "--role", "chair_of_governors",
+               "--la", "Doncaster", "--urn", urn)
+    officers = {"assistant_director": "ad@doncaster.example", "senior_officer": "so@doncaster.example",
+                "admin_officer": "admin@doncaster.example", "step": "step@doncaster.example",
+                "director": "dlo@doncaster.example"}
+    for role, email in officers.items():
+        cli.ok("person", "add", role.replace("_", " ").title(), email, "--role", role, "--la", "Doncaster")
+    cli.ok("inspection", "add", "700001", "--published", "2026-11-04", "--outcome", "special_measures")
+    cli.ok("inspection", "add", "700003", "--published", "2026-10-07", "--outcome", "requires_improvement")
+    cli.ok("event", "700002", "raise_concern", "--on", "2026-11-02", "--note", "Falling standards")
+    cli.ok("event", "700002", "confirm_concern", "--on", "2026-11-16", "--note", "Confirmed in writing")
+
+    summary = run_termly_review(cli.url, AS_OF, simulation=True)
+    meetings = defaultdict(list)
+    for m in summary["meetings"]:
+        meetings[m["meeting"]].append(m)
+    # Categories 4 and 5 (special measures, the LA's own concern) only: the RI school (category 3) has none.
+    soc = meetings["School of Concern meeting"]
+    assert sorted(s for m in soc for s in m["schools"]) == ["700001", "700002"]
+    sic = meetings["School Improvement Committee (governors)"]
+    assert sorted(s for m in sic for s in m["schools"]) == ["700001", "700001", "700002", "700002"]
+    assert all(m["at"].endswith("16:00") for m in sic)
+
+    rows = invitations(cli.url)
+    first = [r for r in rows if r.urn == "700001" and ":progress_meeting:" in r.key]
+    assert sorted(r.recipient_email for r in first) == sorted(
+        [officers["assistant_director"], officers["senior_officer"], officers["admin_officer"],
+         "head700001@school.example", "chair700001@school.example"])
+    for row in first:
+        assert "Chair: Assistant Director (Assistant director)" in row.body_text
+        assert "The agenda is attached" in row.body_text and b"School of Concern" in attachment(row, "text/html")
+        assert "Papers are due by" in row.body_text
+    committee = [r for r in rows if r.urn == "700001" and ":improvement_committee:" in r.key and "first half" in r.key]
+    assert sorted(r.recipient_email for r in committee) == sorted(
+        [officers["senior_officer"], "head700001@school.example", "chair700001@school.example"])
+    assert all("Chair: Chair of Balby Carr Primary" in r.body_text and "agenda will follow" in r.body_text
+               for r in committee)
