@@ -163,7 +163,8 @@ def scheduled_meeting(model: MachineModel, ctx: EventContext) -> list[Deadline]:
         made.append(make("meeting_minutes", meeting_on + timedelta(days=meeting.minutes_due_days_after),
                          f"minutes of the {name} of {meeting_on.isoformat()}",
                          model.policy.responsible_for("meeting_minutes")))
-    made.append(make("progress_judgement", meeting_on, f"formal judgement of progress at the {name}"))
+    if ctx.meeting == "progress_meeting":  # the authority's own review judges progress, not (say) a governors' committee
+        made.append(make("progress_judgement", meeting_on, f"formal judgement of progress at the {name}"))
     return made
 
 

@@ -19,7 +19,7 @@ from concerns.demo import load_demo
 from concerns.jobs import run_termly_review
 from concerns.policy import policy_for
 from concerns.views import register
-from models import Case, CaseEvent, Notification
+from models import Case, CaseEvent, Deadline, Notification
 from tests.conftest import d
 
 AS_OF = d("2027-01-04")  # the first day of the spring term 2026/27
@@ -304,4 +304,11 @@ def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_
     assert sorted(r.recipient_email for r in committee) == sorted(
         [officers["senior_officer"], "head700001@school.example", "chair700001@school.example"])
     assert all("Chair: Chair of Balby Carr Primary" in r.body_text and "agenda will follow" in r.body_text
-               for r in committee)
+               and "formal judgement" not in r.body_text for r in committee)
+    # The School of Concern meeting asks for papers, minutes and a formal judgement of progress; the
+    # governors' committee for none of them.
+    with session_scope(cli.url) as session:
+        made = Counter((x.urn, x.kind) for x in session.exec(select(Deadline).where(
+            Deadline.created_on == AS_OF, Deadline.urn == "700001")).all())
+    assert made[("700001", "meeting_papers")] == made[("700001", "meeting_minutes")] == 1
+    assert made[("700001", "progress_judgement")] == 1

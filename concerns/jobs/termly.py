@@ -265,6 +265,7 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, want
     for person in wanted.people:
         text, html = render_pair(
             "invitation", meeting_name=meeting.name, panel=meeting.is_panel,
+            judgement=not meeting.is_panel and meeting.kind == "progress_meeting",
             school=None if meeting.is_panel else lead.school.name, urn=None if meeting.is_panel else lead.school.urn,
             schools=[s.school.name for s in wanted.schools] if meeting.is_panel else [],
             meeting_at=start, until=booking.end, venue=venue,
