@@ -312,3 +312,30 @@ def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_
             Deadline.created_on == AS_OF, Deadline.urn == "700001")).all())
     assert made[("700001", "meeting_papers")] == made[("700001", "meeting_minutes")] == 1
     assert made[("700001", "progress_judgement")] == 1
+
+
+def test_an_officer_serving_two_authorities_is_not_booked_twice(demo_db, own_policy, tmp_path):
+    from concerns.casework import add_school, record_event
+    from concerns.people import add_person
+
+    # Otherborough meets only on Wednesdays at 10:00, the slot Demoshire's senior adviser fills first.
+    (tmp_path / "policies" / "otherborough.toml").write_text(
+        OWN_POLICY.replace('authority = "Demoshire"', 'authority = "Otherborough"')
+        .replace('times = ["10:00", "14:00", "16:00"]\nper_day_limit = 3', 'times = ["10:00"]\nper_day_limit = 3')
+        .replace('attendees = ["link_adviser"]\ndays', 'attendees = []\ndays'), encoding="utf-8")
+    with session_scope(demo_db) as session:
+        for n in range(3):
+            add_school(session, f"88000{n}", name=f"Other School {n}", la="Otherborough", type_name="Community school")
+            session.flush()
+            record_event(session, f"88000{n}", "raise_concern", on=d("2026-12-01"), actor="t", note="concern")
+        add_person(session, "Priya Shah", SENIOR, role="senior_adviser", la="Otherborough")
+    summary = run_termly_review(demo_db, AS_OF, simulation=True)
+    other = [m for m in summary["meetings"] if m["la"] == "Otherborough"]
+    assert len(other) == 3 and all(m["invited"] == [SENIOR] and m["at"].endswith("10:00") for m in other)
+    lengths = {"Progress review meeting": timedelta(hours=2), "School Improvement Committee": timedelta(minutes=90),
+               "Schools causing concern panel": timedelta(hours=3)}
+    assert clashes(summary["meetings"], lengths) == []
+    # Each authority's per-day limit counts its own meetings only.
+    demoshire = Counter(m["at"][:10] for m in summary["meetings"]
+                        if m["la"] == "Demoshire" and m["meeting"] == "Progress review meeting")
+    assert max(demoshire.values()) == 3

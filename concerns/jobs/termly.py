@@ -127,13 +127,14 @@ _DTSTART = re.compile(rb"^DTSTART;TZID=Europe/London:(\d{8}T\d{6})\r?$", re.M)
 _DTEND = re.compile(rb"^DTEND;TZID=Europe/London:(\d{8}T\d{6})\r?$", re.M)
 
 
-def _booked(session: Session, la: str, term: Term) -> list[diary.Booking]:
-    """What the diary already holds this term: the meetings invited to by earlier runs, read back from
-    their invitations in the outbox (each .ics carries the start and end; each row is one person)."""
-    prefix = f"meeting:{la}:"
+def _booked(session: Session, since: date) -> list[diary.Booking]:
+    """What the diary already holds: the meetings invited to by earlier runs, in every authority (an
+    officer may serve more than one), read back from their invitations in the outbox (each .ics carries
+    the start and end; each row is one person). A term's invitations are queued in it or in the holiday
+    before it, so rows queued before `since` are not read."""
     rows = session.exec(select(Notification.key, Notification.recipient_email, Notification.attachments)
-                        .where(Notification.kind == "invitation", Notification.key.startswith(prefix, autoescape=True),
-                               Notification.for_date >= term.start - timedelta(days=120))).all()
+                        .where(Notification.kind == "invitation", Notification.key.startswith("meeting:"),
+                               Notification.for_date >= since)).all()
     meetings: dict[str, dict] = {}
     for key, email, attachments in rows:
         ics = next((a for a in attachments or [] if a.get("mimetype") == "text/calendar" and a.get("content_b64")),
@@ -145,13 +146,14 @@ def _booked(session: Session, la: str, term: Term) -> list[diary.Booking]:
         if not (start and end):
             continue
         meeting_key = key.rsplit(":", 1)[0]
+        _, la, kind, _ = meeting_key.split(":", 3)
         entry = meetings.setdefault(meeting_key, {
-            "kind": meeting_key[len(prefix):].split(":", 1)[0], "people": set(),
+            "kind": f"{la}:{kind}", "people": set(),
             "start": datetime.strptime(start.group(1).decode(), "%Y%m%dT%H%M%S"),
             "end": datetime.strptime(end.group(1).decode(), "%Y%m%dT%H%M%S")})
         entry["people"].add(email)
     return [diary.Booking(k, m["kind"], frozenset(m["people"]), m["start"], m["end"])
-            for k, m in sorted(meetings.items()) if term.start <= m["start"].date() <= term.end]
+            for k, m in sorted(meetings.items())]
 
 
 def _levels(session: Session, policy: Policy, la: str, schools: dict[str, _School], as_of: date) -> None:
@@ -208,7 +210,7 @@ def _wanted(session: Session, directory: Directory, la: str, policy: Policy, ope
                         Notification.key.startswith(wanted.key + ":", autoescape=True))).first() is not None:
                     continue  # this period's panel was planned and invited to by an earlier run
                 out.append((wanted, diary.Request(
-                    key=wanted.key, kind=meeting.kind, people=frozenset(p.email for p in people),
+                    key=wanted.key, kind=f"{la}:{meeting.kind}", people=frozenset(p.email for p in people),
                     earliest=window[0], latest=window[1], times=meeting.times, length=meeting.length,
                     per_day_limit=meeting.per_day_limit, days=meeting.days)))
     return out
@@ -422,17 +424,19 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
         planned: list[SystemEvent] = []
         booked: list[tuple[_Wanted, diary.Booking]] = []
         unplaced: list[dict] = []
+        terms = {la: policy_for(la).terms.current_or_next_term(as_of) for la in las}
+        # One diary for every authority: each is planned around the others' meetings as well as its own.
+        busy = _booked(session, min(t.start for t in terms.values()) - timedelta(days=60)) if las else []
         for la in las:
-            policy = policy_for(la)
-            term = policy.terms.current_or_next_term(as_of)
+            policy, term = policy_for(la), terms[la]
             wanted = _wanted(session, directory, la, policy, by_la[la], term, as_of)
             calendar = policy.calendar(DayKind.statutory)
             # School days only: the term's teaching periods (not its half-term holiday), less bank holidays
             # and the authority's closures.
             workdays = [start + timedelta(days=n) for start, end in term.teaching_periods()
                         for n in range((end - start).days + 1)]
-            plan = diary.plan([r for _, r in wanted], [d for d in workdays if calendar.is_working_day(d)],
-                              _booked(session, la, term))
+            plan = diary.plan([r for _, r in wanted], [d for d in workdays if calendar.is_working_day(d)], busy)
+            busy = [*busy, *plan.booked]
             by_key = {w.key: w for w, _ in wanted}
             for booking in plan.booked:
                 w = by_key[booking.key]
