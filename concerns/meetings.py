@@ -111,9 +111,6 @@ class MeetingCadence:
         return [Period(f"{term.label}, {which} half", start, end)
                 for which, (start, end) in zip(("first", "second"), halves, strict=True)]
 
-    def slots(self, day: date) -> list[tuple[datetime, datetime]]:
-        return [(datetime.combine(day, t), datetime.combine(day, t) + self.length) for t in self.times]
-
 
 def _where(where: str, index: int, key: str) -> str:
     return f"{where}: meetings[{index}].{key}"

@@ -293,7 +293,9 @@ def _agenda(session, directory, school, case, policy, start, papers_due, minutes
     try:
         letter = render_letter("soc_meeting_agenda", school=letter_school_, authority=authority, on=as_of,
                                reference=f"{school.urn}/{case.id}/{wanted.period.label}", meeting_at=start,
-                               venue=school.name, papers_due=papers_due, minutes_due=minutes_due)
+                               venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
+                               chair_role=wanted.meeting.chair_role if wanted.meeting.chair_role in policy.roles
+                               else None)
     except ValueError:
         return None  # e.g. the authority has no assistant director on record to chair it
     row, _ = save_letter(session, letter, key=f"agenda:{case.id}:{wanted.meeting.kind}:{wanted.period.label}",
