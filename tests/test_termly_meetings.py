@@ -339,3 +339,24 @@ def test_an_officer_serving_two_authorities_is_not_booked_twice(demo_db, own_pol
     demoshire = Counter(m["at"][:10] for m in summary["meetings"]
                         if m["la"] == "Demoshire" and m["meeting"] == "Progress review meeting")
     assert max(demoshire.values()) == 3
+
+
+def test_confirming_a_concern_owes_only_the_school_meetings_its_case_is_for(tmp_path, monkeypatch):
+    """Panels and meetings chosen by the authority's own level are owed when the review books them; a
+    school meeting for other pathways is not owed at all."""
+    from statemachines.case import SchoolFacts
+    from statemachines.pathways import EventContext, fire, open_case
+
+    text = OWN_POLICY.replace('kind = "progress_meeting"\n', 'kind = "progress_meeting"\npathways = ["la_concern"]\n')
+    text += ('\n[[meetings]]\nkind = "sm_review"\nname = "Special measures review"\ncadence = "term"\n'
+             'pathways = ["special_measures"]\nminimum_per_year = 3\nresponsible = "senior_adviser"\n')
+    (tmp_path / "demoshire.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(tmp_path))
+    policy = policy_for("Demoshire")
+    school = SchoolFacts("990999", "Test Primary", "Demoshire", "Community school", True)
+    case, _ = open_case(school, policy, EventContext("raise_concern", d("2027-01-11")))
+    fire(case, school, policy, EventContext("confirm_concern", d("2027-01-18")))
+    owed = {x.kind for x in case.deadlines if x.status == "open"}
+    # Only the progress meeting (for LA concerns): the committee and the review are for special measures,
+    # and the panel (chosen by level) is owed when the termly review books it.
+    assert owed == {"progress_meeting"}
