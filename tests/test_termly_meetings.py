@@ -360,3 +360,33 @@ def test_confirming_a_concern_owes_only_the_school_meetings_its_case_is_for(tmp_
     # Only the progress meeting (for LA concerns): the committee and the review are for special measures,
     # and the panel (chosen by level) is owed when the termly review books it.
     assert owed == {"progress_meeting"}
+
+
+def test_a_half_termly_panel_meets_in_each_half_with_every_school_on_the_register(demo_db, tmp_path, monkeypatch):
+    """As Leicester's School Intervention Group: half-termly, chaired by the service director, reviewing
+    every school on the cause-for-concern register (an open case)."""
+    text = OWN_POLICY[:OWN_POLICY.index("[[meetings]]")] + """
+[[meetings]]
+kind = "intervention_group"
+name = "School Intervention Group"
+cadence = "half_term"
+scope = "panel"
+minimum_per_year = 6
+responsible = "assistant_director"
+chair = "assistant_director"
+attendees = ["senior_adviser", "link_adviser"]
+"""
+    (tmp_path / "demoshire.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(tmp_path))
+    summary = run_termly_review(demo_db, AS_OF, simulation=True)
+    with session_scope(demo_db) as session:
+        on_register = sorted(r["urn"] for r in register(session, AS_OF))
+    groups = summary["meetings"]
+    assert [m["period"] for m in groups] == ["spring 2026/27, first half", "spring 2026/27, second half"]
+    assert all(sorted(m["schools"]) == on_register for m in groups)
+    assert groups[0]["at"][:10] < "2027-02-15" < "2027-02-19" < groups[1]["at"][:10]
+    assert all(sorted(m["invited"]) == sorted([DIRECTOR, SENIOR, LINK]) for m in groups)
+    # No case event: a panel is the authority's, not a school's; the outbox keeps it from being booked twice.
+    with session_scope(demo_db) as session:
+        assert not session.exec(select(CaseEvent).where(CaseEvent.event == "schedule_meeting")).all()
+    assert run_termly_review(demo_db, AS_OF + timedelta(days=3), simulation=True)["meetings_scheduled"] == 0
