@@ -311,6 +311,7 @@ class SystemEvent:
     row: Case
     note: str = ""
     extra: dict | None = None
+    meeting: str = "progress_meeting"  # the kind of meeting, for schedule_meeting
 
 
 def record_system_events(session: Session, event: str, planned: Sequence[SystemEvent], *, on: date,
@@ -338,7 +339,7 @@ def record_system_events(session: Session, event: str, planned: Sequence[SystemE
         if row.closed is not None:
             raise Refused(f"event {event!r} is not allowed: the {row.pathway} case of URN {school.urn} is closed")
         facts, policy = school_facts(school), policy_for(school.la)
-        ctx = EventContext(trigger=event, on=on, note=note, actor=actor, extra=p.extra or {})
+        ctx = EventContext(trigger=event, on=on, note=note, actor=actor, meeting=p.meeting, extra=p.extra or {})
         case = CaseFile(pathway=row.pathway, state=row.state, opened=row.opened, closed=row.closed,
                         outcome=row.outcome, origin=row.origin, facts=copy.deepcopy(row.facts or {}),
                         deadlines=[_deadline_from_row(d) for d in stored[row.id]], last_event_on=row.last_event_on,

@@ -635,7 +635,7 @@ def cmd_run(args) -> None:
                  if not isinstance(v, list | dict) or k in ("by_step", "notifications")}
         for key, value in shown.items():
             console.print(f"{key}: {value}", markup=False, highlight=False)
-        for key in ("unassigned", "errors", "without_letter", "alarms"):
+        for key in ("unassigned", "errors", "without_letter", "alarms", "meetings_unplaced"):
             if summary.get(key):
                 console.print(f"{key}: {len(summary[key])} (see --json)", markup=False)
         console.print(f"flow {args.flow} finished in {elapsed:.1f} s"

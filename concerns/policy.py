@@ -266,7 +266,6 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     if "authority" not in data:
         found.raw("missing setting 'authority'")
     roles = _section(found, "roles", lambda: _roles(data.get("roles", {}), where), {})
-    meetings = _section(found, "meetings", lambda: parse_meetings(data.get("meetings", []), where), ())
     local = tuple(d for i, item in enumerate(data.get("local_deadlines", []))
                   if (d := _section(found, f"local_deadlines[{i}]", lambda item=item, i=i: _local(item, i, found),
                                     None)) is not None)
@@ -279,6 +278,10 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     cat_table = data.get("categories", {})
     categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
     proposed_on, year_rule = _timing(cat_table, found)
+    # A policy without roles of its own uses the product's role names.
+    meetings = _section(found, "meetings", lambda: parse_meetings(
+        data.get("meetings", []), where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
+        levels=tuple(c.key for c in categories.levels)), ())
     responsible = dict(data.get("responsible", {}))
     if roles:
         for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),

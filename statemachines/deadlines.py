@@ -102,15 +102,19 @@ def _policy_meeting_deadlines(model: MachineModel, ctx: EventContext, kinds: lis
         made.append(Deadline(
             kind=kind, due=due[0], responsible=meeting.responsible,
             rule=f"policy:{model.policy.key}:meetings",
-            source=f"{model.policy.source}: {meeting.name}, {meeting.cadence}ly, at least "
-                   f"{meeting.minimum_per_year} a year",
+            source=f"{model.policy.source}: {meeting.name}, "
+                   f"{'termly' if meeting.cadence == 'term' else 'half-termly'}, at least {meeting.minimum_per_year} a year",
             created_on=ctx.on, note=f"{due[1]} to be held by this date"))
     return made
 
 
 def progress_meetings(model: MachineModel, ctx: EventContext) -> list[Deadline]:
-    """On confirming a concern: the first meeting of each cadence the policy sets."""
-    return _policy_meeting_deadlines(model, ctx, [m.kind for m in model.policy.meetings])
+    """On confirming a concern: the first meeting of each kind the policy holds for such a case (a school
+    meeting whose schools the case's pathway and category choose; panels, and meetings chosen by the
+    authority's own level, are owed when the termly review books them)."""
+    category = model.case.facts.get("category")
+    return _policy_meeting_deadlines(model, ctx, [m.kind for m in model.policy.meetings
+                                                  if m.selects_case(model.case.pathway, category)])
 
 
 def next_progress_meeting(model: MachineModel, ctx: EventContext) -> list[Deadline]:
@@ -170,18 +174,22 @@ def scheduled_meeting(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     def make(kind: str, due: date, note: str, role: str = responsible) -> Deadline:
         return Deadline(kind=kind, due=due, responsible=role, rule=rule, source=source, created_on=ctx.on, note=note)
 
+    # A school with several open cases has one meeting: its papers and minutes are owed once, on the
+    # case the termly review names as the lead; each case still has the meeting and a judgement of progress.
+    lead = ctx.extra.get("lead", True)
     made = []
     if not any(d.due <= ctx.extra.get("term_end", meeting_on) for d in model.case.open_deadlines(ctx.meeting)):
         made.append(make(ctx.meeting, meeting_on, f"{name} scheduled for {meeting_on.isoformat()}"))
-    if meeting and meeting.papers_due_days_before is not None:
+    if lead and meeting and meeting.papers_due_days_before is not None:
         made.append(make("meeting_papers", meeting_on - timedelta(days=meeting.papers_due_days_before),
                          f"papers for the {name} of {meeting_on.isoformat()}",
                          model.policy.responsible_for("meeting_papers")))
-    if meeting and meeting.minutes_due_days_after is not None:
+    if lead and meeting and meeting.minutes_due_days_after is not None:
         made.append(make("meeting_minutes", meeting_on + timedelta(days=meeting.minutes_due_days_after),
                          f"minutes of the {name} of {meeting_on.isoformat()}",
                          model.policy.responsible_for("meeting_minutes")))
-    made.append(make("progress_judgement", meeting_on, f"formal judgement of progress at the {name}"))
+    if ctx.meeting == "progress_meeting":  # the authority's own review judges progress, not (say) a governors' committee
+        made.append(make("progress_judgement", meeting_on, f"formal judgement of progress at the {name}"))
     return made
 
 

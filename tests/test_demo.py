@@ -31,4 +31,4 @@ def test_the_demo_term_ends_like_a_good_service_a_few_items_overdue_and_the_summ
     ahead = [d for d in live if d["status"] == "open" and d["due"] > end.isoformat()]
     assert len({d["urn"] for d in ahead}) >= 15, "the summer term's meetings are ahead of every open case"
     assert all(r["la_category"] for r in rows), "the demo's assistant director approved the year's categories"
-    assert any(line.startswith("2026-12-18  officer: kept up with") for line in said)
+    assert any("officers: kept up with" in line for line in said)

@@ -230,12 +230,12 @@ def test_message_ids_are_deterministic(demo_db, smtp):
 def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tmp_path):
     summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     assert summary["term"] == "spring 2026/27"
-    # Every case open on 4 Jan 2027 gets the term's meeting: one per open case in the register.
+    # Every school with a case open on 4 Jan 2027 gets the term's meeting: one per school in the register.
     with session_scope(demo_db) as session:
         from concerns.views import register
 
-        open_cases = sum(len(r["cases"]) for r in register(session, d("2027-01-04")))
-    assert summary["meetings_scheduled"] == open_cases
+        open_schools = len(register(session, d("2027-01-04")))
+    assert summary["meetings_scheduled"] == open_schools
     assert any(row["pathway"] == "special_measures" for row in summary["table"])
     assert "Overdue" in summary["markdown"] and (tmp_path / "reports").exists()
     again = run_termly_review(demo_db, d("2027-01-04"), simulation=True)

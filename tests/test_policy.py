@@ -87,3 +87,104 @@ def test_roles_in_the_authoritys_own_words_play_the_products_functions():
     default = policy_for(None)
     assert [default.role_for(f) for f in ("link_adviser", "case_lead", "service_head", "director", "admin")] == [
         "link_adviser", "senior_adviser", "assistant_director", "director", "admin_officer"]
+
+
+# --- meetings -------------------------------------------------------------------------------------------
+
+MEETING = 'authority = "X"\n[[meetings]]\nname = "Review"\ncadence = "term"\nminimum_per_year = 3\nresponsible = "senior_adviser"\n'
+
+
+def load_one(tmp_path, monkeypatch, text: str):
+    (tmp_path / "x.toml").write_text(text)
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(tmp_path))
+    policy_module._load_all.cache_clear()
+    try:
+        return all_policies()["x"]
+    finally:
+        policy_module._load_all.cache_clear()
+
+
+def test_meeting_settings_default_to_a_school_meeting_on_weekdays(tmp_path, monkeypatch):
+    from datetime import time
+
+    m = load_one(tmp_path, monkeypatch, MEETING).meetings[0]
+    assert (m.kind, m.scope, m.chair_role, m.attendees, m.school_attendees) == (
+        "progress_meeting", "school", "senior_adviser", None, ("headteacher", "chair_of_governors"))
+    assert (m.per_day_limit, m.days, m.times, m.length_minutes) == (2, (0, 1, 2, 3, 4), (time(10), time(14)), 120)
+    assert not m.with_agenda
+
+
+def test_meeting_settings_are_read(tmp_path, monkeypatch):
+    from datetime import time
+
+    settings = ('scope = "panel"\nchair = "assistant_director"\nattendees = ["senior_adviser", "link_adviser"]\n'
+                'pathways = ["la_concern"]\nofsted_categories = ["LA"]\nper_day_limit = 1\n'
+                'days = ["thursday", "tuesday"]\ntimes = ["14:00", "09:30"]\nlength_minutes = 180\n'
+                'venue = "Town Hall"\ncadence = "half_term"\n')
+    text = (MEETING + settings).replace('cadence = "term"\n', "")
+    m = load_one(tmp_path, monkeypatch, text).meetings[0]
+    assert m.is_panel and m.with_agenda and m.chair_role == "assistant_director"
+    assert m.attendees == ("senior_adviser", "link_adviser") and m.school_attendees == ()
+    assert (m.days, m.times, m.per_day_limit, m.venue) == ((1, 3), (time(9, 30), time(14)), 1, "Town Hall")
+    assert m.selects({"la_concern"}, {"LA"}, None) and not m.selects({"special_measures"}, {"SM"}, None)
+
+
+def test_half_termly_meetings_have_a_period_in_each_half():
+    doncaster = policy_for("Doncaster")
+    term = doncaster.terms.current_or_next_term(d("2027-01-04"))
+    committee = doncaster.meeting("improvement_committee")
+    assert [p.label for p in committee.periods(term)] == ["spring 2026/27, first half", "spring 2026/27, second half"]
+    assert [p.label for p in doncaster.meeting("progress_meeting").periods(term)] == ["spring 2026/27"]
+
+
+def test_shipped_meetings_follow_their_procedures():
+    derbyshire = policy_for("Derbyshire").meeting("progress_meeting")
+    assert derbyshire.chair_role == "senior_adviser" and derbyshire.school_attendees == ("headteacher",
+                                                                                        "chair_of_governors")
+    assert not derbyshire.selects({"requires_improvement"}, {"RI"}, None)  # medium risk: no review
+    doncaster = policy_for("Doncaster")
+    soc = doncaster.meeting("progress_meeting")
+    assert soc.chair_role == doncaster.role_for("service_head") and doncaster.role_for("case_lead") in soc.attendees
+    assert soc.with_agenda
+    sic = doncaster.meeting("improvement_committee")
+    assert sic.cadence == "half_term" and sic.chair_role == "chair_of_governors"
+    assert doncaster.role_for("case_lead") in sic.attendees
+    default = policy_for("Nowhere").meeting("progress_meeting")
+    assert default.scope == "school" and default.attendees == ("link_adviser",)
+
+
+@pytest.mark.parametrize(("setting", "says"), [
+    ('scope = "authority"', "meetings[0].scope: 'authority' is not school or panel"),
+    ('chair = "mayor"', "meetings[0].chair: unknown role 'mayor'"),
+    ('attendees = ["senior_adviser", "sia"]', "meetings[0].attendees: unknown role 'sia'"),
+    ('attendees = "link_adviser"', "meetings[0].attendees: 'link_adviser' is not a list of role keys"),
+    ('per_day_limit = 0', "meetings[0].per_day_limit: 0 is not a whole number of at least 1"),
+    ('days = ["wed"]', "meetings[0].days: unknown weekday 'wed'"),
+    ('days = []', "meetings[0].days: [] leaves no day"),
+    ('times = ["10am"]', "meetings[0].times: '10am' is not a time of day written HH:MM"),
+    ('times = ["23:00"]', "would run past midnight"),
+    ('pathways = ["coasting"]', "meetings[0].pathways: unknown pathway 'coasting'"),
+    ('ofsted_categories = ["inadequate"]', "meetings[0].ofsted_categories: unknown Ofsted category 'inadequate'"),
+    ('la_categories = ["high"]', "meetings[0].la_categories: ['high']: the policy has no [[categories.levels]]"),
+    ('scope = "panel"\nschool_attendees = ["headteacher"]', "meetings[0].school_attendees"),
+    ('papers_due_days_before = 15', "meetings[0].papers_due_days_before: 15 is not less than min_lead_days (15)"),
+    ('colour = "blue"', "meetings[0].colour: unknown setting"),
+    ('kind = "Progress Meeting"', "meetings[0].kind: 'Progress Meeting' is not a key"),
+])
+def test_bad_meeting_settings_are_refused_naming_file_key_and_value(tmp_path, monkeypatch, setting, says):
+    with pytest.raises(PolicyError) as refused:
+        load_one(tmp_path, monkeypatch, MEETING + setting + "\n")
+    assert str(tmp_path / "x.toml") in str(refused.value) and says in str(refused.value)
+
+
+def test_la_categories_must_be_the_policys_own_levels(tmp_path, monkeypatch):
+    levels = '[categories]\n[[categories.levels]]\nkey = "A"\nlabel = "A"\nwhen = ["default"]\n'
+    with pytest.raises(PolicyError, match=r"meetings\[0\]\.la_categories: unknown level 'D' \(one of: A\)"):
+        load_one(tmp_path, monkeypatch, MEETING + 'la_categories = ["D"]\n' + levels)
+    assert load_one(tmp_path, monkeypatch, MEETING + 'la_categories = ["A"]\n' + levels).meetings[0].la_categories == ("A",)
+
+
+def test_two_meetings_of_one_kind_are_refused(tmp_path, monkeypatch):
+    text = MEETING + MEETING.replace('authority = "X"\n', "")
+    with pytest.raises(PolicyError, match=r"meetings\[1\]\.kind: 'progress_meeting' is also the kind of meetings\[0\]"):
+        load_one(tmp_path, monkeypatch, text)

@@ -1,15 +1,23 @@
-"""Start of each term: schedule every open case's progress meeting and report on the term.
+"""Start of each term: plan the term's meetings like a diary, invite to them, and report on the term.
 
-For each open case the term's meeting is scheduled (an audited `schedule_meeting` event that creates
-the meeting, papers-due, minutes-due and progress-judgement deadlines the policy asks for), the
-attendees are invited (with an .ics, and the School of Concern agenda where the policy has papers and
-minutes dates), and a termly report is written: counts by pathway and state, moves since the last
-term, overdue items. The report is for officers and members: confidential notes never appear in it.
+The authority's policy says which meetings it holds (`[[meetings]]`, concerns.meetings): a meeting for
+each school with an open case (one per school, whatever its number of cases) or a panel for the whole
+authority with an agenda listing its schools; termly or half-termly; who chairs and attends; the days,
+times and number a day allowed. The review asks the planner (concerns.diary) for a day and time for each,
+around what is already in the diary (the invitations sent before), so that nobody is booked twice at
+once. A school's meeting is recorded as an audited `schedule_meeting` event on each of its open cases
+(creating the meeting, papers-due, minutes-due and progress-judgement deadlines the policy asks for);
+the chair and attendees are invited by name with an .ics, and with the agenda when there is one. A
+termly report is written: counts by pathway and state, moves since the last term, overdue items. The
+report is for officers and members: confidential notes never appear in it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import base64
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,95 +25,331 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, StrictUndefined
 from sqlmodel import Session, select
 
+from concerns import diary
 from concerns.calendar import DayKind
 from concerns.casework import SystemEvent, lock_schools, record_system_events
 from concerns.clock import check_as_of
 from concerns.db import session_scope
+from concerns.formatting import ukdate
+from concerns.lacategories import in_force, proposals
 from concerns.letters import render_letter
 from concerns.mail import MailSettings, meeting_invitation
+from concerns.meetings import MeetingCadence, Period
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
 from concerns.notify.outbox import inline_attachment, queue, render_pair
-from concerns.policy import policy_for
+from concerns.policy import Policy, policy_for
 from concerns.terms import Term
 from concerns.untrusted import safe_filename
 from concerns.views import deadlines_view
-from models import Case, CaseEvent, School
+from models import Case, CaseEvent, Notification, School
 from statemachines.pathways import SYSTEM_TRIGGERS
 
 LONDON = ZoneInfo("Europe/London")
-MEETING_TIME = time(10, 0)
-MEETING_LENGTH = timedelta(hours=2)
 ACTOR = "termly-review"
+PANEL_VENUE = "the local authority's offices"
 
 
-def meeting_date(term: Term, as_of: date, calendar, papers_days: int | None) -> date:
-    """About four weeks before the term ends (room for minutes inside the term), on a Wednesday,
-    never sooner than the papers need (plus a week to prepare them)."""
-    target = term.end - timedelta(days=28)
-    earliest = as_of + timedelta(days=(papers_days or 0) + 7)
-    day = max(target, earliest, term.start)
-    day += timedelta(days=(2 - day.weekday()) % 7)  # the next Wednesday
-    day = calendar.next_working_day(day)
-    return min(day, term.end) if calendar.is_working_day(min(day, term.end)) else day
+@dataclass
+class _School:
+    """A school as the review sees it: its open cases (possibly none, for a panel chosen by level)."""
+
+    school: School
+    cases: list[Case] = field(default_factory=list)
+    level: str | None = None  # the authority's own level, when a meeting chooses by it
+
+    @property
+    def pathways(self) -> set[str]:
+        return {c.pathway for c in self.cases}
+
+    @property
+    def categories(self) -> set[str]:
+        return {(c.facts or {}).get("category") or ("LA" if c.origin != "ofsted" else "") for c in self.cases} - {""}
 
 
-def _invite(session: Session, settings: MailSettings, directory: Directory, school: School, case: Case, policy,
-            term: Term, meeting_on: date, as_of: date) -> int:
-    meeting = policy.meeting("progress_meeting")
-    name = meeting.name if meeting else "Progress meeting"
-    start = datetime.combine(meeting_on, MEETING_TIME, LONDON)
-    officers = [p for role in (meeting.responsible if meeting else "senior_adviser", "link_adviser",
-                               "assistant_director") for p in directory.holders(school.la, role, school.urn)]
-    school_side = directory.school_side(school.la, school.urn)
-    people: dict[str, Recipient] = {p.email: p for p in [*officers, *school_side]}
-    if not people:
+@dataclass
+class _Wanted:
+    """One meeting the review wants booked: a school's, or a panel's with its schools."""
+
+    la: str
+    policy: Policy
+    meeting: MeetingCadence
+    period: Period
+    schools: list[_School]
+    people: list[Recipient]
+    chair: Recipient | None
+
+    @property
+    def key(self) -> str:
+        # Also the prefix of its invitations' outbox keys: "meeting:<la>:<kind>:<period>:<urn or panel>".
+        which = "panel" if self.meeting.is_panel else self.schools[0].school.urn
+        return f"meeting:{self.la}:{self.meeting.kind}:{self.period.label}:{which}"
+
+
+def facts_key(meeting: MeetingCadence, period: Period) -> str:
+    """Where a case's facts keep the meeting of a period (the term's label for the termly progress meeting,
+    as before; the period and the meeting's name for any other)."""
+    if meeting.kind == "progress_meeting" and meeting.cadence == "term":
+        return period.label
+    return f"{period.label}: {meeting.name}"
+
+
+def _titled(policy: Policy, person: Recipient) -> str:
+    return f"{person.name} ({policy.title_of(person.role)})"
+
+
+def _people(directory: Directory, policy: Policy, la: str, meeting: MeetingCadence,
+            schools: list[_School]) -> tuple[Recipient | None, list[Recipient]]:
+    """The chair (the first holder of the chair's role) and everyone invited, the chair first, each once.
+
+    A school meeting invites the holders of its roles for that school (else the authority's), and the
+    school's own people it names; a panel invites the holders of its roles for the authority and for each
+    school on its agenda (a link adviser per school, say), and nobody from the schools."""
+    urns = [None] if meeting.is_panel else [schools[0].school.urn]
+    if meeting.is_panel:
+        urns += [s.school.urn for s in schools]
+    attendees = meeting.attendees if meeting.attendees is not None else (
+        () if meeting.is_panel else (policy.role_for("link_adviser"),))
+    chairs = directory.holders(la, meeting.chair_role, None if meeting.is_panel else urns[0])
+    found: dict[str, Recipient] = {p.email: p for p in chairs[:1]}
+    for role in (meeting.chair_role, *attendees):
+        for urn in urns:
+            for person in directory.holders(la, role, urn):
+                found.setdefault(person.email, person)
+    if not meeting.is_panel:
+        for person in directory.school_side(la, urns[0], meeting.school_attendees):
+            found.setdefault(person.email, person)
+    return (chairs[0] if chairs else None), list(found.values())
+
+
+_DTSTART = re.compile(rb"^DTSTART;TZID=Europe/London:(\d{8}T\d{6})\r?$", re.M)
+_DTEND = re.compile(rb"^DTEND;TZID=Europe/London:(\d{8}T\d{6})\r?$", re.M)
+
+
+def _booked(session: Session, since: date) -> list[diary.Booking]:
+    """What the diary already holds: the meetings invited to by earlier runs, in every authority (an
+    officer may serve more than one), read back from their invitations in the outbox (each .ics carries
+    the start and end; each row is one person). A term's invitations are queued in it or in the holiday
+    before it, so rows queued before `since` are not read."""
+    rows = session.exec(select(Notification.key, Notification.recipient_email, Notification.attachments)
+                        .where(Notification.kind == "invitation", Notification.key.startswith("meeting:"),
+                               Notification.for_date >= since)).all()
+    meetings: dict[str, dict] = {}
+    for key, email, attachments in rows:
+        ics = next((a for a in attachments or [] if a.get("mimetype") == "text/calendar" and a.get("content_b64")),
+                   None)
+        if ics is None:
+            continue
+        content = base64.b64decode(ics["content_b64"])
+        start, end = _DTSTART.search(content), _DTEND.search(content)
+        if not (start and end):
+            continue
+        meeting_key = key.rsplit(":", 1)[0]
+        _, la, kind, _ = meeting_key.split(":", 3)
+        entry = meetings.setdefault(meeting_key, {
+            "kind": f"{la}:{kind}", "people": set(),
+            "start": datetime.strptime(start.group(1).decode(), "%Y%m%dT%H%M%S"),
+            "end": datetime.strptime(end.group(1).decode(), "%Y%m%dT%H%M%S")})
+        entry["people"].add(email)
+    return [diary.Booking(k, m["kind"], frozenset(m["people"]), m["start"], m["end"])
+            for k, m in sorted(meetings.items())]
+
+
+def _levels(session: Session, policy: Policy, la: str, schools: dict[str, _School], as_of: date) -> None:
+    """Every open school of the authority with its level: the authority's decision in force, else what its
+    categorisation scheme proposes today (for meetings that choose their schools by level)."""
+    for school in session.exec(select(School).where(School.la == la, School.status == "open")).all():
+        schools.setdefault(school.urn, _School(school))
+    decided = in_force(session, as_of, list(schools))
+    proposed = {} if set(decided) >= set(schools) else {p["urn"]: p["level"] for p in proposals(session, as_of, la=la)}
+    for urn, entry in schools.items():
+        entry.level = decided[urn]["level"] if urn in decided else proposed.get(urn)
+
+
+def _window(meeting: MeetingCadence, period: Period, as_of: date) -> tuple[date, date] | None:
+    """The first and last day the meeting of `period` may be held: not before the minimum lead time, and
+    early enough for its minutes to be written inside the period when there is room. None: too late."""
+    earliest = max(period.start, as_of + timedelta(days=meeting.min_lead_days))
+    if earliest > period.end:
+        return None
+    latest = period.end - timedelta(days=meeting.minutes_due_days_after or 0)
+    return earliest, latest if latest >= earliest else period.end
+
+
+def _wanted(session: Session, directory: Directory, la: str, policy: Policy, open_schools: dict[str, _School],
+            term: Term, as_of: date) -> list[tuple[_Wanted, diary.Request]]:
+    """The meetings of the authority's term not yet booked, panels first (they are hardest to place)."""
+    schools = dict(open_schools)
+    if any(m.la_categories for m in policy.meetings):
+        _levels(session, policy, la, schools, as_of)
+    out = []
+    for meeting in sorted(policy.meetings, key=lambda m: not m.is_panel):
+        for period in meeting.periods(term):
+            window = _window(meeting, period, as_of)
+            if window is None:
+                continue
+            chosen = [s for _, s in sorted(schools.items())
+                      if (s.cases or (meeting.is_panel and meeting.la_categories))
+                      and meeting.selects(s.pathways, s.categories, s.level)]
+            if meeting.is_panel:
+                groups = [chosen] if chosen else []
+            else:
+                groups = [[s] for s in chosen
+                          if not any(facts_key(meeting, period) in (c.facts or {}).get("meetings", {})
+                                     for c in s.cases)]
+            for group in groups:
+                chair, people = _people(directory, policy, la, meeting, group)
+                wanted = _Wanted(la, policy, meeting, period, group, people, chair)
+                if meeting.is_panel and session.exec(select(Notification.id).where(
+                        Notification.key.startswith(wanted.key + ":", autoescape=True))).first() is not None:
+                    continue  # this period's panel was planned and invited to by an earlier run
+                out.append((wanted, diary.Request(
+                    key=wanted.key, kind=f"{la}:{meeting.kind}", people=frozenset(p.email for p in people),
+                    earliest=window[0], latest=window[1], times=meeting.times, length=meeting.length,
+                    per_day_limit=meeting.per_day_limit, days=meeting.days)))
+    return out
+
+
+def _cases_met(meeting: MeetingCadence, entry: _School) -> list[Case]:
+    """The school's open cases the meeting reviews: those on its pathways (all, when it names none)."""
+    return [c for c in entry.cases if not meeting.pathways or c.pathway in meeting.pathways]
+
+
+def _invite(session: Session, settings: MailSettings, directory: Directory, wanted: _Wanted,
+            booking: diary.Booking, as_of: date) -> int:
+    meeting, policy, period = wanted.meeting, wanted.policy, wanted.period
+    if not wanted.people:
         return 0
-    organiser = officers[0] if officers else next(iter(people.values()))
+    start = booking.start.replace(tzinfo=LONDON)
+    organiser = wanted.chair or wanted.people[0]
+    lead = wanted.schools[0]
+    papers_due = minutes_due = None
+    if meeting.papers_due_days_before is not None:
+        papers_due = booking.day - timedelta(days=meeting.papers_due_days_before)
+    if meeting.minutes_due_days_after is not None:
+        minutes_due = booking.day + timedelta(days=meeting.minutes_due_days_after)
+    if meeting.is_panel:
+        venue = meeting.venue or PANEL_VENUE
+        about = f"{len(wanted.schools)} school{'s' if len(wanted.schools) != 1 else ''}"
+        summary = f"{meeting.name}, {period.label}"
+        description = f"{meeting.name}, {period.label}: {about} on the agenda."
+    else:
+        venue = meeting.venue or lead.school.name
+        summary = f"{meeting.name}: {lead.school.name}"
+        description = f"{meeting.name} for {lead.school.name} ({lead.school.urn}), {period.label}."
     attachments = [inline_attachment(
         "invitation.ics",
-        meeting_invitation(uid=f"meeting-{case.id}-{term.label.replace(' ', '-').replace('/', '-')}@concerns",
-                           summary=f"{name}: {school.name}", start=start, end=start + MEETING_LENGTH,
-                           location=school.name, organiser_email=organiser.email, organiser_name=organiser.name,
-                           attendees=[(p.name, p.email) for p in people.values()],
-                           description=f"{name} for {school.name} ({school.urn}), {term.label}.",
+        meeting_invitation(uid=f"{safe_filename(wanted.key)}@concerns", summary=summary, start=start,
+                           end=booking.end.replace(tzinfo=LONDON), location=venue,
+                           organiser_email=organiser.email, organiser_name=organiser.name,
+                           attendees=[(p.name, p.email) for p in wanted.people], description=description,
                            stamp=datetime.combine(as_of, time(6, 0), UTC)),
         "text/calendar")]
-    papers_due = minutes_due = None
-    if meeting and meeting.papers_due_days_before is not None and meeting.minutes_due_days_after is not None:
-        papers_due = meeting_on - timedelta(days=meeting.papers_due_days_before)
-        minutes_due = meeting_on + timedelta(days=meeting.minutes_due_days_after)
-        agenda = _agenda(session, directory, school, case, policy, start, papers_due, minutes_due, as_of, term)
-        if agenda is not None:
+    if meeting.is_panel:
+        agenda_name, agenda = _panel_agenda(wanted, start, venue, papers_due, minutes_due)
+        attachments.append(inline_attachment(agenda_name, agenda, "text/html"))
+    elif meeting.with_agenda:
+        cases = _cases_met(meeting, lead)
+        agenda_path = _agenda(session, directory, lead.school, cases[0], policy, start, papers_due, minutes_due,
+                              as_of, wanted)
+        if agenda_path is not None:
             # The agenda's bytes travel inside the queued mail: a later change to the file cannot touch it.
-            attachments.append(inline_attachment(agenda.name, agenda.read_bytes(), "text/html"))
+            attachments.append(inline_attachment(agenda_path.name, agenda_path.read_bytes(), "text/html"))
+    with_agenda = len(attachments) > 1
+    subject = f"{summary}, {start.strftime('%A %d %B %Y')}"
     queued = 0
-    for person in people.values():
-        subject = f"{name}: {school.name}, {meeting_on.strftime('%A %d %B %Y')}"
-        text, html = render_pair("invitation", meeting_name=name, school=school.name, urn=school.urn, meeting_at=start,
-                                 venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
-                                 authority=school.la, subject=subject)
-        _, created = queue(session, key=f"invite:{case.id}:{term.label}:{person.email}", kind="invitation",
-                           recipient=person, subject=subject, text=text, html=html, for_date=as_of,
-                           domain=settings.domain, attachments=attachments, urn=school.urn, case_id=case.id)
+    for person in wanted.people:
+        text, html = render_pair(
+            "invitation", meeting_name=meeting.name, panel=meeting.is_panel,
+            judgement=not meeting.is_panel and meeting.kind == "progress_meeting",
+            school=None if meeting.is_panel else lead.school.name, urn=None if meeting.is_panel else lead.school.urn,
+            schools=[s.school.name for s in wanted.schools] if meeting.is_panel else [],
+            meeting_at=start, until=booking.end, venue=venue,
+            chair=_titled(policy, wanted.chair) if wanted.chair else None,
+            invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
+            papers_due=papers_due, minutes_due=minutes_due, agenda=with_agenda, authority=wanted.la,
+            subject=subject)
+        _, created = queue(session, key=f"{wanted.key}:{person.email}", kind="invitation", recipient=person,
+                           subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
+                           attachments=attachments, urn=None if meeting.is_panel else lead.school.urn,
+                           case_id=None if meeting.is_panel else _cases_met(meeting, lead)[0].id)
         queued += created
     return queued
 
 
-def _agenda(session, directory, school, case, policy, start, papers_due, minutes_due, as_of, term):
+def _agenda(session, directory, school, case, policy, start, papers_due, minutes_due, as_of, wanted):
+    if papers_due is None or minutes_due is None:
+        return None
     letter_school_ = letter_school(school, directory)
     if letter_school_.headteacher is None or letter_school_.chair is None:
         return None  # the agenda names the head and chair; without them the invitation goes alone
     authority = letter_authority(school.la, directory, policy)
     try:
         letter = render_letter("soc_meeting_agenda", school=letter_school_, authority=authority, on=as_of,
-                               reference=f"{school.urn}/{case.id}/{term.label}", meeting_at=start,
-                               venue=school.name, papers_due=papers_due, minutes_due=minutes_due)
+                               reference=f"{school.urn}/{case.id}/{wanted.period.label}", meeting_at=start,
+                               venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
+                               chair_role=wanted.meeting.chair_role if wanted.meeting.chair_role in policy.roles
+                               else None)
     except ValueError:
         return None  # e.g. the authority has no assistant director on record to chair it
-    row, _ = save_letter(session, letter, key=f"agenda:{case.id}:{term.label}", urn=school.urn, case_id=case.id,
-                         on=as_of)
+    row, _ = save_letter(session, letter, key=f"agenda:{case.id}:{wanted.meeting.kind}:{wanted.period.label}",
+                         urn=school.urn, case_id=case.id, on=as_of)
     return Path(row.path)
+
+
+PANEL_AGENDA = Environment(undefined=StrictUndefined, autoescape=True, trim_blocks=True,
+                           lstrip_blocks=True).from_string("""<!DOCTYPE html>
+<html lang="en-GB">
+<head><meta charset="utf-8"><title>{{ name }}: agenda</title></head>
+<body style="font-family: Arial, Helvetica, sans-serif; font-size: 14px; max-width: 760px;">
+<h1>{{ name }}</h1>
+<p>{{ authority }}, {{ period }}</p>
+<table>
+<tr><th style="text-align:left">Date and time</th><td>{{ day }} at {{ at }}</td></tr>
+<tr><th style="text-align:left">Venue</th><td>{{ venue }}</td></tr>
+{% if chair %}<tr><th style="text-align:left">Chair</th><td>{{ chair }}</td></tr>{% endif %}
+<tr><th style="text-align:left">Invited</th><td>{{ invited | join(", ") or "No one else on record" }}</td></tr>
+</table>
+<h2>Agenda</h2>
+<ol>
+<li>Apologies and notes of the last meeting.</li>
+<li>Each school below in turn: the progress made since the last meeting, the support given, and what happens next.</li>
+<li>Schools to add to or take off this panel's list.</li>
+<li>Any other business, and the date of the next meeting.</li>
+</ol>
+<h2>Schools on the agenda ({{ schools | length }})</h2>
+<table>
+<tr><th style="text-align:left">URN</th><th style="text-align:left">School</th><th style="text-align:left">Open cases</th>{% if levels %}<th style="text-align:left">Level</th>{% endif %}</tr>
+{% for s in schools %}
+<tr><td>{{ s.urn }}</td><td>{{ s.name }}</td><td>{{ s.cases or "none" }}</td>{% if levels %}<td>{{ s.level }}</td>{% endif %}</tr>
+{% endfor %}
+</table>
+{% if papers_due %}<p>Papers for the meeting by {{ papers_due }}.</p>{% endif %}
+{% if minutes_due %}<p>Minutes will be circulated by {{ minutes_due }}.</p>{% endif %}
+<p>The cause-for-concern register is not public: do not forward outside the authority.</p>
+</body>
+</html>
+""")
+
+
+def _panel_agenda(wanted: _Wanted, start: datetime, venue: str, papers_due: date | None,
+                  minutes_due: date | None) -> tuple[str, bytes]:
+    policy = wanted.policy
+    labels = {level.key: level.label for level in policy.categories.levels}
+    html = PANEL_AGENDA.render(
+        name=wanted.meeting.name, authority=wanted.la, period=wanted.period.label, day=ukdate(start.date()),
+        at=start.strftime("%H:%M"), venue=venue, chair=_titled(policy, wanted.chair) if wanted.chair else None,
+        invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
+        levels=bool(wanted.meeting.la_categories),
+        schools=[{"urn": s.school.urn, "name": s.school.name,
+                  "cases": ", ".join(sorted(p.replace("_", " ") for p in s.pathways)),
+                  "level": labels.get(s.level or "", "")} for s in wanted.schools],
+        papers_due=ukdate(papers_due) if papers_due else None, minutes_due=ukdate(minutes_due) if minutes_due else None)
+    name = safe_filename(f"agenda {wanted.meeting.name} {wanted.period.label}").replace(" ", "-") + ".html"
+    folder = reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / safe_filename(f"{wanted.la}-{name}")).write_text(html, encoding="utf-8")
+    return name, html.encode("utf-8")
 
 
 REPORT = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True).from_string(
@@ -168,31 +412,58 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
         pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
             Case.closed.is_(None), Case.opened <= as_of).order_by(School.la, School.urn, Case.id)
             .execution_options(populate_existing=True)).all()
-        las = sorted({school.la for _, school in pairs})
-        directory = Directory(session, set(las))
-        planned, meetings = [], []
+        by_la: dict[str, dict[str, _School]] = defaultdict(dict)
         for case, school in pairs:
-            policy = policy_for(school.la)
-            term = policy.terms.current_or_next_term(as_of)
-            if term.label in (case.facts or {}).get("meetings", {}):
-                continue
-            meeting = policy.meeting("progress_meeting")
-            meeting_on = meeting_date(term, as_of, policy.calendar(DayKind.statutory),
-                                      meeting.papers_due_days_before if meeting else None)
-            planned.append(SystemEvent(
-                school, case, note=f"{term.label}: {meeting.name if meeting else 'progress meeting'} on {meeting_on}",
-                extra={"meeting_on": meeting_on, "term": term.label, "term_end": term.end}))
-            meetings.append((school, case, policy, term, meeting_on))
+            by_la[school.la].setdefault(school.urn, _School(school)).cases.append(case)
+        las = sorted(by_la)
+        directory = Directory(session, set(las))
+        planned: list[SystemEvent] = []
+        booked: list[tuple[_Wanted, diary.Booking]] = []
+        unplaced: list[dict] = []
+        terms = {la: policy_for(la).terms.current_or_next_term(as_of) for la in las}
+        # One diary for every authority: each is planned around the others' meetings as well as its own.
+        busy = _booked(session, min(t.start for t in terms.values()) - timedelta(days=60)) if las else []
+        for la in las:
+            policy, term = policy_for(la), terms[la]
+            wanted = _wanted(session, directory, la, policy, by_la[la], term, as_of)
+            calendar = policy.calendar(DayKind.statutory)
+            # School days only: the term's teaching periods (not its half-term holiday), less bank holidays
+            # and the authority's closures.
+            workdays = [start + timedelta(days=n) for start, end in term.teaching_periods()
+                        for n in range((end - start).days + 1)]
+            plan = diary.plan([r for _, r in wanted], [d for d in workdays if calendar.is_working_day(d)], busy)
+            busy = [*busy, *plan.booked]
+            by_key = {w.key: w for w, _ in wanted}
+            for booking in plan.booked:
+                w = by_key[booking.key]
+                booked.append((w, booking))
+                if w.meeting.is_panel:
+                    continue
+                for index, case in enumerate(_cases_met(w.meeting, w.schools[0])):
+                    planned.append(SystemEvent(
+                        w.schools[0].school, case, meeting=w.meeting.kind,
+                        note=f"{w.period.label}: {w.meeting.name} on {booking.day} at {booking.start:%H:%M}",
+                        extra={"meeting_on": booking.day, "term": facts_key(w.meeting, w.period),
+                               "term_end": w.period.end, "lead": index == 0}))
+            unplaced += [{"la": la, "meeting": by_key[u.request.key].meeting.name,
+                          "period": by_key[u.request.key].period.label,
+                          "schools": [s.school.urn for s in by_key[u.request.key].schools], "reason": u.reason}
+                         for u in plan.unplaced]
         record_system_events(session, "schedule_meeting", planned, on=as_of, actor=ACTOR)
-        scheduled, invitations = len(planned), 0
-        for school, case, policy, term, meeting_on in meetings:
-            invitations += _invite(session, settings, directory, school, case, policy, term, meeting_on, as_of)
+        scheduled, invitations = len(booked), 0
+        for w, booking in booked:
+            invitations += _invite(session, settings, directory, w, booking, as_of)
         reports = [_report(session, settings, directory, la, as_of, scheduled) for la in las]
     first = reports[0] if reports else {"term": "", "table": [], "moves": [], "overdue": [], "markdown": ""}
     return {"as_of": as_of.isoformat(), "term": first["term"], "meetings_scheduled": scheduled,
             "invitations_queued": invitations, "table": [r for rep in reports for r in rep["table"]],
             "moves": [m for rep in reports for m in rep["moves"]], "overdue": [o for rep in reports for o in rep["overdue"]],
-            "markdown": "\n\n".join(rep["markdown"] for rep in reports), "reports": [rep["path"] for rep in reports]}
+            "markdown": "\n\n".join(rep["markdown"] for rep in reports), "reports": [rep["path"] for rep in reports],
+            "meetings": [{"la": w.la, "meeting": w.meeting.name, "period": w.period.label,
+                          "at": b.start.isoformat(timespec="minutes"),
+                          "schools": [s.school.urn for s in w.schools], "invited": [p.email for p in w.people]}
+                         for w, b in booked],
+            "meetings_unplaced": unplaced}
 
 
 def _report(session: Session, settings: MailSettings, directory: Directory, la: str, as_of: date,
