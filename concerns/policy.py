@@ -19,6 +19,7 @@ from typing import Any
 
 from concerns.calendar import DayKind, WorkingDayCalendar
 from concerns.categories import CategoriesError, CategoryLevel, parse_categories
+from concerns.lettersettings import LetterSetting, parse_letter_settings
 from concerns.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.rules import RuleBook
 from concerns.terms import TermCalendar
@@ -85,6 +86,7 @@ class Policy:
     closures: tuple[date, ...]
     rules: RuleBook
     reminder_offsets: tuple[int, ...] = (10, 3)
+    letters: dict[str, LetterSetting] = field(default_factory=dict)  # [letters.<kind>]: local copies, signatory
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -163,6 +165,7 @@ def parse_policy(data: Mapping[str, Any], key: str, where: str) -> Policy:
             closures=tuple(_date(d, f"{where} closures") for d in data.get("closures", [])),
             rules=RuleBook(overrides=data.get("rules", {})),
             reminder_offsets=_offsets(data.get("reminder_offsets", [10, 3]), where),
+            letters=parse_letter_settings(data.get("letters", {}), where),
         )
     except KeyError as exc:
         raise PolicyError(f"{where}: missing setting {exc.args[0]!r}") from None
