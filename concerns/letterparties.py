@@ -145,6 +145,9 @@ CONDITIONS: dict[str, Callable[[LetterSchool], bool]] = {
     # Foundation, foundation special, VA and VC schools have foundation governors.
     "foundation_or_voluntary": lambda school: school.is_foundation_or_voluntary,
     "voluntary_aided": lambda school: school.is_voluntary_aided,
+    # Maintained by the authority, or an academy (whose trust, not its governors, answers for it).
+    "maintained": lambda school: school.maintained,
+    "academy": lambda school: not school.maintained,
 }
 
 

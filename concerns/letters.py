@@ -191,6 +191,13 @@ def _check_warning_notice(v, school, authority, on, spec) -> dict[str, Any]:
         # notices (given before 2016) can predate it here.
         "hmci_title": f"{DEFAULT_RULES.in_force('crown', given_on).params['majesty']} Majesty's Chief Inspector",
     }
+def _check_intervention_notice(v, school, authority, on, spec) -> dict[str, Any]:
+    if v["representations_by"] is not None:
+        _need(on < v["representations_by"] < v["powers_from"],
+              "intervention_notice: representations_by must fall after the letter date and before powers_from")
+    return {"powers_text": [_meaning(spec, "powers", key) for key in v["powers"]]}
+
+
 _PRIORITY_KEYS = {"issue", "success_criteria", "evaluation", "actions"}
 _ACTION_KEYS = {"action", "lead", "timescale", "monitored_by", "monitoring", "resources", "school_plan_link"}
 
@@ -313,6 +320,7 @@ CHECKS: dict[str, Check] = {
     "warning_notice": _check_warning_notice,
     "statement_of_action": _check_statement,
     "soc_meeting_agenda": _check_agenda,
+    "intervention_notice": _check_intervention_notice,
 }
 
 
@@ -422,7 +430,8 @@ def _dedupe(parties: list[LetterParty], exclude: list[LetterParty]) -> list[Lett
 
 # How a letter greets an addressee with no name on record, by the party it is.
 _GREETING_FALLBACK = {"headteacher": "Headteacher", "chair": "Chair of Governors",
-                      "governing_body": "Chair of Governors", "trust": "Chief Executive"}
+                      "governing_body": "Chair of Governors", "trust": "Chief Executive",
+                      "regional_director": "Regional Director"}
 
 
 def _salutation(kind: str, school: LetterSchool, on: date) -> str:
