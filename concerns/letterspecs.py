@@ -214,11 +214,12 @@ class LetterSpec:
     pathways: tuple[str, ...] | None = None
     desk: bool = True  # offered on the officers' desk
     local: bool = False  # from the authority's policy folder
+    short: str | None = None  # the initials in "Our reference", when the kind's own would be ambiguous
 
     @property
     def initials(self) -> str:
-        """The letter's initials for "Our reference" ("WN" for warning_notice)."""
-        return "".join(word[0] for word in self.kind.split("_") if word).upper()
+        """The letter's initials for "Our reference" ("WN" for warning_notice, or the file's `initials`)."""
+        return self.short or "".join(word[0] for word in self.kind.split("_") if word).upper()
 
     @property
     def source(self) -> str:
@@ -413,9 +414,11 @@ def parse_letter_spec(path: Path, data: Mapping[str, Any], *, local: bool = Fals
         checks=tuple(_check(path, i, t, dated) for i, t in enumerate(r.get("checks", list, default=[]))),
         copy=tuple(_recipient(path, i, t) for i, t in enumerate(r.get("copy", list, default=[]))),
         pathways=tuple(pathways) if pathways is not None else None, desk=r.get("desk", bool, default=True),
-        local=local,
+        local=local, short=r.get("initials", str, default=None),
     )
     r.done()
+    if spec.short is not None and not re.fullmatch(r"[A-Z]{1,6}", spec.short):
+        raise r.fail("initials", spec.short, "must be 1 to 6 capital letters")
     if not spec.sources:
         raise LetterSpecError(f"{path}: sources = []: name at least one public source")
     if not spec.details:
