@@ -48,6 +48,8 @@ def postal_address(school: School) -> str | None:
 
 
 def letter_school(school: School, directory: Directory) -> LetterSchool:
+    """The school as a letter sees it. `school` may be a School or a plain row with fewer columns (the
+    annual categorisation reads only what its table and letters use): the address and trust are optional."""
     address = postal_address(school)
 
     def party(role: str, title: str) -> LetterParty | None:
@@ -59,7 +61,7 @@ def letter_school(school: School, directory: Directory) -> LetterSchool:
         diocese=school.diocese, religious_character=school.religious_character,
         headteacher=party("headteacher", "Headteacher"),
         chair=party("chair_of_governors", "Chair of governors"),
-        address=address, laestab=school.laestab, trust=school.trust)
+        address=address, laestab=school.laestab, trust=getattr(school, "trust", None))
 
 
 def letter_authority(la: str, directory: Directory, policy) -> LetterAuthority:
