@@ -129,3 +129,73 @@ def test_letters_carry_the_school_postal_address_from_gias(cli, tmp_path, monkey
     lines = [line.strip().removeprefix("<div>").removesuffix("</div>") for line in block.splitlines()[1:]]
     assert lines == ["Jane Wilson, Headteacher", "Andrew Patel, Chair of governors", "Ash Tree Primary School",
                      "Ash Lane", "Belper", "Derby", "Derbyshire", "DE56 1AA"]
+
+
+LOCAL_POLICY = '''authority = "Westshire"
+[roles.sia]
+title = "School Improvement Adviser"
+acts_as = "case_lead"
+manager = "service_director"
+[roles.link]
+title = "Link Adviser"
+acts_as = "link_adviser"
+manager = "sia"
+[roles.service_director]
+title = "Service Director, Education"
+acts_as = "service_head"
+manager = "dcs"
+[roles.dcs]
+title = "Director of Children's Services"
+acts_as = "director"
+[letters.confirmation_of_concern]
+copy = ["dcs"]
+[letters.home_visit]
+signatory = "service_director"
+'''
+HOME_VISIT = '''title = "Note of a home visit"
+signatory = "case_lead"
+pathways = ["la_concern"]
+sources = ["Luton Council, Protocols for Monitoring Schools"]
+[[details]]
+name = "visited_on"
+type = "date"
+help = "the day of the visit"
+[[copy]]
+party = "headteacher"
+addressee = true
+source = "local practice"
+tag = "S"
+'''
+
+
+def test_an_authority_drafts_its_own_letter_and_copies_its_own_roles(cli, tmp_path, monkeypatch):
+    policies = tmp_path / "policies"
+    (policies / "letters").mkdir(parents=True)
+    (policies / "westshire.toml").write_text(LOCAL_POLICY)
+    (policies / "letters" / "home_visit.toml").write_text(HOME_VISIT)
+    (policies / "letters" / "home_visit.html.j2").write_text(
+        '{% extends "letters/_base.html.j2" %}\n{% block body %}<p>We visited on {{ visited_on | ukdate }}.</p>'
+        '{% endblock %}\n')
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(policies))
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    cli.ok("school", "add", "100001", "--name", "Ash Tree Primary", "--la", "Westshire", "--type", "Community school")
+    for name, email, role, urn in (("Jane Wilson", "head@ash.sch.uk", "headteacher", "100001"),
+                                   ("Andrew Patel", "chair@ash.sch.uk", "chair_of_governors", "100001"),
+                                   ("Sam Lee", "sl@westshire.gov.uk", "sia", None),
+                                   ("Kim Ode", "ko@westshire.gov.uk", "service_director", None),
+                                   ("Ann Roe", "ar@westshire.gov.uk", "dcs", None)):
+        cli.ok("person", "add", name, email, "--role", role, "--la", "Westshire", *(("--urn", urn) if urn else ()))
+    cli.ok("event", "100001", "raise_concern", "--on", "2026-11-02")
+    details = tmp_path / "confirm.toml"
+    details.write_text('discussed_on = 2026-11-02\nconcerns = ["Attendance"]\nnext_steps = ["A plan"]\n'
+                       'review_cadence = "each term"\n')
+    out = cli.ok("letter", "draft", "100001", "confirmation_of_concern", "--on", "2026-11-20", "--details", str(details))
+    assert "copies: " in out and "Ann Roe" in out  # the director, copied by the authority's setting
+    html = _letter(tmp_path, "100001", "confirmation_of_concern")
+    assert "Kim Ode</div>\n  <div>Service Director, Education" in html  # the service head signs, in its words
+    visit = tmp_path / "visit.toml"
+    visit.write_text("visited_on = 2026-11-18\n")
+    cli.ok("letter", "draft", "100001", "home_visit", "--on", "2026-11-20", "--details", str(visit))
+    html = _letter(tmp_path, "100001", "home_visit")
+    assert "We visited on Wednesday 18 November 2026." in html and "Kim Ode" in html
+    assert "Dear Jane Wilson," in html
