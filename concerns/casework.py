@@ -52,7 +52,7 @@ def check_urn(urn: str) -> str:
         raise Refused(str(exc)) from None
 
 
-def _checked(check, value, what: str):
+def checked(check, value, what: str):
     try:
         return check(value, what)
     except (BadInput, ImplausibleDate) as exc:
@@ -93,9 +93,9 @@ def add_school(session: Session, urn: str, *, name: str, la: str, type_name: str
                laestab: str | None = None, predecessor_urn: str | None = None) -> tuple[School, bool]:
     """Register a school. Returns (school, created). Re-adding the same school unchanged is harmless."""
     urn = check_urn(urn)
-    name = _checked(check_name, name, "--name")
-    la = _checked(check_name, la, "--la")
-    diocese, trust = (_checked(check_text, v, what) if v is not None else None
+    name = checked(check_name, name, "--name")
+    la = checked(check_name, la, "--la")
+    diocese, trust = (checked(check_text, v, what) if v is not None else None
                       for v, what in ((diocese, "--diocese"), (trust, "--trust")))
     try:
         type_name = canonical_type(type_name)
@@ -216,10 +216,10 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
                  confidential: bool = False, actor: str = "", pathway: str | None = None,
                  meeting: str = "progress_meeting", extra: dict | None = None,
                  system: bool = False) -> EventResult:
-    note = _checked(check_note, note, "--note")
-    _checked(refuse_far_future, on, "--on")
+    note = checked(check_note, note, "--note")
+    checked(refuse_far_future, on, "--on")
     if until is not None:
-        _checked(refuse_far_future, until, "--until")
+        checked(refuse_far_future, until, "--until")
     school = get_school(session, urn, for_update=True)
     facts = school_facts(school)
     policy = policy_for(school.la)
@@ -316,7 +316,7 @@ def record_system_events(session: Session, event: str, planned: Sequence[SystemE
     """As `record_event(session, urn, event, on=on, actor=actor, pathway=row.pathway, note=note, extra=extra,
     system=True)` for each planned case, in order; a refusal raises Refused with record_event's words and
     the unit of work is rolled back by the caller, as one refused record_event would be."""
-    _checked(refuse_far_future, on, "--on")
+    checked(refuse_far_future, on, "--on")
     if event not in SYSTEM_TRIGGERS:
         raise Refused(f"{event} is not an event the scheduled flows record")
     ids = [p.row.id for p in planned]
@@ -332,7 +332,7 @@ def record_system_events(session: Session, event: str, planned: Sequence[SystemE
     fired, audits = [], []
     for p in planned:
         school, row = p.school, p.row
-        note = _checked(check_note, p.note, "--note")
+        note = checked(check_note, p.note, "--note")
         if row.closed is not None:
             raise Refused(f"event {event!r} is not allowed: the {row.pathway} case of URN {school.urn} is closed")
         facts, policy = school_facts(school), policy_for(school.la)
@@ -402,9 +402,9 @@ def record_inspection(session: Session, urn: str, judgement: Judgement, *, numbe
                       category_code: str | None = None, inspection_type: str | None = None,
                       source: str = "cli", actor: str = "") -> InspectionResult:
     """Record an inspection and carry the school's Ofsted-driven cases along with it."""
-    _checked(refuse_far_future, judgement.published, "--published")
+    checked(refuse_far_future, judgement.published, "--published")
     if judgement.inspected:
-        _checked(refuse_far_future, judgement.inspected, "--inspected")
+        checked(refuse_far_future, judgement.inspected, "--inspected")
     school = get_school(session, urn, for_update=True)
     if judgement.inspected and judgement.inspected > judgement.published:
         raise Refused(f"--inspected {judgement.inspected.isoformat()} is after --published "

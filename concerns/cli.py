@@ -226,7 +226,12 @@ def build_parser() -> Parser:
                      help="show Prefect's own log on the terminal (by default it goes to $PREFECT_HOME/concerns-runs.log)")
     run.add_argument("--simulation", action="store_true",
                      help="allow an --as-of more than 7 days ahead (the demo, a what-if on a copy of the data)")
+    run.add_argument("--approved-by", metavar="NAME",
+                     help="annual-categorisation: the service head's approval, given here (without it the "
+                          "run proposes only; in production the run waits for approval in the Prefect UI)")
     run.add_argument("--json", action="store_true")
+
+    add_category_commands(sub)
 
     outbox = sub.add_parser("outbox", help="the queue of outgoing mail").add_subparsers(
         dest="outbox_command", required=True, parser_class=Parser)
@@ -259,6 +264,42 @@ def build_parser() -> Parser:
                        help="who is e-mailed when a run fails, crashes or times out")
     setup.add_argument("--no-deploy", action="store_true", help="skip `prefect deploy --all`")
     return p
+
+
+def add_category_commands(sub) -> None:
+    """`concerns category ...` and `concerns fact ...`: the authority's own categorisation of its schools."""
+    cat = sub.add_parser("category", help="the authority's own categorisation of its schools").add_subparsers(
+        dest="category_command", required=True, parser_class=Parser)
+    prop = cat.add_parser("propose", help="the policy's proposed level for each open school, with its reasons; "
+                                          "nothing is written")
+    prop.add_argument("--la", required=True, help="the authority")
+    prop.add_argument("--year", help="the academic year, e.g. 2026/27 (default: the year of --as-of)")
+    prop.add_argument("--as-of", type=iso_date)
+    prop.add_argument("--json", action="store_true")
+    cset = cat.add_parser("set", help="record the authority's judgement of a school's level, with a reason")
+    cset.add_argument("urn")
+    cset.add_argument("level", help="a level key of the authority's scheme")
+    cset.add_argument("--on", required=True, type=iso_date)
+    cset.add_argument("--reason", required=True)
+    cset.add_argument("--year", help="the academic year, e.g. 2026/27 (default: the year of --on)")
+    cset.add_argument("--actor", help="who is recording it (default $CONCERNS_ACTOR or your login)")
+    cset.add_argument("--json", action="store_true")
+    cshow = cat.add_parser("show", help="a school's categories, year by year, with who decided and why")
+    cshow.add_argument("urn")
+    cshow.add_argument("--json", action="store_true")
+
+    fact = sub.add_parser("fact", help="dated facts about a school that the categorisation reads").add_subparsers(
+        dest="fact_command", required=True, parser_class=Parser)
+    fadd = fact.add_parser("add", help="record a fact from a date, e.g. new_head (the policy's [categories.facts])")
+    fadd.add_argument("urn")
+    fadd.add_argument("fact")
+    fadd.add_argument("--on", required=True, type=iso_date, help="from when it holds")
+    fadd.add_argument("--until", type=iso_date, help="when it stops holding")
+    fadd.add_argument("--note", default="")
+    fadd.add_argument("--actor", help="who is recording it (default $CONCERNS_ACTOR or your login)")
+    flist = fact.add_parser("list", help="the facts recorded about a school")
+    flist.add_argument("urn")
+    flist.add_argument("--json", action="store_true")
 
 
 # --- output ------------------------------------------------------------------------------------------
@@ -560,6 +601,14 @@ def cmd_run(args) -> None:
     check_as_of(args.as_of, args.simulation)  # refused here, before Prefect is started
     # The flow checks again, and so takes `simulation` only when it is asked for.
     simulation = {"simulation": True} if args.simulation else {}
+    if args.flow == "annual-categorisation":
+        # Without a server there is no UI to approve in: propose only, unless approved here.
+        if args.approved_by:
+            simulation["approved_by"] = args.approved_by
+        elif not os.environ.get("PREFECT_API_URL"):
+            simulation["wait_for_approval"] = False
+    elif args.approved_by:
+        raise CommandError("--approved-by is for annual-categorisation only")
     db = args.db
     if db and carries_password(db):
         # Flow parameters are stored in Prefect's database: hand the URL over in the environment
@@ -655,6 +704,63 @@ def cmd_outbox(args) -> int:
     return 0
 
 
+def cmd_category(args) -> None:
+    from concerns import lacategories
+
+    if args.category_command == "set":
+        from concerns.jobs.categorisation import set_category_with_letter
+
+        done = set_category_with_letter(args.db, args.urn, args.level, args.on, args.reason, actor_of(args),
+                                        year=args.year)
+        if args.json:
+            emit_json(done)
+        else:
+            was = f" (was {done['previous']})" if done["previous"] else ""
+            console.print(f"{done['urn']} {done['year']}: {done['label']}{was}, decided {done['on']}; "
+                          f"letter: {done['letter']}", markup=False, highlight=False)
+        return
+    if args.category_command == "propose":
+        as_of = args.as_of or today()
+        with session_scope(args.db, writes=False) as session:
+            rows = lacategories.proposals(session, as_of, la=args.la,
+                                          year=lacategories.check_year(args.year) if args.year else None)
+        if args.json:
+            emit_json([{"urn": r["urn"], "name": r["name"], "year": r["year"], "level": r["level"],
+                        "label": r["label"], "reasons": r["reasons"], "decided": r["decided"]} for r in rows])
+            return
+        table(f"Proposed categories, {args.la}, as of {as_of}", ["URN", "School", "Year", "Proposed", "Decided",
+                                                                   "Why"],
+              [(r["urn"], r["name"], r["year"], r["label"], r["decided"]["label"] if r["decided"] else "",
+                " ".join(r["reasons"])) for r in rows])
+        return
+    with session_scope(args.db, writes=False) as session:
+        doc = {"urn": casework.check_urn(args.urn), "history": lacategories.history(session, args.urn)}
+    if args.json:
+        emit_json(doc)
+        return
+    table(f"Categories of {doc['urn']}", ["Year", "Level", "Decided", "By", "Why"],
+          [(h["year"], h["label"], h["on"], h["by"], h["reason"]) for h in doc["history"]])
+
+
+def cmd_fact(args) -> None:
+    from concerns import lacategories
+
+    if args.fact_command == "add":
+        with session_scope(args.db) as session:
+            row = lacategories.record_fact(session, args.urn, args.fact, args.on, args.until, args.note,
+                                           actor_of(args))
+            console.print(f"{row.urn}: {row.fact} from {row.starts_on}"
+                          f"{f' until {row.ends_on}' if row.ends_on else ''}", markup=False, highlight=False)
+        return
+    with session_scope(args.db, writes=False) as session:
+        rows = lacategories.facts_of(session, args.urn)
+    if args.json:
+        emit_json(rows)
+        return
+    table(f"Facts recorded about {args.urn}", ["Fact", "From", "Until", "By", "Note"],
+          [(r["name"], r["on"], r["until"] or "", r["by"], r["note"]) for r in rows])
+
+
 def cmd_user(args) -> None:
     from concerns.web.accounts import add_officer
 
@@ -687,9 +793,9 @@ COMMANDS = {"init": cmd_init, "school": cmd_school, "person": cmd_person, "inspe
             "workdays": cmd_workdays, "rules": cmd_rules, "diagram": cmd_diagram, "letter": cmd_letter,
             "demo": cmd_demo, "import": cmd_import,
             "run": cmd_run, "prefect": cmd_prefect, "outbox": cmd_outbox,
-            "user": cmd_user, "web": cmd_web}
+            "user": cmd_user, "web": cmd_web, "category": cmd_category, "fact": cmd_fact}
 NEEDS_SCHEMA = {"school", "person", "inspection", "event", "case", "register", "deadlines", "import", "run",
-                "letter", "demo", "outbox", "user", "web"}
+                "letter", "demo", "outbox", "user", "web", "category", "fact"}
 
 
 def refuse(reason: object) -> int:

@@ -16,6 +16,8 @@ from concerns.db import session_scope
 from concerns.drafting import draft_letter
 
 D = date.fromisoformat
+# The demo's service head, who approves the year's categories (in production: in the Prefect UI).
+DEMO_APPROVER = "Alex Morgan"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # (day, what) where what is a flow name or an officer's step. In date order.
@@ -29,6 +31,7 @@ TERM: list[tuple[str, str | tuple]] = [
     ("2026-12-07", ("event", "990402", "compliance_failed", {"note": "No chair appointed; budget not approved"})),
     ("2026-12-09", ("event", "990402", "notice_of_intervention", {"note": "Written notice: IEB proposed (s65)"})),
     ("2026-12-09", ("letter", "990402", "warning_notice", "warning-notice-990402.toml", "2026-10-20")),
+    ("2026-12-18", ("keep_up", ("990104",))),
     ("2027-01-04", "termly-review"),
     ("2027-01-04", "hmi-reminders"),
     ("2027-01-04", "deadline-check"),
@@ -41,8 +44,10 @@ TERM: list[tuple[str, str | tuple]] = [
     ("2027-02-24", ("event", "990301", "progress_meeting", {"note": "Statement of action on track"})),
     ("2027-02-24", ("event", "990301", "progress_judgement", {"note": "Reasonable progress"})),
     ("2027-02-24", "deadline-check"),
+    ("2027-02-26", ("keep_up", ("990104", "990404"))),
     ("2027-03-01", ("event", "990401", "minutes_filed", {})),
     ("2027-03-01", "deadline-check"),
+    ("2027-03-19", ("keep_up", ("990104", "990404"))),
     ("2027-03-22", "deadline-check"),
     ("2027-04-05", "termly-review"),
     ("2027-04-05", "hmi-reminders"),
@@ -50,7 +55,44 @@ TERM: list[tuple[str, str | tuple]] = [
 ]
 
 
+# What officers do between the flows, deadline by deadline: the event that meets each kind.
+KEEPING_UP = {"meeting_papers": "papers_sent", "progress_meeting": "progress_meeting",
+              "progress_judgement": "progress_judgement", "meeting_minutes": "minutes_filed",
+              "hmi_monitoring": "hmi_monitoring_visit"}
+JUDGEMENTS = ["Reasonable progress", "Good progress in reading; maths slower", "Reasonable progress",
+              "Not yet enough progress: leadership capacity stretched"]
+
+
+def _keep_up(db: str | None, day: date, leave: tuple[str, ...]) -> str:
+    """Officers (and Ofsted's inspectors) do what was due by `day`: papers, meetings, progress judgements,
+    minutes and HMI monitoring visits, each on its due date (or the first day history allows), except at
+    the schools in `leave`, whose items stay overdue so the demo shows what escalation looks like."""
+    from sqlmodel import select
+
+    from models import Case, Deadline
+
+    done = 0
+    with session_scope(db) as session:
+        rows = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id).where(
+            Deadline.status == "open", Deadline.due <= day, Deadline.kind.in_(list(KEEPING_UP)),
+            Case.closed.is_(None)).order_by(Deadline.due, Deadline.urn, Deadline.id)).all()
+        for deadline, case in rows:
+            if deadline.urn in leave:
+                continue
+            on = max(deadline.due, case.last_event_on or deadline.due)
+            note = JUDGEMENTS[done % len(JUDGEMENTS)] if deadline.kind == "progress_judgement" else ""
+            try:
+                casework.record_event(session, deadline.urn, KEEPING_UP[deadline.kind], on=min(on, day),
+                                      pathway=case.pathway, actor="demo officer", note=note)
+                done += 1
+            except casework.Refused:
+                continue  # not allowed in the case's state now (e.g. met by an earlier step)
+    return f"kept up with {done} items due by {day.isoformat()}; left overdue at {', '.join(leave) or 'none'}"
+
+
 def _officer_step(db: str | None, day: date, step: tuple) -> str:
+    if step[0] == "keep_up":
+        return _keep_up(db, day, step[1])
     if step[0] == "event":
         _, urn, event, extra = step
         with session_scope(db) as session:
@@ -74,6 +116,8 @@ def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str]
         def run_flow(name, as_of, db, simulation):
             # Sending has no as_of to check: it sends what is due now.
             extra = {"simulation": True} if simulation and name != "send-notifications" else {}
+            if name == "annual-categorisation":
+                extra["approved_by"] = DEMO_APPROVER
             try:
                 return run_local(name, as_of, db, log_file=prefect_log, **extra)
             except FlowRunFailed as exc:
@@ -85,7 +129,8 @@ def run_demo_term(db: str | None, use_prefect: bool = True, echo: Callable[[str]
                   "hmi-reminders": jobs.run_hmi_reminders, "annual-categorisation": jobs.run_annual_categorisation}
 
         def run_flow(name, as_of, db, simulation):
-            summary = direct[name](db, as_of, simulation=simulation)
+            extra = {"approved_by": DEMO_APPROVER} if name == "annual-categorisation" else {}
+            summary = direct[name](db, as_of, simulation=simulation, **extra)
             summary["sending"] = jobs.run_send_notifications(db)
             return summary
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from concerns.calendar import DayKind, WorkingDayCalendar
-from concerns.categories import CategoriesError, CategoryLevel, parse_categories
+from concerns.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.lettersettings import LetterSetting, parse_letter_settings
 from concerns.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.rules import RuleBook
@@ -75,7 +75,7 @@ class Policy:
     source: str
     aliases: tuple[str, ...]
     roles: dict[str, Role]
-    categories: tuple[CategoryLevel, ...]
+    categories: CategoryScheme
     categorisation: str
     meetings: tuple[MeetingCadence, ...]
     escalation: tuple[str, ...]
@@ -237,7 +237,7 @@ def all_policies() -> dict[str, Policy]:
     return _load_all(tuple(_policy_dirs()))
 
 
-def _fold(name: str) -> str:
+def fold(name: str) -> str:
     return " ".join(name.replace("-", " ").replace("_", " ").split()).casefold()
 
 
@@ -251,8 +251,8 @@ def _policy_for(dirs: tuple[Path, ...], la: str | None) -> Policy:
     # Cached by name: a national import asks for the same few hundred authorities millions of times.
     policies = _load_all(dirs)
     if la:
-        wanted = _fold(la)
+        wanted = fold(la)
         for policy in policies.values():
-            if wanted in {_fold(policy.key), _fold(policy.authority), *map(_fold, policy.aliases)}:
+            if wanted in {fold(policy.key), fold(policy.authority), *map(fold, policy.aliases)}:
                 return policy
     return policies["default"]

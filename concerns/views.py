@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from concerns.casework import case_file, get_school, judgement_from_row, school_facts
 from concerns.judgements import is_coasting, is_stuck
+from concerns.lacategories import history, in_force
 from concerns.rules import status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
@@ -91,6 +92,8 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
             "predecessor": _linked_school(session, school.predecessor_urn),
             "successors": [_linked_school(session, s.urn) for s in session.exec(
                 select(School).where(School.predecessor_urn == school.urn).order_by(School.urn))],
+            "la_category": in_force(session, as_of, [school.urn]).get(school.urn),
+            "la_categories": [h for h in history(session, school.urn) if h["on"] <= as_of.isoformat()],
             "school_letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path}
                                for x in letters.get(None, []) if x.on <= as_of]}
 
@@ -153,6 +156,7 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
         by_school[school.urn].append(case)
         schools[school.urn] = school
     history = graded_history(session, list(schools), as_of)
+    la_categories = in_force(session, as_of, list(schools))
     out = []
     for urn, cases in by_school.items():
         school = schools[urn]
@@ -164,7 +168,7 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
             "urn": urn, "name": school.name, "la": school.la, "maintained": school.maintained,
             "pathway": primary.pathway, "state": _state_on(events[primary.id], as_of) or primary.state,
             "category": category, "stuck": is_stuck(latest, previous), "coasting": is_coasting(latest, previous),
-            "opened": primary.opened.isoformat(),
+            "opened": primary.opened.isoformat(), "la_category": la_categories.get(urn),
             "cases": [{"pathway": c.pathway, "state": _state_on(events[c.id], as_of) or c.state,
                        "opened": c.opened.isoformat()} for c in cases],
         })

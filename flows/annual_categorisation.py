@@ -1,15 +1,28 @@
-"""Annual categorisation (autumn): put every open school in the authority's category for the
-academic year, and write each school's categorisation letter to its headteacher and chair.
+"""Annual categorisation: propose every open school's category for the academic year, wait for the service
+head's approval in the Prefect UI, then record the categories and write each school's letter.
 
-Once per school and academic year (letters are keyed by both), so a re-run changes nothing. The
-letters are queued in the outbox and go out with the next send-notifications run.
+1. The policy's scheme proposes a level for each open school, with its reasons (nothing recorded): a table
+   artifact and a summary of the moves since the category in force.
+2. The run pauses with a form (Prefect's pause_flow_run with wait_for_input): the service head reads the
+   table, changes any school's level with a reason, and approves. Until then nothing is recorded and no
+   letter goes. With no answer within `approval_hours` the run fails and says so: nothing was sent.
+3. The approved categories are recorded (an audited decision per school) and the letters queued for the
+   next send-notifications run. Letters are keyed by school and year, so a re-run sends nothing twice.
+
+`approved_by` given as a parameter (the command line's `--approved-by`, the demo) is the approval itself;
+`wait_for_approval=False` only proposes.
 """
 
 from datetime import date
 
 from prefect import flow, get_run_logger, task
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.states import Completed, Failed
+from pydantic import BaseModel, Field
 
-from concerns.jobs import run_annual_categorisation
+from concerns.jobs.categorisation import propose_categories, record_categories
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
@@ -27,42 +40,122 @@ SUMMARY_KEY = "annual-categorisation-summary"
 # country is 22,000 rows, which Prefect stores as one JSON document (350 MB of peak memory). The whole
 # table is the CSV file the job writes in the reports folder (summary["table_csv"]).
 ARTIFACT_ROWS = 500
+MOVES_SHOWN = 40
+
+
+class LevelChange(BaseModel):
+    urn: str = Field(description="The school's URN")
+    level: str = Field(description="The level you set instead of the proposal (the scheme's own key, e.g. 3 or C)")
+    reason: str = Field(description="Why: it goes in the school's category history and its letter")
+
+
+class CategoryApproval(RunInput):
+    approve: bool = Field(False, description="Approve the proposed categories (with your changes below): the "
+                                             "categories are recorded and the letters go to the schools")
+    approved_by: str = Field("", description="Your name, as it will stand in each school's category history")
+    changes: list[LevelChange] = Field(default_factory=list,
+                                       description="Schools whose level you set differently from the proposal")
 
 
 def artifact_rows(rows: list[dict], limit: int = ARTIFACT_ROWS) -> list[dict]:
     """At most `limit` rows: those causing concern first, each group in the job's order (authority, URN)."""
     ordered = [r for r in rows if r.get("causing_concern")] + [r for r in rows if not r.get("causing_concern")]
-    return ordered[:limit]
+    return [{"URN": r["urn"], "School": r["name"], "Authority": r["la"], "Year": r["academic_year"],
+             "Proposed": r["category"], "Already decided": r["decided"], "Why": r["reasons"]}
+            for r in ordered[:limit]]
 
 
-@task(name="annual-categorisation-job", task_run_name="annual-categorisation-job-{as_of}", **JOB_TASK_OPTIONS)
-async def annual_categorisation_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
-    return await run_job(run_annual_categorisation, db, as_of, simulation)
+def approval_form_text(summary: dict, day: date) -> str:
+    """What the service head reads above the form: the counts, and the schools whose level would move."""
+    rows = summary["proposals"]
+    counts: dict[str, int] = {}
+    for p in rows:
+        counts[p["label"]] = counts.get(p["label"], 0) + 1
+    moves = [p for p in rows if p["decided"] is None and p.get("in_force") and p["in_force"]["level"] != p["level"]]
+    lines = [f"**Categories proposed as of {day.isoformat()}** for {len(rows):,} schools "
+             f"({summary['to_decide']:,} to decide; {summary['already_decided']:,} already decided this year, "
+             "kept unless you change them). The table is the artifact "
+             f"\"{TABLE_KEY}\"; every school is in {summary['table_csv']}.", "",
+             "| Proposed category | Schools |", "|---|---|"]
+    lines += [f"| {label} | {n:,} |" for label, n in counts.items()]
+    if not any(p.get("in_force") for p in rows):
+        lines += ["", "No school has a category in force yet: every category above is new."]
+    else:
+        lines += ["", f"**Schools whose category would change** ({len(moves):,}):", ""]
+    lines += [f"- {p['urn']} {p['name']}: {p['in_force']['label']} to **{p['label']}**. {' '.join(p['reasons'])}"
+              for p in moves[:MOVES_SHOWN]]
+    if len(moves) > MOVES_SHOWN:
+        lines.append(f"- and {len(moves) - MOVES_SHOWN:,} more (see the table)")
+    lines += ["", "Tick *approve*, give your name, and add a change for any school whose level you set "
+                  "differently. Nothing is recorded and no letter goes until you approve."]
+    return "\n".join(lines)
+
+
+def _period(seconds: int) -> str:
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= size and seconds % size == 0 or size == 1:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    raise AssertionError("unreachable: every whole number of seconds is some number of seconds")
+
+
+@task(name="propose-categories", task_run_name="propose-categories-{as_of}", **JOB_TASK_OPTIONS)
+async def propose_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    return await run_job(propose_categories, db, as_of, None, None, simulation)
+
+
+@task(name="record-categories", task_run_name="record-categories-{as_of}", **JOB_TASK_OPTIONS)
+async def record_task(db: str | None, as_of: date, approved_by: str, changes: list[dict],
+                      simulation: bool = False) -> dict:
+    return await run_job(record_categories, db, as_of, approved_by, changes, None, None, simulation)
 
 
 @flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
-async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
-    """Categorise every open school as of `as_of` (default: today in Europe/London).
-
-    Publishes a table artifact "annual-categorisation" (the schools causing concern first, at most
-    ARTIFACT_ROWS rows; the whole table is the CSV file named in its description) and a markdown summary
-    "annual-categorisation-summary" (counts, letters written, schools left without a letter).
-    """
+async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False,
+                                     approved_by: str | None = None, wait_for_approval: bool = True,
+                                     approval_hours: float = 72.0):
+    """Propose every open school's category as of `as_of` (default: today in Europe/London), wait for the
+    service head's approval, then record the categories and queue the letters."""
     day = resolve_as_of(as_of)
-    summary = await annual_categorisation_task(database_parameter(db), day, simulation)
-    rows = summary.get("table") or []
+    logger = get_run_logger()
+    db = database_parameter(db)
+    proposed = await propose_task(db, day, simulation)
+    rows = proposed.get("table") or []
     shown = artifact_rows(rows)
     rest = f"; the first {len(shown):,} of {len(rows):,} (causing concern first), all of them in " \
-           f"{summary.get('table_csv')}" if len(shown) < len(rows) else ""
-    await publish_table(TABLE_KEY, shown, f"School categories as of {day.isoformat()}{rest}")
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[str(row.get("category"))] = counts.get(str(row.get("category")), 0) + 1
-    await publish_markdown(SUMMARY_KEY,
-                           markdown_summary(f"Annual categorisation {day.isoformat()}",
-                                            {**summary, "schools_by_category": counts}, skip=("table",)),
-                           f"Annual categorisation as of {day.isoformat()}: counts and letters")
-    get_run_logger().info("as of %s: %s schools categorised, %s letters written, %s without a letter",
-                          day, summary.get("schools"), summary.get("letters"),
-                          len(summary.get("without_letter") or []))
-    return summary
+           f"{proposed.get('table_csv')}" if len(shown) < len(rows) else ""
+    await publish_table(TABLE_KEY, shown, f"Proposed categories as of {day.isoformat()}{rest}")
+    summary = {k: v for k, v in proposed.items() if k not in ("table", "proposals")}
+    if not approved_by and not wait_for_approval:
+        await publish_markdown(SUMMARY_KEY, approval_form_text(proposed, day),
+                               f"Annual categorisation as of {day.isoformat()}: proposed, not yet approved")
+        logger.info("%s schools proposed; nothing recorded (no approval asked for)", proposed["schools"])
+        return {**summary, "recorded": 0, "letters": 0, "awaiting_approval": True}
+    changes: list[dict] = []
+    if not approved_by:
+        form = CategoryApproval.with_initial_data(description=approval_form_text(proposed, day))
+        try:
+            answer = await pause_flow_run(wait_for_input=form, timeout=int(approval_hours * 3600), poll_interval=5)
+        except FlowPauseTimeout:
+            message = (f"Not approved within {_period(int(approval_hours * 3600))}: no category recorded and no "
+                       "letter sent. "
+                       "Run annual-categorisation again to propose afresh.")
+            # Prefect itself fails a run whose pause expired ("never resumed"); the artifact and the log say
+            # what that means here.
+            logger.error(message)
+            await publish_markdown(SUMMARY_KEY, message, f"Annual categorisation as of {day.isoformat()}: not approved")
+            return Failed(message=message)
+        if not answer.approve or not answer.approved_by.strip():
+            message = "Not approved (approve was not ticked, or no name was given): nothing recorded, no letter sent."
+            await publish_markdown(SUMMARY_KEY, message, f"Annual categorisation as of {day.isoformat()}: not approved")
+            return Completed(message=message, data={**summary, "recorded": 0, "letters": 0})
+        approved_by = answer.approved_by
+        changes = [c.model_dump() for c in answer.changes]
+    recorded = await record_task(db, day, approved_by, changes, simulation)
+    result = {**summary, **recorded}
+    await publish_markdown(SUMMARY_KEY, markdown_summary(f"Annual categorisation {day.isoformat()}", result),
+                           f"Annual categorisation as of {day.isoformat()}: approved by {approved_by}")
+    logger.info("approved by %s: %s categories recorded (%s changed by the approver), %s letters written, "
+                "%s without a letter", approved_by, recorded["recorded"], len(recorded["changed"]),
+                recorded["letters"], len(recorded["without_letter"]))
+    return result

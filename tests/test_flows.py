@@ -259,3 +259,72 @@ def test_a_flow_refuses_an_as_of_far_ahead_unless_it_is_a_simulation(demo_db):
     assert refused.is_failed() and "2062-11-19" in refused.message
     simulated = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, simulation=True, return_state=True))
     assert simulated.is_completed()
+
+
+async def _paused_run(name: str, seconds: float = 90):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    async with get_client() as client:
+        for _ in range(int(seconds * 2)):
+            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
+            runs = [r for r in runs if r.name.startswith(name)]
+            if runs:
+                return runs[0]
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"no {name} run paused within {seconds} s")
+
+
+def _decisions(url: str) -> list[tuple]:
+    from sqlalchemy import text
+
+    from concerns.db import engine_for
+
+    with engine_for(url).connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT urn, level, source, decided_by, reason FROM la_category ORDER BY urn"))]
+
+
+def test_annual_categorisation_waits_for_the_service_heads_approval_then_records_a_change_and_writes_letters(
+        demo_db, tmp_path):
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.annual_categorisation import annual_categorisation_flow
+
+    async def scenario():
+        running = asyncio.create_task(annual_categorisation_flow(as_of=AS_OF, db=demo_db, return_state=True))
+        paused = await _paused_run("annual-categorisation")
+        # Paused for approval: nothing recorded, no letter written.
+        assert _decisions(demo_db) == [] and not list((tmp_path / "letters").rglob("*categorisation*"))
+        form = (await _artifacts(paused.id))["annual-categorisation"]
+        assert any(row["URN"] == "990102" for row in json.loads(form.data))
+        await resume_flow_run(paused.id, run_input={
+            "approve": True, "approved_by": "Alex Morgan",
+            "changes": [{"urn": "990102", "level": "inadequate",
+                         "reason": "Second RI in a row and the head has resigned"}]})
+        return await running
+
+    state = asyncio.run(scenario())
+    assert state.is_completed(), state.message
+    summary = asyncio.run(state.aresult())
+    assert summary["approved_by"] == "Alex Morgan" and summary["changed"] == ["990102"]
+    decisions = {row[0]: row for row in _decisions(demo_db)}
+    assert len(decisions) == summary["recorded"] == summary["schools"]
+    assert decisions["990102"][1:] == ("inadequate", "officer", "Alex Morgan",
+                                       "Second RI in a row and the head has resigned")
+    assert decisions["990101"][2:4] == ("approved_proposal", "annual categorisation, approved by Alex Morgan")
+    letter = next((tmp_path / "letters" / "990102").glob("*categorisation.html")).read_text()
+    assert "Inadequate" in letter and "Alex Morgan set" in letter
+
+
+def test_annual_categorisation_not_approved_in_time_records_and_sends_nothing(demo_db, tmp_path):
+    from flows.annual_categorisation import annual_categorisation_flow
+
+    state = asyncio.run(annual_categorisation_flow(as_of=AS_OF, db=demo_db, approval_hours=3 / 3600,
+                                                   return_state=True))
+    assert state.is_failed()
+    said = asyncio.run(_artifacts(state.state_details.flow_run_id))["annual-categorisation-summary"].data
+    assert said.startswith("Not approved within 3 seconds: no category recorded and no letter sent.")
+    assert _decisions(demo_db) == [] and not list((tmp_path / "letters").rglob("*categorisation*"))

@@ -255,7 +255,7 @@ def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):
     # The demo records "Headteacher capability concerns" as a confidential note on Kingsway (990403).
     run_deadline_check(demo_db, d("2026-11-23"))
     run_termly_review(demo_db, d("2027-01-04"), simulation=True)
-    run_annual_categorisation(demo_db, d("2026-10-01"))
+    run_annual_categorisation(demo_db, d("2026-10-01"), approved_by="Alex Morgan")
     run_send_notifications(demo_db)
     school_side = [m for m in smtp.messages if any("schools.demoshire" in r for r in m.rcpt_tos)]
     assert school_side, "heads and chairs do receive invitations and letters"
@@ -278,16 +278,30 @@ def test_hmi_reminders_once_per_term(demo_db, smtp):
     assert "Northgate Primary School (990301): special measures" in body(link[0])
 
 
-def test_annual_categorisation_letters(demo_db, smtp, tmp_path):
+def test_annual_categorisation_proposes_then_records_and_writes_letters_only_once_approved(demo_db, smtp, tmp_path):
+    from concerns.db import session_scope
+    from concerns.lacategories import history
+
+    # Proposed only: nothing recorded, no letter.
+    proposed = run_annual_categorisation(demo_db, d("2026-10-01"))
+    assert proposed["awaiting_approval"] and proposed["letters"] == 0 and proposed["recorded"] == 0
+    assert not (tmp_path / "letters").exists() or not list((tmp_path / "letters").rglob("*categorisation*"))
     # As of 1 October 2026 Northgate was not yet in special measures (published 4 November).
-    before = {row["urn"]: row["category"] for row in run_annual_categorisation(demo_db, d("2026-10-01"))["table"]}
+    before = {row["urn"]: row["category"] for row in proposed["table"]}
     assert before["990301"] == "Good"
-    summary = run_annual_categorisation(demo_db, d("2026-11-23"))
+    approved = run_annual_categorisation(demo_db, d("2026-10-01"), approved_by="Alex Morgan")
+    assert approved["recorded"] == approved["schools"] and approved["letters"] > 0
+    with session_scope(demo_db) as session:
+        assert [(h["year"], h["label"], h["source"]) for h in history(session, "990301")] == [
+            ("2026/27", "Good", "approved_proposal")]
+    summary = run_annual_categorisation(demo_db, d("2026-11-23"), approved_by="Alex Morgan")
     categories = {row["urn"]: row["category"] for row in summary["table"]}
     assert categories["990301"].startswith("Inadequate")  # default policy: special measures
     assert categories["990102"] == "Requires improvement"  # stuck RI
-    assert summary["letters"] == 0  # one letter per school per academic year: already sent on 1 October
-    assert run_annual_categorisation(demo_db, d("2027-09-06"), simulation=True)["letters"] == 21
+    # Decided for 2026/27 already: kept (an officer changes it with `concerns category set`), no letter.
+    assert summary["recorded"] == 0 and summary["letters"] == 0
+    assert run_annual_categorisation(demo_db, d("2027-09-06"), simulation=True,
+                                     approved_by="Alex Morgan")["letters"] == approved["letters"]
     letters = sorted((tmp_path / "letters" / "990301").glob("*categorisation.html"))
     assert len(letters) == 2 and "Inadequate" in letters[-1].read_text()
 
@@ -312,7 +326,9 @@ def test_annual_categorisation_writes_the_whole_table_as_csv_and_the_artifact_is
     shown = artifact_rows(summary["table"], limit=3)
     assert len(shown) == 3
     concern = [r for r in summary["table"] if r["causing_concern"]]
-    assert shown == (concern + [r for r in summary["table"] if not r["causing_concern"]])[:3]
+    assert [r["URN"] for r in shown] == [r["urn"] for r in (concern + [r for r in summary["table"]
+                                                                        if not r["causing_concern"]])[:3]]
+    assert set(shown[0]) == {"URN", "School", "Authority", "Year", "Proposed", "Already decided", "Why"}
 
 
 def test_record_system_events_writes_what_record_event_writes(demo_db):

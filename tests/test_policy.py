@@ -16,8 +16,8 @@ def test_shipped_policies_load():
 def test_derbyshire_2023():
     p = policy_for("Derbyshire County Council")
     assert p.key == "derbyshire"
-    assert [c.key for c in p.categories] == ["low", "medium", "high"]
-    assert [c.key for c in p.categories if c.causing_concern] == ["high"]
+    assert [c.key for c in p.categories.levels] == ["low", "medium", "high"]
+    assert [c.key for c in p.categories.levels if c.causing_concern] == ["high"]
     review = p.meeting("progress_meeting")
     assert review.name == "School Progress Review" and review.cadence == "term" and review.minimum_per_year >= 3
     assert p.manager_of("link_adviser") == "senior_adviser"

@@ -1,24 +1,26 @@
-"""Annual categorisation: each school's category under its authority's scheme, and the letter telling it.
+"""The authority's categorisation of its schools: the year's proposals, the approved decisions, the letters.
 
-The scheme is the policy file's `[[categories.levels]]`, listed best first; a school is put in the worst
-level whose conditions it meets (its open cases, its latest inspection, whether it is stuck). Every
-registered school gets a category; schools with a head and chair on record get the letter.
+The policy's scheme (concerns.categories) proposes a level for every open school with its reasons; the
+service head approves the year's proposals, with any changes, and only then are decisions recorded
+(concerns.lacategories) and letters written to each school's headteacher and chair. In Prefect the
+approval is a paused run with a form (flows/annual_categorisation.py); on the command line it is
+`--approved-by NAME`. An officer's own decision during the year (`concerns category set`) writes the
+letter the policy asks for when the level changes.
 """
 
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from concerns.casework import judgement_from_row
-from concerns.categories import CategoryLevel
+from concerns.casework import Refused, get_school
+from concerns.categories import CategoryLevel, scheme_in_words
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.formatting import ukdate
-from concerns.judgements import Judgement, summarise
+from concerns.lacategories import APPROVED, OFFICER, Decision, proposals, set_category
 from concerns.letters import render_letter
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
@@ -32,83 +34,22 @@ from concerns.notify.letterdata import (
 from concerns.notify.outbox import queue, render_pair
 from concerns.policy import Policy, policy_for
 from concerns.untrusted import safe_filename
-from concerns.views import register
-from models import Inspection, InspectionGrade, School
+from models import School
 
-TABLE_COLUMNS = ("urn", "name", "la", "category", "causing_concern", "academic_year")
-
-LEVEL_WORDS = {"good": "good or better", "ri": "requires improvement", "rsi": "requires significant improvement",
-               "sm": "special measures"}
+TABLE_COLUMNS = ("urn", "name", "la", "academic_year", "category", "causing_concern", "decided", "reasons")
+APPROVER = "annual categorisation"
 
 
-def _matches(condition: str, facts: dict) -> bool:
-    kind, _, value = condition.partition(":")
-    if condition == "default":
-        return True
-    if condition == "stuck":
-        return facts["stuck"]
-    if condition == "open_case":
-        return bool(facts["pathways"])
-    if kind == "category":
-        return value in facts["categories"]
-    if kind == "pathway":
-        return value in facts["pathways"]
-    if kind == "latest":
-        latest = facts["latest"]
-        if latest is None:
-            return False
-        if value == "outstanding":
-            return latest.outcome is not None and latest.outcome.value == "outstanding"
-        return facts["latest_level"] == value
-    return False
-
-
-def categorise(policy: Policy, facts: dict) -> CategoryLevel:
-    non_default = [lv for lv in reversed(policy.categories) if any(c != "default" and _matches(c, facts)
-                                                                   for c in lv.when)]
-    if non_default:
-        return non_default[0]
-    return next(lv for lv in policy.categories if "default" in lv.when)
-
-
-def _basis(facts: dict) -> list[str]:
-    lines = []
-    latest = facts["latest"]
-    if latest is not None:
-        lines.append(f"The latest graded Ofsted inspection, published {ukdate(latest.published)}: "
-                     f"{LEVEL_WORDS[facts['latest_level']]}.")
-    else:
-        lines.append("The school has no graded Ofsted inspection on record.")
-    if facts["stuck"]:
-        lines.append("The two most recent inspections were both below good.")
-    for pathway in sorted(facts["pathways"]):
-        lines.append(f"The school is on the local authority's {pathway.replace('_', ' ')} pathway.")
-    return lines
-
-
-def _latest_graded(session, as_of: date) -> dict[str, Judgement]:
-    """Each school's latest graded inspection published by `as_of`, as a Judgement: what
-    views._graded_history gives as its first entry, read as plain rows for the whole country (ORM objects
-    for 40,000 inspections and their grades cost most of this job's time)."""
-    inspection, grade = Inspection.__table__, InspectionGrade.__table__
-    latest: dict[str, object] = {}
-    for row in session.connection().execute(
-            select(inspection.c.id, inspection.c.urn, inspection.c.published, inspection.c.inspected,
-                   inspection.c.outcome, inspection.c.safeguarding, inspection.c.graded)
-            .where(inspection.c.graded.is_(True), inspection.c.published <= as_of)
-            .order_by(inspection.c.urn, inspection.c.published.desc(), inspection.c.id.desc())):
-        latest.setdefault(row.urn, row)
-    grades: dict[int, list] = defaultdict(list)
-    ids = [row.id for row in latest.values()]
-    for start in range(0, len(ids), 900):
-        for g in session.connection().execute(select(grade.c.inspection_id, grade.c.area, grade.c.grade)
-                                              .where(grade.c.inspection_id.in_(ids[start:start + 900]))):
-            grades[g.inspection_id].append(g)
-    return {urn: judgement_from_row(row, grades[row.id]) for urn, row in latest.items()}
+def table_row(p: dict) -> dict:
+    decided = p["decided"]
+    return {"urn": p["urn"], "name": p["name"], "la": p["la"], "academic_year": p["year"], "level": p["level"],
+            "category": p["label"], "causing_concern": p["causing_concern"],
+            "decided": f"{decided['label']} (decided {decided['on']})" if decided else "",
+            "reasons": " ".join(p["reasons"])}
 
 
 def write_table_csv(table: list[dict], as_of: date) -> str:
-    """The whole categorisation table as a CSV file in the reports folder (the flow's artifact shows a part)."""
+    """The whole proposal table as a CSV file in the reports folder (the flow's artifact shows a part)."""
     folder = reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"annual-categorisation-{safe_filename(as_of.isoformat())}.csv"
@@ -119,61 +60,164 @@ def write_table_csv(table: list[dict], as_of: date) -> str:
     return str(path)
 
 
-def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = False) -> dict:
+def propose_categories(db: str | None, as_of: date, la: str | None = None, year: str | None = None,
+                       simulation: bool = False) -> dict:
+    """The year's proposals, nothing recorded: every open school with the level its authority's scheme
+    proposes and why, and the decision already made for the year, if any."""
     check_as_of(as_of, simulation)
-    settings = MailSettings.from_env()
-    table, letters, without_letter = [], 0, []
     with session_scope(db) as session:
-        # Plain rows with the columns the table and letter_school read: 22,000 School objects cost a second.
-        c = School.__table__.c
-        schools = session.connection().execute(
-            select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab)
-            .where(c.status == "open").order_by(c.la, c.urn)).all()
-        open_rows = {r["urn"]: r for r in register(session, as_of)}
-        history = _latest_graded(session, as_of)
-        directory = Directory(session, {s.la for s in schools})
-        for school in schools:
-            policy = policy_for(school.la)
-            if not policy.categories:
+        rows = proposals(session, as_of, la=la, year=year)
+    table = [table_row(p) for p in rows]
+    to_decide = [p for p in rows if p["decided"] is None]
+    return {"as_of": as_of.isoformat(), "schools": len(rows), "to_decide": len(to_decide),
+            "already_decided": len(rows) - len(to_decide), "proposals": rows, "table": table,
+            "table_csv": write_table_csv(table, as_of)}
+
+
+def _basis(reasons: list[str], previous=None, changed_by_approver: str | None = None) -> list[str]:
+    basis = list(reasons)
+    if previous is not None:
+        basis.append(f"This replaces the category given on {ukdate(previous.decided_on, weekday=False)}: "
+                     f"{previous.label}.")
+    if changed_by_approver:
+        basis.append(changed_by_approver)
+    return basis
+
+
+def write_category_letter(session: Session, settings: MailSettings, directory: Directory, school, policy: Policy,
+                          decision: Decision, basis: list[str], on: date, key: str) -> str:
+    """The category letter to the school's headteacher and chair, queued for sending: "written", or why not."""
+    level: CategoryLevel = policy.categories.level(decision.row.level)
+    party_school = letter_school(school, directory)
+    if party_school.headteacher is None or party_school.chair is None:
+        return "no headteacher or chair on record"
+    try:
+        letter = render_letter(
+            policy.categories.change_letter if decision.previous is not None else "categorisation",
+            school=party_school, authority=letter_authority(school.la, directory, policy), on=on,
+            reference=f"{school.urn}/category/{decision.row.year}", academic_year=decision.row.year,
+            scheme=scheme_in_words(policy.categories), category=level.label, basis=basis,
+            support=level.support or "Your link adviser will discuss this with you.",
+            causing_concern=level.causing_concern, review=policy.categorisation or None)
+    except ValueError as exc:
+        return str(exc)  # e.g. nobody on record to sign it
+    saved, created = save_letter(session, letter, key=key, urn=school.urn, case_id=None, on=on)
+    if not created:
+        return "written"  # its mails were queued with it, in the same transaction
+    attachment = letter_attachment(saved)
+    for party in (party_school.headteacher, party_school.chair):
+        recipient = Recipient(party.name, party.email, party.role, True)
+        subject = f"{school.name}: the school's category for {decision.row.year}"
+        text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
+                                 urn=school.urn, on=on, copy=False, authority=school.la, subject=subject)
+        queue(session, key=f"letter:{saved.key}:{party.email}", kind="letter", recipient=recipient,
+              subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
+              attachments=[attachment], urn=school.urn)
+    return "written"
+
+
+def _school_rows(session: Session, urns: list[str]) -> dict[str, object]:
+    c = School.__table__.c
+    out = {}
+    for start in range(0, len(urns), 900):
+        for row in session.connection().execute(
+                select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab)
+                .where(c.urn.in_(urns[start:start + 900]))):
+            out[row.urn] = row
+    return out
+
+
+def record_categories(db: str | None, as_of: date, approved_by: str, changes: list[dict] | None = None,
+                      la: str | None = None, year: str | None = None, simulation: bool = False) -> dict:
+    """Record the year's approved categories and write the letters.
+
+    Each open school without a decision for the year gets the proposed level, or the approver's change
+    ({"urn", "level", "reason"}); a school already decided this year keeps its decision unless changed here.
+    A change naming a school or level that does not exist refuses the whole approval, nothing written.
+    """
+    check_as_of(as_of, simulation)
+    approved_by = " ".join((approved_by or "").split())
+    if not approved_by:
+        raise Refused("the approval needs the approver's name")
+    settings = MailSettings.from_env()
+    recorded, letters, without_letter, changed = 0, 0, [], []
+    with session_scope(db) as session:
+        rows = proposals(session, as_of, la=la, year=year)
+        by_urn = {p["urn"]: p for p in rows}
+        wanted = {}
+        for change in changes or []:
+            urn = str(change.get("urn", "")).strip()
+            if urn not in by_urn:
+                raise Refused(f"change for URN {urn!r}: not an open school in this categorisation")
+            level = policy_for(by_urn[urn]["la"]).categories.level(str(change.get("level", "")).strip())
+            if level is None:
+                raise Refused(f"change for {urn}: level {change.get('level')!r} is not in the "
+                              f"{policy_for(by_urn[urn]['la']).authority} scheme")
+            wanted[urn] = (level.key, str(change.get("reason") or "").strip())
+        schools = _school_rows(session, list(by_urn))
+        directory = Directory(session, {p["la"] for p in rows})
+        for p in rows:
+            change = wanted.get(p["urn"])
+            if p["decided"] is not None and change is None:
                 continue
-            row = open_rows.get(school.urn)
-            latest = history.get(school.urn)
-            facts = {"stuck": bool(row and row["stuck"]), "pathways": {c["pathway"] for c in row["cases"]} if row else set(),
-                     "categories": {row["category"]} if row else set(), "latest": latest,
-                     "latest_level": summarise(latest).level if latest else None}
-            level = categorise(policy, facts)
-            year = policy.terms.academic_year_of(as_of)
-            label = f"{year}/{(year + 1) % 100:02d}"
-            table.append({"urn": school.urn, "name": school.name, "la": school.la, "category": level.label,
-                          "causing_concern": level.causing_concern, "academic_year": label})
-            letter_school_ = letter_school(school, directory)
-            if letter_school_.headteacher is None or letter_school_.chair is None:
-                without_letter.append(school.urn)
+            policy = policy_for(p["la"])
+            if change is not None:
+                reason = change[1] or f"Changed by {approved_by} on approving the year's categories."
+                decision = set_category(session, p["urn"], change[0], as_of, reason, approved_by, year=p["year"],
+                                        source=OFFICER)
+                note = (f"The proposed category was {p['label']}; {approved_by} set {decision.row.label} "
+                        f"on approving the year's categories: {reason}")
+                changed.append(p["urn"])
+            else:
+                decision = set_category(session, p["urn"], p["level"], as_of, " ".join(p["reasons"]),
+                                        f"{APPROVER}, approved by {approved_by}", year=p["year"], source=APPROVED)
+                note = None
+            recorded += 1
+            if not decision.changed:
                 continue
-            try:
-                letter = render_letter(
-                    "categorisation", school=letter_school_, authority=letter_authority(school.la, directory, policy),
-                    on=as_of, reference=f"{school.urn}/categorisation/{label}", academic_year=label,
-                    scheme=" / ".join(lv.label for lv in policy.categories), category=level.label,
-                    basis=_basis(facts), support=level.support or "Your link adviser will discuss this with you.",
-                    causing_concern=level.causing_concern, review=policy.categorisation or None)
-            except ValueError:
-                without_letter.append(school.urn)  # e.g. no assistant director on record to sign it
-                continue
-            saved, created = save_letter(session, letter, key=f"categorisation:{school.urn}:{label}", urn=school.urn,
-                                         case_id=None, on=as_of)
-            letters += created
-            if not created:
-                continue  # its mails were queued with it, in the same transaction
-            attachment = letter_attachment(saved)
-            for party in (letter_school_.headteacher, letter_school_.chair):
-                recipient = Recipient(party.name, party.email, party.role, True)
-                subject = f"{school.name}: the school's category for {label}"
-                text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
-                                         urn=school.urn, on=as_of, copy=False, authority=school.la, subject=subject)
-                queue(session, key=f"letter:{saved.key}:{party.email}", kind="letter", recipient=recipient,
-                      subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
-                      attachments=[attachment],
-                      urn=school.urn)
-    return {"as_of": as_of.isoformat(), "schools": len(table), "letters": letters, "without_letter": without_letter,
-            "table": table, "table_csv": write_table_csv(table, as_of)}
+            result = write_category_letter(
+                session, settings, directory, schools[p["urn"]], policy, decision,
+                _basis(p["reasons"], decision.previous, note),
+                as_of, key=f"categorisation:{p['urn']}:{p['year']}" if decision.previous is None
+                else f"categorisation:{p['urn']}:{p['year']}:{decision.row.id}")
+            if result == "written":
+                letters += 1
+            else:
+                without_letter.append(p["urn"])
+    return {"as_of": as_of.isoformat(), "approved_by": approved_by, "schools": len(rows), "recorded": recorded,
+            "changed": changed, "letters": letters, "without_letter": without_letter}
+
+
+def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = False,
+                              approved_by: str | None = None) -> dict:
+    """Propose the year's categories; with `approved_by`, record them and write the letters too."""
+    proposed = propose_categories(db, as_of, simulation=simulation)
+    if not approved_by:
+        return {**proposed, "recorded": 0, "letters": 0, "awaiting_approval": True}
+    recorded = record_categories(db, as_of, approved_by, simulation=simulation)
+    return {**proposed, **recorded, "awaiting_approval": False}
+
+
+def decide_category(session: Session, urn: str, level: str, on: date, reason: str, actor: str,
+                    year: str | None = None, settings: MailSettings | None = None) -> dict:
+    """An officer's decision on one school's category, in the caller's unit of work; when it changes the
+    level for the year, the letter the policy asks for goes to the headteacher and chair."""
+    school = get_school(session, urn)
+    policy = policy_for(school.la)
+    decision = set_category(session, school.urn, level, on, reason, actor, year=year, source=OFFICER)
+    letter = "unchanged level: no letter"
+    if decision.changed:
+        directory = Directory(session, {school.la})
+        key = f"categorisation:{school.urn}:{decision.row.year}:{decision.row.id}"
+        letter = write_category_letter(session, settings or MailSettings.from_env(), directory, school, policy,
+                                       decision, _basis([reason], decision.previous), on, key)
+    return {"urn": school.urn, "year": decision.row.year, "level": decision.row.level, "label": decision.row.label,
+            "on": on.isoformat(), "previous": None if decision.previous is None else decision.previous.level,
+            "letter": letter}
+
+
+def set_category_with_letter(db: str | None, urn: str, level: str, on: date, reason: str, actor: str,
+                             year: str | None = None) -> dict:
+    """`decide_category` in a unit of work of its own (the command line)."""
+    with session_scope(db) as session:
+        return decide_category(session, urn, level, on, reason, actor, year=year)

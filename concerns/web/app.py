@@ -29,6 +29,7 @@ from concerns import casework, views
 from concerns.clock import today as system_today
 from concerns.db import session_scope
 from concerns.drafting import bind_to_case, draft_letter, letter_reference
+from concerns.jobs.categorisation import decide_category
 from concerns.letters import LETTER_KINDS
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
@@ -173,13 +174,14 @@ def week(ctx: Ctx) -> Response:
 
 def _register_query(ctx: Ctx) -> dict[str, str]:
     q = ctx.request.query_params
-    return {k: q.get(k, "") for k in ("pathway", "category", "officer", "sort", "order")}
+    return {k: q.get(k, "") for k in ("pathway", "category", "la_category", "officer", "sort", "order")}
 
 
 def register(ctx: Ctx) -> Response:
     query = _register_query(ctx)
     rows, choices = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
                                        category=query["category"], person=query["officer"],
+                                       la_category=query["la_category"],
                                        sort=query["sort"] or "urn", descending=query["order"] == "desc")
 
     def sort_link(key: str) -> str:
@@ -196,6 +198,7 @@ def register_csv(ctx: Ctx) -> Response:
     query = _register_query(ctx)
     rows, _ = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
                                  category=query["category"], person=query["officer"],
+                                 la_category=query["la_category"],
                                  sort=query["sort"] or "urn", descending=query["order"] == "desc")
     name = f"register-{ctx.officer.la.lower().replace(' ', '-')}-{ctx.today.isoformat()}.csv"
     return Response(desk.register_csv(rows), media_type="text/csv; charset=utf-8",
@@ -279,6 +282,45 @@ def record_event(ctx: Ctx, urn: str) -> Response:
     except casework.Refused as exc:
         return refuse(str(exc), "event")
     return RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303)
+
+
+# --- the authority's categories ----------------------------------------------------------------------
+
+
+def categories_page(ctx: Ctx, *, error: str | None = None, error_urn: str = "", sent: dict | None = None,
+                    status: int = 200, notice: str | None = None) -> Response:
+    return render(ctx, "categories.html", status=status, cat=desk.categorisation(ctx.session, ctx.officer, ctx.today),
+                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice)
+
+
+def categories(ctx: Ctx) -> Response:
+    done = ctx.request.query_params.get("done", "")
+    notice = None
+    if URN.fullmatch(done):
+        notice = f"The category of URN {done} was recorded; a letter goes to the school when its level changes."
+    return categories_page(ctx, notice=notice)
+
+
+def set_category(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    sent = {"urn": school.urn, "level": ctx.value("level"), "reason": ctx.value("reason")}
+
+    def refuse(message: str) -> Response:
+        ctx.session.rollback()
+        return categories_page(ctx, error=message, error_urn=school.urn, sent=sent, status=400)
+
+    if not desk.may_set_categories(ctx.officer):
+        return refuse("Your role does not set the authority's categories; ask the lead adviser or the head of "
+                      "service.")
+    if not sent["level"]:
+        return refuse(f"{school.name}: choose the category.")
+    if not sent["reason"].strip():
+        return refuse(f"{school.name}: give the reason for the category; it goes in the school's history.")
+    try:
+        decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"], ctx.officer.email)
+    except casework.Refused as exc:
+        return refuse(f"{school.name}: {exc}")
+    return RedirectResponse(f"/categories?done={school.urn}#school-{school.urn}", status_code=303)
 
 
 # --- letters -----------------------------------------------------------------------------------------
@@ -531,6 +573,8 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         r("/register", register),
         r("/register.csv", register_csv),
         r("/letters", letters),
+        r("/categories", categories),
+        r("/categories/{urn}", set_category, ("POST",)),
         r("/schools/{urn}", school),
         r("/schools/{urn}/events", record_event, ("POST",)),
         r("/schools/{urn}/letters/new", new_letter),

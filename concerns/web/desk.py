@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from concerns import views
+from concerns import lacategories, views
 from concerns.notify.directory import Directory
 from concerns.policy import policy_for
 from concerns.rules import OFSTED_OWNED_KINDS, ofsted_owned
@@ -105,11 +105,12 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
 
 
 REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
-                  "officer": "officers_text", "next": "next_due"}
+                  "la_category": "la_category_text", "officer": "officers_text", "next": "next_due"}
 
 
 def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: str = "", category: str = "",
-                  person: str = "", sort: str = "urn", descending: bool = False) -> tuple[list[dict], dict]:
+                  person: str = "", la_category: str = "", sort: str = "urn", descending: bool = False
+                  ) -> tuple[list[dict], dict]:
     """The register for the officer's authority, each school with who answers for its live deadlines."""
     who = Responsibility(session, officer.la)
     policy = policy_for(officer.la)
@@ -125,14 +126,18 @@ def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: s
         row["next_due"] = min((d["due"] for d in deadlines), default="")
         row["next_deadline"] = min(deadlines, key=lambda d: d["due"]) if deadlines else None
         row["missed"] = sum(1 for d in deadlines if d["status"] == "missed")
+        row["la_category_text"] = row["la_category"]["label"] if row["la_category"] else ""
     choices = {"pathway": sorted({r["pathway"] for r in rows}), "category": sorted({str(r["category"]) for r in rows}),
-               "officer": sorted({n for r in rows for n in r["officers"]})}
+               "officer": sorted({n for r in rows for n in r["officers"]}),
+               "la_category": [lv.label for lv in policy.categories.levels]}
     if pathway:
         rows = [r for r in rows if r["pathway"] == pathway]
     if category:
         rows = [r for r in rows if str(r["category"]) == category]
     if person:
         rows = [r for r in rows if person in r["officers"]]
+    if la_category:
+        rows = [r for r in rows if r["la_category_text"] == la_category]
     key = REGISTER_SORTS.get(sort, "urn")
     # Empty values (no next deadline) sort last either way.
     rows.sort(key=lambda r: (r[key] in ("", None), str(r[key] or "")), reverse=False)
@@ -151,12 +156,33 @@ def _cell(value) -> str:
 def register_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["urn", "name", "maintained", "pathway", "state", "category", "stuck", "officers",
+    writer.writerow(["urn", "name", "maintained", "pathway", "state", "category", "la_category", "stuck", "officers",
                      "next_deadline", "next_due", "missed_deadlines"])
     for r in rows:
         nxt = r["next_deadline"]
         writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no", r["pathway"],
-                                            r["state"], r["category"], "yes" if r["stuck"] else "no",
+                                            r["state"], r["category"], r["la_category_text"],
+                                            "yes" if r["stuck"] else "no",
                                             "; ".join(r["officers"]), nxt["kind"] if nxt else "", r["next_due"],
                                             r["missed"])])
     return out.getvalue()
+
+
+# Who sets the authority's categories on the desk: the functions that lead casework and the service.
+SETS_CATEGORIES = ("case_lead", "service_head", "director")
+
+
+def may_set_categories(officer: Officer) -> bool:
+    policy = policy_for(officer.la)
+    role = policy.roles.get(officer.role)
+    return role is not None and role.acts_as in SETS_CATEGORIES
+
+
+def categorisation(session: Session, officer: Officer, as_of: date) -> dict:
+    """The year's proposals for the officer's authority, each with the authority's decision, if made."""
+    policy = policy_for(officer.la)
+    rows = lacategories.proposals(session, as_of, la=officer.la)
+    decided = sum(1 for r in rows if r["decided"])
+    return {"rows": rows, "levels": policy.categories.levels, "year": rows[0]["year"] if rows else
+            lacategories.year_for(policy, as_of), "decided": decided, "to_decide": len(rows) - decided,
+            "timing": policy.categorisation, "may_set": may_set_categories(officer)}

@@ -89,6 +89,14 @@ def main(out: Path) -> None:
         shot("08-letter-sent")
         page.goto(f"{live.base}/letters")
         shot("09-letters")
+        # The authority's categories: a proposal set differently, with a reason.
+        page.goto(f"{live.base}/categories")
+        row = page.locator("#school-990102")
+        row.get_by_label("Category for").select_option("inadequate")
+        row.get_by_label("Reason").fill("Second inspection below good; the head has resigned")
+        row.get_by_role("button", name="Set the category").click()
+        page.wait_for_load_state()
+        shot("10-categories", full=False)
         browser.close()
 
 

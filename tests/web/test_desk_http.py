@@ -9,7 +9,7 @@ from datetime import date
 from sqlmodel import select
 
 from concerns.db import session_scope
-from models import CaseEvent, Deadline, Officer, SignInAttempt
+from models import CaseEvent, Deadline, LaCategory, Officer, SignInAttempt
 from tests.conftest import table_dump
 from tests.web.conftest import LA, OFFICER, PASSWORD, TODAY, Desk, add_desk_user, error_summary
 
@@ -299,7 +299,7 @@ def test_every_page_has_one_h1_a_skip_link_and_a_label_for_every_field(desk):
             if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
                 self.fields.append(a.get("id"))
 
-    paths = ["/week", "/register", "/letters", SCHOOL, "/schools/100002",
+    paths = ["/week", "/register", "/letters", "/categories", SCHOOL, "/schools/100002",
              "/schools/100002/letters/new?kind=confirmation_of_concern",
              "/schools/100001/letters/new?kind=statement_of_action", "/schools/999999"]
     for path in paths:
@@ -312,3 +312,49 @@ def test_every_page_has_one_h1_a_skip_link_and_a_label_for_every_field(desk):
     login = Page()
     login.feed(Desk(desk.url).client.get("/login").text)
     assert login.h1 == 1 and set(login.fields) <= login.labels
+
+
+# --- the authority's categories -------------------------------------------------------------------------
+
+
+def test_the_categories_page_shows_each_proposal_with_its_reasons_and_sets_a_category_with_a_reason(desk):
+    page = desk.client.get("/categories").text
+    assert "Categories for 2026/27" in page and "Ash Tree Primary" in page and "Cedar Academy" not in page
+    assert "It is in special measures." in page
+    response = desk.post_form("/categories", "/categories/100001",
+                              {"level": "inadequate", "reason": "Agreed at the panel on 12 November"})
+    assert response.status_code == 303
+    with session_scope(desk.url) as session:
+        (row,) = session.exec(select(LaCategory).where(LaCategory.urn == "100001")).all()
+        assert (row.level, row.decided_by, row.reason, row.source) == (
+            "inadequate", OFFICER, "Agreed at the panel on 12 November", "officer")
+    school = desk.client.get(SCHOOL).text
+    assert "Category history" in school and "Agreed at the panel on 12 November" in school
+    register = desk.client.get("/register?la_category=Inadequate+(causing+concern)").text
+    assert "Ash Tree Primary" in register and "Beech Road Infants" not in register
+
+
+def test_a_category_without_a_reason_or_at_an_unknown_level_is_refused_and_changes_nothing(desk):
+    before = table_dump(desk.url)
+    response = desk.post_form("/categories", "/categories/100001", {"level": "inadequate", "reason": " "})
+    assert response.status_code == 400
+    assert error_summary(response.text) == ("Ash Tree Primary: give the reason for the category; it goes in the "
+                                            "school's history.")
+    response = desk.post_form("/categories", "/categories/100001", {"level": "purple", "reason": "Because"})
+    assert response.status_code == 400 and "level 'purple' is not in Testshire's categorisation scheme" in \
+        error_summary(response.text)
+    response = desk.post_form("/categories", "/categories/200001", {"level": "good", "reason": "Because"})
+    assert response.status_code == 404
+    assert table_dump(desk.url) == before
+
+
+def test_a_role_that_does_not_set_categories_sees_them_but_cannot_set_one(authority, cli):
+    add_desk_user(cli, "link@testshire.example", "link_adviser", LA)
+    desk = Desk(authority)
+    desk.sign_in(email="link@testshire.example")
+    page = desk.client.get("/categories").text
+    assert "Ash Tree Primary" in page and "Set the category" not in page
+    before = table_dump(authority)
+    response = desk.post_form("/categories", "/categories/100001", {"level": "good", "reason": "Because"})
+    assert response.status_code == 400 and "does not set the authority's categories" in error_summary(response.text)
+    assert table_dump(authority) == before
