@@ -115,11 +115,25 @@ TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Revd", "Rev", "Reverend", "Fat
 _TITLE = re.compile(r"^(" + "|".join(TITLES) + r")\.?\s+(.+)$")
 # Names that are a description, not a person: "The Headteacher", "Every governor of the school".
 _DESCRIPTION = re.compile(r"^(the|every|all|a|an)\s", re.IGNORECASE)
+# A person recorded by their post rather than their name: "Headteacher of Brook Lane Primary School".
+_POST_AS_NAME = re.compile(r"^(head ?teacher|principal|chair|vice[- ]chair|clerk|governor)s?\b", re.IGNORECASE)
 
 
 def is_named(party: LetterParty | None) -> bool:
-    """True when the party is a person or body with a name, not a description such as "The Headteacher"."""
-    return party is not None and bool(party.name.strip()) and not _DESCRIPTION.match(party.name.strip())
+    """True when the party is a person or body with a name, not a description such as "The Headteacher"
+    or a post recorded in place of a name ("Headteacher of Brook Lane Primary School")."""
+    if party is None or not party.name.strip():
+        return False
+    name = party.name.strip()
+    return not (_DESCRIPTION.match(name) or _POST_AS_NAME.match(name))
+
+
+def party_line(party: LetterParty, article: str = "The") -> str:
+    """How a person is written in an address or a copy list: "Jane Wilson, Headteacher", or "The
+    Headteacher" when only the post is on record (never "Headteacher of X, Headteacher")."""
+    if _POST_AS_NAME.match(party.name.strip()):
+        return f"{article} {party.role}"
+    return f"{party.name}, {party.role}" if party.role else party.name
 
 
 def greeting_name(party: LetterParty | None, fallback: str) -> str:

@@ -54,6 +54,7 @@ from concerns.letterparties import (  # noqa: F401
     LetterParty,
     LetterSchool,
     greeting_name,
+    party_line,
 )
 from concerns.lettersettings import LetterSetting
 from concerns.letterspecs import (  # noqa: F401
@@ -286,8 +287,7 @@ def _check_agenda(v, school, authority, on, spec) -> dict[str, Any]:
         attendees = [chair, school.headteacher, lead, school.chair]
     who = {
         "<lead officer>": f"{lead.name}, {lead.role} (lead local authority officer)",
-        "<head and chair>": f"{school.headteacher.name}, {school.headteacher.role}, and "
-        f"{school.chair.name}, {school.chair.role}",
+        "<head and chair>": f"{party_line(school.headteacher)}, and {party_line(school.chair, 'the')}",
     }
     items: list[dict[str, str]] = []
     for i, item in enumerate(v["items"]):
@@ -401,6 +401,7 @@ def _environment(dirs: tuple[Path, ...]) -> Environment:
         join_and=join_and,
         lines=address_lines,
         with_deadline=with_deadline,
+        party_line=party_line,
     )
     # Dates of law in a letter's wording come from the rule book: {{ rule_starts("<rule id>") | ukdate(false) }}.
     env.globals.update(academic_year=academic_year, rule_starts=DEFAULT_RULES.starts)

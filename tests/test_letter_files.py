@@ -307,3 +307,19 @@ def test_the_academy_warning_letter_is_addressed_to_the_trust_with_head_and_chai
     assert [a.name for a in letter.addressees] == ["The Board of Trustees of Peak Learning Trust"]
     assert {"Mrs Anita Patel", "Revd John Smith"} <= {p.name for p in letter.copies}
     assert "Dear Chief Executive," in letter.text and "Regarding Hilltop Academy" in letter.text
+
+
+def test_a_post_recorded_in_place_of_a_name_is_written_as_the_post():
+    head = LetterParty("Headteacher of Brook Lane Primary School", "Headteacher")
+    chair = LetterParty("Chair of governors of Brook Lane Primary School", "Chair of governors")
+    records = school()
+    letter = render_letter(
+        "warning_notice", school=LetterSchool(records.urn, records.name, records.la, records.type_name, True,
+                                              None, None, head, chair, address=records.address),
+        authority=LetterAuthority("Midshire County Council", {"director": LetterParty("Helen Carter", "Director"),
+                                                              "senior_adviser": LetterParty("Priya Shah", "Adviser")}),
+        on=ON, reference="R", grounds=["safety"], matters=["m"], actions_required=["a"],
+        compliance_end=date(2027, 1, 15), minded_to=["s64"])
+    assert "For the attention of the Chair of governors\n" in letter.text
+    assert "Dear Chair of Governors," in letter.text and "- The Headteacher\n" in letter.text
+    assert "of Brook Lane Primary School, " not in letter.text
