@@ -19,22 +19,104 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from concerns.casework import Refused, get_school, open_case_rows
-from concerns.letters import LETTER_KINDS, render_letter
+from concerns.formatting import ukdate
+from concerns.letters import LETTER_KINDS, LetterSpecError, render_letter, spec_for
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
 from concerns.policy import policy_for
-from models import Letter, Notification
+from models import Case, CaseEvent, Deadline, Inspection, Letter, Notification, School
 
-# Which open case a letter of each kind belongs on.
-KIND_PATHWAYS = {
-    "confirmation_of_concern": ("la_concern", "academy_of_concern"),
-    "warning_letter": ("la_concern", "academy_of_concern"),
-    "warning_notice": ("la_concern",),
-    "removal_from_concern": ("la_concern",),
-    "statement_of_action": ("special_measures", "serious_weaknesses"),
+
+def kind_pathways(kind: str) -> tuple[str, ...] | None:
+    """Which open case a letter of this kind belongs on (its file's `pathways`; None: any)."""
+    return LETTER_KINDS[kind].pathways
+
+
+# The dates a case knows, by the name a letter's detail gives in `from_case`: what they are, and how a
+# refusal says them.
+FACT_NOUNS = {
+    "given_on": "warning notice",
+    "compliance_end": "warning notice with its compliance period",
+    "published": "inspection report",
+    "inspected": "inspection",
+    "statement_due": "statement of action deadline",
+    "failed_on": "failure to comply with the warning notice",
 }
+CASE_FACTS = {
+    "given_on": "the warning notice on the case was given on",
+    "compliance_end": "the compliance period on the case ends on",
+    "published": "the inspection report on the case was published on",
+    "inspected": "the inspection on the case began on",
+    "statement_due": "the statement of action on the case is due on",
+    "failed_on": "the case records the notice as not complied with on",
+}
+
+
+def case_facts(session: Session, case: Case) -> dict[str, date]:
+    """The dates a letter takes from its case: the latest warning notice and its compliance period (as the
+    case computed it), the inspection that opened the case, the statement of action's due date."""
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    facts: dict[str, date] = {}
+    notices = [e for e in events if e.event in ("warning_notice", "sos_warning_notice")]
+    if notices:
+        facts["given_on"] = notices[-1].on
+    failed = [e for e in events if e.event == "compliance_failed"]
+    if failed:
+        facts["failed_on"] = failed[-1].on
+    periods = [d for d in deadlines if d.kind == "warning_notice_compliance" and d.status != "cancelled"]
+    if periods:
+        facts["compliance_end"] = periods[-1].due
+    statements = [d for d in deadlines if d.kind == "statement_of_action" and d.status != "cancelled"]
+    if statements:
+        facts["statement_due"] = statements[-1].due
+    inspection = session.get(Inspection, case.inspection_id) if case.inspection_id else None
+    if inspection is not None:
+        facts["published"] = inspection.published
+        if inspection.inspected:
+            facts["inspected"] = inspection.inspected
+    return facts
+
+
+def case_for(session: Session, urn: str, kind: str) -> Case | None:
+    wanted = kind_pathways(kind)
+    return next((c for c in open_case_rows(session, urn) if wanted is None or c.pathway in wanted), None)
+
+
+def bind_to_case(session: Session, school: School, kind: str, details: dict) -> dict:
+    """The details with the dates the case knows filled in; a typed date that differs is refused in one line
+    naming it. A detail the officer never types (the compliance period's end) needs the case to know it."""
+    try:
+        spec = spec_for(kind)
+    except (ValueError, LetterSpecError) as exc:
+        raise Refused(str(exc)) from None
+    bound = [d for d in spec.details if d.from_case]
+    if not bound or (spec.maintained_only and not school.maintained) or (spec.academy_only and school.maintained):
+        return details  # the letter itself refuses a school of the wrong kind
+    case = case_for(session, school.urn, kind)
+    facts = case_facts(session, case) if case is not None else {}
+    out = dict(details)
+    for d in bound:
+        known, typed = facts.get(d.from_case), details.get(d.name)
+        if known is None:
+            if d.case_only:
+                raise Refused(f"URN {school.urn}: the case records no {FACT_NOUNS[d.from_case]} yet: record it "
+                              "on the case before drafting this letter")
+            continue
+        if typed is not None and typed != known:
+            shown = ukdate(typed, weekday=False) if isinstance(typed, date) else repr(typed)
+            raise Refused(f"URN {school.urn}: {d.name} {shown} does not match the case: "
+                          f"{CASE_FACTS[d.from_case]} {ukdate(known, weekday=False)}")
+        out[d.name] = known
+    return out
+
+
+def letter_reference(urn: str, kind: str, on: date) -> str:
+    """"Our reference" on a letter: the school's URN, the letter's initials and its date, e.g.
+    "100001/WN/20261020" for a warning notice (no internal names)."""
+    return f"{urn}/{LETTER_KINDS[kind].initials}/{on.strftime('%Y%m%d')}"
 
 
 def read_details(path: Path) -> dict:
@@ -54,15 +136,15 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
     school = get_school(session, urn)
     policy = policy_for(school.la)
     directory = Directory(session, {school.la})
+    typed, details = details, bind_to_case(session, school, kind, details)
     try:
         letter = render_letter(kind, school=letter_school(school, directory),
                                authority=letter_authority(school.la, directory, policy), on=on,
-                               reference=f"{school.urn}/{kind}/{on.isoformat()}", **details)
+                               reference=letter_reference(school.urn, kind, on), **details)
     except ValueError as exc:
         raise Refused(f"URN {school.urn}: {exc}") from None
-    wanted = KIND_PATHWAYS.get(kind)
-    case = next((c for c in open_case_rows(session, school.urn) if wanted is None or c.pathway in wanted), None)
-    fingerprint = hashlib.sha256(json.dumps(details, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    case = case_for(session, school.urn, kind)
+    fingerprint = hashlib.sha256(json.dumps(typed, sort_keys=True, default=str).encode()).hexdigest()[:10]
     row, created = save_letter(session, letter, key=f"{kind}:{school.urn}:{on.isoformat()}:{fingerprint}",
                                urn=school.urn, case_id=case.id if case else None, on=on)
     queued = 0

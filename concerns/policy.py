@@ -20,6 +20,7 @@ from typing import Any
 
 from concerns.calendar import DayKind, WorkingDayCalendar
 from concerns.categories import CategoriesError, CategoryScheme, parse_categories
+from concerns.lettersettings import LetterSetting, parse_letter_settings
 from concerns.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.rules import RuleBook
 from concerns.terms import TermCalendar
@@ -115,9 +116,8 @@ class Policy:
     year_rule: str = "current"
     # One service over several boroughs (Tri-borough): the boroughs by name, each an alias of the policy.
     boroughs: tuple[str, ...] = ()
-    # [letters.<kind>] copy = [role keys]: who in the authority is copied on each kind of letter.
-    letter_copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     path: str = ""  # the file it was read from
+    letters: dict[str, LetterSetting] = field(default_factory=dict)  # [letters.<kind>]: local copies, signatory
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -289,20 +289,13 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
                               *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
             if role not in roles:
                 found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
-    letter_copies = {}
-    letters = data.get("letters", {})
-    if not isinstance(letters, Mapping):
-        found.add("letters", letters, "must be tables: [letters.<letter kind>] copy = [\"role\", ...]")
-        letters = {}
-    for kind, spec in letters.items():
-        copy = spec.get("copy", []) if isinstance(spec, dict) else spec
-        if not isinstance(copy, list):
-            found.add(f"letters.{kind}.copy", copy, "must be a list of role keys")
-            continue
-        for role in copy:
-            if roles and role not in roles:
-                found.add(f"letters.{kind}.copy", role, f"is not a role of this policy (roles: {', '.join(roles)})")
-        letter_copies[kind] = tuple(copy)
+    letters = _section(found, "letters", lambda: parse_letter_settings(data.get("letters", {}), where), {})
+    if roles:
+        for kind, setting in letters.items():
+            for role in setting.roles:
+                if role not in roles:
+                    found.add(f"letters.{kind}.copy" if role in setting.copy else f"letters.{kind}.signatory", role,
+                              f"is not a role of this policy (roles: {', '.join(roles)})")
     boroughs = tuple(data.get("boroughs", []))
     closures = []
     for value in data.get("closures", []):
@@ -333,7 +326,7 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         proposed_on=proposed_on,
         year_rule=year_rule,
         boroughs=boroughs,
-        letter_copies=letter_copies,
+        letters=letters,
     )
 
 

@@ -79,7 +79,7 @@ def vocabulary_problems(policy: Policy, where: str) -> list[str]:
         for term in condition.terms:
             if term.kind == "event" and term.value not in events:
                 bad(setting, f"event:{term.value}", f"names no event {known_events}")
-    named_letters = [*((f"letters.{kind}", kind) for kind in policy.letter_copies)]
+    named_letters = [*((f"letters.{kind}", kind) for kind in policy.letters)]
     named_letters.append(("categories.change_letter", policy.categories.change_letter))
     if named_letters:
         letters = letter_kinds()

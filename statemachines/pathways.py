@@ -17,6 +17,7 @@ from datetime import date
 
 from transitions import Machine, MachineError
 
+from concerns.formatting import ukdate
 from concerns.policy import Policy
 from concerns.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
@@ -341,9 +342,12 @@ class CaseModel:
         ends = self.case.open_deadlines("warning_notice_compliance")
         if not ends:
             return self._guard(False, "no warning notice compliance period is running")
+        # The notice's own period: the one the case recorded when the notice was given (a letter drafted on
+        # the case takes the same date and cannot state another).
         end = max(d.due for d in ends)
-        return self._guard(ctx.on > end, f"the compliance period runs to {end.isoformat()}: compliance can only "
-                                         f"be judged failed after it has expired (EIA 2006 s60(1))")
+        return self._guard(ctx.on > end, f"the warning notice's compliance period runs to {ukdate(end)}: "
+                                         f"compliance can only be judged failed after it has ended "
+                                         f"(Education and Inspections Act 2006, s60(1))")
 
     # --- effects: planned before the state changes (so a refusal changes nothing), applied after -----
     def plan_effects(self, ev) -> None:

@@ -24,6 +24,7 @@ from concerns.letters import (
     ukdate,
     ukwhen,
 )
+from concerns.policy import FUNCTIONS
 
 # --- Realistic fixtures ----------------------------------------------------------------------------
 
@@ -810,7 +811,7 @@ def test_school_properties():
 def test_letter_kinds_are_complete_data():
     for kind, spec in LETTER_KINDS.items():
         assert (TEMPLATES_DIR / spec.template).is_file(), kind
-        assert spec.required and spec.title and spec.source and spec.signatory_role
+        assert spec.required and spec.title and spec.source and spec.signatory in FUNCTIONS
         assert all(doc for doc in spec.describe().values())
     assert (
         LETTER_KINDS["warning_notice"].statutory_copies

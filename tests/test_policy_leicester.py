@@ -120,7 +120,7 @@ def test_the_sip_is_copied_on_the_authoritys_letters(cli, tmp_path, monkeypatch)
     """6.6 and 8.5: the SIP recommends the school's level and sits in the formal meeting; the policy copies
     the SIP on the confirmation of concern, warning notice and categorisation letters."""
     p = policy_for("Leicester")
-    assert all("sip" in p.letter_copies[k] for k in ("confirmation_of_concern", "warning_notice", "categorisation"))
+    assert all("sip" in p.letters[k].copy for k in ("confirmation_of_concern", "warning_notice", "categorisation"))
     monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
     for name, email, role in (("Sia Partner", "sip@leicester.example", "sip"),
                               ("Sim Manager", "sim@leicester.example", "sim"),

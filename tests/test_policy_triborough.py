@@ -150,7 +150,7 @@ def test_letters_come_from_the_service_and_warning_notices_copy_the_executive_di
     for name, role in (("Hal Head", "headteacher"), ("Cat Chair", "chair_of_governors")):
         cli.ok("person", "add", name, f"{role}@school.example", "--role", role, "--la", "Kensington and Chelsea",
                "--urn", "207003")
-    assert policy_for("Kensington and Chelsea").letter_copies["warning_notice"] == ("executive_director",)
+    assert policy_for("Kensington and Chelsea").letters["warning_notice"].copy == ("executive_director",)
     cli.ok("event", "207003", "raise_concern", "--on", "2026-09-14")
     cli.ok("event", "207003", "confirm_concern", "--on", "2026-09-21")
     details = tmp_path / "coc.toml"

@@ -154,7 +154,15 @@ ESTABLISHMENT_ALIASES: dict[str, tuple[str, ...]] = {
     "religious_character": ("ReligiousCharacter (name)", "ReligiousCharacter", "Religious character"),
     "diocese": ("Diocese (name)", "Diocese"),
     "trust": ("Trusts (name)", "Trusts", "Trust name"),
+    # The postal address, for letters.
+    "street": ("Street",),
+    "locality": ("Locality",),
+    "address3": ("Address3", "Address 3"),
+    "town": ("Town",),
+    "county": ("County (name)", "County"),
+    "postcode": ("Postcode",),
 }
+ADDRESS_FIELDS = ("street", "locality", "address3", "town", "county", "postcode")
 ESTABLISHMENT_LAYOUTS = {"gias-establishments": ("urn", "name", "type_name")}
 ESTABLISHMENT_READERS = {
     "urn": read_urn,
@@ -164,6 +172,7 @@ ESTABLISHMENT_READERS = {
     "religious_character": read_descriptive,
     "diocese": read_descriptive,
     "trust": read_descriptive,
+    **dict.fromkeys(ADDRESS_FIELDS, read_descriptive),
     "open_date": read_date,
     "close_date": read_date,
 }
@@ -236,6 +245,7 @@ def _establishment(row: Row) -> SchoolRecord:
         open_date=get("open_date"),
         close_date=get("close_date"),
         line=row.line,
+        address=tuple(get(f) for f in ADDRESS_FIELDS),
     )
 
 

@@ -52,6 +52,8 @@ class SchoolRecord:
     open_date: date | None = None
     close_date: date | None = None
     line: int | None = None  # physical line of the row in the file it was read from
+    # The postal address, for letters (GIAS only): street, locality, address3, town, county, postcode.
+    address: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

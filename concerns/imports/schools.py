@@ -89,7 +89,9 @@ class Schools:
         values = {"name": record.name, "la": la_name, "type_name": type_name, "laestab": record.laestab,
                   "phase": record.phase, "religious_character": record.religious_character,
                   "diocese": record.diocese, "trust": record.trust, "predecessor_urn": record.predecessor_urn,
-                  "status": record.status, "opened_on": record.open_date, "closed_on": record.close_date}
+                  "status": record.status, "opened_on": record.open_date, "closed_on": record.close_date,
+                  # The postal address (GIAS only: an Ofsted record has none, and blanks nothing).
+                  **dict(zip(ADDRESS_COLUMNS, record.address, strict=False))}
         if type_name:
             values["maintained"] = self.types[record.type_name][1]
         # A value the file does not give is left as it is: an Ofsted file says nothing of the diocese, a
@@ -166,6 +168,7 @@ class Schools:
 
 
 SCHOOL_COLUMNS = tuple(c.name for c in School.__table__.columns)
+ADDRESS_COLUMNS = ("street", "locality", "address3", "town", "county", "postcode")  # SchoolRecord.address
 
 
 def schools_to_settle(session: Session, urns: Sequence[str]) -> tuple[dict[str, School], list[str]]:

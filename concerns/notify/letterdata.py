@@ -16,9 +16,11 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from concerns.letters import LetterAuthority, LetterParty, LetterSchool, RenderedLetter
+from concerns.lettersettings import check_letter_settings
+from concerns.letterspecs import letter_specs
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import inline_attachment
-from concerns.policy import FUNCTION_OF_PRODUCT_ROLE
+from concerns.policy import FUNCTIONS
 from models import Letter, School
 
 
@@ -38,29 +40,47 @@ def _party(directory: Directory, la: str, role: str, urn: str | None, title: str
     return LetterParty(people[0].name, title, people[0].email)
 
 
+def postal_address(school: School) -> str | None:
+    """The school's postal address as GIAS gives it, one line per part (empty parts left out)."""
+    parts = [getattr(school, f, None) for f in ("street", "locality", "address3", "town", "county", "postcode")]
+    lines = [p.strip() for p in parts if p and p.strip()]
+    return "\n".join(lines) or None
+
+
 def letter_school(school: School, directory: Directory) -> LetterSchool:
+    """The school as a letter sees it. `school` may be a School or a plain row with fewer columns (the
+    annual categorisation reads only what its table and letters use): the address and trust are optional."""
+    address = postal_address(school)
+
+    def party(role: str, title: str) -> LetterParty | None:
+        found = _party(directory, school.la, role, school.urn, title)
+        return LetterParty(found.name, found.role, found.email, address) if found else None
+
     return LetterSchool(
         urn=school.urn, name=school.name, la=school.la, type_name=school.type_name, maintained=school.maintained,
         diocese=school.diocese, religious_character=school.religious_character,
-        headteacher=_party(directory, school.la, "headteacher", school.urn, "Headteacher"),
-        chair=_party(directory, school.la, "chair_of_governors", school.urn, "Chair of governors"),
-        laestab=school.laestab)
+        headteacher=party("headteacher", "Headteacher"),
+        chair=party("chair_of_governors", "Chair of governors"),
+        address=address, laestab=school.laestab, trust=getattr(school, "trust", None))
 
 
 def letter_authority(la: str, directory: Directory, policy) -> LetterAuthority:
+    """The authority's officers by the policy's role keys, which role plays each function, and the policy's
+    own letter settings (checked here against its roles and the letters there are)."""
+    check_letter_settings(policy.letters, policy.roles, letter_specs())
     officers = {}
     for role, spec in policy.roles.items():
         party = _party(directory, la, role, None, spec.title)
         if party:
             officers[role] = party
-    # Policies name their roles in their own words; letters sign by the product's key of the function
-    # each role plays (its acts_as).
-    for role, spec in policy.roles.items():
-        common = next((k for k, f in FUNCTION_OF_PRODUCT_ROLE.items() if f == spec.acts_as), None)
-        if common and common not in officers and role in officers:
-            officers[common] = officers[role]
+    roles = {function: policy.role_for(function) for function in FUNCTIONS}
+    for role in {*roles.values()} - set(officers):
+        party = _party(directory, la, role, None, policy.title_of(role))
+        if party:
+            officers[role] = party
     return LetterAuthority(name=la if la.lower().endswith(("council", "authority")) else f"{la} Council",
-                           officers=officers)
+                           officers=officers, roles=roles, settings=policy.letters,
+                           policy_file=f"the {policy.key} policy")
 
 
 def _write_new(folder: Path, stem: str, letter: RenderedLetter) -> Path:

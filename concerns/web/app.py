@@ -28,7 +28,7 @@ from starlette.routing import Route
 from concerns import casework, views
 from concerns.clock import today as system_today
 from concerns.db import session_scope
-from concerns.drafting import draft_letter
+from concerns.drafting import bind_to_case, draft_letter, letter_reference
 from concerns.jobs.categorisation import decide_category
 from concerns.letters import LETTER_KINDS
 from concerns.notify.directory import Directory
@@ -371,9 +371,10 @@ def _render_preview(ctx: Ctx, school: School, kind: str, on: date, details: dict
     from concerns.letters import render_letter
 
     directory = Directory(ctx.session, {school.la})
+    details = bind_to_case(ctx.session, school, kind, details)
     letter = render_letter(kind, school=letter_school(school, directory),
                            authority=letter_authority(school.la, directory, policy_for(school.la)), on=on,
-                           reference=f"{school.urn}/{kind}/{on.isoformat()}", **details)
+                           reference=letter_reference(school.urn, kind, on), **details)
     return letter
 
 

@@ -11,11 +11,15 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from concerns.drafting import KIND_PATHWAYS
+from concerns.drafting import kind_pathways
 from concerns.letters import LETTER_KINDS, Detail
 
-# The categorisation letter belongs with the categorisation work (out of the desk's scope for now).
-DESK_KINDS = [k for k in LETTER_KINDS if k != "categorisation"]
+
+def desk_kinds() -> list[str]:
+    """The letters the desk offers (a letter file's `desk = false` keeps it off, e.g. categorisation,
+    which belongs with the categorisation work)."""
+    return [k for k, spec in LETTER_KINDS.items() if spec.desk]
+
 TOML_KINDS = {"records", "mapping", "parties"}
 LINE_KINDS = {"paras", "texts", "minded", "items"}
 
@@ -45,6 +49,8 @@ def fields_for(kind: str) -> tuple[list[Field], list[Detail]]:
     spec = LETTER_KINDS[kind]
     fields, structured = [], []
     for d in spec.details:
+        if d.case_only:
+            continue  # taken from the case, never typed
         if d.kind in TOML_KINDS:
             structured.append(d)
             continue
@@ -62,7 +68,7 @@ def fields_for(kind: str) -> tuple[list[Field], list[Detail]]:
 
 def kinds_for(pathways: list[str]) -> list[str]:
     """The letter kinds that belong on a school's open cases (and the meeting agenda, on any)."""
-    return [k for k in DESK_KINDS if k not in KIND_PATHWAYS or set(KIND_PATHWAYS[k]) & set(pathways)]
+    return [k for k in desk_kinds() if kind_pathways(k) is None or set(kind_pathways(k)) & set(pathways)]
 
 
 def _date(field: str, label: str, text: str) -> date:
@@ -151,7 +157,7 @@ def _last(events: list[dict], name: str) -> dict | None:
 
 def prefill(kind: str, school: dict, inspection: dict | None) -> dict[str, str]:
     """Dates (and the category) the case already knows, as the form's starting values."""
-    pathways = KIND_PATHWAYS.get(kind)
+    pathways = kind_pathways(kind)
     cases = [c for c in school["cases"] if not c["closed"] and (pathways is None or c["pathway"] in pathways)]
     if not cases:
         return {}
@@ -171,7 +177,6 @@ def prefill(kind: str, school: dict, inspection: dict | None) -> dict[str, str]:
     elif kind == "warning_notice":
         notice = _last(events, "warning_notice") or {}
         put("given_on", notice.get("on"))
-        put("compliance_end", notice.get("until"))
     elif kind == "removal_from_concern":
         put("decided_on", (_last(events, "remove_concern") or {}).get("on"))
     elif kind == "statement_of_action":
