@@ -120,7 +120,7 @@ def test_an_in_year_change_writes_a_letter_to_head_and_chair(cli, rutland):
     letters = sorted((rutland / "letters" / URN).glob("*categorisation.html"))
     assert len(letters) == 2
     latest = letters[-1].read_text()
-    assert "C: causing concern" in latest and "This replaces the category given on 5 October 2026" in latest
+    assert "C: causing concern" in latest and "It replaces\nthe category B: some concern, given on 5 October 2026" in latest
     # The same level again changes nothing the school is told.
     out = cli.ok("category", "set", URN, "C", "--on", "2027-01-25", "--reason", "Confirmed at the panel")
     assert "no letter" in out and len(list((rutland / "letters" / URN).glob("*categorisation.html"))) == 2

@@ -74,11 +74,8 @@ def propose_categories(db: str | None, as_of: date, la: str | None = None, year:
             "table_csv": write_table_csv(table, as_of)}
 
 
-def _basis(reasons: list[str], previous=None, changed_by_approver: str | None = None) -> list[str]:
+def _basis(reasons: list[str], changed_by_approver: str | None = None) -> list[str]:
     basis = list(reasons)
-    if previous is not None:
-        basis.append(f"This replaces the category given on {ukdate(previous.decided_on, weekday=False)}: "
-                     f"{previous.label}.")
     if changed_by_approver:
         basis.append(changed_by_approver)
     return basis
@@ -98,7 +95,9 @@ def write_category_letter(session: Session, settings: MailSettings, directory: D
             reference=f"{school.urn}/category/{decision.row.year}", academic_year=decision.row.year,
             scheme=scheme_in_words(policy.categories), category=level.label, basis=basis,
             support=level.support or "Your link adviser will discuss this with you.",
-            causing_concern=level.causing_concern, review=policy.categorisation or None)
+            causing_concern=level.causing_concern, review=policy.categorisation or None,
+            replaces=None if decision.previous is None else
+            f"{decision.previous.label}, given on {ukdate(decision.previous.decided_on, weekday=False)}")
     except ValueError as exc:
         return str(exc)  # e.g. nobody on record to sign it
     saved, created = save_letter(session, letter, key=key, urn=school.urn, case_id=None, on=on)
@@ -177,7 +176,7 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
                 continue
             result = write_category_letter(
                 session, settings, directory, schools[p["urn"]], policy, decision,
-                _basis(p["reasons"], decision.previous, note),
+                _basis(p["reasons"], note),
                 as_of, key=f"categorisation:{p['urn']}:{p['year']}" if decision.previous is None
                 else f"categorisation:{p['urn']}:{p['year']}:{decision.row.id}")
             if result == "written":
@@ -210,7 +209,7 @@ def decide_category(session: Session, urn: str, level: str, on: date, reason: st
         directory = Directory(session, {school.la})
         key = f"categorisation:{school.urn}:{decision.row.year}:{decision.row.id}"
         letter = write_category_letter(session, settings or MailSettings.from_env(), directory, school, policy,
-                                       decision, _basis([reason], decision.previous), on, key)
+                                       decision, _basis([reason]), on, key)
     return {"urn": school.urn, "year": decision.row.year, "level": decision.row.level, "label": decision.row.label,
             "on": on.isoformat(), "previous": None if decision.previous is None else decision.previous.level,
             "letter": letter}
