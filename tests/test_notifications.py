@@ -66,12 +66,17 @@ def test_right_people_get_the_right_mail_on_the_right_day(demo_db, smtp):
     # One digest per officer, not one mail per deadline.
     assert all(len(msgs) == 1 for msgs in mail.values())
     senior = body(mail["priya.shah@demoshire.example"][0])
-    assert "Northgate Primary School (990301)" in senior and "MISSED" in senior
-    assert "St Joseph's Catholic Primary School (990202)" in senior and "DUE WITHIN 3 WORKING DAYS" in senior
-    # The missed statement of action escalates to the senior adviser's manager, the assistant director.
-    director = body(mail["alex.morgan@demoshire.example"][0])
+    assert "MISSED" in senior and "Northgate Primary School, statement of action to Ofsted" in senior
+    assert "St Joseph's Catholic Primary School" in senior and "DUE WITHIN 3 WORKING DAYS" in senior
+    assert "Escalated" not in mail["priya.shah@demoshire.example"][0]["Subject"]
+    # The missed statement of action escalates to the senior adviser's manager, the assistant director:
+    # the subject says so, and the line names the officer who missed it, not a role key.
+    escalation = mail["alex.morgan@demoshire.example"][0]
+    director = body(escalation)
+    assert escalation["Subject"].startswith("Escalated to you: 1 missed deadline")
     assert "ESCALATED TO YOU" in director and "Northgate Primary School" in director
-    assert "owner: senior adviser" in director
+    assert "Escalated from Priya Shah (senior adviser)" in director
+    assert "Education Act 2005, s15" in director and "EA 2005" not in director
     # No school-side recipient gets a deadline digest.
     assert not [r for r in mail if "schools.demoshire" in r]
     with session_scope(demo_db) as session:

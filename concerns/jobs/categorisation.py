@@ -30,6 +30,7 @@ from concerns.notify.letterdata import (
     save_letter,
 )
 from concerns.notify.outbox import queue, render_pair
+from concerns.notify.wording import pathway as pathway_words
 from concerns.policy import Policy, policy_for
 from concerns.untrusted import safe_filename
 from concerns.views import register
@@ -82,7 +83,7 @@ def _basis(facts: dict) -> list[str]:
     if facts["stuck"]:
         lines.append("The two most recent inspections were both below good.")
     for pathway in sorted(facts["pathways"]):
-        lines.append(f"The school is on the local authority's {pathway.replace('_', ' ')} pathway.")
+        lines.append(f"The school is on the {pathway_words(pathway)} pathway.")
     return lines
 
 

@@ -84,7 +84,8 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, scho
         subject = f"{name}: {school.name}, {meeting_on.strftime('%A %d %B %Y')}"
         text, html = render_pair("invitation", meeting_name=name, school=school.name, urn=school.urn, meeting_at=start,
                                  venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
-                                 authority=school.la, subject=subject)
+                                 authority=school.la, subject=subject, recipient=person,
+                                 agenda_attached=any(a["mimetype"] == "text/html" for a in attachments))
         _, created = queue(session, key=f"invite:{case.id}:{term.label}:{person.email}", kind="invitation",
                            recipient=person, subject=subject, text=text, html=html, for_date=as_of,
                            domain=settings.domain, attachments=attachments, urn=school.urn, case_id=case.id)
