@@ -6,6 +6,7 @@ No Prefect here: the jobs the flows wrap are plain Python.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -159,7 +160,7 @@ def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_di
     assert expected
     # A digest of nothing but Ofsted's dates asks for no action now.
     only = [m for m in expected if "MISSED" not in body(m) and "DUE" not in body(m)]
-    assert only and not [m for m in only if "need action now" in m["Subject"]]
+    assert only and not [m for m in only if "needing action now" in m["Subject"]]
 
 
 def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_missed_before(demo_db, smtp):
@@ -241,8 +242,9 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
 
         open_cases = sum(len(r["cases"]) for r in register(session, d("2027-01-04")))
     assert summary["meetings_scheduled"] == open_cases
-    assert any(row["pathway"] == "special_measures" for row in summary["table"])
+    assert any(row["pathway"] == "special measures" for row in summary["table"])
     assert "Overdue" in summary["markdown"] and (tmp_path / "reports").exists()
+    assert Path(summary["reports"][0]).with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
     again = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     assert again["meetings_scheduled"] == 0 and again["invitations_queued"] == 0
     run_send_notifications(demo_db)
@@ -254,6 +256,14 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     assert b"BEGIN:VEVENT" in ics.get_payload(decode=True)
     report = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Termly report")]
     assert [m["To"] for m in report] == ["alex.morgan@demoshire.example"]
+    # The report is the mail's HTML body, and a PDF to print and file; no markdown travels.
+    html = report[0].get_body(("html",)).get_content()
+    assert "School by school" in html and "Northgate Primary School" in html
+    [attached] = list(report[0].iter_attachments())
+    assert attached.get_content_type() == "application/pdf" and attached.get_filename().endswith(".pdf")
+    assert attached.get_payload(decode=True).startswith(b"%PDF-")
+    # The Demoshire demo has no SoC agenda: the invitation does not claim one.
+    assert "agenda is attached" not in body(invitations[0]) and "agenda will follow" in body(invitations[0])
 
 
 def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):

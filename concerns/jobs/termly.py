@@ -21,6 +21,7 @@ from concerns.calendar import DayKind
 from concerns.casework import SystemEvent, lock_schools, record_system_events
 from concerns.clock import check_as_of
 from concerns.db import session_scope
+from concerns.jobs.termly_report import write_report
 from concerns.letters import render_letter
 from concerns.mail import MailSettings, meeting_invitation
 from concerns.notify.directory import Directory, Recipient
@@ -188,7 +189,7 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
         scheduled, invitations = len(planned), 0
         for school, case, policy, term, meeting_on in meetings:
             invitations += _invite(session, settings, directory, school, case, policy, term, meeting_on, as_of)
-        reports = [_report(session, settings, directory, la, as_of, scheduled) for la in las]
+        reports = [write_report(session, settings, directory, la, as_of, scheduled) for la in las]
     first = reports[0] if reports else {"term": "", "table": [], "moves": [], "overdue": [], "markdown": ""}
     return {"as_of": as_of.isoformat(), "term": first["term"], "meetings_scheduled": scheduled,
             "invitations_queued": invitations, "table": [r for rep in reports for r in rep["table"]],

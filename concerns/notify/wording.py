@@ -95,7 +95,9 @@ EVENTS = {
     "hmi_monitoring_visit": "HMI monitoring visit",
 }
 
-CATEGORIES = {"SM": "special measures", "RSI": "serious weaknesses", "NA": "needs attention", "RI": "requires improvement"}
+# The Ofsted category a register row carries; "LA" means no Ofsted category: the authority's own concern.
+CATEGORIES = {"SM": "special measures", "RSI": "serious weaknesses", "NA": "needs attention (report card)",
+              "RI": "requires improvement", "LA": "none (the authority's own concern)"}
 
 _ABBREVIATIONS = {"hmi": "HMI", "la": "local authority", "aoc": "academy of concern", "sm": "special measures",
                   "swk": "serious weaknesses", "ri": "requires improvement", "ieb": "interim executive board",
