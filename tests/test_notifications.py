@@ -20,6 +20,7 @@ from concerns.jobs import (
     run_send_notifications,
     run_termly_review,
 )
+from concerns.notify import wording as words
 from concerns.rules import OFSTED_OWNED_KINDS
 from concerns.views import case_view, deadlines_view
 from models import Deadline, DeadlineNotice, Notification
@@ -74,7 +75,7 @@ def test_right_people_get_the_right_mail_on_the_right_day(demo_db, smtp):
     # the subject says so, and the line names the officer who missed it, not a role key.
     escalation = mail["alex.morgan@demoshire.example"][0]
     director = body(escalation)
-    assert escalation["Subject"].startswith("Escalated to you: 1 missed deadline")
+    assert escalation["Subject"].startswith("Escalated to you: Northgate Primary School, statement of action to Ofsted missed")
     assert "ESCALATED TO YOU" in director and "Northgate Primary School" in director
     assert "Escalated from Priya Shah (senior adviser)" in director
     assert "Education Act 2005, s15" in director and "EA 2005" not in director
@@ -99,7 +100,7 @@ def test_digest_items_link_to_the_school_on_the_desk_when_its_address_is_set(dem
 
 # --- Ofsted's dates (reinspection, HMI monitoring): watched, not owed -------------------------------------
 
-OFSTED_WORDS = ("reinspection", "hmi monitoring")
+OFSTED_WORDS = tuple(sorted(words.kind(k).lower() for k in OFSTED_OWNED_KINDS))  # as officers read them
 
 
 def test_a_passed_reinspection_window_is_passed_never_missed_and_escalated_to_no_one(demo_db, smtp):
@@ -107,7 +108,7 @@ def test_a_passed_reinspection_window_is_passed_never_missed_and_escalated_to_no
     # inspection yet. Nobody in the authority owes Ofsted's visit: `passed`, no notice, no escalation.
     summary = run_deadline_check(demo_db, d("2026-11-23"))
     assert summary["marked_passed"] == 2
-    assert not [i for i in summary["items"] if i["deadline"] in OFSTED_WORDS]
+    assert not [i for i in summary["items"] if i["deadline"].lower() in OFSTED_WORDS]
     # The statement of action goes missed and escalates exactly as before.
     assert summary["marked_missed"] >= 1 and summary["by_step"]["escalated"] >= 1
     with session_scope(demo_db) as session:
@@ -136,9 +137,9 @@ def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_di
     # Through the rest of the term: HMI monitoring windows close 18 Dec, 990102's reinspection window 20 Dec.
     days = ("2026-11-23", "2026-12-04", "2026-12-07", "2026-12-18", "2026-12-21", "2027-01-05", "2027-01-06")
     summaries = {day: run_deadline_check(demo_db, d(day), simulation=True) for day in days}
-    heads_up = [i for i in summaries["2026-12-04"]["items"] if i["deadline"] == "hmi monitoring"]
+    heads_up = [i for i in summaries["2026-12-04"]["items"] if i["deadline"] == "HMI monitoring visit"]
     assert len(heads_up) == 3 and {i["reminder"] for i in heads_up} == {"expected from Ofsted"}
-    ofsted_items = [i for s in summaries.values() for i in s["items"] if i["deadline"] in OFSTED_WORDS]
+    ofsted_items = [i for s in summaries.values() for i in s["items"] if i["deadline"].lower() in OFSTED_WORDS]
     assert {i["reminder"] for i in ofsted_items} == {"expected from Ofsted"}
     assert sum(s["marked_passed"] for s in summaries.values()) == 2 + 3 + 1  # 2 reinspections, 3 HMI, 990102
     with session_scope(demo_db) as session:
@@ -172,8 +173,9 @@ def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_mis
         session.add(DeadlineNotice(key=f"deadline:{window.id}:escalated", deadline_id=window.id, step="escalated",
                                    for_date=d("2026-09-14"), recipient_role="senior_adviser"))
     summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
-    kinds = {row["kind"] for row in summary["overdue"]}
-    assert "statement_of_action" in kinds and not kinds & OFSTED_OWNED_KINDS
+    overdue = {row["what"] for row in summary["overdue"]}
+    assert "statement of action to Ofsted" in overdue
+    assert not overdue & {words.kind(k) for k in OFSTED_OWNED_KINDS}
     with session_scope(demo_db) as session:
         shown = case_view(session, "990101", d("2027-01-04"))["cases"]
         assert {x["status"] for c in shown for x in c["deadlines"] if x["kind"] == "reinspection"} == {"passed"}

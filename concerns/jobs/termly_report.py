@@ -25,7 +25,7 @@ from concerns.mail.pdf import html_to_pdf
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import reports_dir
 from concerns.notify.outbox import TEMPLATES, council_name, inline_attachment, queue, render_pair, sign_off
-from concerns.notify.wording import category, event, kind, pathway, plain_note, state
+from concerns.notify.wording import category, event, kind, pathway, plain_note, sentence, state
 from concerns.policy import policy_for
 from concerns.rules import OFSTED_OWNED_KINDS
 from concerns.terms import Term
@@ -43,6 +43,7 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(["html", "html.j2"], default_for_string=False),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["ukdate"] = ukdate
+    env.filters["sentence"] = sentence
     return env
 
 
@@ -153,7 +154,7 @@ def build_report(session: Session, directory: Directory, la: str, as_of: date, s
         counts.append({"pathway": pathway(key), "open": now[key], "opened": opened[key], "closed": closed[key]})
     by_state = [{"pathway": pathway(p), "state": state(s), "cases": n}
                 for (p, s), n in sorted(Counter((c.pathway, c.state) for c in open_cases).items())]
-    return {"la": la, "authority": council_name(la), "term": term.label, "term_words": term.label.capitalize(),
+    return {"la": la, "authority": council_name(la), "term": term.label, "term_words": sentence(term.label),
             "as_of": as_of, "since": since, "total": len(rows), "schools": schools, "moves": moves,
             "counts": counts, "by_state": by_state, "overdue": overdue_all, "scheduled": scheduled}
 
@@ -189,9 +190,8 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
     table = [{"pathway": r["pathway"], "state": r["state"], "cases": r["cases"]} for r in report["by_state"]]
     moves = [{"on": m["on"].isoformat(), "school": m["school"], "pathway": m["pathway"], "what": m["event"],
               "from": m["from_state"], "to": m["to_state"]} for m in report["moves"]]
-    # "kind" stays a key for programs reading the summary; people read "what".
-    overdue = [{"due": o["due"].isoformat(), "school": o["school"], "what": o["what"], "responsible": o["who"],
-                "kind": o["kind"]} for o in report["overdue"]]
+    overdue = [{"due": o["due"].isoformat(), "school": o["school"], "what": o["what"], "responsible": o["who"]}
+               for o in report["overdue"]]
     return {"term": report["term"], "table": table, "moves": moves, "overdue": overdue, "markdown": markdown,
             "path": str(path), "pdf": str(pdf_path)}
 

@@ -23,7 +23,7 @@ from concerns.mail import MailSettings, message_id_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
-from concerns.notify.wording import citation, kind, pathway, plain_note
+from concerns.notify.wording import citation, kind, pathway, plain_note, sentence
 from concerns.policy import policy_for
 from models import Notification
 
@@ -43,6 +43,7 @@ def mail_environment() -> Environment:
     env.filters["humanise"] = humanise
     env.filters["uktime"] = uktime
     env.filters["citation"] = citation
+    env.filters["sentence"] = sentence
     env.filters["plain_note"] = plain_note
     env.filters["kind_words"] = kind
     env.filters["pathway_words"] = pathway
@@ -163,7 +164,12 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
         escalated = len(sections[0]["entries"])
         urgent = sum(len(s["entries"]) for s in sections[1:3])
         when = ukdate(result.as_of)
-        if escalated:
+        if escalated == 1:
+            first = sections[0]["entries"][0]
+            subject = (f"Escalated to you: {first['school']}, {kind(first['kind'])} missed"
+                       f"{f', and {lines - 1} more item' + ('s' if lines > 2 else '') if lines > 1 else ''}"
+                       f" ({when})")
+        elif escalated:
             subject = (f"Escalated to you: {escalated} missed deadline{'s' if escalated != 1 else ''}"
                        f"{f', and {lines - escalated} more item' + ('s' if lines - escalated != 1 else '') if lines > escalated else ''}"
                        f" ({when})")

@@ -104,6 +104,12 @@ _ABBREVIATIONS = {"hmi": "HMI", "la": "local authority", "aoc": "academy of conc
                   "sos": "Secretary of State", "rd": "Regional Director", "urn": "URN"}
 
 
+def sentence(text: str | None) -> str:
+    """First letter upper case, the rest as written ("HMI monitoring visit", not "Hmi monitoring visit")."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
 def words(key: str | None, table: dict[str, str] | None = None) -> str:
     """The words for a key: its entry in `table`, else the key read as words (abbreviations spelt out)."""
     if not key:
