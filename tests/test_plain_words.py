@@ -28,7 +28,8 @@ INTERNAL = {
     "the product's own name": re.compile(r"\b[Ss]ent by concerns\b|\bconcerns (?:default|event|run|letter|outbox|web|"
                                          r"init|for [A-Z])"),
     "a command or code span": re.compile(r"`|--on\b|\bURN EVENT\b"),
-    "a design document": re.compile(r"DOMAIN|CONTRACT\.md|TECH-NOTES|decisions\.md"),
+    # Any markdown file, and a capitalised document name cited by section ("NAME §4", "NAME.md §6").
+    "a design document": re.compile(r"\b[\w-]+\.md\b|\b[A-Z]{4,}(?:-[A-Z]+)*(?:\.md)?,? §"),
     "a pathway key read aloud": re.compile(r"\bla concern\b|\baoc\b|\bswk\b", re.IGNORECASE),
     "the product's confidence notes": re.compile(r"\bunconfirmed\b|\bconfidence\b", re.IGNORECASE),
     "a reminder step key": re.compile(r"\bbefore-\d+wd\b"),
@@ -126,7 +127,8 @@ def test_the_scan_catches_what_it_is_meant_to():
     for bad in ("owner: senior_adviser", "Record it with `concerns event URN EVENT --on DATE`",
                 "[concerns default: the common shape...]", "the local authority's la concern pathway",
                 "(termly; exact intervals unconfirmed)", "before-10wd", "scheduled for 2027-02-24",
-                "EA 2005 s15", "Sent by concerns for Demoshire", f"rule {RULE_IDS[0]}"):
+                "EA 2005 s15", "Sent by concerns for Demoshire", f"rule {RULE_IDS[0]}",
+                "[after NOTES.md]", "after PLAYBOOK §4 and §6"):
         assert findings("sample", bad), bad
     for good in ("Education Act 2005, s15", "Progress review meeting: Brook Lane Primary School",
                  "School improvement service, Demoshire Council", "schools causing concern",

@@ -23,7 +23,7 @@ from concerns.mail import MailSettings, message_id_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
-from concerns.notify.wording import citation, kind, pathway, plain_note, sentence
+from concerns.notify.wording import citation, detail, kind, pathway, plain_note, sentence
 from concerns.policy import policy_for
 from models import Notification
 
@@ -44,6 +44,7 @@ def mail_environment() -> Environment:
     env.filters["uktime"] = uktime
     env.filters["citation"] = citation
     env.filters["sentence"] = sentence
+    env.globals["detail"] = detail
     env.filters["plain_note"] = plain_note
     env.filters["kind_words"] = kind
     env.filters["pathway_words"] = pathway
@@ -127,12 +128,16 @@ def _one_line_per_meeting(items: list[Item]) -> list[dict]:
                 meetings[key]["judgement"] = True
                 continue
             line["judgement"] = item.kind == "progress_judgement"
+            if line["judgement"]:
+                line["note"] = ""  # the judgement's own note only says where it is made
             line["kind"] = "progress_meeting"
             meetings[key] = line
         lines.append(line)
     for line in meetings.values():
         if line["judgement"]:
-            line["note"] = f"{plain_note(line['note'])}; it makes the formal judgement of progress"
+            note = plain_note(line["note"])
+            line["note"] = f"{note}; the meeting makes the formal judgement of progress" if note else \
+                "the meeting makes the formal judgement of progress"
     return lines
 
 

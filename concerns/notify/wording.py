@@ -139,6 +139,27 @@ def category(key: str | None) -> str:
     return words(key, CATEGORIES) if key else ""
 
 
+# What a deadline's own note says again of its kind: left out where the kind's words already say it.
+_NOTE_REPEATS_KIND = {
+    "warning_notice_compliance": "end of the compliance period",
+    "reinspection": "latest date for the next full inspection",
+    "hmi_monitoring": "expected HMI monitoring window closes",
+    "progress_judgement": "formal judgement of progress at the progress review meeting",
+    "progress_meeting": "progress review meeting",
+}
+
+
+def detail(kind_key: str, note: str | None) -> str:
+    """What to write after the deadline's kind: ": its note", or only what the note adds to the kind
+    (" (local authority warning notice given 20 October 2026)"), or nothing."""
+    text = plain_note(note).strip()
+    repeated = _NOTE_REPEATS_KIND.get(kind_key)
+    if repeated and text.lower().startswith(repeated.lower()):
+        text = text[len(repeated):].strip()
+        return f" {text}" if text.startswith("(") else (f": {text}" if text else "")
+    return f": {text}" if text else ""
+
+
 # --- sources as citations ---------------------------------------------------------------------------
 
 _ACTS = (
