@@ -181,8 +181,12 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
         else:
             subject = (f"Schools causing concern: {lines} item{'s' if lines != 1 else ''}"
                        f"{f', {urgent} needing action now' if urgent else ''} ({when})")
-        opening = (f"Your schools causing concern, as at {when}: what is due, missed"
-                   f"{', escalated to you' if escalated else ''} and expected from Ofsted.")
+        present = [words for words, n in (("deadlines escalated to you", escalated),
+                                          ("deadlines missed", len(sections[1]["entries"])),
+                                          ("deadlines coming up", sum(len(x["entries"]) for x in sections[2:5])),
+                                          ("dates expected from Ofsted", len(sections[5]["entries"]))) if n]
+        opening = (f"Your schools causing concern as at {when}: "
+                   f"{', '.join(present[:-1]) + ' and ' + present[-1] if len(present) > 1 else present[0]}.")
 
         def owner_of(item, la=la) -> str:
             role = item["escalated_from"]
