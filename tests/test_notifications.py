@@ -264,6 +264,16 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     [attached] = list(report[0].iter_attachments())
     assert attached.get_content_type() == "application/pdf" and attached.get_filename().endswith(".pdf")
     assert attached.get_payload(decode=True).startswith(b"%PDF-")
+    # Heads and chairs are invited too: their mail is signed by the service, with no "do not forward".
+    school_side = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Progress review meeting")
+                   and "schools.demoshire" in m.msg["To"]]
+    officer = [m for m in invitations if "schools.demoshire" not in m["To"]]
+    assert school_side and officer
+    for msg in school_side:
+        text, html = body(msg), msg.get_body(("html",)).get_content()
+        assert "School improvement service, Demoshire Council" in text and "forward" not in text + html
+        assert "Sent by" not in text + html
+    assert "do not forward this message outside the authority" in body(officer[0])
     # The Demoshire demo has no SoC agenda: the invitation does not claim one.
     assert "agenda is attached" not in body(invitations[0]) and "agenda will follow" in body(invitations[0])
 
