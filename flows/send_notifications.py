@@ -31,7 +31,14 @@ from concerns.mail.settings import (
     MailSettings,
     build_smtp_url,
 )
-from flows.common import database_parameter, finish, markdown_summary, publish_markdown, run_job, run_name
+from flows.common import (
+    database_parameter,
+    finish,
+    markdown_summary,
+    publish_markdown,
+    run_job,
+    sending_run_name,
+)
 
 ENV_SMTP_BLOCK = "CONCERNS_SMTP_BLOCK"
 ARTIFACT_KEY = "send-notifications"
@@ -104,7 +111,7 @@ async def publish_send_summary(summary: dict) -> None:
 
 
 # The run name never includes `db`: a PostgreSQL URL may carry a password.
-@flow(name="send-notifications", flow_run_name=run_name("send-notifications"))
+@flow(name="send-notifications", flow_run_name=sending_run_name)
 async def send_notifications_flow(as_of: date | None = None, db: str | None = None) -> Any:
     """Send every pending notification in the outbox (SMTP, or .eml files without an SMTP URL).
 

@@ -958,7 +958,8 @@ def _sent_letters(db_url, tmp_path) -> dict[str, list[str]]:
     for eml in (tmp_path / "outbox").glob("*.eml"):
         msg = email.message_from_bytes(eml.read_bytes(), policy=email_policy.default)
         for part in msg.iter_attachments():
-            out.setdefault(msg["To"], []).append(part.get_content())
+            if part.get_content_type() == "text/html":  # the letter as drafted (its PDF travels beside it)
+                out.setdefault(msg["To"], []).append(part.get_content())
     return out
 
 

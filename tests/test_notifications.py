@@ -6,6 +6,7 @@ No Prefect here: the jobs the flows wrap are plain Python.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -19,6 +20,7 @@ from concerns.jobs import (
     run_send_notifications,
     run_termly_review,
 )
+from concerns.notify import wording as words
 from concerns.rules import OFSTED_OWNED_KINDS
 from concerns.views import case_view, deadlines_view
 from models import Deadline, DeadlineNotice, Notification
@@ -66,12 +68,17 @@ def test_right_people_get_the_right_mail_on_the_right_day(demo_db, smtp):
     # One digest per officer, not one mail per deadline.
     assert all(len(msgs) == 1 for msgs in mail.values())
     senior = body(mail["priya.shah@demoshire.example"][0])
-    assert "Northgate Primary School (990301)" in senior and "MISSED" in senior
-    assert "St Joseph's Catholic Primary School (990202)" in senior and "DUE WITHIN 3 WORKING DAYS" in senior
-    # The missed statement of action escalates to the senior adviser's manager, the assistant director.
-    director = body(mail["alex.morgan@demoshire.example"][0])
+    assert "MISSED" in senior and "Northgate Primary School, statement of action to Ofsted" in senior
+    assert "St Joseph's Catholic Primary School" in senior and "DUE WITHIN 3 WORKING DAYS" in senior
+    assert "Escalated" not in mail["priya.shah@demoshire.example"][0]["Subject"]
+    # The missed statement of action escalates to the senior adviser's manager, the assistant director:
+    # the subject says so, and the line names the officer who missed it, not a role key.
+    escalation = mail["alex.morgan@demoshire.example"][0]
+    director = body(escalation)
+    assert escalation["Subject"].startswith("Escalated to you: Northgate Primary School, statement of action to Ofsted missed")
     assert "ESCALATED TO YOU" in director and "Northgate Primary School" in director
-    assert "owner: senior adviser" in director
+    assert "Escalated from Priya Shah (senior adviser)" in director
+    assert "Education Act 2005, s15" in director and "EA 2005" not in director
     # No school-side recipient gets a deadline digest.
     assert not [r for r in mail if "schools.demoshire" in r]
     with session_scope(demo_db) as session:
@@ -93,7 +100,7 @@ def test_digest_items_link_to_the_school_on_the_desk_when_its_address_is_set(dem
 
 # --- Ofsted's dates (reinspection, HMI monitoring): watched, not owed -------------------------------------
 
-OFSTED_WORDS = ("reinspection", "hmi monitoring")
+OFSTED_WORDS = tuple(sorted(words.kind(k).lower() for k in OFSTED_OWNED_KINDS))  # as officers read them
 
 
 def test_a_passed_reinspection_window_is_passed_never_missed_and_escalated_to_no_one(demo_db, smtp):
@@ -101,7 +108,7 @@ def test_a_passed_reinspection_window_is_passed_never_missed_and_escalated_to_no
     # inspection yet. Nobody in the authority owes Ofsted's visit: `passed`, no notice, no escalation.
     summary = run_deadline_check(demo_db, d("2026-11-23"))
     assert summary["marked_passed"] == 2
-    assert not [i for i in summary["items"] if i["deadline"] in OFSTED_WORDS]
+    assert not [i for i in summary["items"] if i["deadline"].lower() in OFSTED_WORDS]
     # The statement of action goes missed and escalates exactly as before.
     assert summary["marked_missed"] >= 1 and summary["by_step"]["escalated"] >= 1
     with session_scope(demo_db) as session:
@@ -130,9 +137,9 @@ def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_di
     # Through the rest of the term: HMI monitoring windows close 18 Dec, 990102's reinspection window 20 Dec.
     days = ("2026-11-23", "2026-12-04", "2026-12-07", "2026-12-18", "2026-12-21", "2027-01-05", "2027-01-06")
     summaries = {day: run_deadline_check(demo_db, d(day), simulation=True) for day in days}
-    heads_up = [i for i in summaries["2026-12-04"]["items"] if i["deadline"] == "hmi monitoring"]
+    heads_up = [i for i in summaries["2026-12-04"]["items"] if i["deadline"] == "HMI monitoring visit"]
     assert len(heads_up) == 3 and {i["reminder"] for i in heads_up} == {"expected from Ofsted"}
-    ofsted_items = [i for s in summaries.values() for i in s["items"] if i["deadline"] in OFSTED_WORDS]
+    ofsted_items = [i for s in summaries.values() for i in s["items"] if i["deadline"].lower() in OFSTED_WORDS]
     assert {i["reminder"] for i in ofsted_items} == {"expected from Ofsted"}
     assert sum(s["marked_passed"] for s in summaries.values()) == 2 + 3 + 1  # 2 reinspections, 3 HMI, 990102
     with session_scope(demo_db) as session:
@@ -154,7 +161,7 @@ def test_ofsted_dates_get_one_expected_from_ofsted_heads_up_and_the_assistant_di
     assert expected
     # A digest of nothing but Ofsted's dates asks for no action now.
     only = [m for m in expected if "MISSED" not in body(m) and "DUE" not in body(m)]
-    assert only and not [m for m in only if "need action now" in m["Subject"]]
+    assert only and not [m for m in only if "needing action now" in m["Subject"]]
 
 
 def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_missed_before(demo_db, smtp):
@@ -166,8 +173,9 @@ def test_termly_report_never_lists_an_ofsted_date_as_overdue_even_one_marked_mis
         session.add(DeadlineNotice(key=f"deadline:{window.id}:escalated", deadline_id=window.id, step="escalated",
                                    for_date=d("2026-09-14"), recipient_role="senior_adviser"))
     summary = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
-    kinds = {row["kind"] for row in summary["overdue"]}
-    assert "statement_of_action" in kinds and not kinds & OFSTED_OWNED_KINDS
+    overdue = {row["what"] for row in summary["overdue"]}
+    assert "statement of action to Ofsted" in overdue
+    assert not overdue & {words.kind(k) for k in OFSTED_OWNED_KINDS}
     with session_scope(demo_db) as session:
         shown = case_view(session, "990101", d("2027-01-04"))["cases"]
         assert {x["status"] for c in shown for x in c["deadlines"] if x["kind"] == "reinspection"} == {"passed"}
@@ -236,8 +244,9 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
 
         open_schools = len(register(session, d("2027-01-04")))
     assert summary["meetings_scheduled"] == open_schools
-    assert any(row["pathway"] == "special_measures" for row in summary["table"])
+    assert any(row["pathway"] == "special measures" for row in summary["table"])
     assert "Overdue" in summary["markdown"] and (tmp_path / "reports").exists()
+    assert Path(summary["reports"][0]).with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
     again = run_termly_review(demo_db, d("2027-01-04"), simulation=True)
     assert again["meetings_scheduled"] == 0 and again["invitations_queued"] == 0
     run_send_notifications(demo_db)
@@ -249,6 +258,24 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     assert b"BEGIN:VEVENT" in ics.get_payload(decode=True)
     report = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Termly report")]
     assert [m["To"] for m in report] == ["alex.morgan@demoshire.example"]
+    # The report is the mail's HTML body, and a PDF to print and file; no markdown travels.
+    html = report[0].get_body(("html",)).get_content()
+    assert "School by school" in html and "Northgate Primary School" in html
+    [attached] = list(report[0].iter_attachments())
+    assert attached.get_content_type() == "application/pdf" and attached.get_filename().endswith(".pdf")
+    assert attached.get_payload(decode=True).startswith(b"%PDF-")
+    # Heads and chairs are invited too: their mail is signed by the service, with no "do not forward".
+    school_side = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Progress review meeting")
+                   and "schools.demoshire" in m.msg["To"]]
+    officer = [m for m in invitations if "schools.demoshire" not in m["To"]]
+    assert school_side and officer
+    for msg in school_side:
+        text, html = body(msg), msg.get_body(("html",)).get_content()
+        assert "School improvement service, Demoshire Council" in text and "forward" not in text + html
+        assert "Sent by" not in text + html
+    assert "do not forward this message outside the authority" in body(officer[0])
+    # The Demoshire demo has no SoC agenda: the invitation does not claim one.
+    assert "agenda" not in body(invitations[0]) and "A calendar invitation is attached." in body(invitations[0])
 
 
 def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):

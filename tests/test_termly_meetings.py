@@ -301,7 +301,7 @@ def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_
     for row in first:
         assert "Chair: Assistant Director (Assistant director)" in row.body_text
         assert "The agenda is attached" in row.body_text and b"School of Concern" in attachment(row, "text/html")
-        assert "Papers are due by" in row.body_text
+        assert "Please send the papers by" in row.body_text
     committee = [r for r in rows if r.urn == "700001" and ":improvement_committee:" in r.key and "first half" in r.key]
     assert sorted(r.recipient_email for r in committee) == sorted(
         [officers["senior_officer"], "head700001@school.example", "chair700001@school.example"])

@@ -10,9 +10,11 @@ from datetime import date
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.mail import MailSettings
+from concerns.notify import wording as words
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import queue_digests
 from concerns.notify.reminders import deadline_check
+from concerns.policy import policy_for
 
 
 def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | None = None,
@@ -47,6 +49,6 @@ STEP_WORDS = {
 
 def item_in_words(item) -> dict:
     """One reminder as the operator reads it in the run's summary: school, deadline, when, who."""
-    return {"school": f"{item.school} ({item.urn})", "deadline": item.kind.replace("_", " "),
+    return {"school": f"{item.school} ({item.urn})", "deadline": words.kind(item.kind),
             "due": item.due.isoformat(), "reminder": STEP_WORDS.get(item.step, item.step.replace("-", " ")),
-            "officer responsible": item.responsible.replace("_", " ")}
+            "officer responsible": policy_for(item.la).title_of(item.responsible)}

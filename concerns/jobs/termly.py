@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from concerns.casework import SystemEvent, lock_schools, record_system_events
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.formatting import ukdate
+from concerns.jobs.termly_report import write_report
 from concerns.lacategories import in_force, proposals
 from concerns.letters import render_letter
 from concerns.mail import MailSettings, meeting_invitation
@@ -41,9 +42,7 @@ from concerns.notify.outbox import inline_attachment, queue, render_pair
 from concerns.policy import Policy, policy_for
 from concerns.terms import Term
 from concerns.untrusted import safe_filename
-from concerns.views import deadlines_view
-from models import Case, CaseEvent, Notification, School
-from statemachines.pathways import SYSTEM_TRIGGERS
+from models import Case, Notification, School
 
 LONDON = ZoneInfo("Europe/London")
 ACTOR = "termly-review"
@@ -268,7 +267,7 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, want
             chair=_titled(policy, wanted.chair) if wanted.chair else None,
             invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
             papers_due=papers_due, minutes_due=minutes_due, agenda=with_agenda, authority=wanted.la,
-            subject=subject)
+            subject=subject, recipient=person)
         _, created = queue(session, key=f"{wanted.key}:{person.email}", kind="invitation", recipient=person,
                            subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
                            attachments=attachments, urn=None if meeting.is_panel else lead.school.urn,
@@ -352,55 +351,6 @@ def _panel_agenda(wanted: _Wanted, start: datetime, venue: str, papers_due: date
     return name, html.encode("utf-8")
 
 
-REPORT = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True).from_string(
-    """# Termly report: schools causing concern, {{ la }}, {{ term }}
-
-As of {{ as_of }}. {{ total }} school{{ "s" if total != 1 }} with an open case.
-
-## Open cases by pathway and state
-
-| Pathway | State | Cases |
-|---|---|---|
-{% for row in table %}
-| {{ row.pathway }} | {{ row.state }} | {{ row.cases }} |
-{% endfor %}
-
-## Moves since {{ since }}
-
-{% if moves %}
-| On | URN | School | Pathway | Event | From | To |
-|---|---|---|---|---|---|---|
-{% for m in moves %}
-| {{ m.on }} | {{ m.urn }} | {{ m.name }} | {{ m.pathway }} | {{ m.event }} | {{ m.from_state }} | {{ m.to_state }} |
-{% endfor %}
-{% else %}
-None.
-{% endif %}
-
-## Overdue
-
-{% if overdue %}
-| Due | URN | School | Deadline | Responsible |
-|---|---|---|---|---|
-{% for d in overdue %}
-| {{ d.due }} | {{ d.urn }} | {{ d.name }} | {{ d.kind }} | {{ d.responsible }} |
-{% endfor %}
-{% else %}
-Nothing overdue.
-{% endif %}
-
-## Meetings scheduled this term
-
-{{ scheduled }} progress meeting{{ "s" if scheduled != 1 }} scheduled by this review; each asks for a formal judgement of progress.
-""")
-
-
-def _previous_term_start(policy, term: Term) -> date:
-    terms = [t for y in (term.academic_year - 1, term.academic_year) for t in policy.terms.year(y)]
-    index = next(i for i, t in enumerate(terms) if t.start == term.start)
-    return terms[index - 1].start if index else term.start
-
-
 def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> dict:
     check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
@@ -453,7 +403,7 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
         scheduled, invitations = len(booked), 0
         for w, booking in booked:
             invitations += _invite(session, settings, directory, w, booking, as_of)
-        reports = [_report(session, settings, directory, la, as_of, scheduled) for la in las]
+        reports = [write_report(session, settings, directory, la, as_of, scheduled) for la in las]
     first = reports[0] if reports else {"term": "", "table": [], "moves": [], "overdue": [], "markdown": ""}
     return {"as_of": as_of.isoformat(), "term": first["term"], "meetings_scheduled": scheduled,
             "invitations_queued": invitations, "table": [r for rep in reports for r in rep["table"]],
@@ -464,41 +414,3 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
                           "schools": [s.school.urn for s in w.schools], "invited": [p.email for p in w.people]}
                          for w, b in booked],
             "meetings_unplaced": unplaced}
-
-
-def _report(session: Session, settings: MailSettings, directory: Directory, la: str, as_of: date,
-            scheduled: int) -> dict:
-    policy = policy_for(la)
-    term = policy.terms.current_or_next_term(as_of)
-    since = _previous_term_start(policy, term)
-    open_cases = session.exec(select(Case).join(School, School.urn == Case.urn).where(
-        School.la == la, Case.closed.is_(None), Case.opened <= as_of)).all()
-    counts = Counter((c.pathway, c.state) for c in open_cases)
-    table = [{"la": la, "pathway": p, "state": s, "cases": n} for (p, s), n in sorted(counts.items())]
-    events = session.exec(select(CaseEvent, School, Case).join(School, School.urn == CaseEvent.urn)
-                          .join(Case, Case.id == CaseEvent.case_id)
-                          .where(School.la == la, CaseEvent.on >= since, CaseEvent.on <= as_of)
-                          .order_by(CaseEvent.on, CaseEvent.id)).all()
-    # Moves are state changes and openings; notes are left out (the report goes to members, and some
-    # notes are confidential).
-    moves = [{"on": e.on.isoformat(), "urn": s.urn, "name": s.name, "pathway": c.pathway, "event": e.event,
-              "from_state": e.from_state, "to_state": e.to_state}
-             for e, s, c in events if e.event not in SYSTEM_TRIGGERS and e.from_state != e.to_state]
-    overdue = [{k: d[k] for k in ("due", "urn", "name", "kind", "responsible", "pathway")}
-               for d in deadlines_view(session, as_of, la=la) if d["status"] == "missed"]
-    markdown = REPORT.render(la=la, term=term.label, as_of=as_of.isoformat(), total=len({c.urn for c in open_cases}),
-                             table=table, since=since.isoformat(), moves=moves, overdue=overdue,
-                             scheduled=scheduled)
-    folder = reports_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"termly-{safe_filename(la)}-{safe_filename(term.label)}.md"
-    path.write_text(markdown, encoding="utf-8")
-    for person in directory.holders(la, "assistant_director"):
-        subject = f"Termly report: schools causing concern, {term.label}"
-        text, html = render_pair("report", recipient=person, intro=f"The termly report for {term.label} is attached.",
-                                 report_text=markdown, report_html="", authority=la, subject=subject)
-        queue(session, key=f"termly-report:{la}:{term.label}:{person.email}", kind="report", recipient=person,
-              subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
-              attachments=[inline_attachment(path.name, markdown.encode("utf-8"), "text/markdown")])
-    return {"term": term.label, "table": table, "moves": moves, "overdue": overdue, "markdown": markdown,
-            "path": str(path)}

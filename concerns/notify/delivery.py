@@ -101,10 +101,19 @@ def _attachment(spec: dict) -> Attachment:
     return Attachment(spec["filename"], content, spec.get("mimetype", ""))
 
 
+def _specs(specs: list[dict]):
+    """Each attachment spec, a bundle's parts in their order (a letter: its PDF, then its HTML)."""
+    for spec in specs:
+        if "parts" in spec:
+            yield from _specs(spec["parts"])
+        else:
+            yield spec
+
+
 def outgoing(row: Notification) -> OutgoingMail:
     return OutgoingMail(key=row.key, to=(row.recipient_email,), cc=tuple(row.cc), subject=row.subject,
                         text=row.body_text, html=row.body_html,
-                        attachments=tuple(_attachment(spec) for spec in row.attachments))
+                        attachments=tuple(_attachment(spec) for spec in _specs(row.attachments)))
 
 
 def message_for(row: Notification, settings: MailSettings):

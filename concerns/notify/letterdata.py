@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from concerns.letters import LetterAuthority, LetterParty, LetterSchool, RenderedLetter
 from concerns.lettersettings import check_letter_settings
 from concerns.letterspecs import letter_specs
+from concerns.mail.pdf import html_to_pdf
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import inline_attachment
 from concerns.policy import FUNCTIONS
@@ -140,5 +141,14 @@ def letter_content(row: Letter) -> bytes:
 
 
 def letter_attachment(row: Letter) -> dict:
-    """The letter's bytes inside the queued mail, so a later change or deletion of the file cannot touch it."""
-    return inline_attachment(Path(row.path).name, letter_content(row), "text/html")
+    """The letter inside the queued mail: as a PDF to print and file, and as drafted (HTML), both made
+    from the letter's own bytes, so a later change or deletion of the file cannot touch what is sent.
+
+    One entry for the mail's attachment list that carries both files (`parts`); the sender attaches
+    each (concerns.notify.delivery). The PDF goes first: it is what a recipient should open.
+    """
+    content = letter_content(row)
+    html_name = Path(row.path).name
+    pdf = html_to_pdf(content, title=row.title)
+    return {"parts": [inline_attachment(f"{Path(html_name).stem}.pdf", pdf, "application/pdf"),
+                      inline_attachment(html_name, content, "text/html")]}

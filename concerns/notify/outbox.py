@@ -18,11 +18,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import Session, select
 
 from concerns.desklinks import desk_url, school_link
-from concerns.formatting import ukdate
+from concerns.formatting import ukdate, uktime
 from concerns.mail import MailSettings, message_id_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
+from concerns.notify.wording import citation, detail, kind, pathway, plain_note, sentence
+from concerns.policy import policy_for
 from models import Notification
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
@@ -39,14 +41,36 @@ def mail_environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["ukdate"] = ukdate
     env.filters["humanise"] = humanise
+    env.filters["uktime"] = uktime
+    env.filters["citation"] = citation
+    env.filters["sentence"] = sentence
+    env.globals["detail"] = detail
+    env.filters["plain_note"] = plain_note
+    env.filters["kind_words"] = kind
+    env.filters["pathway_words"] = pathway
+    env.globals["sign_off"] = sign_off
     # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
     env.globals["school_link"] = school_link
     env.globals["desk_url"] = desk_url
     return env
 
 
+def council_name(la: str) -> str:
+    """The authority as it signs: "Demoshire Council" (a name already ending in Council or Authority is kept)."""
+    return la if la.lower().endswith(("council", "authority")) else f"{la} Council"
+
+
+def sign_off(la: str) -> str:
+    """Every mail is signed by the service, never by the software that sent it."""
+    return f"School improvement service, {council_name(la)}"
+
+
 def render_pair(name: str, **context) -> tuple[str, str]:
+    """The text and HTML of mail `name`. A mail to a school-side recipient (head, chair, governors) is
+    signed for them and carries no "do not forward" line: the officers' register is not in it."""
     env = mail_environment()
+    recipient = context.get("recipient")
+    context.setdefault("school_side", bool(getattr(recipient, "school_side", False)))
     return env.get_template(f"{name}.txt.j2").render(**context), env.get_template(f"{name}.html.j2").render(**context)
 
 
@@ -78,13 +102,43 @@ def inline_attachment(filename: str, content: bytes, mimetype: str) -> dict:
 
 
 SECTIONS = (
-    ("escalated", "Escalated to you: missed by the officer responsible"),
-    ("missed", "Missed"),
-    ("due", "Due today"),
-    ("before-3wd", "Due within 3 working days"),
-    ("before-10wd", "Due within 10 working days"),
-    ("expected", "Expected from Ofsted"),  # Ofsted's dates: watched, not owed, never urgent
+    ("escalated", "Escalated to you", "Missed by the officer named on each line; as their manager, please "
+                                      "make sure it is put right."),
+    ("missed", "Missed", "The date has passed without the step being recorded as done."),
+    ("due", "Due today", ""),
+    ("before-3wd", "Due within 3 working days", ""),
+    ("before-10wd", "Due within 10 working days", ""),
+    # Ofsted's dates: watched, not owed, never urgent
+    ("expected", "Expected from Ofsted", "Ofsted sets these dates; nothing is owed by you. Be ready for the visit."),
 )
+
+MEETING_KINDS = ("progress_meeting", "progress_judgement")
+
+
+def _one_line_per_meeting(items: list[Item]) -> list[dict]:
+    """A meeting and the judgement of progress it makes are one line, not two."""
+    lines: list[dict] = []
+    meetings: dict[tuple, dict] = {}
+    for item in sorted(items, key=lambda i: (i.due, i.school, i.urn, MEETING_KINDS.index(i.kind)
+                                             if i.kind in MEETING_KINDS else -1)):
+        line = dict(vars(item))
+        if item.kind in MEETING_KINDS:
+            key = (item.urn, item.due, item.escalated_from)
+            if key in meetings:
+                meetings[key]["judgement"] = True
+                continue
+            line["judgement"] = item.kind == "progress_judgement"
+            if line["judgement"]:
+                line["note"] = ""  # the judgement's own note only says where it is made
+            line["kind"] = "progress_meeting"
+            meetings[key] = line
+        lines.append(line)
+    for line in meetings.values():
+        if line["judgement"]:
+            note = plain_note(line["note"])
+            line["note"] = f"{note}; the meeting makes the formal judgement of progress" if note else \
+                "the meeting makes the formal judgement of progress"
+    return lines
 
 
 @dataclass
@@ -108,13 +162,41 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
         for person in officers:
             per_person.setdefault(person.email, (person, la, []))[2].extend(items)
     for email, (person, la, items) in sorted(per_person.items()):
-        sections = [{"title": title, "entries": sorted((i for i in items if i.step == step), key=lambda i: (i.due, i.urn))}
-                    for step, title in SECTIONS]
-        urgent = sum(1 for i in items if i.step in ("escalated", "missed", "due"))
-        subject = (f"Schools causing concern: {len(items)} deadline item{'s' if len(items) != 1 else ''}"
-                   f"{f', {urgent} need action now' if urgent else ''} ({result.as_of.isoformat()})")
+        sections = [{"title": title, "explain": explain,
+                     "entries": _one_line_per_meeting([i for i in items if i.step == step])}
+                    for step, title, explain in SECTIONS]
+        lines = sum(len(s["entries"]) for s in sections)
+        escalated = len(sections[0]["entries"])
+        urgent = sum(len(s["entries"]) for s in sections[1:3])
+        when = ukdate(result.as_of)
+        if escalated == 1:
+            first = sections[0]["entries"][0]
+            subject = (f"Escalated to you: {first['school']}, {kind(first['kind'])} missed"
+                       f"{f', and {lines - 1} more item' + ('s' if lines > 2 else '') if lines > 1 else ''}"
+                       f" ({when})")
+        elif escalated:
+            subject = (f"Escalated to you: {escalated} missed deadline{'s' if escalated != 1 else ''}"
+                       f"{f', and {lines - escalated} more item' + ('s' if lines - escalated != 1 else '') if lines > escalated else ''}"
+                       f" ({when})")
+        else:
+            subject = (f"Schools causing concern: {lines} item{'s' if lines != 1 else ''}"
+                       f"{f', {urgent} needing action now' if urgent else ''} ({when})")
+        present = [words for words, n in (("deadlines escalated to you", escalated),
+                                          ("deadlines missed", len(sections[1]["entries"])),
+                                          ("deadlines coming up", sum(len(x["entries"]) for x in sections[2:5])),
+                                          ("dates expected from Ofsted", len(sections[5]["entries"]))) if n]
+        opening = (f"Your schools causing concern as at {when}: "
+                   f"{', '.join(present[:-1]) + ' and ' + present[-1] if len(present) > 1 else present[0]}.")
+
+        def owner_of(item, la=la) -> str:
+            role = item["escalated_from"]
+            title = policy_for(la).title_of(role)
+            people = directory.holders(la, role, item["urn"])
+            named = ", ".join(p.name for p in people if not p.school_side)
+            return f"{named} ({title.lower()})" if named else f"the {title.lower()} (no one holds the role)"
+
         text, html = render_pair("digest", recipient=person, as_of=result.as_of, sections=sections,
-                                 authority=authority_name(la), subject=subject)
+                                 authority=authority_name(la), subject=subject, opening=opening, owner_of=owner_of)
         # One digest per person per day; a later run that same day with new items sends a second one.
         n = len(session.exec(select(Notification.id).where(Notification.kind == "digest",
                                                            Notification.recipient_email == email,
