@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import Row, bindparam, update
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from concerns.casework import (
     record_authority_policy,
 )
+from concerns.db import insert_many
 from concerns.importers import (
     SchoolRecord,
 )
@@ -60,7 +61,7 @@ def held_school_rows(session: Session, urns: Iterable[str]) -> dict[str, Row]:
     return found
 
 
-_INSERT_SCHOOL = insert(School.__table__)
+_SCHOOL = School.__table__
 
 
 class Schools:
@@ -124,7 +125,7 @@ class Schools:
     def write(self, urn: str, kind: str, values: dict) -> None:
         if kind == "new":
             self._record_policy(values["la"])
-            self.session.connection().execute(_INSERT_SCHOOL, values)
+            insert_many(self.session.connection(), _SCHOOL, [values])
         elif kind == "changed":
             self.update_many([(urn, values)])
 
@@ -152,7 +153,7 @@ class Schools:
         for la in dict.fromkeys(row["la"] for row in rows):
             self._record_policy(la)
         if rows:
-            self.session.connection().execute(_INSERT_SCHOOL, rows)
+            insert_many(self.session.connection(), _SCHOOL, rows)
 
     def _record_policy(self, la: str) -> None:
         if la not in self.policies_recorded:
