@@ -7,8 +7,8 @@ temporary SQLite database (concerns.db.upgrade), and prints one table:
 
 - import: `concerns.imports.import_ofsted` on the national Ofsted file into an empty database, against
   floors measured in the same run on the same file: a bare `csv.reader` pass, the project's parser
-  (`read_ofsted`), the in-memory replay of every school through the pathway machine, and a Core
-  executemany of every row the import wrote. Wall-clock and CPU seconds, best of --repeat runs (the
+  (`read_ofsted`), the in-memory replay of every school through the pathway machine, and a bulk
+  insert (`concerns.db.insert_many`, one executemany per table) of every row the import wrote. Wall-clock and CPU seconds, best of --repeat runs (the
   machine is shared: CPU time is the steadier figure). The same file imported again (nothing to change),
   and the same import on PostgreSQL when a server answers (CONCERNS_BENCH_POSTGRES, else the local unix
   socket). Then the GIAS establishments and links files for the same schools.
@@ -134,30 +134,28 @@ IMPORTED_TABLES = ("authority_policy", "school", "inspection", "inspection_grade
 
 
 def imported_rows(url: str) -> dict[str, list[dict]]:
-    """Every row the import wrote, as dicts, parents first."""
-    from sqlalchemy import MetaData, select
+    """Every row the import wrote, as dicts, parents first (read through the models' tables, so values
+    come back as the import gave them: aware datetimes, JSON as dicts)."""
+    from sqlalchemy import select
+    from sqlmodel import SQLModel
 
     from concerns.db import engine_for
 
-    metadata = MetaData()
-    metadata.reflect(engine_for(url))
     with engine_for(url).connect() as connection:
-        return {name: [dict(row._mapping) for row in connection.execute(select(metadata.tables[name]))]
+        return {name: [dict(row._mapping) for row in connection.execute(select(SQLModel.metadata.tables[name]))]
                 for name in IMPORTED_TABLES}
 
 
 def insert_rows(url: str, rows: dict[str, list[dict]]) -> None:
-    """The write floor: the import's rows put back with one Core executemany per table, one transaction."""
-    from sqlalchemy import MetaData, insert
+    """The write floor: the import's rows put back with one executemany per table, ids given, in one
+    transaction, by the import's own bulk writer (concerns.db.insert_many)."""
+    from sqlmodel import SQLModel
 
-    from concerns.db import engine_for
+    from concerns.db import engine_for, insert_many
 
-    metadata = MetaData()
-    metadata.reflect(engine_for(url))
     with engine_for(url).begin() as connection:
         for name in IMPORTED_TABLES:
-            if rows[name]:
-                connection.execute(insert(metadata.tables[name]), rows[name])
+            insert_many(connection, SQLModel.metadata.tables[name], rows[name])
 
 
 def replay_all(path: Path) -> Callable[[], int]:
@@ -254,7 +252,7 @@ class PostgresDatabases:
 def import_figures(table: Table, path: Path, work: Path, repeat: int) -> None:
     """The Ofsted import against floors measured in the same run, on the same file.
 
-    Floors: a bare csv.reader pass; the project's parser (read_ofsted); Core executemany of every row
+    Floors: a bare csv.reader pass; the project's parser (read_ofsted); a bulk insert of every row
     the import writes (read back from its database, inserted into a fresh one in one transaction); the
     in-memory replay of every school through the machine. Each best of `repeat` runs.
     """
@@ -283,13 +281,13 @@ def import_figures(table: Table, path: Path, work: Path, repeat: int) -> None:
     table.add("bare csv.reader parse (floor)", str(bare), f"{rows_in_file:,} rows")
     table.add("project parser, read_ofsted (floor)", str(parser), ratio(parser))
     table.add("in-memory replay, one bound machine (floor)", str(replay), f"{events:,} events; {ratio(replay)}")
-    table.add("Core executemany of the rows written (floor)", str(write), f"{count:,} rows; {ratio(write)}")
+    table.add("bulk insert of the rows written (floor)", str(write), f"{count:,} rows; {ratio(write)}")
     floors = parser.wall + replay.wall + write.wall
     table.add("Ofsted import (import_ofsted)", str(imported),
               f"{rows_in_file / imported.wall:,.0f} rows/s; target 5 s {verdict(imported.wall <= 5)}")
     table.add("  import : bare parse", f"{imported.wall / bare.wall:,.0f} x",
               f"CPU {imported.cpu / bare.cpu:,.0f} x; target 25 x {verdict(imported.wall / bare.wall <= 25)}")
-    table.add("  import : parser + replay + executemany", f"{imported.wall / floors:.1f} x",
+    table.add("  import : parser + replay + bulk insert", f"{imported.wall / floors:.1f} x",
               f"the three floors together: {floors:.2f} s")
     table.add("  what it did", f"{summary.inspections_recorded:,} inspections",
               f"{summary.cases_opened:,} cases opened, {summary.cases_moved:,} moved, {summary.cases_closed:,} "
