@@ -325,12 +325,12 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
     its per-row work.
 
     SQLAlchemy builds each row's parameters and runs each value through its column type one row at a
-    time (two thirds of the time a bulk import spends writing, measured). Here the statement is compiled
-    once, each column's values go through that column type's own bind processor in one pass over the
-    column, and the driver is handed the parameter sets: the same SQL and the same values stored
-    (tests/test_db.py compares the two). Every row must have the same keys. A column the rows leave out
-    takes its scalar default as SQLAlchemy would give it; rows that leave out a column whose default is
-    computed per row go through SQLAlchemy unchanged.
+    time (two thirds of the time a bulk import spent writing, measured). Here the statement is compiled
+    once, each column's values go through that column type's own bind processor once per distinct value,
+    and the driver is handed positional parameter tuples: the same values are stored
+    (tests/test_bulk_insert.py compares the two on both engines). Every row must have the same keys. A
+    column the rows leave out takes its scalar default as SQLAlchemy would give it; rows that leave out a
+    column whose default is computed per row go through SQLAlchemy unchanged.
     """
     if not rows:
         return
