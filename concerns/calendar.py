@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-import holidays
-
 from concerns.terms import TermCalendar
 
 
@@ -40,6 +38,8 @@ def england_bank_holidays(extra: Iterable[date] = ()) -> dict[date, str]:
     `holidays` learns of one-off proclamations (a jubilee, a state funeral) only in new releases,
     hence the configurable extra list.
     """
+    import holidays  # here, not at the top: a read command that counts no working days need not load it
+
     table = dict(holidays.country_holidays("GB", subdiv="ENG", years=_BANK_HOLIDAY_YEARS))
     for day in extra:
         table.setdefault(day, "Extra closure (authority configuration)")

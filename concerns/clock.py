@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-import pendulum
-
 LONDON = "Europe/London"
 
 
@@ -17,6 +15,8 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         # Always name the zone: the machine's local zone is not the authority's (docs/decisions.md, D9).
+        import pendulum  # here, not at the top: a command given its date need not load it
+
         return pendulum.now(LONDON)
 
 

@@ -302,12 +302,13 @@ def test_outbox_statuses_spelt_out_in_the_cli_are_the_outbox_s():
 
 
 def test_a_read_command_does_not_import_what_only_other_commands_need():
-    # Start-up is most of a read command's time (bench/read_commands.py): Alembic, Prefect, Jinja and
-    # the outbox are imported by the commands that use them, not by `import concerns.cli`.
+    # Start-up is most of a read command's time (bench/read_commands.py): Alembic, Prefect, Jinja, the
+    # outbox, the bank holidays and pendulum are imported by the code that uses them, not by
+    # `import concerns.cli`.
     import subprocess
     import sys
 
-    heavy = ("alembic", "prefect", "jinja2", "concerns.notify.outbox")
+    heavy = ("alembic", "prefect", "jinja2", "concerns.notify.outbox", "holidays", "pendulum")
     code = f"import sys, concerns.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []

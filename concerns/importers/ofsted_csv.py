@@ -21,13 +21,21 @@ has no report card yet.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from concerns.importers.csvfile import CsvTable, Row, collect, field_reader, open_table, read_date
+from concerns.importers.csvfile import (
+    CsvTable,
+    Row,
+    collect,
+    collector_paused,
+    field_reader,
+    open_table,
+    read_date,
+)
 from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
 from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, RowError, SchoolRecord
 
@@ -155,6 +163,13 @@ class InspectionColumns:
         singles = (self.number, self.start, self.published, self.end, self.overall, self.category,
                    self.safeguarding, self.outcome)
         return tuple(f for f in singles if f) + tuple(self.grades.values()) + tuple(self.areas.values())
+
+    @cached_property
+    def singles(self) -> tuple[str | None, ...]:
+        """The fields of InspectionRecord's single values, in its order: number, start, end, published,
+        inspection type, overall, category, safeguarding (read with one map() per inspection)."""
+        return (self.number, self.start, self.end, self.published, self.inspection_type, self.overall,
+                self.category, self.safeguarding)
 
     @cached_property
     def judgements(self) -> tuple[tuple[str, str], ...]:
@@ -394,7 +409,8 @@ def read_ofsted(path: str | Path) -> ParseResult:
     layout = _LAYOUT_BY_NAME[table.layout]
     parsed = collect(table, READERS, SCHOOL_REQUIRED, lambda row: _ofsted_row(row, layout),
                      check=_newest_first(layout, table))
-    rows, conflicts = _without_conflicts(parsed.rows)
+    with collector_paused():
+        rows, conflicts = _without_conflicts(parsed.rows)
     return ParseResult(parsed.layout, rows, sorted(parsed.errors + conflicts, key=lambda e: e.line), parsed.rows_read)
 
 
@@ -434,8 +450,12 @@ def _without_conflicts(rows: list[OfstedRow]) -> tuple[list[OfstedRow], list[Row
     """Rows that give one school's inspection (same URN, same start and publication dates) different
     outcomes: each is refused naming the other's line, since which is right cannot be told from the file.
     Rows that repeat a school and agree are kept (the import records each inspection once)."""
+    # Only a school listed on more than one row can disagree with itself: most files list each once.
+    listed = Counter(row.school.urn for row in rows)
     seen: dict[tuple, list[tuple[OfstedRow, InspectionRecord]]] = defaultdict(list)
     for row in rows:
+        if listed[row.school.urn] < 2:
+            continue
         for record in (row.latest, row.previous, row.ungraded):
             if record is not None:
                 seen[(row.school.urn, record.graded, record.start, record.published)].append((row, record))
@@ -498,18 +518,9 @@ def _inspection(values: dict, columns: InspectionColumns) -> InspectionRecord | 
     grades = {key: grade for key, f in columns.judgements if (grade := get(f))}
     if outcome := get(columns.outcome):
         grades["outcome"] = outcome
-    return InspectionRecord(
-        number=get(columns.number),
-        start=get(columns.start),
-        end=get(columns.end),
-        published=get(columns.published),
-        inspection_type=get(columns.inspection_type),
-        graded=columns.graded,
-        overall=get(columns.overall),
-        category=get(columns.category),
-        grades=grades,
-        safeguarding=get(columns.safeguarding),
-    )
+    number, start, end, published, inspection_type, overall, category, safeguarding = map(get, columns.singles)
+    return InspectionRecord(number, start, end, published, inspection_type, columns.graded, overall, category,
+                            grades, safeguarding)
 
 
 def _school(values: dict, layout: Layout) -> SchoolRecord:

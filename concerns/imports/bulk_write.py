@@ -1,4 +1,5 @@
-"""Replayed schools written in bulk: one Core `executemany` per table and batch, new ids known in order.
+"""Replayed schools written in bulk: one executemany per table and batch (concerns.db.insert_many), new
+ids known in order.
 
 The rows are the ones casework._write and record_inspection write for the same events (a test compares
 every column of every table): the inspection, its grades, each case as it stands after the school's
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from concerns.calendar import DayKind
-from concerns.db import insert_returning_ids
+from concerns.db import insert_many, insert_returning_ids
 from concerns.imports.history import still_live
 from concerns.imports.replay import ReplayedSchool, deadline_creators
 from concerns.rules import ofsted_owned
@@ -26,9 +27,8 @@ from models._base import utcnow
 _INSPECTION = Inspection.__table__
 _CASE = Case.__table__
 _EVENT = CaseEvent.__table__
-_INSERT_INSPECTION = insert(_INSPECTION)
-_INSERT_GRADE = insert(InspectionGrade.__table__)
-_INSERT_DEADLINE = insert(Deadline.__table__)
+_GRADE = InspectionGrade.__table__
+_DEADLINE = Deadline.__table__
 
 
 class FirstNotices:
@@ -58,7 +58,7 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
              for index in range(len(school.inspections))
              if not (school.grades[index] or index in school.opened_by)]
     if plain:
-        connection.execute(_INSERT_INSPECTION, plain)
+        insert_many(connection, _INSPECTION, plain)
     inspection_ids: dict[tuple[int, int], int] = {}
     if linked:
         ids = insert_returning_ids(connection, _INSPECTION, [school.inspections[index] | {"created_at": now}
@@ -67,7 +67,7 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
         grades = [{"inspection_id": inspection_ids[(id(school), index)], "area": area, "grade": grade}
                   for school, index in linked for area, grade in school.grades[index].items()]
         if grades:
-            connection.execute(_INSERT_GRADE, grades)
+            insert_many(connection, _GRADE, grades)
 
     with_cases = [school for school in schools if school.cases]
     if not with_cases:
@@ -107,5 +107,5 @@ def write_replayed(connection: Connection, schools: list[ReplayedSchool], as_of:
                     next_notice_on=notices.on(school, deadline.due, deadline.kind) if deadline.status == "open" else None,
                     updated_at=now))
     if deadline_rows:
-        connection.execute(_INSERT_DEADLINE, deadline_rows)
+        insert_many(connection, _DEADLINE, deadline_rows)
     return historical

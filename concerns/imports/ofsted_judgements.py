@@ -17,6 +17,7 @@ from concerns.judgements import (
 # --- Ofsted judgements -----------------------------------------------------------------------------------
 
 _GRADE_VALUES = frozenset(g.value for g in Grade)
+_AREA_KEYS = frozenset(AREAS)  # most records grade no report-card area: tell at once
 
 
 def judgement_from_record(record: InspectionRecord) -> tuple[Judgement, str | None] | None:
@@ -35,7 +36,8 @@ def judgement_from_record(record: InspectionRecord) -> tuple[Judgement, str | No
     if record.start and record.start > record.published:
         raise ValueError(f"inspection start date {record.start.isoformat()} is after its publication date "
                          f"{record.published.isoformat()}")
-    areas = {k: Grade(v) for k, v in record.grades.items() if k in AREAS and v in _GRADE_VALUES}
+    areas = ({k: Grade(v) for k, v in record.grades.items() if k in AREAS and v in _GRADE_VALUES}
+             if not _AREA_KEYS.isdisjoint(record.grades) else {})
     if areas:
         return (Judgement(published=record.published, inspected=record.start, areas=areas,
                           safeguarding=record.safeguarding, graded=record.graded), record.category)

@@ -117,10 +117,15 @@ class Tally:
     def merge_into(self, summary: ImportSummary, line: int | None = None) -> None:
         if self.school:
             setattr(summary, f"schools_{self.school}", getattr(summary, f"schools_{self.school}") + 1)
-        for name in ("inspections_recorded", "inspections_held", "cases_opened", "cases_moved", "cases_closed",
-                     "predecessors_linked"):
-            setattr(summary, name, getattr(summary, name) + getattr(self, name))
-        summary.skipped.extend(r if r.line is not None else replace(r, line=line) for r in self.skipped)
+        # Spelt out rather than looped over by name: this runs once per school, 22,000 times a national file.
+        summary.inspections_recorded += self.inspections_recorded
+        summary.inspections_held += self.inspections_held
+        summary.cases_opened += self.cases_opened
+        summary.cases_moved += self.cases_moved
+        summary.cases_closed += self.cases_closed
+        summary.predecessors_linked += self.predecessors_linked
+        if self.skipped:
+            summary.skipped.extend(r if r.line is not None else replace(r, line=line) for r in self.skipped)
 
 
 class RowRefused(Exception):
