@@ -255,9 +255,10 @@ def facts_of(session: Session, urn: str) -> list[dict]:
 
 
 def proposals(session: Session, as_of: date, la: str | None = None, year: str | None = None,
-              urns: Iterable[str] | None = None) -> list[dict]:
+              urns: Iterable[str] | None = None, due_only: bool = False) -> list[dict]:
     """The scheme's proposal for every open school (of authority `la`, or all), with the decision already
-    made for the year, if any. Nothing is written."""
+    made for the year, if any. Nothing is written. `due_only`: only the authorities whose categorisation
+    date for the year has come (each proposes on its own day: `[categories] proposed_on`)."""
     s = School.__table__.c
     query = select(s.urn, s.name, s.la).where(s.status == "open")
     las = authority_las(session, la) if la is not None else None
@@ -275,6 +276,8 @@ def proposals(session: Session, as_of: date, la: str | None = None, year: str | 
         if not policy.categories:
             continue
         label = check_year(year) if year else year_for(policy, as_of)
+        if due_only and policy.categorisation_date(label) > as_of:
+            continue
         if label not in decided:
             decided[label] = decided_for_year(session, label, [r.urn for r in schools] if la else None)
         level, reasons = propose(policy.categories, pictures[school.urn])

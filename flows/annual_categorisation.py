@@ -132,6 +132,13 @@ async def annual_categorisation_flow(as_of: date | None = None, db: str | None =
         logger.info("%s schools proposed; nothing recorded (no approval asked for)", proposed["schools"])
         return {**summary, "recorded": 0, "letters": 0, "awaiting_approval": True}
     changes: list[dict] = []
+    if not approved_by and not proposed["to_decide"]:
+        # Weekly: most weeks no authority's date has come, or its schools are decided already.
+        message = (f"Nothing to decide as of {day.isoformat()}: no authority's categorisation date has come, "
+                   "or every school due has its category for the year.")
+        await publish_markdown(SUMMARY_KEY, message, f"Annual categorisation as of {day.isoformat()}: nothing to do")
+        logger.info(message)
+        return {**summary, "recorded": 0, "letters": 0, "awaiting_approval": False}
     if not approved_by:
         form = CategoryApproval.with_initial_data(description=approval_form_text(proposed, day))
         try:

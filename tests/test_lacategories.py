@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from concerns.db import engine_for
-from concerns.policy import _load_all
+from concerns.policy import _load_all, _policy_for
 from tests.conftest import table_dump
 from tests.test_input import refused
 
@@ -146,3 +146,20 @@ def test_the_database_itself_keeps_the_history(cli, rutland):
         with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
     assert table_dump(cli.url) == before
+
+
+def test_the_annual_run_proposes_on_each_authoritys_own_date(cli, rutland, tmp_path, monkeypatch):
+    from datetime import date
+
+    from concerns.jobs import run_annual_categorisation
+
+    (tmp_path / "policies" / "rutland.toml").write_text(RUTLAND.replace('timing = "each autumn, reviewed termly"',
+                                                                        'timing = "each November"\nproposed_on = "11-02"'))
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    _load_all.cache_clear()
+    _policy_for.cache_clear()
+    assert run_annual_categorisation(cli.url, date(2026, 10, 5))["schools"] == 0  # not Rutland's day yet
+    due = run_annual_categorisation(cli.url, date(2026, 11, 2), approved_by="Dana Fox")
+    assert due["schools"] == due["recorded"] == 2
+    # Decided: the next week's run finds nothing to decide.
+    assert run_annual_categorisation(cli.url, date(2026, 11, 9))["to_decide"] == 0

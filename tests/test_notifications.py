@@ -327,7 +327,10 @@ def test_annual_categorisation_proposes_then_records_and_writes_letters_only_onc
     assert categories["990102"] == "Requires improvement"  # stuck RI
     # Decided for 2026/27 already: kept (an officer changes it with `concerns category set`), no letter.
     assert summary["recorded"] == 0 and summary["letters"] == 0
-    assert run_annual_categorisation(demo_db, d("2027-09-06"), simulation=True,
+    # Next year's categorisation is not due before the authority's date (1 October by default).
+    assert run_annual_categorisation(demo_db, d("2027-09-06"), simulation=True, approved_by="Alex Morgan")[
+        "schools"] == 0
+    assert run_annual_categorisation(demo_db, d("2027-10-01"), simulation=True,
                                      approved_by="Alex Morgan")["letters"] == approved["letters"]
     letters = sorted((tmp_path / "letters" / "990301").glob("*categorisation.html"))
     assert len(letters) == 2 and "Inadequate" in letters[-1].read_text()

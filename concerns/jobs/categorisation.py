@@ -62,11 +62,12 @@ def write_table_csv(table: list[dict], as_of: date) -> str:
 
 def propose_categories(db: str | None, as_of: date, la: str | None = None, year: str | None = None,
                        simulation: bool = False) -> dict:
-    """The year's proposals, nothing recorded: every open school with the level its authority's scheme
-    proposes and why, and the decision already made for the year, if any."""
+    """The year's proposals, nothing recorded: every open school of the authorities whose categorisation
+    date has come, with the level its authority's scheme proposes and why, and the decision already made
+    for the year, if any."""
     check_as_of(as_of, simulation)
     with session_scope(db) as session:
-        rows = proposals(session, as_of, la=la, year=year)
+        rows = proposals(session, as_of, la=la, year=year, due_only=True)
     table = [table_row(p) for p in rows]
     to_decide = [p for p in rows if p["decided"] is None]
     return {"as_of": as_of.isoformat(), "schools": len(rows), "to_decide": len(to_decide),
@@ -141,7 +142,7 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
     settings = MailSettings.from_env()
     recorded, letters, without_letter, changed = 0, 0, [], []
     with session_scope(db) as session:
-        rows = proposals(session, as_of, la=la, year=year)
+        rows = proposals(session, as_of, la=la, year=year, due_only=True)
         by_urn = {p["urn"]: p for p in rows}
         wanted = {}
         for change in changes or []:
