@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from concerns.casework import case_file, get_school, judgement_from_row, school_facts
 from concerns.judgements import is_coasting, is_stuck
 from concerns.lacategories import history, in_force
-from concerns.policy import policy_for
+from concerns.policy import names_of, policy_for
 from concerns.rules import status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
@@ -148,7 +148,7 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
     query = select(Case, School).join(School, School.urn == Case.urn).where(
         Case.opened <= as_of, or_(Case.closed.is_(None), Case.closed > as_of))
     if la:
-        query = query.where(School.la == la)
+        query = query.where(School.la.in_(names_of(la)))
     pairs = session.exec(query.order_by(School.urn, Case.id)).all()
     events = _events_by_case(session, [c.id for c, _ in pairs])
     by_school: dict[str, list] = defaultdict(list)
@@ -190,7 +190,7 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
     if within is not None:
         query = query.where(Deadline.due <= as_of + timedelta(days=within))
     if la:
-        query = query.where(School.la == la)
+        query = query.where(School.la.in_(names_of(la)))
     rows = session.exec(query.order_by(Deadline.due, Deadline.urn, Deadline.id)).all()
     out = []
     for row, school, case in rows:

@@ -171,3 +171,24 @@ def test_categorised_at_the_start_of_the_academic_year():
     assert p.categorisation_date("2026/27") == d("2026-09-15")
     assert p.academic_year_label(d("2026-09-15")) == "2026/27"
     assert p.categories.change_letter == "categorisation"
+
+
+def test_one_desk_officer_of_the_service_sees_every_boroughs_schools(cli, db_url):
+    """1.2: one service over three boroughs: an officer signed in for the service sees the schools of all
+    three on the desk's register, and each school's page; another authority's school stays hidden."""
+    from tests.web.conftest import Desk, add_desk_user
+
+    officers(cli)
+    for urn, borough in zip(("205001", "207001", "213001"), BOROUGHS, strict=True):
+        school(cli, urn, borough)
+        cli.ok("event", urn, "raise_concern", "--on", "2026-11-02")
+    cli.ok("school", "add", "300001", "--name", "Camden Primary", "--la", "Camden", "--type", "Community school")
+    cli.ok("event", "300001", "raise_concern", "--on", "2026-11-02")
+    assert add_desk_user(cli, "lee@triborough.example", "lead_adviser", "Tri-borough")[0] == 0
+    desk = Desk(db_url)
+    desk.sign_in(email="lee@triborough.example")
+    register = desk.client.get("/register").text
+    for urn in ("205001", "207001", "213001"):
+        assert f"/schools/{urn}" in register
+        assert desk.client.get(f"/schools/{urn}").status_code == 200
+    assert "300001" not in register and desk.client.get("/schools/300001").status_code == 404

@@ -33,7 +33,7 @@ from concerns.jobs.categorisation import decide_category
 from concerns.letters import LETTER_KINDS
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
-from concerns.policy import policy_for
+from concerns.policy import names_of, policy_for, service_of
 from concerns.untrusted import URN
 from concerns.web import accounts, desk
 from concerns.web.letterform import FormError, details_from_form, fields_for, kinds_for, letter_date, prefill
@@ -208,7 +208,7 @@ def register_csv(ctx: Ctx) -> Response:
 def _school(ctx: Ctx, urn: str) -> School:
     """The school, if it is in the officer's authority; any other (or unknown) URN is not found."""
     school = ctx.session.get(School, urn) if URN.fullmatch(urn) else None
-    if school is None or school.la != ctx.officer.la:
+    if school is None or service_of(school.la) != service_of(ctx.officer.la):
         raise NotFound()
     return school
 
@@ -478,7 +478,7 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
 
 def letters(ctx: Ctx) -> Response:
     rows = ctx.session.exec(select(Letter, School).join(School, School.urn == Letter.urn)
-                            .where(School.la == ctx.officer.la)
+                            .where(School.la.in_(names_of(ctx.officer.la)))
                             .order_by(Letter.on.desc(), Letter.id.desc()).limit(200)).all()
     return render(ctx, "letters.html", letters=[(_letter_summary(ctx, row), school) for row, school in rows])
 

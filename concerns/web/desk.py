@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from concerns import lacategories, views
 from concerns.notify.directory import Directory
-from concerns.policy import policy_for
+from concerns.policy import names_of, policy_for
 from concerns.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from models import Case, Deadline, DeadlineNotice, Officer, School
 
@@ -73,7 +73,7 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     meeting = policy.meeting()
     meetings = []
     for case, school in session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
-            School.la == officer.la, Case.closed.is_(None))).all():
+            School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
         for term, on in sorted((case.facts or {}).get("meetings", {}).items(), key=lambda kv: kv[1]):
             if on < as_of.isoformat():
                 continue
@@ -89,7 +89,7 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     for notice, deadline, school in session.exec(
             select(DeadlineNotice, Deadline, School).join(Deadline, Deadline.id == DeadlineNotice.deadline_id)
             .join(School, School.urn == Deadline.urn)
-            .where(School.la == officer.la, DeadlineNotice.step == "escalated", Deadline.met_on.is_(None),
+            .where(School.la.in_(names_of(officer.la)), DeadlineNotice.step == "escalated", Deadline.met_on.is_(None),
                    Deadline.kind.not_in(OFSTED_OWNED_KINDS),
                    Deadline.cancelled_on.is_(None), DeadlineNotice.for_date <= as_of)
             .order_by(Deadline.due, Deadline.id)).all():
