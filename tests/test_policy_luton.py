@@ -129,3 +129,25 @@ def test_one_authority_under_all_its_names(name):
     """All Schools: the Local Authority categorises all schools including academies from A to D."""
     p = policy_for(name)
     assert p.key == "luton" and [c.key for c in p.categories.levels] == ["A", "B", "C", "D"]
+
+
+def test_the_termly_school_monitoring_panels_list_their_schools_by_category(cli, db_url, tmp_path, monkeypatch):
+    """All Schools and Appendix B: a termly panel for A and B schools and another for C and D, each
+    authority-wide with an agenda listing its schools, chaired as the procedure says."""
+    from concerns.jobs import run_termly_review
+
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    for urn, outcome in (("821101", "good"), ("821102", "outstanding"), ("821103", "requires_improvement"),
+                         ("821104", "special_measures")):
+        school(cli, urn)
+        cli.ok("inspection", "add", urn, "--published", "2025-06-10", "--outcome", outcome)
+    for name, email, role in (("Sara Director", "sara@luton.example", "service_director"),
+                              ("Leo Lead", "leo@luton.example", "lead_adviser"),
+                              ("Sam Adviser", "sam@luton.example", "sia")):
+        cli.ok("person", "add", name, email, "--role", role, "--la", "Luton")
+    summary = run_termly_review(db_url, d("2027-01-04"), simulation=True)
+    panels = {m["meeting"]: m for m in summary["meetings"] if m["meeting"].startswith("School monitoring panel")}
+    assert sorted(panels["School monitoring panel (categories A and B)"]["schools"]) == ["821101", "821102"]
+    assert sorted(panels["School monitoring panel (categories C and D)"]["schools"]) == ["821103", "821104"]
+    assert panels["School monitoring panel (categories C and D)"]["invited"][0] == "sara@luton.example"
