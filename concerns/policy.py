@@ -375,13 +375,17 @@ def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | No
     return event if ok else None
 
 
+# Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
+ANY_LEAP_YEAR = 2024
+
+
 def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int], str]:
     proposed, year_rule = (10, 1), table.get("year", "current")
     if "proposed_on" in table:
         value = table["proposed_on"]
         try:
             month, day = (int(part) for part in str(value).split("-"))
-            date(2024, month, day)  # a leap year: 02-29 is a date some years
+            date(ANY_LEAP_YEAR, month, day)  # 02-29 is a date some years
             proposed = (month, day)
         except ValueError:
             found.add("categories.proposed_on", value, "is not a day of the year as MM-DD")

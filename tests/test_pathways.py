@@ -79,7 +79,7 @@ def test_la_concern_ladder_end_to_end(community, derbyshire):
     fire(case, community, derbyshire, ev("warning_letter", "2026-04-20"))
     fire(case, community, derbyshire, ev("warning_notice", "2026-05-04", until=d("2026-06-19")))
     assert kinds(case)["warning_notice_compliance"] == "2026-06-19"
-    with pytest.raises(EventRefused, match="runs to 2026-06-19"):
+    with pytest.raises(EventRefused, match="runs to Friday 19 June 2026"):
         fire(case, community, derbyshire, ev("compliance_failed", "2026-06-19"))
     fire(case, community, derbyshire, ev("compliance_failed", "2026-06-22"))
     assert case.state == "compliance_failed"
