@@ -121,7 +121,8 @@ def _school_rows(session: Session, urns: list[str]) -> dict[str, object]:
     out = {}
     for start in range(0, len(urns), 900):
         for row in session.connection().execute(
-                select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab)
+                select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab,
+                       c.trust, c.street, c.locality, c.address3, c.town, c.county, c.postcode)
                 .where(c.urn.in_(urns[start:start + 900]))):
             out[row.urn] = row
     return out
