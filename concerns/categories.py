@@ -18,6 +18,9 @@ Conditions (any one puts a school in the level; ``a and b`` needs both):
     left:<pathway|any> within N years  a case on that pathway closed in the last N years
     event:<event>                  an event given on an open case (e.g. event:warning_letter)
     fact:<fact> [within N years|months]  a fact recorded in force (and, with `within`, begun lately)
+
+Any term but `default` may be written `not …` ("latest:good and not fact:results_above_national"): a
+better level's more particular condition then wins over a worse level's general one.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ VALUED = ("category", "pathway", "latest", "inspected", "left", "event", "fact")
 NEEDS_WINDOW = ("inspected", "left")
 MAY_HAVE_WINDOW = ("inspected", "left", "fact")
 
-_TERM = re.compile(r"^(?P<kind>[a-z_]+)(?::(?P<value>[A-Za-z0-9_]+))?"
+_TERM = re.compile(r"^(?P<negated>not )?(?P<kind>[a-z_]+)(?::(?P<value>[A-Za-z0-9_]+))?"
                    r"(?: within (?P<count>\d+) (?P<unit>years?|months?))?$")
 
 
@@ -64,6 +67,7 @@ class Term:
     kind: str
     value: str | None = None
     within_months: int | None = None
+    negated: bool = False  # "not fact:results_above_national": holds when the term does not
 
     def window_start(self, as_of: date) -> date | None:
         if self.within_months is None:
@@ -137,6 +141,8 @@ def parse_condition(text: str, facts: Mapping[str, str], where: str) -> Conditio
             raise CategoriesError(f"{where}: cannot read condition {text!r} (e.g. \"latest:ri\", "
                                   "\"inspected:ri within 4 years\", \"fact:new_head\")")
         kind, value, count, unit = match["kind"], match["value"], match["count"], match["unit"]
+        if match["negated"] and kind == "default":
+            raise CategoriesError(f"{where}: 'not default' says nothing, in {text!r}")
         if kind in WORDS:
             if value or count:
                 raise CategoriesError(f"{where}: condition {kind!r} takes no value, in {text!r}")
@@ -155,7 +161,7 @@ def parse_condition(text: str, facts: Mapping[str, str], where: str) -> Conditio
         if kind in NEEDS_WINDOW and not count:
             raise CategoriesError(f"{where}: {kind}:{value} needs a period, e.g. \"{kind}:{value} within 4 years\"")
         months = None if not count else int(count) * (12 if unit.startswith("year") else 1)
-        terms.append(Term(kind, value, months))
+        terms.append(Term(kind, value, months, bool(match["negated"])))
     return Condition(text, tuple(terms))
 
 
@@ -243,9 +249,15 @@ def holds(term: Term, school: SchoolPicture) -> str | None:
 
 
 def reasons_for(condition: Condition, school: SchoolPicture) -> list[str] | None:
+    """The reasons when every term of `condition` holds, else None. A negated term that holds (its fact is
+    absent) is a condition of the level, not a reason: it adds no line."""
     reasons = []
     for term in condition.terms:
         reason = holds(term, school)
+        if term.negated:
+            if reason is not None:
+                return None
+            continue
         if reason is None:
             return None
         reasons.append(reason)

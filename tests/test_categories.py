@@ -107,3 +107,20 @@ def test_a_scheme_without_a_default_or_with_a_level_twice_is_refused():
                                      {"key": "a", "label": "B"}]}, "x.toml")
     with pytest.raises(CategoriesError, match="shift must be"):
         parse_categories({**SCHEME, "modifiers": [{"when": "stuck", "shift": "one", "reason": "r"}]}, "x.toml")
+
+
+def test_not_lets_a_better_levels_particular_condition_win():
+    scheme = parse_categories({
+        "facts": {"results_above_national": "Results above national"},
+        "levels": [{"key": "A", "label": "A", "when": ["latest:good and fact:results_above_national"]},
+                   {"key": "B", "label": "B", "when": ["latest:good and not fact:results_above_national", "default"]}],
+    }, "x.toml")
+    above = picture(graded=GOOD_2024, facts=(("results_above_national", D("2026-07-01"), None),))
+    assert propose(scheme, above)[0].key == "A"
+    level, reasons = propose(scheme, picture(graded=GOOD_2024))
+    assert level.key == "B" and reasons == ["Its latest graded Ofsted inspection, published 1 March 2024, judged it good."]
+    with pytest.raises(CategoriesError, match="'not default' says nothing"):
+        parse_categories({"levels": [{"key": "a", "label": "A", "when": ["not default"]}]}, "x.toml")
+
+
+GOOD_2024 = ((D("2024-03-01"), "good"),)
