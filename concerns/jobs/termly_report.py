@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,6 +39,7 @@ NEXT_STEPS = 3  # the next dated steps shown per school
 PRINT_CSS = TEMPLATES / "report.print.css"
 
 
+@cache
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "html.j2"], default_for_string=False),
@@ -182,7 +184,9 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
     subject = f"Termly report: schools causing concern, {report['term']}"
     intro = (f"Here is the termly report on the schools causing concern in {report['authority']}, "
              f"{report['term']}. It is below, and attached as a PDF to print or file.")
-    for person in directory.holders(la, "assistant_director"):
+    # To the head of the service, in the authority's words (acts_as service_head), or up its chain.
+    _, readers = directory.reach(la, policy_for(la).role_for("service_head"))
+    for person in readers:
         text, html = render_pair("report", recipient=person, intro=intro, report_text=markdown,
                                  report_html=fragment, authority=la, subject=subject)
         queue(session, key=f"termly-report:{la}:{report['term']}:{person.email}", kind="report", recipient=person,
