@@ -15,12 +15,12 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from concerns.casework import Refused, get_school
+from concerns.casework import Refused, get_school, lock_schools
 from concerns.categories import CategoryLevel, scheme_in_words
 from concerns.clock import check_as_of
 from concerns.db import session_scope
 from concerns.formatting import ukdate
-from concerns.lacategories import APPROVED, OFFICER, Decision, proposals, set_category
+from concerns.lacategories import APPROVED, OFFICER, Decision, decided_for_year, proposals, set_category
 from concerns.letters import render_letter
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory, Recipient
@@ -34,7 +34,7 @@ from concerns.notify.letterdata import (
 from concerns.notify.outbox import queue, render_pair
 from concerns.policy import Policy, policy_for
 from concerns.untrusted import safe_filename
-from models import School
+from models import LaCategory, School
 
 TABLE_COLUMNS = ("urn", "name", "la", "academic_year", "category", "causing_concern", "decided", "reasons")
 APPROVER = "annual categorisation"
@@ -155,29 +155,38 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
                 raise Refused(f"change for {urn}: level {change.get('level')!r} is not in the "
                               f"{policy_for(by_urn[urn]['la']).authority} scheme")
             wanted[urn] = (level.key, str(change.get("reason") or "").strip())
+        # Locked, then the year's decisions read again: an officer's decision made meanwhile is kept.
+        lock_schools(session, list(by_urn))
+        decided_now = {year: decided_for_year(session, year, [p["urn"] for p in rows if p["year"] == year])
+                       for year in {p["year"] for p in rows}}
         schools = _school_rows(session, list(by_urn))
         directory = Directory(session, {p["la"] for p in rows})
+        decisions: list[tuple[dict, Decision, str | None]] = []
+        approved: list[tuple[dict, LaCategory]] = []
         for p in rows:
             change = wanted.get(p["urn"])
-            if p["decided"] is not None and change is None:
-                continue
-            policy = policy_for(p["la"])
             if change is not None:
                 reason = change[1] or f"Changed by {approved_by} on approving the year's categories."
                 decision = set_category(session, p["urn"], change[0], as_of, reason, approved_by, year=p["year"],
                                         source=OFFICER)
-                note = (f"The proposed category was {p['label']}; {approved_by} set {decision.row.label} "
-                        f"on approving the year's categories: {reason}")
+                decisions.append((p, decision, f"The proposed category was {p['label']}; {approved_by} set "
+                                               f"{decision.row.label} on approving the year's categories: {reason}"))
                 changed.append(p["urn"])
-            else:
-                decision = set_category(session, p["urn"], p["level"], as_of, " ".join(p["reasons"]),
-                                        f"{APPROVER}, approved by {approved_by}", year=p["year"], source=APPROVED)
-                note = None
+            elif p["urn"] not in decided_now[p["year"]]:
+                # The proposal as approved: written together (22,000 schools one by one took 30 s).
+                approved.append((p, LaCategory(urn=p["urn"], year=p["year"], level=p["level"], label=p["label"],
+                                               decided_on=as_of, reason=" ".join(p["reasons"]),
+                                               decided_by=f"{APPROVER}, approved by {approved_by}",
+                                               source=APPROVED)))
+        session.add_all([row for _, row in approved])
+        session.flush()
+        decisions += [(p, Decision(row, None), None) for p, row in approved]
+        for p, decision, note in decisions:
             recorded += 1
             if not decision.changed:
                 continue
             result = write_category_letter(
-                session, settings, directory, schools[p["urn"]], policy, decision,
+                session, settings, directory, schools[p["urn"]], policy_for(p["la"]), decision,
                 _basis(p["reasons"], note),
                 as_of, key=f"categorisation:{p['urn']}:{p['year']}" if decision.previous is None
                 else f"categorisation:{p['urn']}:{p['year']}:{decision.row.id}")
