@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from functools import cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
@@ -170,7 +169,6 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
     fragment = env.get_template("report_body.html.j2").render(**report)
     document = env.get_template("report_document.html.j2").render(body=fragment, sign_off=sign_off(la), **report)
     markdown = env.get_template("report.md.j2").render(**report)
-    pdf = html_to_pdf(document, PRINT_CSS, title=f"Termly report, {report['term']}")
 
     folder = reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,14 +176,18 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
     path = folder / f"{stem}.md"
     path.write_text(markdown, encoding="utf-8")
     (folder / f"{stem}.html").write_text(document, encoding="utf-8")
+    # The PDF is made for the people who receive it (about half a second a report: rendering it for
+    # every authority of a national run with nobody to read it cost 70 s of 72, bench/README.md).
+    _, readers = directory.reach(la, policy_for(la).role_for("service_head"))
     pdf_path = folder / f"{stem}.pdf"
-    pdf_path.write_bytes(pdf)
+    if readers:
+        pdf = html_to_pdf(document, PRINT_CSS, title=f"Termly report, {report['term']}")
+        pdf_path.write_bytes(pdf)
 
     subject = f"Termly report: schools causing concern, {report['term']}"
     intro = (f"Here is the termly report on the schools causing concern in {report['authority']}, "
              f"{report['term']}. It is below, and attached as a PDF to print or file.")
     # To the head of the service, in the authority's words (acts_as service_head), or up its chain.
-    _, readers = directory.reach(la, policy_for(la).role_for("service_head"))
     for person in readers:
         text, html = render_pair("report", recipient=person, intro=intro, report_text=markdown,
                                  report_html=fragment, authority=la, subject=subject)
@@ -198,8 +200,4 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
     overdue = [{"due": o["due"].isoformat(), "school": o["school"], "what": o["what"], "responsible": o["who"]}
                for o in report["overdue"]]
     return {"term": report["term"], "table": table, "moves": moves, "overdue": overdue, "markdown": markdown,
-            "path": str(path), "pdf": str(pdf_path)}
-
-
-def report_path(summary: dict) -> Path:
-    return Path(summary["pdf"])
+            "path": str(path), "pdf": str(pdf_path) if readers else None}
