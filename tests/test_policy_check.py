@@ -98,7 +98,8 @@ def test_met_by_naming_an_unknown_event_is_refused_when_the_policies_load(policy
     rc, out, err = run(capsys, "policy", "check", str(policy_dir / "rutland.toml"))
     assert rc == 2 and "local_deadlines[0].met_by: 'audit_done' is not an event" in err
     policycheck._check_loaded.cache_clear()
-    rc, out, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'x.db'}", "workdays", "add", "2026-12-18", "15")
+    rc, out, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'x.db'}", "event", "100001", "raise_concern", "--on",
+                       "2026-12-18")
     assert rc == 2 and "met_by: 'audit_done'" in err and "rutland.toml" in err and out == ""
 
 
