@@ -51,8 +51,7 @@ def check_year(text: str) -> str:
 # --- what the scheme reads ---------------------------------------------------------------------------
 
 
-def _level_of(row, grades) -> str:
-    judgement = judgement_from_row(row, grades)
+def _level_of(judgement) -> str:
     if judgement.outcome == Outcome.outstanding:
         return "outstanding"
     return summarise(judgement).level
@@ -113,9 +112,10 @@ def school_pictures(session: Session, as_of: date, urns: Iterable[str] | None = 
     graded: dict[str, list] = defaultdict(list)
     judgements: dict[str, list] = defaultdict(list)
     for row in inspections:
-        graded[row.urn].append((row.published, _level_of(row, grades[row.id])))
+        judgement = judgement_from_row(row, grades[row.id])  # once per inspection: the country has 40,000
+        graded[row.urn].append((row.published, _level_of(judgement)))
         if len(judgements[row.urn]) < 2:
-            judgements[row.urn].append(judgement_from_row(row, grades[row.id]))
+            judgements[row.urn].append(judgement)
 
     f = SchoolFact.__table__.c
     facts: dict[str, dict] = defaultdict(dict)
@@ -178,6 +178,16 @@ def decided_for_year(session: Session, year: str, urns: Iterable[str] | None = N
     for row in session.exec(query.order_by(LaCategory.urn, LaCategory.decided_on, LaCategory.id)):
         out[row.urn] = row
     return out
+
+
+def _decided_rows(session: Session, year: str, urns: list[str] | None) -> dict[str, object]:
+    """decided_for_year as plain rows (level, label, decided_on): what a proposal shows, without 22,000
+    ORM objects for a national run."""
+    t = LaCategory.__table__.c
+    query = select(t.urn, t.level, t.label, t.decided_on).where(t.year == year)
+    if urns is not None:
+        query = query.where(t.urn.in_(urns))
+    return {row.urn: row for row in session.connection().execute(query.order_by(t.urn, t.decided_on, t.id))}
 
 
 @dataclass(frozen=True)
@@ -279,7 +289,7 @@ def proposals(session: Session, as_of: date, la: str | None = None, year: str | 
         if due_only and policy.categorisation_date(label) > as_of:
             continue
         if label not in decided:
-            decided[label] = decided_for_year(session, label, [r.urn for r in schools] if la else None)
+            decided[label] = _decided_rows(session, label, [r.urn for r in schools] if la else None)
         level, reasons = propose(policy.categories, pictures[school.urn])
         current = decided[label].get(school.urn)
         rows.append({"urn": school.urn, "name": school.name, "la": school.la, "year": label, "level": level.key,
