@@ -74,6 +74,28 @@ def wait_for(what: str, probe, timeout: float, every: float = 1.0):
     raise CheckFailed(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def start_prefect_server(port: int, env: dict[str, str], log: Path) -> Process:
+    """`prefect server start` on 127.0.0.1:`port`, waited for until its API answers (at most 3 minutes)."""
+    server = Process("server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+                                str(port)], env, log, ROOT)
+
+    def healthy():
+        if not server.alive():
+            raise CheckFailed(f"the Prefect server exited:\n{server.tail()}")
+        try:
+            with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for("the Prefect server to answer", healthy, timeout=180)
+    except CheckFailed:
+        server.stop()
+        raise
+    return server
+
+
 class RefusingSmtp:
     """A loopback SMTP server that accepts mail for the operator and refuses everyone else for good
     (550), as a relay does for an address it does not know."""
@@ -326,20 +348,7 @@ def check(prefect_db: str) -> None:
             os.environ.clear()
             os.environ.update(env)
 
-            server = Process("server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                        "--port", str(api_port)], env, tmp / "server.log", ROOT)
-            processes.append(server)
-
-            def healthy():
-                if not server.alive():
-                    raise CheckFailed(f"the Prefect server exited:\n{server.tail()}")
-                try:
-                    with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=2) as r:
-                        return r.status == 200
-                except OSError:
-                    return False
-
-            wait_for("the Prefect server to answer", healthy, timeout=180)
+            processes.append(start_prefect_server(api_port, env, tmp / "server.log"))
             step(f"prefect server start: healthy on port {api_port}, scheduler on")
 
             run([str(BIN / "concerns"), "init", "--demo"], env, 180, "concerns init --demo")

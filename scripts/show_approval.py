@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from check_deploy import BIN, CheckFailed, Process, free_port, step, wait_for  # noqa: E402
+from check_deploy import BIN, CheckFailed, Process, free_port, start_prefect_server, step, wait_for  # noqa: E402
 
 CHANGE = {"urn": "990102", "level": "inadequate", "reason": "Second inspection below good; the head has resigned"}
 
@@ -68,22 +68,7 @@ def main(out: Path) -> int:
     os.environ.update(env)
     processes = []
     try:
-        server = Process("server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                                    str(port)], env, tmp / "server.log", ROOT)
-        processes.append(server)
-
-        def healthy():
-            import urllib.request
-
-            if not server.alive():
-                raise CheckFailed(f"the Prefect server exited:\n{server.tail()}")
-            try:
-                with urllib.request.urlopen(f"{env['PREFECT_API_URL']}/health", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_for("the Prefect server", healthy, timeout=180)
+        processes.append(start_prefect_server(port, env, tmp / "server.log"))
         step(f"Prefect server and UI on port {port}")
         import subprocess
 
