@@ -19,9 +19,6 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from concerns import casework, views
@@ -305,19 +302,33 @@ def add_category_commands(sub) -> None:
 
 # --- output ------------------------------------------------------------------------------------------
 
-class TextConsole(Console):
-    """A console that prints strings as text: markup is off, and control characters are escaped."""
+class _Console:
+    """The console, made on first use: importing rich costs a command some 30 ms, and a command asked for
+    --json never prints through it. Prints strings as text: markup is off, and control characters are
+    escaped."""
 
-    def print(self, *objects, **kwargs) -> None:
-        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+    _made = None
+
+    def __getattr__(self, name: str):
+        if _Console._made is None:
+            from rich.console import Console
+
+            class TextConsole(Console):
+                def print(self, *objects, **kwargs) -> None:
+                    super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+            # Piped output gets a wide table rather than rich's default of 80 columns.
+            _Console._made = TextConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False)
+        return getattr(_Console._made, name)
 
 
-# Piped output gets a wide table rather than rich's default of 80 columns.
-console = TextConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False)
+console = _Console()
 
 
-def heading(bold: str, rest: str = "") -> Text:
+def heading(bold: str, rest: str = ""):
     """A line whose first part is bold; both parts are untrusted text."""
+    from rich.text import Text
+
     return Text.assemble((printable(bold), "bold"), printable(rest))
 
 
@@ -326,6 +337,9 @@ def emit_json(doc) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, title_justify="left")
     for col in columns:
         t.add_column(col)
