@@ -26,6 +26,7 @@ from concerns.imports import (
     import_ofsted,
     still_live,
 )
+from concerns.imports import ofsted as ofsted_import
 from concerns.imports.history import LIVE_WINDOW
 from concerns.judgements import Judgement, Outcome
 from concerns.notify.reminders import deadline_check
@@ -143,10 +144,13 @@ def test_oxfordshire_inspections_and_schools_are_recorded(oxfordshire):
         assert sm.state == "sm_statement_due" and sm.facts["academy_order"]
 
 
-def test_importing_the_same_file_twice_changes_nothing(oxfordshire):
+@pytest.mark.parametrize("held_read", ["by URN", "whole table"])
+def test_importing_the_same_file_twice_changes_nothing(oxfordshire, held_read, monkeypatch):
     db_url, first = oxfordshire
     assert first.changed_anything
     before = _snapshot(db_url)
+    # A file of 297 schools reads what is held by URN; a national one in one pass over the table.
+    monkeypatch.setattr(ofsted_import, "WHOLE_TABLE_FROM", 0 if held_read == "whole table" else 10**9)
     second = import_ofsted(db_url, OXFORDSHIRE, as_of=AS_OF)
     assert (second.schools_new, second.schools_changed, second.inspections_recorded, second.cases_opened,
             second.cases_moved, second.cases_closed, second.deadlines_historical) == (0, 0, 0, 0, 0, 0, 0)
@@ -154,6 +158,17 @@ def test_importing_the_same_file_twice_changes_nothing(oxfordshire):
     assert second.inspections_held == first.inspections_recorded
     assert not second.changed_anything
     assert _snapshot(db_url) == before
+
+
+def test_what_is_held_reads_the_same_by_urn_and_from_the_whole_table(oxfordshire, monkeypatch):
+    db_url, _ = oxfordshire
+    with session_scope(db_url) as session:
+        urns = list(session.exec(select(School.urn)))[::2] + ["999999"]  # some of them, and one not held
+        by_urn = ofsted_import._held_inspections(session, urns)
+        monkeypatch.setattr(ofsted_import, "WHOLE_TABLE_FROM", 0)
+        whole = ofsted_import._held_inspections(session, urns)
+    assert by_urn and whole == by_urn
+    assert all(type(published) is date for held in whole.values() for _, published in held)
 
 
 def _snapshot(db_url: str) -> dict:

@@ -124,11 +124,25 @@ def _by_line(refusal: Refusal) -> tuple[int, str]:
     return (refusal.line if refusal.line is not None else 0, refusal.urn or "")
 
 
+# From how many schools on a file the inspections held are read in one pass over the table rather than by
+# URN: a national file names nearly every school held, and a pass reads 40,000 rows in a tenth of a second.
+WHOLE_TABLE_FROM = 2_000
+
+
 def _held_inspections(session: Session, urns: list[str]) -> dict[str, list[tuple[str, date]]]:
+    """Ofsted's number (the key) and the publication date of each inspection held for these schools."""
     held: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    connection = session.connection()
+    if len(urns) >= WHOLE_TABLE_FROM:
+        # As the driver gives them (SQLAlchemy's handling of 40,000 rows cost two thirds of the read,
+        # measured): SQLite's dates come as ISO text, PostgreSQL's as dates.
+        wanted = set(urns)
+        for urn, key, published in connection.exec_driver_sql("SELECT urn, key, published FROM inspection").all():
+            if urn in wanted:
+                held[urn].append((key, published if type(published) is date else date.fromisoformat(published)))
+        return held
     table = Inspection.__table__
     query = select(table.c.urn, table.c.key, table.c.published)
-    connection = session.connection()
     for chunk in chunks(urns):
         for urn, key, published in connection.execute(query.where(table.c.urn.in_(chunk))):
             held[urn].append((key, published))
