@@ -153,6 +153,7 @@ def _create_engine(url: str, wait: float) -> Engine:
             event.listen(engine, "connect", _sqlite_connect(wait))
             event.listen(engine, "begin", _sqlite_begin)
             return engine
+        models.use_dialect(parsed.get_backend_name())
         # lock_timeout bounds the wait for another transaction's row lock (the school being worked
         # on), so an officer gets "busy, try again" rather than a command that never returns.
         return create_engine(url, pool_pre_ping=True, connect_args={

@@ -4,7 +4,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from models.authority import AuthorityPolicy
-from models.cases import Case, CaseEvent, Deadline
+from models.cases import Case, CaseEvent, Deadline, use_dialect
 from models.inspections import Inspection, InspectionGrade
 from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
@@ -26,6 +26,7 @@ __all__ = [
     "Officer",
     "OfficerSession",
     "Person",
+    "use_dialect",
     "RoleAssignment",
     "SchoolFact",
     "School",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class AuthorityPolicy(SQLModel, table=True):
+class AuthorityPolicy(Table, table=True):
     __tablename__ = "authority_policy"
 
     la: str = Field(primary_key=True)

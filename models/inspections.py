@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlmodel import Field, UniqueConstraint
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class Inspection(SQLModel, table=True):
+class Inspection(Table, table=True):
     __table_args__ = (UniqueConstraint("urn", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -30,7 +30,7 @@ class Inspection(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class InspectionGrade(SQLModel, table=True):
+class InspectionGrade(Table, table=True):
     """One area grade of a report card, or one key / sub-judgement of the older regimes."""
 
     __tablename__ = "inspection_grade"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class LaCategory(SQLModel, table=True):
+class LaCategory(Table, table=True):
     """One decision on a school's category for an academic year. The latest row of a year (by decided_on,
     then id) is the category in force; earlier rows are its history."""
 
@@ -29,7 +29,7 @@ class LaCategory(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow)
 
 
-class SchoolFact(SQLModel, table=True):
+class SchoolFact(Table, table=True):
     """A fact about a school an officer records with its date, for the categorisation scheme to read."""
 
     __tablename__ = "school_fact"

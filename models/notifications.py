@@ -12,12 +12,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class Notification(SQLModel, table=True):
+class Notification(Table, table=True):
     # The sender's question, "which rows are due now?", is status IN (pending, deferred) AND
     # next_attempt <= now, ordered by next_attempt: one range scan of this index.
     __table_args__ = (Index("ix_notification_status_next_attempt", "status", "next_attempt"),)
@@ -50,7 +50,7 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-class DeadlineNotice(SQLModel, table=True):
+class DeadlineNotice(Table, table=True):
     """Which reminder step of which deadline has been raised, so each is raised once."""
 
     __tablename__ = "deadline_notice"
@@ -64,7 +64,7 @@ class DeadlineNotice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Letter(SQLModel, table=True):
+class Letter(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     urn: str = Field(foreign_key="school.urn", ondelete="CASCADE", index=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlmodel import Field, SQLModel, UniqueConstraint
+from sqlmodel import Field, UniqueConstraint
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class School(SQLModel, table=True):
+class School(Table, table=True):
     urn: str = Field(primary_key=True, max_length=12)
     name: str
     la: str = Field(index=True)
@@ -35,7 +35,7 @@ class School(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Person(SQLModel, table=True):
+class Person(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     email: str = Field(index=True)
@@ -43,7 +43,7 @@ class Person(SQLModel, table=True):
     school_side: bool = False  # head, chair, governors: never sent confidential notes
 
 
-class RoleAssignment(SQLModel, table=True):
+class RoleAssignment(Table, table=True):
     """A person holding a role, for one school or (urn None) for the whole authority."""
 
     __tablename__ = "role_assignment"

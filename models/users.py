@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from models._base import utcnow
+from models._base import Table, utcnow
 
 
-class Officer(SQLModel, table=True):
+class Officer(Table, table=True):
     """An account on the officers' desk. The password is stored only as a salted scrypt hash."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -23,7 +23,7 @@ class Officer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class OfficerSession(SQLModel, table=True):
+class OfficerSession(Table, table=True):
     """A signed-in browser. Only the SHA-256 of the cookie's token is stored, never the token itself."""
 
     __tablename__ = "officer_session"
@@ -35,7 +35,7 @@ class OfficerSession(SQLModel, table=True):
     expires_at: datetime
 
 
-class SignInAttempt(SQLModel, table=True):
+class SignInAttempt(Table, table=True):
     """One failed sign-in, by account and by client address: the rate limit counts these."""
 
     __tablename__ = "sign_in_attempt"
@@ -46,7 +46,7 @@ class SignInAttempt(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class LetterForm(SQLModel, table=True):
+class LetterForm(Table, table=True):
     """What an officer typed into the desk's letter form, kept with the letter it produced, so that the
     letter can be sent later exactly as it was drafted (the same details give the same letter key)."""
 

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import models  # noqa: F401
+import models
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -29,6 +29,7 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    models.use_dialect(connection.dialect.name)
     # render_as_batch: SQLite cannot ALTER most things in place; batch mode rebuilds the table.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
