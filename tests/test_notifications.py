@@ -303,6 +303,9 @@ def test_hmi_reminders_once_per_term(demo_db, smtp):
     run_send_notifications(demo_db)
     link = by_recipient(smtp)["tom.evans@demoshire.example"]
     assert "Northgate Primary School (990301): special measures" in body(link[0])
+    # Signed by the service, with the line every officers' mail carries.
+    assert "School improvement service, Demoshire Council. The register of schools causing concern is not public" \
+        in " ".join(body(link[0]).split())
 
 
 def test_annual_categorisation_proposes_then_records_and_writes_letters_only_once_approved(demo_db, smtp, tmp_path):

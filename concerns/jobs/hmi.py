@@ -11,39 +11,17 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from jinja2 import Environment, StrictUndefined, select_autoescape
 from sqlmodel import select
 
 from concerns.clock import check_as_of
 from concerns.db import session_scope
-from concerns.formatting import ukdate
 from concerns.mail import MailSettings
 from concerns.notify.directory import Directory
-from concerns.notify.outbox import queue
+from concerns.notify.outbox import queue, render_pair
 from concerns.policy import policy_for
 from models import Case, Deadline, Notification, School
 
 MONITORED_CATEGORIES = {"SM", "RSI", "NA"}
-
-_ENV = Environment(undefined=StrictUndefined, autoescape=select_autoescape(default_for_string=True),
-                   trim_blocks=True, lstrip_blocks=True)
-_ENV.filters["ukdate"] = ukdate
-TEXT = _ENV.from_string("""Dear {{ name }},
-
-These schools expect Ofsted monitoring in {{ term }} ({{ start | ukdate }} to {{ end | ukdate }}). Please
-prepare: contact the lead HMI, share the local authority's view of the school and the support being given,
-and attend the feedback to the governing board.
-
-{% for i in items %}
-- {{ i.name }} ({{ i.urn }}): {{ i.category }}{% if i.expected_by %}; monitoring expected by {{ i.expected_by | ukdate }}{% endif %}
-{% endfor %}
-""")
-HTML = _ENV.from_string("""<p>Dear {{ name }},</p>
-<p>These schools expect Ofsted monitoring in {{ term }} ({{ start | ukdate }} to {{ end | ukdate }}). Please
-prepare: contact the lead HMI, share the local authority&rsquo;s view of the school and the support being given,
-and attend the feedback to the governing board.</p>
-<ul>{% for i in items %}<li>{{ i.name }} ({{ i.urn }}): {{ i.category }}{% if i.expected_by %}; monitoring expected
-by {{ i.expected_by | ukdate }}{% endif %}</li>{% endfor %}</ul>""")
 
 CATEGORY_NAMES = {"SM": "special measures", "RSI": "requires significant improvement",
                   "NA": "needs attention (monitoring programme)"}
@@ -81,21 +59,22 @@ def run_hmi_reminders(db: str | None, as_of: date, simulation: bool = False) -> 
             item = {"urn": school.urn, "name": school.name, "category": CATEGORY_NAMES[category],
                     "expected_by": expected}
             for person in officers:
-                per_adviser.setdefault(person.email, (person, term, []))[2].append(item)
+                # Signed for the authority of the adviser's first school, as a digest is.
+                per_adviser.setdefault(person.email, (person, term, school.la, []))[3].append(item)
             facts.setdefault("hmi_reminded", []).append(term.label)
             case.facts = facts
             session.add(case)
             reminded += 1
-        for email, (person, term, items) in sorted(per_adviser.items()):
-            context = dict(name=person.name, term=term.label, start=term.start, end=term.end, items=items)
+        for email, (person, term, la, items) in sorted(per_adviser.items()):
+            subject = f"HMI monitoring expected in {term.label}: {len(items)} school{'s' if len(items) != 1 else ''}"
+            text, html = render_pair("hmi_reminder", recipient=person, officer=person.name, term=term.label,
+                                     start=term.start, end=term.end, items=items, authority=la, subject=subject)
             n = len(session.exec(select(Notification.id).where(Notification.kind == "hmi_reminder",
                                                                Notification.recipient_email == email,
                                                                Notification.for_date == as_of)).all())
             _, created = queue(session, key=f"hmi:{email}:{term.label}:{as_of.isoformat()}:{n + 1}",
-                               kind="hmi_reminder", recipient=person,
-                               subject=f"HMI monitoring expected in {term.label}: {len(items)} school"
-                                       f"{'s' if len(items) != 1 else ''}",
-                               text=TEXT.render(**context), html=HTML.render(**context), for_date=as_of,
+                               kind="hmi_reminder", recipient=person, subject=subject, text=text, html=html,
+                               for_date=as_of,
                                domain=settings.domain)
             mails += created
     return {"as_of": as_of.isoformat(), "cases_reminded": reminded, "mails_queued": mails, "unassigned": unassigned}
