@@ -50,8 +50,19 @@ class Booking:
 
 @dataclass(frozen=True)
 class Unplaced:
+    """A meeting the diary could not book, and why: `no_day` (no working day of the stretch falls on the
+    weekdays allowed) or `full` (every allowed time is taken, or someone invited is busy), first to last."""
+
     request: Request
-    reason: str
+    why: str  # no_day | full
+    first: date
+    last: date
+
+    @property
+    def reason(self) -> str:
+        if self.why == "no_day":
+            return f"no working day between {self.first.isoformat()} and {self.last.isoformat()} on the weekdays allowed"
+        return f"every allowed time between {self.first.isoformat()} and {self.last.isoformat()} is full or someone invited is busy"
 
 
 @dataclass(frozen=True)
@@ -109,15 +120,13 @@ def plan(requests: Sequence[Request], working_days: Collection[date], busy: Sequ
         days = [first.earliest + timedelta(days=n) for n in range((first.latest - first.earliest).days + 1)]
         days = [d for d in days if d in workdays and d.weekday() in first.days]
         if not days:
-            unplaced.extend(Unplaced(r, f"no working day between {r.earliest.isoformat()} and "
-                                        f"{r.latest.isoformat()} on the weekdays allowed") for r in group)
+            unplaced.extend(Unplaced(r, "no_day", r.earliest, r.latest) for r in group)
             continue
         for index, request in enumerate(group):
             target = (2 * index + 1) * len(days) // (2 * len(group))
             booking = _first_free(request, days, target, diary)
             if booking is None:
-                unplaced.append(Unplaced(request, f"every allowed time between {days[0].isoformat()} and "
-                                                  f"{days[-1].isoformat()} is full or someone invited is busy"))
+                unplaced.append(Unplaced(request, "full", days[0], days[-1]))
                 continue
             diary.add(booking)
             booked.append(booking)

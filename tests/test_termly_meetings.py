@@ -8,6 +8,7 @@ with a half-termly committee and two panels.
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -392,3 +393,36 @@ attendees = ["senior_adviser", "link_adviser"]
     with session_scope(demo_db) as session:
         assert not session.exec(select(CaseEvent).where(CaseEvent.event == "schedule_meeting")).all()
     assert run_termly_review(demo_db, AS_OF + timedelta(days=3), simulation=True)["meetings_scheduled"] == 0
+
+
+def test_a_meeting_the_diary_cannot_place_is_told_to_its_chair_once(demo_db, tmp_path, monkeypatch):
+    # Progress meetings on Wednesdays at 10:00 only, one a day: a term of some ten Wednesdays cannot hold
+    # a meeting for each of the demo's 19 schools.
+    tight = OWN_POLICY.replace('times = ["10:00", "14:00", "16:00"]\nper_day_limit = 3',
+                               'times = ["10:00"]\nper_day_limit = 1')
+    assert tight != OWN_POLICY
+    folder = tmp_path / "tight"
+    folder.mkdir()
+    (folder / "demoshire.toml").write_text(tight, encoding="utf-8")
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(folder))
+    summary = run_termly_review(demo_db, AS_OF, simulation=True)
+    unplaced = [u for u in summary["meetings_unplaced"] if u["meeting"] == "Progress review meeting"]
+    assert unplaced and all(u["told"] == [SENIOR] for u in unplaced)  # the meeting's chair
+    with session_scope(demo_db) as session:
+        mails = session.exec(select(Notification).where(Notification.kind == "meeting_unplaced")).all()
+        session.expunge_all()
+    assert len(mails) == len(unplaced) and {m.recipient_email for m in mails} == {SENIOR}
+    told_about = sorted(m.urn for m in mails)
+    assert told_about == sorted(u["schools"][0] for u in unplaced)
+    mail = mails[0]
+    assert mail.subject.startswith("Not booked: Progress review meeting for ")
+    text = " ".join(mail.body_text.split())
+    assert "could not book the progress review meeting for" in text
+    assert "is already taken, or someone invited is busy then" in text
+    assert "Please find a time by hand with Tom Evans (Link adviser), " in text and "Priya Shah (" not in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", mail.body_text + (mail.body_html or ""))  # dates in words
+    # A second run of the same day tells nobody again.
+    again = run_termly_review(demo_db, AS_OF, simulation=True)
+    assert again["meetings_unplaced"]
+    with session_scope(demo_db) as session:
+        assert len(session.exec(select(Notification).where(Notification.kind == "meeting_unplaced")).all()) == len(mails)

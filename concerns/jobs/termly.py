@@ -214,6 +214,50 @@ def _cases_met(meeting: MeetingCadence, entry: _School) -> list[Case]:
     return [c for c in entry.cases if not meeting.pathways or c.pathway in meeting.pathways]
 
 
+def _tell_unplaced(session: Session, settings: MailSettings, directory: Directory, wanted: _Wanted,
+                   unplaced: diary.Unplaced, as_of: date) -> list[str]:
+    """Mail the meeting's chair (else the authority's service head) that it could not be booked, and why, so
+    that someone books it by hand: a meeting the procedure owes must not just go missing. Once per meeting
+    and period (the outbox key). Returns who was told."""
+    policy, meeting, period = wanted.policy, wanted.meeting, wanted.period
+    if wanted.chair is not None and not wanted.chair.school_side:
+        told = [wanted.chair]
+    else:
+        told = [p for p in directory.holders(wanted.la, policy.role_for("service_head"), None) if not p.school_side]
+    if not told:
+        return []
+    what = (f"{meeting.name}, {period.label}" if meeting.is_panel
+            else f"{meeting.name} for {wanted.schools[0].school.name}, {period.label}")
+    subject = f"Not booked: {what}"
+    for person in told:
+        text, html = render_pair(
+            "meeting_unplaced", meeting_name=meeting.name, panel=meeting.is_panel, period=period.label,
+            school=None if meeting.is_panel else wanted.schools[0].school.name,
+            urn=None if meeting.is_panel else wanted.schools[0].school.urn,
+            schools=[s.school.name for s in wanted.schools] if meeting.is_panel else [],
+            full=unplaced.why == "full", first=unplaced.first, last=unplaced.last,
+            weekdays=_weekdays(meeting), invited=_in_words([_titled(policy, p) for p in wanted.people if p != person]),
+            authority=wanted.la, subject=subject, recipient=person)
+        queue(session, key=f"unplaced:{wanted.key}:{person.email}", kind="meeting_unplaced", recipient=person,
+              subject=subject, text=text, html=html, for_date=as_of, domain=settings.domain,
+              urn=None if meeting.is_panel else wanted.schools[0].school.urn)
+    return [p.email for p in told]
+
+
+_WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+def _weekdays(meeting: MeetingCadence) -> str:
+    if tuple(sorted(meeting.days)) == (0, 1, 2, 3, 4):
+        return "weekdays"
+    return _in_words([_WEEKDAY_NAMES[day] for day in sorted(meeting.days)])
+
+
+def _in_words(items: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
 def _invite(session: Session, settings: MailSettings, directory: Directory, wanted: _Wanted,
             booking: diary.Booking, as_of: date) -> int:
     meeting, policy, period = wanted.meeting, wanted.policy, wanted.period
@@ -395,10 +439,11 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
                         note=f"{w.period.label}: {w.meeting.name} on {booking.day} at {booking.start:%H:%M}",
                         extra={"meeting_on": booking.day, "term": facts_key(w.meeting, w.period),
                                "term_end": w.period.end, "lead": index == 0}))
-            unplaced += [{"la": la, "meeting": by_key[u.request.key].meeting.name,
-                          "period": by_key[u.request.key].period.label,
-                          "schools": [s.school.urn for s in by_key[u.request.key].schools], "reason": u.reason}
-                         for u in plan.unplaced]
+            for u in plan.unplaced:
+                w = by_key[u.request.key]
+                told = _tell_unplaced(session, settings, directory, w, u, as_of)
+                unplaced.append({"la": la, "meeting": w.meeting.name, "period": w.period.label,
+                                 "schools": [s.school.urn for s in w.schools], "reason": u.reason, "told": told})
         record_system_events(session, "schedule_meeting", planned, on=as_of, actor=ACTOR)
         scheduled, invitations = len(booked), 0
         for w, booking in booked:
