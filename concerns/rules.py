@@ -247,10 +247,17 @@ class RuleBook:
             by_id[rule_id] = replace(rule, params=MappingProxyType(merged),
                                      source=f"{rule.source}; parameters overridden by authority policy")
         self.rules = tuple(by_id.values())
+        # (topic, day) -> the rule in force. The rules are fixed once built, so the answer for a day never
+        # changes; a national import asks it some 50,000 times for a few thousand distinct days.
+        self._in_force: dict[tuple[str, date], Rule] = {}
 
     def in_force(self, topic: str, on: date) -> Rule:
+        found = self._in_force.get((topic, on))
+        if found is not None:
+            return found
         for rule in self.rules:
             if rule.topic == topic and rule.applies_on(on):
+                self._in_force[(topic, on)] = rule
                 return rule
         raise NoRuleInForce(f"no {topic} rule applies on {on.isoformat()}")
 
