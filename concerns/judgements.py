@@ -149,7 +149,27 @@ class Summary:
         return self.level != "good"
 
 
+# What summarise made of each judgement it has seen, keyed by all it reads of one. A national import
+# summarises some 40,000 inspections that share a few dozen combinations of grades. Each value's type is in
+# the key: a plain string equals its StrEnum member but fails the `is` tests below.
+_SUMMARIES: dict[tuple, Summary] = {}
+_SUMMARIES_HELD = 4096  # distinct combinations kept; a surprise beyond this starts afresh
+
+
 def summarise(j: Judgement) -> Summary:
+    outcome, areas = j.outcome, j.areas
+    key = (type(outcome), outcome, j.safeguarding,
+           tuple((area, type(grade), grade) for area, grade in areas.items()) if areas else ())
+    found = _SUMMARIES.get(key)
+    if found is None:
+        found = _summarise(j)  # an error is raised every time, never kept
+        if len(_SUMMARIES) >= _SUMMARIES_HELD:
+            _SUMMARIES.clear()
+        _SUMMARIES[key] = found
+    return found
+
+
+def _summarise(j: Judgement) -> Summary:
     if j.is_report_card:
         category = category_from_report_card(j.areas, j.safeguarding)
         urgent = any(g is Grade.urgent_improvement for g in j.areas.values())

@@ -247,10 +247,18 @@ class RuleBook:
             by_id[rule_id] = replace(rule, params=MappingProxyType(merged),
                                      source=f"{rule.source}; parameters overridden by authority policy")
         self.rules = tuple(by_id.values())
+        # (topic, day) -> the rule in force. The rules are fixed once built, so the answer for a day never
+        # changes; a national import asks it some 50,000 times for a few thousand distinct days.
+        self._in_force: dict[tuple[str, date], Rule] = {}
+        self._reinspections: dict[tuple[date, str], Computed] = {}  # reinspection_due's answers
 
     def in_force(self, topic: str, on: date) -> Rule:
+        found = self._in_force.get((topic, on))
+        if found is not None:
+            return found
         for rule in self.rules:
             if rule.topic == topic and rule.applies_on(on):
+                self._in_force[(topic, on)] = rule
                 return rule
         raise NoRuleInForce(f"no {topic} rule applies on {on.isoformat()}")
 
@@ -330,8 +338,14 @@ def academy_order_position(published: date, category: str, rules: RuleBook = DEF
 
 
 def reinspection_due(published: date, pathway: str, rules: RuleBook = DEFAULT_RULES) -> Computed:
-    rule = rules.in_force("reinspection", published)
-    return Computed(add_months(published, int(rule.params["months"][pathway])), rule)
+    # Kept per book like in_force: a national import opens thousands of cases on a few hundred report days.
+    key = (published, pathway)
+    found = rules._reinspections.get(key)
+    if found is None:
+        rule = rules.in_force("reinspection", published)
+        found = rules._reinspections[key] = Computed(add_months(published, int(rule.params["months"][pathway])),
+                                                     rule)
+    return found
 
 
 def safeguarding_return_due(inspected: date, rules: RuleBook = DEFAULT_RULES) -> Computed | None:

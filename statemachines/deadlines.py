@@ -30,9 +30,12 @@ def statement_of_action(model: MachineModel, ctx: EventContext) -> list[Deadline
     return [_deadline(model, ctx, "statement_of_action", computed)]
 
 
+_CATEGORY_OF_LEVEL = {"sm": "special_measures", "rsi": "serious_weaknesses", "ri": "requires_improvement"}
+
+
 def _category_of(model: MachineModel, ctx: EventContext) -> str:
     level = ctx.summary.level if ctx.summary else "sm"
-    return {"sm": "special_measures", "rsi": "serious_weaknesses", "ri": "requires_improvement"}[level]
+    return _CATEGORY_OF_LEVEL[level]
 
 
 def hmi_monitoring(model: MachineModel, ctx: EventContext) -> list[Deadline]:
@@ -146,6 +149,8 @@ def recurring_deadlines(model: MachineModel, ctx: EventContext, meet: set[str]) 
     "year": the same date a year after the one met; "term": the end of the term after the one the
     deadline was met in."""
     made = []
+    if not meet:  # most events meet nothing: no deadline to look through
+        return made
     for deadline in model.case.open_deadlines():
         if deadline.kind not in meet:
             continue

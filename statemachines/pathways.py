@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from transitions import Machine, MachineError
+from transitions import Machine, MachineError, Transition
 
 from concerns.formatting import ukdate
 from concerns.policy import Policy
@@ -352,10 +352,7 @@ class CaseModel:
     # --- effects: planned before the state changes (so a refusal changes nothing), applied after -----
     def plan_effects(self, ev) -> None:
         ctx: EventContext = ev.kwargs["ctx"]
-        source, dest = ev.transition.source, ev.transition.dest
-        step = next(s for s in STEP_INDEX[(ev.event.name, source)]
-                    if (s.dest == dest or (s.dest == "=" and dest == source))
-                    and all(getattr(self, c)(ev) for c in s.conditions))
+        step = _step_of(ev)
         created: list[Deadline] = []
         for name in step.create:
             created.extend(FACTORIES[name](self, ctx))
@@ -396,6 +393,54 @@ class CaseModel:
                                    bool(step.close))
 
 
+def _step_of(ev) -> Step:
+    """The table row the transition being taken was made from.
+
+    `transitions` tries a trigger's transitions from a state in the order of the table and takes the
+    first whose conditions pass; that is the first row, in STEP_INDEX order, with this destination and
+    passing conditions, which is how it is found when the machine has no map of its rows (or a
+    transition was added after it was built).
+    """
+    step = getattr(ev.machine, "steps", {}).get(ev.transition)
+    if step is not None:
+        return step
+    source, dest = ev.transition.source, ev.transition.dest
+    return next(s for s in STEP_INDEX[(ev.event.name, source)]
+                if (s.dest == dest or (s.dest == "=" and dest == source))
+                and all(getattr(ev.model, c)(ev) for c in s.conditions))
+
+
+class PathwayMachine(Machine):
+    """The transitions Machine of the table, which knows the row each of its transitions was made from.
+
+    Without the map, finding the row meant asking the row's guards a second time on every event, after
+    `transitions` had asked them to choose the transition.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.steps = _steps_by_transition(self)
+
+
+def _steps_by_transition(machine: Machine) -> dict[Transition, Step]:
+    """Each transition of a machine built from transition_table() -> the Step it was made from.
+
+    add_transitions made them in STEPS order, one per step and source, as STEP_INDEX lists the steps;
+    each is checked against its row, so a table the map does not fit fails here, not on an event.
+    """
+    found: dict[Transition, Step] = {}
+    for (trigger, source), steps in STEP_INDEX.items():
+        made = machine.events[trigger].transitions.get(source, [])
+        if len(made) != len(steps) or any(
+                t.dest != (source if s.dest == "=" else s.dest) or [c.func for c in t.conditions] != list(s.conditions)
+                for t, s in zip(made, steps, strict=True)):
+            raise RuntimeError(f"the machine's {trigger} transitions from {source} do not follow the table")
+        found.update(zip(made, steps, strict=True))
+    if len(found) != sum(len(ts) for e in machine.events.values() for ts in e.transitions.values()):
+        raise RuntimeError("the machine has transitions that are not in the table")
+    return found
+
+
 def build_machine(graph: bool = False) -> Machine:
     kwargs = dict(model=None, states=list(STATES), transitions=transition_table(), initial=None,
                   auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
@@ -404,7 +449,7 @@ def build_machine(graph: bool = False) -> Machine:
         from transitions.extensions import GraphMachine
 
         return GraphMachine(graph_engine="mermaid", show_conditions=True, title="concerns pathways", **kwargs)
-    return Machine(**kwargs)
+    return PathwayMachine(**kwargs)
 
 
 MACHINE = build_machine()
