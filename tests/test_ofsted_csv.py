@@ -651,3 +651,54 @@ def test_a_whole_cp1252_file_with_an_undefined_byte_refuses_that_line_only(tmp_p
     assert [(row.line, row.school.name) for row in result.rows] == [(2, "St Mary’s")]
     assert [(e.line, e.urn) for e in result.errors] == [(3, "100002")]
     assert "byte 0x8D" in result.errors[0].reason
+
+
+# --- what the reading's caches must not change ---------------------------------
+
+
+def test_padded_values_read_as_the_bare_value_and_padded_missing_spellings_are_missing(tmp_path):
+    # Values are cached by the text as written, so " 2 " and "2" are two entries that must read alike.
+    rows = [mi_2017_row("100001"),
+            mi_2017_row("100002", **{"Overall effectiveness": " 2 ", "Inspection start date": " 19/11/2013",
+                                     "Category of concern": " NuLl ", "Local authority": "  Oxfordshire ",
+                                     "LAESTAB": " n/A "})]
+    result = read_ofsted(write_csv(tmp_path / "padded.csv", MI_2017_HEADER, rows))
+    assert result.errors == []
+    first, second = result.rows
+    assert (second.latest.overall, second.latest.start, second.latest.category) == (2, date(2013, 11, 19), None)
+    assert (second.school.la_name, second.school.laestab) == ("Oxfordshire", None)
+    assert second.latest == first.latest and second.school.la_name == first.school.la_name
+
+
+@pytest.mark.parametrize("name", ["  ", "NULL", "n/a", " Na "])
+def test_a_required_text_field_blank_or_a_missing_spelling_is_missing(tmp_path, name):
+    result = read_ofsted(write_csv(tmp_path / "name.csv", MI_2017_HEADER, [mi_2017_row(**{"School name": name})]))
+    assert [(e.line, e.urn, e.reason) for e in result.errors] == [(2, "123166", "School name: missing")]
+
+
+def test_a_row_whose_first_cell_is_blank_is_still_read(tmp_path):
+    path = mi_file(tmp_path / "first.csv", [" " + mi_line("100001")[len("NULL"):],
+                                            "," * (len(MI_2017_HEADER) - 1) + "\n",
+                                            mi_line("100002")])
+    result = read_ofsted(path)
+    assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100002")]
+    assert result.rows_read == 2
+
+
+def test_a_file_read_twice_gives_the_same_result_and_refusals(tmp_path):
+    # The value caches outlive a file: a refusal cached from the first read is reported again, by the
+    # second file's own column name and line.
+    rows = [mi_2017_row("100001", **{"Overall effectiveness": "7"}), mi_2017_row("100002"),
+            mi_2017_row("12345", **{"Previous outcomes for pupils": "Brilliant"})]
+    first = read_ofsted(write_csv(tmp_path / "one.csv", MI_2017_HEADER, rows))
+    assert first == read_ofsted(tmp_path / "one.csv")
+    renamed = ["Overall effectiveness grade" if c == "Overall effectiveness" else c for c in MI_2017_HEADER]
+    renamed_rows = [{("Overall effectiveness grade" if k == "Overall effectiveness" else k): v for k, v in row.items()}
+                    for row in rows]
+    second = read_ofsted(write_csv(tmp_path / "two.csv", renamed, renamed_rows))
+    assert [(e.line, e.urn, e.reason) for e in second.errors] == [
+        (2, "100001", "Overall effectiveness grade: '7' is not a grade (1-4, 9 = not applicable)"),
+        (4, "12345", "URN: '12345' is not a URN (6 digits)"),
+        (4, "12345", "Previous outcomes for pupils: 'Brilliant' is not a grade (1-4; 8, 9 = not applicable)"),
+    ]
+    assert second.rows == first.rows
