@@ -742,3 +742,16 @@ def test_record_maker_leaves_a_class_with_more_to_do_to_its_own_init():
                 raise ValueError("negative")
 
     assert record_maker(Checked) is Checked
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_only_cr_and_lf_end_lines_not_the_other_unicode_line_breaks(tmp_path, encoding):
+    # str.splitlines would also split at \v, \f, \x1c-\x1e, NEL and U+2028/U+2029: csv and a text editor
+    # do not, so neither must the line numbers.
+    odd = "Vertical\vForm\fGroup\x1dNext\x85Line\u2028Para\u2029End" if encoding == "utf-8" else "St Mary’s\vForm\fGroup\x1dEnd"
+    path = mi_file(tmp_path / "breaks.csv", [mi_line("100001", **{"School name": odd}), "\r\n",
+                                             mi_line("100002").replace("\r\n", "\r"), mi_line("100003")], encoding)
+    result = read_ofsted(path)
+    assert result.errors == []
+    assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100002"), (5, "100003")]
+    assert result.rows[0].school.name == odd
