@@ -176,10 +176,20 @@ class Invalid:
         self.text = text
         self.reason = reason
 
+    # Every Invalid equals every other and they all hash alike, so that whether a row holds one is a
+    # set's C-level isdisjoint() over its values (see ANY_INVALID): a hash and a lookup per value.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Invalid) or NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(Invalid)
+
 
 # A required field's missing value. It is an Invalid, so that the one check a row gets for a refused
 # value finds a missing required one too; a field that is not required reads a missing value as None.
 MISSING = Invalid("", "missing")
+# Equal to every Invalid: `ANY_INVALID.isdisjoint(values)` is False when any of the values is one.
+ANY_INVALID = frozenset({MISSING})
 
 # How many cell texts a shared cache keeps before it starts again: well above the distinct values of a
 # national file (some 4,500 dates across its date columns), and a bound on memory for a column that
@@ -345,7 +355,8 @@ class CsvTable:
         a row with no problem, from its line and its values.
         """
         values_of, width_needed, undecodable = reading.values, self.width_needed, self.undecodable
-        key_at = reading.at(key)
+        # Values are text, numbers, dates, None or Invalid: all hashable, as isdisjoint needs.
+        key_at, no_invalid = reading.at(key), ANY_INVALID.isdisjoint
         records, errors, read = [], [], 0
         for first, last, cells, problem in self._records():
             read += 1
@@ -365,7 +376,7 @@ class CsvTable:
                 errors.append(RowError(first, self._cell(cells, key), problem))
                 continue
             values = values_of(cells)
-            if Invalid in map(type, values):
+            if not no_invalid(values):
                 key_value = values[key_at]
                 key_text = None if key_value is MISSING else (
                     key_value.text if isinstance(key_value, Invalid) else key_value)
