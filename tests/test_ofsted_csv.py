@@ -755,3 +755,16 @@ def test_only_cr_and_lf_end_lines_not_the_other_unicode_line_breaks(tmp_path, en
     assert result.errors == []
     assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100002"), (5, "100003")]
     assert result.rows[0].school.name == odd
+
+
+def test_a_quote_left_open_in_front_of_more_than_csvs_field_limit_refuses_its_row_and_reads_the_rest(tmp_path):
+    # The open field outgrows csv's field size limit (128 KiB) before the file ends: csv raises instead
+    # of giving a record, and that line is refused the same way, reading starting again after it.
+    rows = [mi_line(f"{100003 + n}") for n in range(500)]
+    assert sum(map(len, rows)) > csv.field_size_limit()
+    path = mi_file(tmp_path / "limit.csv", [mi_line("100001"), with_open_quote(mi_line("100002")), *rows])
+    result = read_ofsted(path)
+    assert [(e.line, e.urn) for e in result.errors] == [(3, "100002")]
+    assert result.errors[0].reason.startswith("cannot be read as CSV from this line (field larger than field limit")
+    assert [row.line for row in result.rows] == [2, *range(4, 504)]
+    assert result.rows_read == 502
