@@ -210,7 +210,7 @@ class ValueCache(dict):
     def __init__(self, read: Callable[[str], object], missing: object = None, limit: int | None = None) -> None:
         super().__init__()
         # A FieldReader's parser is called here directly, its ValueError made an Invalid as it would: a
-        # column of URNs misses on every row, so the call saved per miss is one per row.
+        # column of URNs misses on every row, so a call saved per miss is a call saved per row.
         self.parse, self.refused = (read.parser, ValueError) if isinstance(read, FieldReader) else (read, ())
         self.missing = missing
         self.limit = limit
