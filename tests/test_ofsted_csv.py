@@ -7,15 +7,25 @@ parser, and compared with what the parser returns. The edge cases use small file
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import pickle
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from concerns.importers import NotRecognised, read_ofsted
-from concerns.importers.csvfile import normalise_header, parse_date
+from concerns.importers import (
+    InspectionRecord,
+    LinkRecord,
+    NotRecognised,
+    OfstedRow,
+    RowError,
+    SchoolRecord,
+    read_ofsted,
+)
+from concerns.importers.csvfile import normalise_header, parse_date, record_maker
 from concerns.importers.gias_csv import GIAS_TYPE_NAMES
 from concerns.importers.ofsted_csv import MI_2017_HEADER
 
@@ -651,3 +661,110 @@ def test_a_whole_cp1252_file_with_an_undefined_byte_refuses_that_line_only(tmp_p
     assert [(row.line, row.school.name) for row in result.rows] == [(2, "St Mary’s")]
     assert [(e.line, e.urn) for e in result.errors] == [(3, "100002")]
     assert "byte 0x8D" in result.errors[0].reason
+
+
+# --- what the reading's caches and fast constructors must not change ---------------------------------
+
+
+def test_padded_values_read_as_the_bare_value_and_padded_missing_spellings_are_missing(tmp_path):
+    # Values are cached by the text as written, so " 2 " and "2" are two entries that must read alike.
+    rows = [mi_2017_row("100001"),
+            mi_2017_row("100002", **{"Overall effectiveness": " 2 ", "Inspection start date": " 19/11/2013",
+                                     "Category of concern": " NuLl ", "Local authority": "  Oxfordshire ",
+                                     "LAESTAB": " n/A "})]
+    result = read_ofsted(write_csv(tmp_path / "padded.csv", MI_2017_HEADER, rows))
+    assert result.errors == []
+    first, second = result.rows
+    assert (second.latest.overall, second.latest.start, second.latest.category) == (2, date(2013, 11, 19), None)
+    assert (second.school.la_name, second.school.laestab) == ("Oxfordshire", None)
+    assert second.latest == first.latest and second.school.la_name == first.school.la_name
+
+
+@pytest.mark.parametrize("name", ["  ", "NULL", "n/a", " Na "])
+def test_a_required_text_field_blank_or_a_missing_spelling_is_missing(tmp_path, name):
+    result = read_ofsted(write_csv(tmp_path / "name.csv", MI_2017_HEADER, [mi_2017_row(**{"School name": name})]))
+    assert [(e.line, e.urn, e.reason) for e in result.errors] == [(2, "123166", "School name: missing")]
+
+
+def test_a_row_whose_first_cell_is_blank_is_still_read(tmp_path):
+    path = mi_file(tmp_path / "first.csv", [" " + mi_line("100001")[len("NULL"):],
+                                            "," * (len(MI_2017_HEADER) - 1) + "\n",
+                                            mi_line("100002")])
+    result = read_ofsted(path)
+    assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100002")]
+    assert result.rows_read == 2
+
+
+def test_a_file_read_twice_gives_the_same_result_and_refusals(tmp_path):
+    # The value caches outlive a file: a refusal cached from the first read is reported again, by the
+    # second file's own column name and line.
+    rows = [mi_2017_row("100001", **{"Overall effectiveness": "7"}), mi_2017_row("100002"),
+            mi_2017_row("12345", **{"Previous outcomes for pupils": "Brilliant"})]
+    first = read_ofsted(write_csv(tmp_path / "one.csv", MI_2017_HEADER, rows))
+    assert first == read_ofsted(tmp_path / "one.csv")
+    renamed = ["Overall effectiveness grade" if c == "Overall effectiveness" else c for c in MI_2017_HEADER]
+    renamed_rows = [{("Overall effectiveness grade" if k == "Overall effectiveness" else k): v for k, v in row.items()}
+                    for row in rows]
+    second = read_ofsted(write_csv(tmp_path / "two.csv", renamed, renamed_rows))
+    assert [(e.line, e.urn, e.reason) for e in second.errors] == [
+        (2, "100001", "Overall effectiveness grade: '7' is not a grade (1-4, 9 = not applicable)"),
+        (4, "12345", "URN: '12345' is not a URN (6 digits)"),
+        (4, "12345", "Previous outcomes for pupils: 'Brilliant' is not a grade (1-4; 8, 9 = not applicable)"),
+    ]
+    assert second.rows == first.rows
+
+
+@pytest.mark.parametrize("record", [
+    SchoolRecord("123166", "9313247", "St Nicolas", "Oxfordshire", "Community school", "Primary", "100001",
+                 "Church of England", None, "Trust", "open", date(2015, 10, 1), None, 2, ("1 Street", None)),
+    InspectionRecord("ITS1", date(2013, 11, 19), None, date(2013, 12, 11), "S5", True, 2, None, {"x": "2"}, "met"),
+    OfstedRow(2, SchoolRecord("123166", None, "St Nicolas"), None, None),
+    LinkRecord(3, "100001", "100002", "Oak", "Predecessor", date(2015, 9, 1)),
+    RowError(4, None, "why"),
+], ids=lambda record: type(record).__name__)
+def test_record_maker_makes_what_the_dataclass_makes(record):
+    names = [f.name for f in dataclasses.fields(record)]
+    made = record_maker(type(record))(*[getattr(record, name) for name in names])
+    assert type(made) is type(record)
+    assert made == record and repr(made) == repr(record)
+    assert pickle.loads(pickle.dumps(made)) == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, names[0], None)  # still frozen
+
+
+def test_record_maker_leaves_a_class_with_more_to_do_to_its_own_init():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self):
+            if self.value < 0:
+                raise ValueError("negative")
+
+    assert record_maker(Checked) is Checked
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_only_cr_and_lf_end_lines_not_the_other_unicode_line_breaks(tmp_path, encoding):
+    # str.splitlines would also split at \v, \f, \x1c-\x1e, NEL and U+2028/U+2029: csv and a text editor
+    # do not, so neither must the line numbers.
+    odd = "Vertical\vForm\fGroup\x1dNext\x85Line\u2028Para\u2029End" if encoding == "utf-8" else "St Mary’s\vForm\fGroup\x1dEnd"
+    path = mi_file(tmp_path / "breaks.csv", [mi_line("100001", **{"School name": odd}), "\r\n",
+                                             mi_line("100002").replace("\r\n", "\r"), mi_line("100003")], encoding)
+    result = read_ofsted(path)
+    assert result.errors == []
+    assert [(row.line, row.school.urn) for row in result.rows] == [(2, "100001"), (4, "100002"), (5, "100003")]
+    assert result.rows[0].school.name == odd
+
+
+def test_a_quote_left_open_in_front_of_more_than_csvs_field_limit_refuses_its_row_and_reads_the_rest(tmp_path):
+    # The open field outgrows csv's field size limit (128 KiB) before the file ends: csv raises instead
+    # of giving a record, and that line is refused the same way, reading starting again after it.
+    rows = [mi_line(f"{100003 + n}") for n in range(500)]
+    assert sum(map(len, rows)) > csv.field_size_limit()
+    path = mi_file(tmp_path / "limit.csv", [mi_line("100001"), with_open_quote(mi_line("100002")), *rows])
+    result = read_ofsted(path)
+    assert [(e.line, e.urn) for e in result.errors] == [(3, "100002")]
+    assert result.errors[0].reason.startswith("cannot be read as CSV from this line (field larger than field limit")
+    assert [row.line for row in result.rows] == [2, *range(4, 504)]
+    assert result.rows_read == 502

@@ -27,14 +27,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gc
-import io
+import operator
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from functools import lru_cache
-from itertools import compress, islice, product
-from operator import call, itemgetter, not_
+from itertools import islice, product
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -81,17 +80,19 @@ def decode(data: bytes) -> Decoded:
     """The file's lines: all UTF-8 if the whole file is, else each line decided on its own."""
     # A BOM in front of cp1252 bytes is a UTF-8 file edited and saved back by a Windows tool.
     data = data.removeprefix(BOM)
+    # Split as bytes, at \r\n, \n and \r only, as csv expects (str.splitlines would split at \v, \f, U+2028
+    # and more), then decoded line by line: no UTF-8 sequence holds those bytes, so the lines are those
+    # of the decoded text, and this is a third of the time io.StringIO(text, newline="").readlines() took.
+    lines = data.splitlines(keepends=True)
     try:
-        text = data.decode("utf-8")
+        return Decoded(list(map(bytes.decode, lines)), "utf-8")
     except UnicodeDecodeError:
-        return _decode_each_line(data)
-    # newline="": split at \r\n, \n and \r only, as bytes.splitlines does and as csv expects.
-    return Decoded(io.StringIO(text, newline="").readlines(), "utf-8")
+        return _decode_each_line(lines)
 
 
-def _decode_each_line(data: bytes) -> Decoded:
+def _decode_each_line(raw_lines: list[bytes]) -> Decoded:
     lines, undecodable, used = [], {}, set()
-    for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+    for number, raw in enumerate(raw_lines, start=1):
         text, encoding, problem = decode_line(raw)
         lines.append(text)
         used.add(encoding)
@@ -166,7 +167,7 @@ class Invalid:
     """A value a parser refused, with the reason.
 
     Readers return it rather than raise, so that a row's cells are read in one pass of C-level map()
-    calls (see CsvTable._values_reader), and so that a refusal can be cached like any other value.
+    calls (see Reading), and so that a refusal can be cached like any other value.
     """
 
     __slots__ = ("text", "reason")
@@ -175,18 +176,84 @@ class Invalid:
         self.text = text
         self.reason = reason
 
+    # Every Invalid equals every other and they all hash alike, so that whether a row holds one is a
+    # set's C-level isdisjoint() over its values (see ANY_INVALID): a hash and a lookup per value.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Invalid) or NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(Invalid)
+
+
+# A required field's missing value. It is an Invalid, so that the one check a row gets for a refused
+# value finds a missing required one too; a field that is not required reads a missing value as None.
+MISSING = Invalid("", "missing")
+# Equal to every Invalid: `ANY_INVALID.isdisjoint(values)` is False when any of the values is one.
+ANY_INVALID = frozenset({MISSING})
+
+# How many cell texts a shared cache keeps before it starts again: well above the distinct values of a
+# national file (some 4,500 dates across its date columns), and a bound on memory for a column that
+# turns out not to repeat.
+CACHE_LIMIT = 16384
+
+
+class ValueCache(dict):
+    """Cell text as written -> the value read from it: None (or MISSING, for a required field) when it is
+    a missing value, an Invalid when the reader refused it.
+
+    A hit is a C-level dict lookup, which map() can make for a whole row; only text not seen before
+    reaches Python. Keyed by the text before stripping, so that a hit costs no strip either.
+    """
+
+    __slots__ = ("parse", "refused", "missing", "limit")
+
+    def __init__(self, read: Callable[[str], object], missing: object = None, limit: int | None = None) -> None:
+        super().__init__()
+        # A FieldReader's parser is called here directly, its ValueError made an Invalid as it would: a
+        # column of URNs misses on every row, so a call saved per miss is a call saved per row.
+        self.parse, self.refused = (read.parser, ValueError) if isinstance(read, FieldReader) else (read, ())
+        self.missing = missing
+        self.limit = limit
+
+    def __missing__(self, text: str) -> object:
+        stripped = text.strip()
+        if stripped in MISSING_SPELLINGS:
+            value = self.missing
+        else:
+            try:
+                value = self.parse(stripped)
+            except self.refused as exc:
+                value = Invalid(stripped, str(exc))
+        if self.limit is not None and len(self) >= self.limit:
+            self.clear()
+        self[text] = value
+        return value
+
+
+class FieldReader:
+    """`parser`, with a ValueError turned into an Invalid value.
+
+    `cells`: for columns with few distinct values (grades, dates, types), where a national file repeats
+    the same text thousands of times, one cache shared by every column and every file this reader reads.
+    """
+
+    __slots__ = ("parser", "cells")
+
+    def __init__(self, parser: Callable[[str], object], cached: bool) -> None:
+        self.parser = parser
+        self.cells = ValueCache(self, limit=CACHE_LIMIT) if cached else None
+
+    def __call__(self, text: str) -> object:
+        try:
+            return self.parser(text)
+        except ValueError as exc:
+            return Invalid(text, str(exc))
+
 
 def field_reader(parser: Callable[[str], T], *, cached: bool = True) -> Callable[[str], T | Invalid]:
     """`parser`, with a ValueError turned into an Invalid value; cached for columns with few distinct
     values (grades, dates, types), where a national file repeats the same text thousands of times."""
-
-    def read(text: str) -> T | Invalid:
-        try:
-            return parser(text)
-        except ValueError as exc:
-            return Invalid(text, str(exc))
-
-    return lru_cache(maxsize=4096)(read) if cached else read
+    return FieldReader(parser, cached)
 
 
 # Dates repeat across a file (and across files), so one cached reader serves every date column.
@@ -200,9 +267,64 @@ class Row:
 
     def __init__(self, line: int, values: dict[str, object], problems: list[str], key: str | None) -> None:
         self.line = line
-        self.values = values  # field -> parsed value; missing and refused values are left out
+        self.values = values  # field -> parsed value; a missing value is None
         self.problems = problems  # "Column: what is wrong", one per bad value
         self.key = key  # the row's URN as written, even if it is not a valid one, for error reports
+
+
+def _picker(indices: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
+    """itemgetter over `indices`, always giving a tuple (itemgetter gives the item itself for one index)."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    if indices:
+        index = indices[0]
+        return lambda cells: (cells[index],)
+    return lambda cells: ()
+
+
+class Reading:
+    """How a table's rows are read by a set of readers (field -> reader), worked out once per file.
+
+    A row's values come as a tuple: the fields with a reader first, then the text fields, then one None
+    (`at` gives a field the file lacks that position, so a getter compiled over positions needs no
+    special case). A text field is stripped and checked against the missing spellings by C-level map()
+    calls; a field with a reader goes through a ValueCache, so each distinct text is read once.
+    """
+
+    def __init__(self, table: CsvTable, readers: Mapping[str, Callable[[str], object]],
+                 required: Collection[str]) -> None:
+        self.required = [field for field in required if field in table.columns]
+        read = [field for field in table.columns if readers.get(field, str) is not str]
+        text = [field for field in table.columns if readers.get(field, str) is str]
+        self.fields = (*read, *text)
+        self.position = {field: index for index, field in enumerate(self.fields)}
+        self.absent = len(self.fields)  # the None after the values
+        caches = tuple(self._cache(readers[field], field in self.required) for field in read)
+        pick_read = _picker([table.columns[field] for field in read])
+        pick_text = _picker([table.columns[field] for field in text])
+        # dict.get(spellings, text, text): the text itself unless it is a missing spelling.
+        spellings = tuple(dict.fromkeys(MISSING_SPELLINGS, MISSING if field in self.required else None)
+                          for field in text)
+        get, dict_get, strip = operator.getitem, dict.get, str.strip
+
+        def values(cells: list[str]) -> tuple:
+            stripped = tuple(map(strip, pick_text(cells)))
+            return (*map(get, caches, pick_read(cells)), *map(dict_get, spellings, stripped, stripped), None)
+
+        self.values = values
+
+    def at(self, field: str | None) -> int:
+        """The position of `field`'s value in a row's values (that of the None after them if it has none)."""
+        return self.position.get(field, self.absent) if field is not None else self.absent
+
+    @staticmethod
+    def _cache(reader: Callable[[str], object], required: bool) -> ValueCache:
+        shared = getattr(reader, "cells", None)
+        if shared is not None and not required:
+            return shared
+        # A reader with no shared cache (URNs, which do not repeat) still gets one for this file: a
+        # miss costs what reading the value would, and the cache goes with the file.
+        return ValueCache(reader, MISSING if required else None)
 
 
 class CsvTable:
@@ -228,32 +350,61 @@ class CsvTable:
         index = self.columns.get(field)
         return self.header[index].strip() if index is not None else field
 
-    def rows(
-        self, readers: Mapping[str, Callable[[str], object]], required: Collection[str] = (),
-        key: str = "urn",
-    ) -> Iterator[Row]:
-        """Data rows after the header, read by `readers` (field -> reader; text by default).
+    def read(
+        self, reading: Reading, build: Callable[[int, tuple], T],
+        check: Callable[[int, tuple], list[str]] | None = None, key: str = "urn",
+    ) -> tuple[list[T], list[RowError], int]:
+        """(records, errors, rows read) of the data rows after the header, read as `reading` says.
 
-        Each row carries the physical line it starts on; blank rows are skipped. A required field
-        that is missing, a value a reader refused, a row too short, a line that could not be decoded
-        or a quote left open is a problem of that row.
+        Each row carries the physical line it starts on; blank rows are skipped. A required field that
+        is missing, a value a reader refused, a row too short, a line that could not be decoded or a
+        quote left open is a problem of that row, a RowError each. `check`, if given, looks at the line
+        and values of a row that read cleanly for what is wrong between them; `build` makes a record of
+        a row with no problem, from its line and its values.
         """
-        read_values = self._values_reader(readers)
-        required = [field for field in required if field in self.columns]
+        values_of, width_needed, undecodable = reading.values, self.width_needed, self.undecodable
+        # Values are text, numbers, dates, None or Invalid: all hashable, as isdisjoint needs.
+        key_at, no_invalid = reading.at(key), ANY_INVALID.isdisjoint
+        records, errors, read = [], [], 0
         for first, last, cells, problem in self._records():
+            read += 1
             if problem is not None:
-                yield Row(first, {}, [problem], self._cell(self._alone(first), key))
+                errors.append(RowError(first, self._cell(self._alone(first), key), problem))
                 continue
-            if not "".join(cells).strip():
+            # A row whose first cell holds text is not blank: the join is only for the rare row it is not.
+            if not (cells and cells[0].strip()) and not "".join(cells).strip():
+                read -= 1
                 continue
-            if self.undecodable and (bad := [n for n in range(first, last + 1) if n in self.undecodable]):
-                yield Row(first, {}, [f"line {n}: {self.undecodable[n]}" for n in bad], self._cell(cells, key))
+            if undecodable and (bad := [n for n in range(first, last + 1) if n in undecodable]):
+                key_text = self._cell(cells, key)
+                errors += [RowError(first, key_text, f"line {n}: {undecodable[n]}") for n in bad]
                 continue
-            if len(cells) < self.width_needed:
+            if len(cells) < width_needed:
                 problem = f"the row has {len(cells)} fields but the header has {len(self.header)}"
-                yield Row(first, {}, [problem], self._cell(cells, key))
+                errors.append(RowError(first, self._cell(cells, key), problem))
                 continue
-            yield self._checked(first, read_values(cells), required, key)
+            values = values_of(cells)
+            if not no_invalid(values):
+                key_value = values[key_at]
+                key_text = None if key_value is MISSING else (
+                    key_value.text if isinstance(key_value, Invalid) else key_value)
+                errors += [RowError(first, key_text, reason) for reason in self._refusals(reading, values)]
+                continue
+            if check is not None and (problems := check(first, values)):
+                errors += [RowError(first, values[key_at], reason) for reason in problems]
+                continue
+            records.append(build(first, values))
+        return records, errors, read
+
+    def _refusals(self, reading: Reading, values: tuple) -> list[str]:
+        """A row's missing required fields, then its refused values in the file's column order."""
+        problems = [f"{self.column_name(field)}: missing" for field in reading.required
+                    if values[reading.at(field)] is MISSING]
+        for field in self.columns:
+            value = values[reading.at(field)]
+            if value.__class__ is Invalid and value is not MISSING:
+                problems.append(f"{self.column_name(field)}: {value.reason}")
+        return problems
 
     def _records(self) -> Iterator[tuple[int, int, list[str], str | None]]:
         """(first line, last line, cells, problem) of each record after the header.
@@ -262,13 +413,15 @@ class CsvTable:
         line after the one it began on: the rows it swallowed are read after all.
         """
         resume = self.header_line  # lines before the next record
-        while resume < len(self.lines):
+        total = len(self.lines)
+        while resume < total:
             reader = csv.reader(islice(self.lines, resume, None))
             read = 0  # lines this reader has taken
             try:
                 for cells in reader:
                     first, last, read = resume + read + 1, resume + reader.line_num, reader.line_num
-                    problem = self._quote_left_open(cells, first, last)
+                    # Nearly every record is one line before the last: that one needs no looking at.
+                    problem = None if first == last < total else self._quote_left_open(cells, first, last)
                     yield first, last, cells, problem
                     if problem is not None:
                         resume = first
@@ -307,48 +460,6 @@ class CsvTable:
     def _cell(self, cells: list[str], field: str) -> str | None:
         index = self.columns.get(field)
         return cells[index].strip() or None if index is not None and index < len(cells) else None
-
-    def _values_reader(self, readers: Mapping[str, Callable[[str], object]]) -> Callable[[list[str]], dict]:
-        """A function from a row's cells to {field: value}, leaving out missing values.
-
-        Written with map/compress/zip so that the loop over cells runs in C: with ~90 columns and
-        22,000 rows this is where a national file spends its time, and a Python loop doubled it.
-        """
-        fields = tuple(self.columns)
-        field_readers = tuple(readers.get(field, str) for field in fields)  # str(text) is text itself
-        pick = itemgetter(*self.columns.values())
-        if len(fields) == 1:
-            pick = _single(pick)
-        is_missing = MISSING_SPELLINGS.__contains__
-
-        def read_values(cells: list[str]) -> dict[str, object]:
-            texts = tuple(map(str.strip, pick(cells)))
-            present = tuple(map(not_, map(is_missing, texts)))
-            return dict(zip(
-                compress(fields, present),
-                map(call, compress(field_readers, present), compress(texts, present)),
-                strict=True,
-            ))
-
-        return read_values
-
-    def _checked(self, line: int, values: dict[str, object], required: list[str], key: str) -> Row:
-        refused_any = Invalid in map(type, values.values())
-        absent = [field for field in required if field not in values]
-        key_value = values.get(key)
-        if not refused_any and not absent:
-            return Row(line, values, [], key_value)
-        refused = [field for field, value in values.items() if value.__class__ is Invalid]
-        key_text = key_value.text if isinstance(key_value, Invalid) else key_value
-        problems = [f"{self.column_name(field)}: missing" for field in absent]
-        problems += [f"{self.column_name(field)}: {values.pop(field).reason}" for field in refused]
-        return Row(line, values, problems, key_text)
-
-
-def _single(pick: Callable[[list[str]], str]) -> Callable[[list[str]], tuple[str]]:
-    # itemgetter with one index returns the item, not a 1-tuple
-    return lambda cells: (pick(cells),)
-
 
 def match_columns(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
     """field -> column index, taking for each field the first alias the header has.
@@ -426,19 +537,41 @@ def collect(
 
     `check`, if given, looks at a row whose values all read cleanly for what is wrong between them
     (e.g. two dates in the wrong order). `build` only ever sees rows with no problem, so it is plain
-    construction.
+    construction. (A parser that builds straight from a row's values tuple uses CsvTable.read.)
     """
-    rows, errors, read = [], [], 0
+    reading = Reading(table, readers, required)
+    fields, key_at = reading.fields, reading.at("urn")
+
+    def as_row(line: int, values: tuple) -> Row:
+        return Row(line, dict(zip(fields, values[:-1], strict=True)), [], values[key_at])
+
+    row_check = (lambda line, values: check(as_row(line, values))) if check is not None else None
     with collector_paused():
-        for row in table.rows(readers, required):
-            read += 1
-            if not row.problems and check is not None:
-                row.problems = check(row)
-            if row.problems:
-                errors.extend(RowError(row.line, row.key, reason) for reason in row.problems)
-            else:
-                rows.append(build(row))
+        rows, errors, read = table.read(reading, lambda line, values: build(as_row(line, values)), row_check)
     return ParseResult(table.layout, rows, errors, read)
+
+
+def record_maker(cls: type[T]) -> Callable[..., T]:
+    """A constructor for the frozen, slotted dataclass `cls`, taking every field positionally, that makes
+    the same object as cls(...) in a third of the time.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__ (its own __setattr__
+    refuses), and with some 40 fields a row that was over a third of what reading a national file
+    cost. This sets the fields on an instance of a plain class with the same slots, one fast store
+    each, then makes it an instance of `cls`, which Python allows between classes of the same layout.
+    A class whose __init__ would do more (a __post_init__, a field not set by __init__) gets cls itself.
+    """
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields)
+    if (hasattr(cls, "__post_init__") or not all(f.init for f in fields) or cls.__bases__ != (object,)
+            or cls.__dict__.get("__slots__") != names):
+        return cls
+    arguments = ", ".join(names)
+    stores = "".join(f"\n    self.{name} = {name}" for name in names)
+    source = f"def make({arguments}):\n    self = new(plain){stores}\n    self.__class__ = cls\n    return self"
+    scope = {"new": object.__new__, "plain": type(f"_{cls.__name__}Slots", (), {"__slots__": names}), "cls": cls}
+    exec(source, scope)  # as dataclasses makes __init__: one store per field, no loop
+    return scope["make"]
 
 
 @contextmanager

@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 
 from concerns.importers.csvfile import (
     CsvTable,
-    Row,
-    collect,
+    Reading,
     collector_paused,
     field_reader,
     open_table,
     read_date,
+    record_maker,
 )
 from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
 from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, RowError, SchoolRecord
@@ -407,27 +409,26 @@ def read_ofsted(path: str | Path) -> ParseResult:
         {layout.name: layout.required for layout in LAYOUTS},
     )
     layout = _LAYOUT_BY_NAME[table.layout]
-    parsed = collect(table, READERS, SCHOOL_REQUIRED, lambda row: _ofsted_row(row, layout),
-                     check=_newest_first(layout, table))
+    reading = Reading(table, READERS, SCHOOL_REQUIRED)
     with collector_paused():
-        rows, conflicts = _without_conflicts(parsed.rows)
-    return ParseResult(parsed.layout, rows, sorted(parsed.errors + conflicts, key=lambda e: e.line), parsed.rows_read)
+        rows, errors, read = table.read(reading, _row_builder(layout, reading), _newest_first(layout, table, reading))
+        rows, conflicts = _without_conflicts(rows)
+    return ParseResult(table.layout, rows, sorted(errors + conflicts, key=lambda e: e.line), read)
 
 
-def _newest_first(layout: Layout, table: CsvTable) -> Callable[[Row], list[str]]:
+def _newest_first(layout: Layout, table: CsvTable, reading: Reading) -> Callable[[int, tuple], list[str]]:
     """A row's problem when its "previous" inspection is dated after its "latest": one of the two is wrong,
     and which inspection decides the school's category cannot be known."""
-    pairs = [(newer, older, when) for newer, older in zip(layout.graded, layout.graded[1:], strict=False)
-             for when in ("start", "published")]
+    pairs = [(reading.at(getattr(older, when)), reading.at(getattr(newer, when)),
+              table.column_name(getattr(older, when)), table.column_name(getattr(newer, when)))
+             for newer, older in zip(layout.graded, layout.graded[1:], strict=False) for when in ("start", "published")]
 
-    def check(row: Row) -> list[str]:
-        get = row.values.get
-        for newer, older, when in pairs:
-            later, earlier = get(getattr(older, when)), get(getattr(newer, when))
+    def check(line: int, values: tuple) -> list[str]:
+        for older_at, newer_at, older_name, newer_name in pairs:
+            later, earlier = values[older_at], values[newer_at]
             if later and earlier and later > earlier:
-                return [f"{table.column_name(getattr(older, when))} {later:%d/%m/%Y} is after "
-                        f"{table.column_name(getattr(newer, when))} {earlier:%d/%m/%Y}: the previous inspection "
-                        "cannot be later than the latest"]
+                return [f"{older_name} {later:%d/%m/%Y} is after {newer_name} {earlier:%d/%m/%Y}: the previous "
+                        "inspection cannot be later than the latest"]
         return []
 
     return check
@@ -480,23 +481,34 @@ def _ukdate(day) -> str:
     return f"{day:%d/%m/%Y}" if day else "(no date)"
 
 
-def _ofsted_row(row: Row, layout: Layout) -> OfstedRow:
-    values = row.values
-    graded = _graded_inspections(values, layout)
-    return OfstedRow(
-        line=row.line,
-        school=_school(values, layout),
-        latest=graded[0] if graded else None,
-        previous=graded[1] if len(graded) > 1 else None,
-        ungraded=_inspection(values, layout.ungraded) if layout.ungraded else None,
-    )
+# Building the records: getters over the positions of a row's values (csvfile.Reading), worked out once
+# per file, so that a row costs a few C-level itemgetter calls rather than a dict lookup per field; and
+# the records made by csvfile.record_maker, every field given in the dataclass's order.
+_make_row = record_maker(OfstedRow)
+_make_school = record_maker(SchoolRecord)
+_make_inspection = record_maker(InspectionRecord)
 
 
-def _graded_inspections(values: dict, layout: Layout) -> list[InspectionRecord]:
+def _row_builder(layout: Layout, reading: Reading) -> Callable[[int, tuple], OfstedRow]:
+    """OfstedRow from a row's line and values, for files of `layout` read as `reading` says."""
+    graded = tuple(_inspection_builder(columns, reading) for columns in layout.graded)
+    ungraded = _inspection_builder(layout.ungraded, reading) if layout.ungraded else None
+    school = _school_builder(layout, reading)
+
+    def build(line: int, values: tuple) -> OfstedRow:
+        found = _graded_inspections(values, graded)
+        # line, school, latest, previous, ungraded
+        return _make_row(line, school(values), found[0] if found else None, found[1] if len(found) > 1 else None,
+                         ungraded(values) if ungraded else None)
+
+    return build
+
+
+def _graded_inspections(values: tuple, builders: tuple) -> list[InspectionRecord]:
     """The row's graded inspections, newest first, each once."""
     found: list[InspectionRecord] = []
-    for columns in layout.graded:
-        inspection = _inspection(values, columns)
+    for build in builders:
+        inspection = build(values)
         if inspection is None:
             continue
         if found and inspection.number and inspection.number == found[-1].number:
@@ -509,54 +521,70 @@ def _graded_inspections(values: dict, layout: Layout) -> list[InspectionRecord]:
     return found
 
 
-def _inspection(values: dict, columns: InspectionColumns) -> InspectionRecord | None:
+def _getter(reading: Reading, fields: Iterable[str | None]) -> Callable[[tuple], tuple]:
+    """The values of `fields` (None for a field the file lacks, or None itself), as a tuple."""
+    positions = [reading.at(f) for f in fields]
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    if positions:
+        position = positions[0]
+        return lambda values: (values[position],)
+    return lambda values: ()
+
+
+def _inspection_builder(columns: InspectionColumns, reading: Reading) -> Callable[[tuple], InspectionRecord | None]:
     """One inspection from its columns; None when none has a value (e.g. a school not yet inspected)."""
-    get = values.get
-    # Not-applicable values (9, "Not judged") read as None: a block of only those is no inspection.
-    if not any(map(get, columns.fields)):
-        return None
-    grades = {key: grade for key, f in columns.judgements if (grade := get(f))}
-    if outcome := get(columns.outcome):
-        grades["outcome"] = outcome
-    number, start, end, published, inspection_type, overall, category, safeguarding = map(get, columns.singles)
-    return InspectionRecord(number, start, end, published, inspection_type, columns.graded, overall, category,
-                            grades, safeguarding)
+    results = _getter(reading, columns.fields)
+    keys = tuple(key for key, _ in columns.judgements)
+    judgements = _getter(reading, (f for _, f in columns.judgements))
+    outcome_at = reading.at(columns.outcome)
+    singles = _getter(reading, columns.singles)
+    is_graded = columns.graded
+
+    def build(values: tuple) -> InspectionRecord | None:
+        # Not-applicable values (9, "Not judged") read as None: a block of only those is no inspection.
+        if not any(results(values)):
+            return None
+        grades = judgements(values)
+        # The judgements made, in the columns' order; those not made (None) are left out.
+        grades = dict(compress(zip(keys, grades, strict=True), grades))
+        if outcome := values[outcome_at]:
+            grades["outcome"] = outcome
+        number, start, end, published, inspection_type, overall, category, safeguarding = singles(values)
+        return _make_inspection(number, start, end, published, inspection_type, is_graded, overall, category,
+                                grades, safeguarding)
+
+    return build
 
 
-def _school(values: dict, layout: Layout) -> SchoolRecord:
-    get = values.get
-    urn = get("urn")
-    close_date = get("close_date")
-    return SchoolRecord(
-        urn=urn,
-        laestab=get("laestab"),
-        name=get("school_name"),
-        la_name=get("la_name"),
-        type_name=get("type_of_education"),
-        phase=get("phase"),
-        predecessor_urn=get("predecessor_urn") or _urn_inspected_under(values, layout, urn),
-        religious_character=get("religious_character"),
-        trust=get("trust"),
-        # These files list the schools open at the "as at" date (Ofsted's methodology notes); a
-        # provider close date, where the layout has one, means it has closed since.
-        status="closed" if close_date else "open",
-        open_date=get("open_date"),
-        close_date=close_date,
-    )
-
-
-def _urn_inspected_under(values: dict, layout: Layout, urn: str) -> str | None:
-    """The URN an inspection was carried out under, where it is not the school's own: its predecessor.
-
-    A new academy keeps its predecessor's grade until it is inspected itself, and later layouts say so
-    with "URN at time of ..." columns rather than a "Predecessor URN" column.
-    """
+def _school_builder(layout: Layout, reading: Reading) -> Callable[[tuple], SchoolRecord]:
+    details = _getter(reading, ("urn", "laestab", "school_name", "la_name", "type_of_education", "phase",
+                                "predecessor_urn", "religious_character", "trust", "open_date", "close_date"))
+    # The URN each inspection was carried out under, where it is not the school's own: its predecessor.
+    # A new academy keeps its predecessor's grade until it is inspected itself, and later layouts say so
+    # with "URN at time of ..." columns rather than a "Predecessor URN" column.
     blocks = layout.graded + ((layout.ungraded,) if layout.ungraded else ())
-    for columns in blocks:
-        earlier = values.get(columns.urn_at_time)
-        if earlier and earlier != urn:
-            return earlier
-    return None
+    inspected_under = _getter(reading, (columns.urn_at_time for columns in blocks))
+
+    def build(values: tuple) -> SchoolRecord:
+        (urn, laestab, name, la_name, type_name, phase, predecessor_urn, religious_character, trust, open_date,
+         close_date) = details(values)
+        if not predecessor_urn:
+            predecessor_urn = next((earlier for earlier in inspected_under(values) if earlier and earlier != urn),
+                                   None)
+        return _make_school(
+            urn, laestab, name, la_name, type_name, phase, predecessor_urn, religious_character,
+            None,  # diocese: not in Ofsted's files
+            trust,
+            # These files list the schools open at the "as at" date (Ofsted's methodology notes); a
+            # provider close date, where the layout has one, means it has closed since.
+            "closed" if close_date else "open",
+            open_date, close_date,
+            None,  # line: the OfstedRow has it
+            (),  # address: GIAS only
+        )
+
+    return build
 
 
 # The "mi-2017" layout's header exactly as the shared Oxfordshire file has it (51 columns), for
