@@ -7,25 +7,15 @@ parser, and compared with what the parser returns. The edge cases use small file
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import pickle
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from concerns.importers import (
-    InspectionRecord,
-    LinkRecord,
-    NotRecognised,
-    OfstedRow,
-    RowError,
-    SchoolRecord,
-    read_ofsted,
-)
-from concerns.importers.csvfile import normalise_header, parse_date, record_maker
+from concerns.importers import NotRecognised, read_ofsted
+from concerns.importers.csvfile import normalise_header, parse_date
 from concerns.importers.gias_csv import GIAS_TYPE_NAMES
 from concerns.importers.ofsted_csv import MI_2017_HEADER
 
@@ -663,7 +653,7 @@ def test_a_whole_cp1252_file_with_an_undefined_byte_refuses_that_line_only(tmp_p
     assert "byte 0x8D" in result.errors[0].reason
 
 
-# --- what the reading's caches and fast constructors must not change ---------------------------------
+# --- what the reading's caches must not change ---------------------------------
 
 
 def test_padded_values_read_as_the_bare_value_and_padded_missing_spellings_are_missing(tmp_path):
@@ -712,36 +702,6 @@ def test_a_file_read_twice_gives_the_same_result_and_refusals(tmp_path):
         (4, "12345", "Previous outcomes for pupils: 'Brilliant' is not a grade (1-4; 8, 9 = not applicable)"),
     ]
     assert second.rows == first.rows
-
-
-@pytest.mark.parametrize("record", [
-    SchoolRecord("123166", "9313247", "St Nicolas", "Oxfordshire", "Community school", "Primary", "100001",
-                 "Church of England", None, "Trust", "open", date(2015, 10, 1), None, 2, ("1 Street", None)),
-    InspectionRecord("ITS1", date(2013, 11, 19), None, date(2013, 12, 11), "S5", True, 2, None, {"x": "2"}, "met"),
-    OfstedRow(2, SchoolRecord("123166", None, "St Nicolas"), None, None),
-    LinkRecord(3, "100001", "100002", "Oak", "Predecessor", date(2015, 9, 1)),
-    RowError(4, None, "why"),
-], ids=lambda record: type(record).__name__)
-def test_record_maker_makes_what_the_dataclass_makes(record):
-    names = [f.name for f in dataclasses.fields(record)]
-    made = record_maker(type(record))(*[getattr(record, name) for name in names])
-    assert type(made) is type(record)
-    assert made == record and repr(made) == repr(record)
-    assert pickle.loads(pickle.dumps(made)) == record
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        setattr(made, names[0], None)  # still frozen
-
-
-def test_record_maker_leaves_a_class_with_more_to_do_to_its_own_init():
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Checked:
-        value: int
-
-        def __post_init__(self):
-            if self.value < 0:
-                raise ValueError("negative")
-
-    assert record_maker(Checked) is Checked
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])

@@ -551,29 +551,6 @@ def collect(
     return ParseResult(table.layout, rows, errors, read)
 
 
-def record_maker(cls: type[T]) -> Callable[..., T]:
-    """A constructor for the frozen, slotted dataclass `cls`, taking every field positionally, that makes
-    the same object as cls(...) in a third of the time.
-
-    A frozen dataclass's __init__ sets each field through object.__setattr__ (its own __setattr__
-    refuses), and with some 40 fields a row that was over a third of what reading a national file
-    cost. This sets the fields on an instance of a plain class with the same slots, one fast store
-    each, then makes it an instance of `cls`, which Python allows between classes of the same layout.
-    A class whose __init__ would do more (a __post_init__, a field not set by __init__) gets cls itself.
-    """
-    fields = dataclasses.fields(cls)
-    names = tuple(f.name for f in fields)
-    if (hasattr(cls, "__post_init__") or not all(f.init for f in fields) or cls.__bases__ != (object,)
-            or cls.__dict__.get("__slots__") != names):
-        return cls
-    arguments = ", ".join(names)
-    stores = "".join(f"\n    self.{name} = {name}" for name in names)
-    source = f"def make({arguments}):\n    self = new(plain){stores}\n    self.__class__ = cls\n    return self"
-    scope = {"new": object.__new__, "plain": type(f"_{cls.__name__}Slots", (), {"__slots__": names}), "cls": cls}
-    exec(source, scope)  # as dataclasses makes __init__: one store per field, no loop
-    return scope["make"]
-
-
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while a file is read.

@@ -36,7 +36,6 @@ from concerns.importers.csvfile import (
     field_reader,
     open_table,
     read_date,
-    record_maker,
 )
 from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
 from concerns.importers.records import InspectionRecord, OfstedRow, ParseResult, RowError, SchoolRecord
@@ -482,12 +481,7 @@ def _ukdate(day) -> str:
 
 
 # Building the records: getters over the positions of a row's values (csvfile.Reading), worked out once
-# per file, so that a row costs a few C-level itemgetter calls rather than a dict lookup per field; and
-# the records made by csvfile.record_maker, every field given in the dataclass's order.
-_make_row = record_maker(OfstedRow)
-_make_school = record_maker(SchoolRecord)
-_make_inspection = record_maker(InspectionRecord)
-
+# per file, so that a row costs a few C-level itemgetter calls rather than a dict lookup per field.
 
 def _row_builder(layout: Layout, reading: Reading) -> Callable[[int, tuple], OfstedRow]:
     """OfstedRow from a row's line and values, for files of `layout` read as `reading` says."""
@@ -497,9 +491,13 @@ def _row_builder(layout: Layout, reading: Reading) -> Callable[[int, tuple], Ofs
 
     def build(line: int, values: tuple) -> OfstedRow:
         found = _graded_inspections(values, graded)
-        # line, school, latest, previous, ungraded
-        return _make_row(line, school(values), found[0] if found else None, found[1] if len(found) > 1 else None,
-                         ungraded(values) if ungraded else None)
+        return OfstedRow(
+            line=line,
+            school=school(values),
+            latest=found[0] if found else None,
+            previous=found[1] if len(found) > 1 else None,
+            ungraded=ungraded(values) if ungraded else None,
+        )
 
     return build
 
@@ -551,7 +549,7 @@ def _inspection_builder(columns: InspectionColumns, reading: Reading) -> Callabl
         if outcome := values[outcome_at]:
             grades["outcome"] = outcome
         number, start, end, published, inspection_type, overall, category, safeguarding = singles(values)
-        return _make_inspection(number, start, end, published, inspection_type, is_graded, overall, category,
+        return InspectionRecord(number, start, end, published, inspection_type, is_graded, overall, category,
                                 grades, safeguarding)
 
     return build
@@ -572,16 +570,21 @@ def _school_builder(layout: Layout, reading: Reading) -> Callable[[tuple], Schoo
         if not predecessor_urn:
             predecessor_urn = next((earlier for earlier in inspected_under(values) if earlier and earlier != urn),
                                    None)
-        return _make_school(
-            urn, laestab, name, la_name, type_name, phase, predecessor_urn, religious_character,
-            None,  # diocese: not in Ofsted's files
-            trust,
+        return SchoolRecord(
+            urn=urn,
+            laestab=laestab,
+            name=name,
+            la_name=la_name,
+            type_name=type_name,
+            phase=phase,
+            predecessor_urn=predecessor_urn,
+            religious_character=religious_character,
+            trust=trust,
             # These files list the schools open at the "as at" date (Ofsted's methodology notes); a
             # provider close date, where the layout has one, means it has closed since.
-            "closed" if close_date else "open",
-            open_date, close_date,
-            None,  # line: the OfstedRow has it
-            (),  # address: GIAS only
+            status="closed" if close_date else "open",
+            open_date=open_date,
+            close_date=close_date,
         )
 
     return build
