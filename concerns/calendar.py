@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cache
 
 from concerns.terms import TermCalendar
 
@@ -38,12 +39,19 @@ def england_bank_holidays(extra: Iterable[date] = ()) -> dict[date, str]:
     `holidays` learns of one-off proclamations (a jubilee, a state funeral) only in new releases,
     hence the configurable extra list.
     """
-    import holidays  # here, not at the top: a read command that counts no working days need not load it
-
-    table = dict(holidays.country_holidays("GB", subdiv="ENG", years=_BANK_HOLIDAY_YEARS))
+    table = dict(_statutory_bank_holidays())
     for day in extra:
         table.setdefault(day, "Extra closure (authority configuration)")
     return table
+
+
+@cache
+def _statutory_bank_holidays() -> dict[date, str]:
+    # Worked out once per process (the package's table for 46 years takes 10 ms, and every authority's
+    # calendars start from it); each caller gets its own copy to add its closures to.
+    import holidays  # here, not at the top: a read command that counts no working days need not load it
+
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=_BANK_HOLIDAY_YEARS))
 
 
 @dataclass
