@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from itertools import repeat
 from operator import itemgetter
@@ -451,6 +452,9 @@ def _converted(column, dialect, values: Sequence, memos: dict[tuple, dict]) -> S
     key = (type(kind), type(impl), getattr(impl, "_storage_format", None))
     if type(kind) is UTCDateTime:
         done = memos.setdefault(key, {})
+        if dialect.name == "sqlite" and getattr(impl.impl_instance.dialect_impl(dialect), "_storage_format",
+                                                None) == _SQLITE_DATETIME_FORMAT:
+            process = _sqlite_utc(process)
     else:
         done = _KEPT.setdefault(dialect, {}).setdefault(key, {})
         if len(done) > _KEPT_MAX:
@@ -461,6 +465,26 @@ def _converted(column, dialect, values: Sequence, memos: dict[tuple, dict]) -> S
     except TypeError:  # an unhashable value: the processor refuses it as SQLAlchemy would
         return list(map(process, values))
     return list(map(done.__getitem__, values))
+
+
+# How SQLAlchemy's SQLite DATETIME stores a datetime by default, and the same format by position: an aware
+# UTC datetime written with it directly costs half what the UTCDateTime and DATETIME processors cost
+# together (a national import stamps each of its 22,000 new schools with its own time).
+_SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d "
+                           "%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
+_SQLITE_DATETIME_BY_POSITION = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
+def _sqlite_utc(process):
+    """`process` (UTCDateTime's on SQLite) for any value; an aware datetime already in UTC (utcnow's) is
+    formatted here as that processor would: converting it to UTC changes none of its fields."""
+    def utc(value):
+        if type(value) is datetime and value.tzinfo is UTC:
+            return _SQLITE_DATETIME_BY_POSITION % (value.year, value.month, value.day, value.hour, value.minute,
+                                                   value.second, value.microsecond)
+        return process(value)
+
+    return utc
 
 
 def _bind_processor(column, dialect):

@@ -140,3 +140,16 @@ def test_equal_values_of_other_types_are_stored_as_sqlalchemy_stores_them(db_url
     assert stored["3"] == stored["2"]
     assert stored["4"] == stored["2"]
     assert stored["5"] == stored["2"]
+
+
+def test_utc_timestamps_are_formatted_as_sqlalchemys_sqlite_processor_formats_them():
+    from sqlalchemy.dialects import sqlite
+
+    from concerns.db import _SQLITE_DATETIME_FORMAT, _sqlite_utc
+
+    dialect = sqlite.dialect()
+    assert sqlite.DATETIME._storage_format == _SQLITE_DATETIME_FORMAT  # the format written by position
+    process = School.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    values = [NOW, NOW.replace(microsecond=0), datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+              datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), NOW.astimezone(AHEAD), None]
+    assert [_sqlite_utc(process)(value) for value in values] == [process(value) for value in values]
