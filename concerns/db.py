@@ -436,7 +436,18 @@ _KEPT: WeakKeyDictionary = WeakKeyDictionary()
 _KEPT_MAX = 100_000
 
 
-def _converted(column, dialect, values: Sequence, memos: dict[tuple, dict]) -> Sequence:
+class _Processed(dict):
+    """Value -> what `process` makes of it, each distinct value processed on first lookup (a column's
+    values are then looked up in one pass, in C, whatever share of them is new)."""
+
+    __slots__ = ("process",)
+
+    def __missing__(self, value):
+        done = self[value] = self.process(value)
+        return done
+
+
+def _converted(column, dialect, values: Sequence, memos: dict[tuple, _Processed]) -> Sequence:
     """The column's values as its type's bind processor hands them to the driver.
 
     `memos`: the insert's own; columns whose types process alike share their results (a row's
@@ -451,20 +462,19 @@ def _converted(column, dialect, values: Sequence, memos: dict[tuple, dict]) -> S
     # What decides the processor's output: the type and, for SQLite's dates, the storage format.
     key = (type(kind), type(impl), getattr(impl, "_storage_format", None))
     if type(kind) is UTCDateTime:
-        done = memos.setdefault(key, {})
+        done = memos.setdefault(key, _Processed())
         if dialect.name == "sqlite" and getattr(impl.impl_instance.dialect_impl(dialect), "_storage_format",
                                                 None) == _SQLITE_DATETIME_FORMAT:
             process = _sqlite_utc(process)
     else:
-        done = _KEPT.setdefault(dialect, {}).setdefault(key, {})
+        done = _KEPT.setdefault(dialect, {}).setdefault(key, _Processed())
         if len(done) > _KEPT_MAX:
             done.clear()
+    done.process = process
     try:
-        for value in dict.fromkeys(values).keys() - done.keys():
-            done[value] = process(value)
+        return list(map(done.__getitem__, values))
     except TypeError:  # an unhashable value: the processor refuses it as SQLAlchemy would
         return list(map(process, values))
-    return list(map(done.__getitem__, values))
 
 
 # How SQLAlchemy's SQLite DATETIME stores a datetime by default, and the same format by position: an aware
