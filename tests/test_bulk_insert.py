@@ -153,3 +153,18 @@ def test_utc_timestamps_are_formatted_as_sqlalchemys_sqlite_processor_formats_th
     values = [NOW, NOW.replace(microsecond=0), datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
               datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), NOW.astimezone(AHEAD), None]
     assert [_sqlite_utc(process)(value) for value in values] == [process(value) for value in values]
+
+
+def test_held_school_rows_are_the_same_read_by_urn_or_in_one_pass(db_url):
+    from concerns.db import session_scope
+    from concerns.imports.schools import held_school_rows
+
+    with engine_for(db_url).begin() as connection:
+        insert_many(connection, School.__table__, [_school(f"30000{n}") for n in range(6)])
+    with session_scope(db_url) as session:
+        few = held_school_rows(session, ["300001", "300004", "399999"])  # by URN: 3 of 6 held
+        most = held_school_rows(session, [f"30000{n}" for n in range(5)] + ["399999"])  # one pass
+        assert held_school_rows(session, []) == {}
+    assert sorted(few) == ["300001", "300004"] and sorted(most) == [f"30000{n}" for n in range(5)]
+    assert {urn: most[urn] for urn in few} == few
+    assert few["300004"]._mapping["opened_on"] == date(2001, 9, 1) and few["300004"]._mapping["maintained"] is True
