@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Table, event, func, insert, inspect, select, text
-from sqlalchemy.engine import Compiled, Engine, make_url
+from sqlalchemy import Boolean, Connection, Date, Table, event, func, insert, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
@@ -317,7 +321,7 @@ def require_schema(url: str | None = None) -> None:
                              "run `concerns init`")
 
 
-_COMPILED_INSERTS: dict[tuple, Compiled] = {}
+_INSERTS: dict[tuple, tuple[str, tuple[str, ...] | None] | None] = {}
 _PYFORMAT_BIND = re.compile(r"%\((\w+)\)s")
 
 
@@ -327,66 +331,171 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
 
     SQLAlchemy builds each row's parameters and runs each value through its column type one row at a
     time (two thirds of the time a bulk import spent writing, measured). Here the statement is compiled
-    once, each column's values go through that column type's own bind processor once per distinct value,
-    and the driver is handed positional parameter tuples: the same values are stored
-    (tests/test_bulk_insert.py compares the two on both engines). Every row must have the same keys. A
-    column the rows leave out takes its scalar default as SQLAlchemy would give it; rows that leave out a
-    column whose default is computed per row go through SQLAlchemy unchanged.
+    once, each column's values go through that column type's own bind processor (once per distinct value
+    where that gives the same result, see _converted), and the driver is handed positional parameter
+    tuples: the same values are stored (tests/test_bulk_insert.py compares the two on both engines).
+    Every row must have the same keys. A column the rows leave out takes its scalar default as
+    SQLAlchemy would give it; rows that leave out a column whose default is computed per row go through
+    SQLAlchemy unchanged.
     """
     if not rows:
         return
-    names = list(rows[0])
-    fill = {}
+    names = tuple(rows[0])
+    insert_rows(connection, table, names, row_tuples(rows, names))
+
+
+def insert_rows(connection: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple], *,
+                same: dict | None = None) -> None:
+    """insert_many for rows given as tuples of the `names` columns' values, in that order: a writer that
+    builds its rows itself saves making a dict of each and taking it apart again. `same`: columns whose
+    value is the same for every row (a batch's timestamp), put through the column type once."""
+    if rows:
+        _insert_columns(connection, table, tuple(names), list(zip(*rows, strict=True)), len(rows), same or {})
+
+
+def row_tuples(rows: list[dict], names: Sequence[str]) -> list[tuple]:
+    """The rows' values of the `names` columns, as tuples in that order (for insert_rows)."""
+    if len(names) == 1:  # itemgetter of one key returns the value, not a tuple
+        return [(row[names[0]],) for row in rows]
+    return list(map(itemgetter(*names), rows))
+
+
+def _insert_columns(connection: Connection, table: Table, names: tuple[str, ...], columns: list[Sequence],
+                    count: int, same: dict) -> None:
+    """Insert `count` rows given column by column (`columns[i]` holds column `names[i]`'s values)."""
+    fill = dict(same)
     for column in table.columns:
-        if column.key in rows[0] or column.default is None:
+        if column.key in names or column.key in fill or column.default is None:
             continue
         if not column.default.is_scalar:
-            connection.execute(insert(table), rows)
+            _insert_by_sqlalchemy(connection, table, names, columns, same)
             return
         fill[column.key] = column.default.arg
     dialect = connection.dialect
-    key = (table, dialect.name, dialect.paramstyle, *names, *fill)
-    if (compiled := _COMPILED_INSERTS.get(key)) is None:
-        compiled = _COMPILED_INSERTS[key] = insert(table).compile(dialect=dialect, column_keys=[*names, *fill],
-                                                                  for_executemany=True)  # no RETURNING
-    if compiled.escaped_bind_names or set(compiled.binds) != {*names, *fill}:
-        connection.execute(insert(table), rows)  # a bind name the driver must see spelt otherwise
+    keys = (*names, *fill)
+    statement = _insert_statement(table, dialect, keys)
+    if statement is None:  # a bind name the driver must see spelt otherwise
+        _insert_by_sqlalchemy(connection, table, names, columns, same)
         return
-    values: dict[str, list] = {}
-    for name in names:
-        column = list(map(itemgetter(name), rows))
+    sql, order = statement
+    memos: dict[tuple, dict] = {}
+    values: dict[str, Iterable] = {name: _converted(table.c[name], dialect, column, memos)
+                                   for name, column in zip(names, columns, strict=True)}
+    for name, value in fill.items():
         process = _bind_processor(table.c[name], dialect)
-        values[name] = column if process is None else _processed(process, column)
-    for name, default in fill.items():
-        process = _bind_processor(table.c[name], dialect)
-        values[name] = [default if process is None else process(default)] * len(rows)
-    if compiled.positional:
-        parameters = list(zip(*(values[name] for name in compiled.positiontup), strict=True))
-        connection.exec_driver_sql(compiled.string, parameters)
-        return
-    head, _, row = compiled.string.partition(" VALUES ")
-    order = _PYFORMAT_BIND.findall(row)
-    if not (row.startswith("(") and row.endswith(")")) or sorted(order) != sorted(values):
-        keys = list(values)
-        parameters = [dict(zip(keys, row, strict=True)) for row in zip(*values.values(), strict=True)]
-        connection.exec_driver_sql(compiled.string, parameters)
-        return
-    # PostgreSQL: the row's placeholders made positional (casts kept), so that the driver is handed
-    # tuples. (One statement carrying a thousand rows' VALUES was measured slower: psycopg reads a long
-    # query's placeholders in Python on every execute.)
-    connection.exec_driver_sql(head + " VALUES " + _PYFORMAT_BIND.sub("%s", row),
-                               list(zip(*(values[name] for name in order), strict=True)))
+        values[name] = repeat(value if process is None else process(value), count)
+    if order is None:  # PostgreSQL, a statement whose placeholders could not be made positional
+        parameters = [dict(zip(keys, row, strict=True)) for row in zip(*(values[k] for k in keys), strict=True)]
+    else:
+        parameters = list(zip(*(values[name] for name in order), strict=True))
+    connection.exec_driver_sql(sql, parameters)
 
 
-def _processed(process, values: list) -> list:
-    """`process` applied to each value, once per distinct value: an import's rows repeat the same few
-    dates and one timestamp thousands of times. Keyed by type too (1, 1.0 and True are equal keys)."""
-    keys = list(zip(map(type, values), values, strict=True))
+def _insert_by_sqlalchemy(connection: Connection, table: Table, names: tuple[str, ...], columns: list[Sequence],
+                          same: dict) -> None:
+    connection.execute(insert(table), [dict(zip(names, row, strict=True)) | same
+                                       for row in zip(*columns, strict=True)])
+
+
+def _insert_statement(table: Table, dialect, keys: tuple[str, ...]) -> tuple[str, tuple[str, ...] | None] | None:
+    """The INSERT for these columns as the driver takes it, and the order its parameters go in (None: by
+    name); None when a bind name needs escaping. Compiled once per table, dialect and columns."""
+    cache_key = (table, dialect.name, dialect.paramstyle, *keys)
+    if cache_key in _INSERTS:
+        return _INSERTS[cache_key]
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)  # no RETURNING
+    statement: tuple[str, tuple[str, ...] | None] | None
+    if compiled.escaped_bind_names or set(compiled.binds) != set(keys):
+        statement = None
+    elif compiled.positional:
+        statement = (compiled.string, tuple(compiled.positiontup))
+    else:
+        head, _, row = compiled.string.partition(" VALUES ")
+        order = _PYFORMAT_BIND.findall(row)
+        if not (row.startswith("(") and row.endswith(")")) or sorted(order) != sorted(keys):
+            statement = (compiled.string, None)
+        else:
+            # PostgreSQL: the row's placeholders made positional (casts kept), so that the driver is
+            # handed tuples. (One statement carrying a thousand rows' VALUES was measured slower: psycopg
+            # reads a long query's placeholders in Python on every execute.)
+            statement = (head + " VALUES " + _PYFORMAT_BIND.sub("%s", row), tuple(order))
+    _INSERTS[cache_key] = statement
+    return statement
+
+
+# Column types whose bind processor gives equal values equal results: True and 1, a date and a subclass
+# of date holding the same day (a date never equals a datetime), two aware datetimes of the same instant
+# in different zones (UTCDateTime converts to UTC first). Their values are processed once per distinct
+# value: an import's rows repeat the same few dates and one timestamp thousands of times. A plain
+# DateTime is not among them: on SQLite it writes an aware value's own wall-clock time, so two equal
+# instants in different zones are stored differently. Exactly these types: a subclass may process otherwise.
+_BY_VALUE = {Date, Boolean, UTCDateTime}
+# Dates and booleans are few (a century has 36,525 days), so what they were processed into is kept from
+# one insert to the next, per dialect (a national import inserts its inspections' dates in 44 batches);
+# timestamps are new in every batch, and are kept for one insert only.
+_KEPT: WeakKeyDictionary = WeakKeyDictionary()
+_KEPT_MAX = 100_000
+
+
+class _Processed(dict):
+    """Value -> what `process` makes of it, each distinct value processed on first lookup (a column's
+    values are then looked up in one pass, in C, whatever share of them is new)."""
+
+    __slots__ = ("process",)
+
+    def __missing__(self, value):
+        done = self[value] = self.process(value)
+        return done
+
+
+def _converted(column, dialect, values: Sequence, memos: dict[tuple, _Processed]) -> Sequence:
+    """The column's values as its type's bind processor hands them to the driver.
+
+    `memos`: the insert's own; columns whose types process alike share their results (a row's
+    created_at and updated_at are usually the same value, put through the processor once)."""
+    process = _bind_processor(column, dialect)
+    if process is None:
+        return values
+    kind = column.type
+    if type(kind) not in _BY_VALUE:
+        return list(map(process, values))  # each value as SQLAlchemy would (a JSON column's dicts)
+    impl = kind.dialect_impl(dialect)
+    # What decides the processor's output: the type and, for SQLite's dates, the storage format.
+    key = (type(kind), type(impl), getattr(impl, "_storage_format", None))
+    if type(kind) is UTCDateTime:
+        done = memos.setdefault(key, _Processed())
+        if dialect.name == "sqlite" and getattr(impl.impl_instance.dialect_impl(dialect), "_storage_format",
+                                                None) == _SQLITE_DATETIME_FORMAT:
+            process = _sqlite_utc(process)
+    else:
+        done = _KEPT.setdefault(dialect, {}).setdefault(key, _Processed())
+        if len(done) > _KEPT_MAX:
+            done.clear()
+    done.process = process
     try:
-        done = {key: process(key[1]) for key in set(keys)}
-    except TypeError:  # an unhashable value (a JSON column's dict)
+        return list(map(done.__getitem__, values))
+    except TypeError:  # an unhashable value: the processor refuses it as SQLAlchemy would
         return list(map(process, values))
-    return list(map(done.__getitem__, keys))
+
+
+# How SQLAlchemy's SQLite DATETIME stores a datetime by default, and the same format by position: an aware
+# UTC datetime written with it directly costs half what the UTCDateTime and DATETIME processors cost
+# together (a national import stamps each of its 22,000 new schools with its own time).
+_SQLITE_DATETIME_FORMAT = ("%(year)04d-%(month)02d-%(day)02d "
+                           "%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
+_SQLITE_DATETIME_BY_POSITION = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
+def _sqlite_utc(process):
+    """`process` (UTCDateTime's on SQLite) for any value; an aware datetime already in UTC (utcnow's) is
+    formatted here as that processor would: converting it to UTC changes none of its fields."""
+    def utc(value):
+        if type(value) is datetime and value.tzinfo is UTC:
+            return _SQLITE_DATETIME_BY_POSITION % (value.year, value.month, value.day, value.hour, value.minute,
+                                                   value.second, value.microsecond)
+        return process(value)
+
+    return utc
 
 
 def _bind_processor(column, dialect):
@@ -407,6 +516,19 @@ def insert_returning_ids(connection: Connection, table: Table, rows: list[dict])
     """
     if not rows:
         return []
+    names = tuple(rows[0])
+    if connection.dialect.name not in ("postgresql", "sqlite"):
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars().all())
+    return insert_rows_returning_ids(connection, table, names, row_tuples(rows, names))
+
+
+def insert_rows_returning_ids(connection: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple],
+                              *, same: dict | None = None) -> list[int]:
+    """insert_returning_ids for rows given as tuples (insert_rows), on SQLite or PostgreSQL."""
+    if not rows:
+        return []
+    names, columns, same = tuple(names), list(zip(*rows, strict=True)), same or {}
     if connection.dialect.name == "postgresql":
         # The ids taken from the table's sequence first, in one query, in order, and the rows inserted
         # with them: INSERT ... RETURNING through SQLAlchemy would process every row's parameters one at a
@@ -414,11 +536,10 @@ def insert_returning_ids(connection: Connection, table: Table, rows: list[dict])
         ids = list(connection.execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count) ORDER BY 1"),
             {"table": table.name, "count": len(rows)}).scalars())
-        insert_many(connection, table, [row | {"id": new} for row, new in zip(rows, ids, strict=True)])
+        _insert_columns(connection, table, (*names, "id"), [*columns, ids], len(rows), same)
         return ids
     if connection.dialect.name != "sqlite":
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(connection.execute(statement, rows).scalars().all())
-    insert_many(connection, table, rows)
+        raise ValueError(f"insert_rows_returning_ids: no way to know the new ids on {connection.dialect.name}")
+    _insert_columns(connection, table, names, columns, len(rows), same)
     last = connection.execute(select(func.max(table.c.id))).scalar_one()
     return list(range(last - len(rows) + 1, last + 1))

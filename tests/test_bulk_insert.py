@@ -1,12 +1,20 @@
-"""concerns.db.insert_many stores exactly what SQLAlchemy's own executemany stores, on both engines."""
+"""concerns.db.insert_many and insert_rows store exactly what SQLAlchemy's own executemany stores, on both
+engines."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
-from concerns.db import engine_for, insert_many, insert_returning_ids
+from concerns.db import (
+    engine_for,
+    insert_many,
+    insert_returning_ids,
+    insert_rows,
+    insert_rows_returning_ids,
+    row_tuples,
+)
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, School
 
 NOW = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
@@ -19,9 +27,15 @@ def _school(urn: str) -> dict:
                 predecessor_urn=None, opened_on=date(2001, 9, 1), closed_on=None, created_at=NOW, updated_at=NOW)
 
 
-def _write(connection, urn: str, bulk: bool) -> None:
+def _write(connection, urn: str, bulk: bool | str) -> None:
+    """The same rows by SQLAlchemy (bulk False), insert_many (True) or insert_rows ("rows": tuples, the
+    timestamps given as `same`)."""
     def put(table, rows):
-        if bulk:
+        if bulk == "rows":
+            stamps = {k: rows[0][k] for k in ("created_at", "updated_at", "recorded_at") if k in rows[0]}
+            names = [k for k in rows[0] if k not in stamps]
+            insert_rows(connection, table, names, row_tuples(rows, names), same=stamps)
+        elif bulk:
             insert_many(connection, table, rows)
         else:
             connection.execute(insert(table), rows)
@@ -32,7 +46,11 @@ def _write(connection, urn: str, bulk: bool) -> None:
                       graded=True, inspection_type="S5", source="ofsted-import", created_at=NOW)
     plain = inspection | {"key": "10000", "number": None, "outcome": None, "graded": False}
     put(Inspection.__table__, [plain])
-    if bulk:
+    if bulk == "rows":
+        names = [k for k in inspection if k != "created_at"]
+        [inspection_id] = insert_rows_returning_ids(connection, Inspection.__table__, names,
+                                                    row_tuples([inspection], names), same={"created_at": NOW})
+    elif bulk:
         [inspection_id] = insert_returning_ids(connection, Inspection.__table__, [inspection])
     else:
         inspection_id = connection.execute(insert(Inspection.__table__), inspection).inserted_primary_key[0]
@@ -75,6 +93,78 @@ def test_insert_many_stores_what_sqlalchemy_stores(db_url):
     with engine_for(db_url).begin() as connection:
         _write(connection, "100001", bulk=False)
         _write(connection, "100002", bulk=True)
+        _write(connection, "100003", bulk="rows")
         by_sqlalchemy, by_insert_many = _stored(connection, "100001"), _stored(connection, "100002")
+        by_insert_rows = _stored(connection, "100003")
     assert all(by_sqlalchemy.values())
     assert by_insert_many == by_sqlalchemy
+    assert by_insert_rows == by_sqlalchemy
+
+
+class _Day(date):
+    """A subclass of date (as pendulum's is): equal to the plain date of the same day."""
+
+
+AHEAD = timezone(timedelta(hours=1))
+BEHIND = timezone(timedelta(hours=-5))
+# Equal values of different types or zones in one column (processed once per distinct value: each must
+# still be stored as SQLAlchemy stores it), a timestamp with no microseconds, a year before 1000.
+_VARIANTS = [
+    dict(maintained=True, opened_on=date(2001, 9, 1), closed_on=None, created_at=NOW, updated_at=NOW),
+    dict(maintained=1, opened_on=_Day(2001, 9, 1), closed_on=date(999, 1, 2),
+         created_at=NOW.astimezone(AHEAD), updated_at=NOW),
+    dict(maintained=False, opened_on=None, closed_on=_Day(2024, 2, 29),
+         created_at=NOW.replace(microsecond=0), updated_at=NOW.astimezone(BEHIND)),
+    dict(maintained=0, opened_on=date(2001, 9, 1), closed_on=date(2024, 2, 29),
+         created_at=datetime(2026, 3, 29, 0, 30, tzinfo=AHEAD), updated_at=datetime(2026, 3, 29, 0, 30, tzinfo=AHEAD)),
+]
+
+
+def test_equal_values_of_other_types_are_stored_as_sqlalchemy_stores_them(db_url):
+    with engine_for(db_url).begin() as connection:
+        for prefix, how in (("2", None), ("3", "many"), ("4", "rows")):
+            rows = [_school(f"{prefix}0000{n}") | variant for n, variant in enumerate(_VARIANTS)]
+            if how is None:
+                connection.execute(insert(School.__table__), rows)
+            elif how == "many":
+                for row in rows:  # one at a time too: what a column's earlier inserts processed is reused
+                    insert_many(connection, School.__table__, [row])
+                insert_many(connection, School.__table__, [row | {"urn": "5" + row["urn"][1:]} for row in rows])
+            else:
+                names = list(rows[0])
+                insert_rows(connection, School.__table__, names, row_tuples(rows, names))
+        stored = {prefix: [row[1:] for row in connection.execute(
+            text("SELECT * FROM school WHERE urn LIKE :prefix ORDER BY urn"), {"prefix": f"{prefix}%"})]
+            for prefix in "2345"}
+    assert len(stored["2"]) == len(_VARIANTS)
+    assert stored["3"] == stored["2"]
+    assert stored["4"] == stored["2"]
+    assert stored["5"] == stored["2"]
+
+
+def test_utc_timestamps_are_formatted_as_sqlalchemys_sqlite_processor_formats_them():
+    from sqlalchemy.dialects import sqlite
+
+    from concerns.db import _SQLITE_DATETIME_FORMAT, _sqlite_utc
+
+    dialect = sqlite.dialect()
+    assert sqlite.DATETIME._storage_format == _SQLITE_DATETIME_FORMAT  # the format written by position
+    process = School.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    values = [NOW, NOW.replace(microsecond=0), datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+              datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), NOW.astimezone(AHEAD), None]
+    assert [_sqlite_utc(process)(value) for value in values] == [process(value) for value in values]
+
+
+def test_held_school_rows_are_the_same_read_by_urn_or_in_one_pass(db_url):
+    from concerns.db import session_scope
+    from concerns.imports.schools import held_school_rows
+
+    with engine_for(db_url).begin() as connection:
+        insert_many(connection, School.__table__, [_school(f"30000{n}") for n in range(6)])
+    with session_scope(db_url) as session:
+        few = held_school_rows(session, ["300001", "300004", "399999"])  # by URN: 3 of 6 held
+        most = held_school_rows(session, [f"30000{n}" for n in range(5)] + ["399999"])  # one pass
+        assert held_school_rows(session, []) == {}
+    assert sorted(few) == ["300001", "300004"] and sorted(most) == [f"30000{n}" for n in range(5)]
+    assert {urn: most[urn] for urn in few} == few
+    assert few["300004"]._mapping["opened_on"] == date(2001, 9, 1) and few["300004"]._mapping["maintained"] is True
