@@ -149,8 +149,8 @@ def test_importing_the_same_file_twice_changes_nothing(oxfordshire, held_read, m
     db_url, first = oxfordshire
     assert first.changed_anything
     before = _snapshot(db_url)
-    # A file of 297 schools reads what is held by URN; a national one in one pass over the table.
-    monkeypatch.setattr(ofsted_import, "WHOLE_TABLE_FROM", 0 if held_read == "whole table" else 10**9)
+    # A file naming most of the schools held reads what is held in one pass over the table, else by URN.
+    monkeypatch.setattr(ofsted_import, "in_one_pass", lambda connection, schools: held_read == "whole table")
     second = import_ofsted(db_url, OXFORDSHIRE, as_of=AS_OF)
     assert (second.schools_new, second.schools_changed, second.inspections_recorded, second.cases_opened,
             second.cases_moved, second.cases_closed, second.deadlines_historical) == (0, 0, 0, 0, 0, 0, 0)
@@ -164,8 +164,9 @@ def test_what_is_held_reads_the_same_by_urn_and_from_the_whole_table(oxfordshire
     db_url, _ = oxfordshire
     with session_scope(db_url) as session:
         urns = list(session.exec(select(School.urn)))[::2] + ["999999"]  # some of them, and one not held
+        monkeypatch.setattr(ofsted_import, "in_one_pass", lambda connection, schools: False)
         by_urn = ofsted_import._held_inspections(session, urns)
-        monkeypatch.setattr(ofsted_import, "WHOLE_TABLE_FROM", 0)
+        monkeypatch.setattr(ofsted_import, "in_one_pass", lambda connection, schools: True)
         whole = ofsted_import._held_inspections(session, urns)
     assert by_urn and whole == by_urn
     assert all(type(published) is date for held in whole.values() for _, published in held)

@@ -32,6 +32,7 @@ from concerns.imports.schools import (
     Schools,
     chunks,
     fold,
+    in_one_pass,
     schools_to_settle,
 )
 from concerns.imports.settling import in_savepoint, settle_replaced_and_closed
@@ -124,16 +125,11 @@ def _by_line(refusal: Refusal) -> tuple[int, str]:
     return (refusal.line if refusal.line is not None else 0, refusal.urn or "")
 
 
-# From how many schools on a file the inspections held are read in one pass over the table rather than by
-# URN: a national file names nearly every school held, and a pass reads 40,000 rows in a tenth of a second.
-WHOLE_TABLE_FROM = 2_000
-
-
 def _held_inspections(session: Session, urns: list[str]) -> dict[str, list[tuple[str, date]]]:
     """Ofsted's number (the key) and the publication date of each inspection held for these schools."""
     held: dict[str, list[tuple[str, date]]] = defaultdict(list)
     connection = session.connection()
-    if len(urns) >= WHOLE_TABLE_FROM:
+    if in_one_pass(connection, len(urns)):
         # As the driver gives them (SQLAlchemy's handling of 40,000 rows cost two thirds of the read,
         # measured): SQLite's dates come as ISO text, PostgreSQL's as dates.
         wanted = set(urns)

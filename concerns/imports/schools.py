@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Row, bindparam, func, update
+from sqlalchemy import Connection, Row, bindparam, func, update
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
@@ -46,18 +46,25 @@ def preload_schools(session: Session, urns: Iterable[str]) -> dict[str, School]:
     return found
 
 
+def in_one_pass(connection: Connection, schools: int) -> bool:
+    """Whether what is held about a file's `schools` is best read in one pass over a table rather than by
+    URN: when the file names most of the schools held (a national file, or an empty database). For
+    22,000 schools the pass took 0.14 s against 0.22 s by URN, and a tenth of that for their inspections."""
+    if not schools:
+        return False
+    held = connection.execute(select(func.count()).select_from(School.__table__)).scalar_one()
+    return 3 * schools >= 2 * held
+
+
 def held_school_rows(session: Session, urns: Iterable[str]) -> dict[str, Row]:
     """The schools held among `urns`, as rows (read-only, attribute access as on a School)."""
     table = School.__table__
     query = select(*_HELD_COLUMNS)
     wanted = list(dict.fromkeys(urns))
     connection = session.connection()
-    held = connection.execute(select(func.count()).select_from(table)).scalar_one() if wanted else 0
-    if 3 * len(wanted) >= 2 * held:
-        # The file names most of the schools held (a national file, or an empty database): the table read
-        # in one pass costs less than looking each school up by URN (0.14 s against 0.22 s for 22,000).
+    if in_one_pass(connection, len(wanted)):
         wanted_set = set(wanted)
-        return {row[0]: row for row in connection.execute(query) if row[0] in wanted_set} if held else {}
+        return {row[0]: row for row in connection.execute(query) if row[0] in wanted_set}
     found: dict[str, Row] = {}
     for chunk in chunks(wanted):
         for row in connection.execute(query.where(table.c.urn.in_(chunk))):
