@@ -18,9 +18,11 @@ from concerns.schooltypes import UnknownSchoolType, canonical_type, is_maintaine
 from models import AuthorityPolicy, Case, School
 from models._base import utcnow
 
-# Schools per committed batch: large enough that commits (an fsync each on SQLite) cost little, small
-# enough that a crash loses little work (a rerun completes it: imports are idempotent).
-BATCH_SCHOOLS = 500
+# Schools per committed batch: large enough that commits (an fsync each on SQLite) and each table's
+# statement cost little (2,000 against 500: the national import 3.2 s against 4.1 s at best, 4.2 against
+# 4.7 s at the median of four runs each), small enough that a crash loses little work (a rerun completes
+# it: imports are idempotent) and that another writer waits well under a second.
+BATCH_SCHOOLS = 2000
 # SQLite allows 999 bound parameters per statement before 3.32; IN lists are chunked below that.
 CHUNK = 900
 
