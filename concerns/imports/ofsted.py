@@ -197,13 +197,15 @@ class _OfstedWriter:
         school = self.schools.plan(rows[-1].school, self.la, says_open=False)
         held = self.held.get(urn, ())
         held_keys = {key for key, _ in held}
-        held_published = {published for _, published in held}
-        latest_held = max(held_published, default=None)
         # An inspection held under Ofsted's number is not judged again: nothing of it is used, and a file
         # imported again is nearly all such inspections (a third of the re-import's time went on them).
-        held_numbers = {record.number for row in rows for record in (row.previous, row.latest)
-                        if record is not None and record.number in held_keys}
+        records = [record for row in rows for record in (row.previous, row.latest) if record is not None]
+        held_numbers = {record.number for record in records if record.number in held_keys}
         plan = _SchoolPlan(urn, rows[0].line, school, [], [], len(held_numbers))
+        if all(record.number in held_numbers for record in records):
+            return plan  # every inspection of the file held already: nothing more to read
+        held_published = {published for _, published in held}
+        latest_held = max(held_published, default=None)
         for line, record, judgement, category in school_inspections(rows, self.clock, held_numbers):
             # Matched by Ofsted's number (above), else by publication date: one school is not given two
             # reports on one day, and an inspection typed in by hand (no number) must not be recorded twice.
