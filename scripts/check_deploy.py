@@ -388,7 +388,14 @@ def check(prefect_db: str) -> None:
             def scheduler_run_done():
                 if not worker.alive():
                     raise CheckFailed(f"the worker exited:\n{worker.tail()}")
-                return asyncio.run(finished_runs(target.id, auto_scheduled=True))
+                runs = asyncio.run(finished_runs(target.id, auto_scheduled=True))
+                # send-notifications drops a run that finds the previous one still sending (its
+                # concurrency limit, CANCEL_NEW): every 20 seconds, two may meet, and that is by design.
+                for run in runs:
+                    if not (run.state.is_completed() or dropped_by_concurrency_limit(run)):
+                        raise CheckFailed(f"the scheduler-created run {run.name} ended {run.state.name}: "
+                                          f"{run.state.message}\n{worker.tail()}")
+                return [run for run in runs if run.state.is_completed()]
 
             done = wait_for("a scheduler-created run to finish on the worker", scheduler_run_done, timeout=240,
                             every=3)
@@ -396,9 +403,6 @@ def check(prefect_db: str) -> None:
             first = done[0]
             print(f"    {first.name}: {first.state.type.value}, created by the scheduler for "
                   f"{first.expected_start_time}, run on the worker in {first.total_run_time}")
-            if not first.state.is_completed():
-                raise CheckFailed(f"the scheduler-created run {first.name} ended {first.state.name}: "
-                                  f"{first.state.message}\n{worker.tail()}")
             step("a run created by the scheduler was picked up by the worker and COMPLETED")
 
             failing = asyncio.run(create_run(deployments["deadline-check"].id, {"as_of": DEMO_DAY}))
@@ -465,6 +469,11 @@ def check(prefect_db: str) -> None:
             dispose_engines()
             drop_database()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def dropped_by_concurrency_limit(run) -> bool:
+    """A run Prefect cancelled because the deployment's one slot was taken (collision strategy CANCEL_NEW)."""
+    return run.state.is_cancelled() and "concurrency limit" in (run.state.message or "").lower()
 
 
 def server_tracebacks(log: str) -> list[str]:
