@@ -272,7 +272,7 @@ class Row:
         self.key = key  # the row's URN as written, even if it is not a valid one, for error reports
 
 
-def _picker(indices: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
+def picker(indices: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
     """itemgetter over `indices`, always giving a tuple (itemgetter gives the item itself for one index)."""
     if len(indices) > 1:
         return itemgetter(*indices)
@@ -300,8 +300,8 @@ class Reading:
         self.position = {field: index for index, field in enumerate(self.fields)}
         self.absent = len(self.fields)  # the None after the values
         caches = tuple(self._cache(readers[field], field in self.required) for field in read)
-        pick_read = _picker([table.columns[field] for field in read])
-        pick_text = _picker([table.columns[field] for field in text])
+        pick_read = picker([table.columns[field] for field in read])
+        pick_text = picker([table.columns[field] for field in text])
         # dict.get(spellings, text, text): the text itself unless it is a missing spelling.
         spellings = tuple(dict.fromkeys(MISSING_SPELLINGS, MISSING if field in self.required else None)
                           for field in text)

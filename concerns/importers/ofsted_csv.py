@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
-from operator import itemgetter
 from pathlib import Path
 
 from concerns.importers.csvfile import (
@@ -35,6 +34,7 @@ from concerns.importers.csvfile import (
     collector_paused,
     field_reader,
     open_table,
+    picker,
     read_date,
 )
 from concerns.importers.gias_csv import read_descriptive, read_type_name, read_urn
@@ -521,13 +521,7 @@ def _graded_inspections(values: tuple, builders: tuple) -> list[InspectionRecord
 
 def _getter(reading: Reading, fields: Iterable[str | None]) -> Callable[[tuple], tuple]:
     """The values of `fields` (None for a field the file lacks, or None itself), as a tuple."""
-    positions = [reading.at(f) for f in fields]
-    if len(positions) > 1:
-        return itemgetter(*positions)
-    if positions:
-        position = positions[0]
-        return lambda values: (values[position],)
-    return lambda values: ()
+    return picker([reading.at(f) for f in fields])
 
 
 def _inspection_builder(columns: InspectionColumns, reading: Reading) -> Callable[[tuple], InspectionRecord | None]:
