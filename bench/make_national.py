@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from concerns.importers.ofsted_csv import MI_2017_HEADER
+from concerns.ingest.parse.ofsted_csv import MI_2017_HEADER
 
 GIAS_HEADER = [
     "URN", "LA (code)", "LA (name)", "EstablishmentNumber", "EstablishmentName", "TypeOfEstablishment (name)",

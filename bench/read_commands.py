@@ -65,7 +65,7 @@ def recorded_sql(url: str, view) -> list[tuple[str, object]]:
     """The statements (and parameters) a view issues, captured with a cursor event."""
     from sqlalchemy import event
 
-    from concerns.db import engine_for, session_scope
+    from concerns.store.db import engine_for, session_scope
 
     statements: list[tuple[str, object]] = []
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     script = Path(sys.executable).parent / "concerns"  # the console script an officer runs
-    concerns = [str(script)] if script.exists() else [sys.executable, "-m", "concerns.cli"]
+    concerns = [str(script)] if script.exists() else [sys.executable, "-m", "concerns.app.cli"]
     with tempfile.TemporaryDirectory(prefix="concerns-read-") as tmp:
         url = args.db or f"sqlite:///{tmp}/demo.db"
         if not args.db:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                            env=ENV)
         path = url.removeprefix("sqlite:///")
 
-        from concerns import views
+        from concerns.casework import views
 
         with sqlite3.connect(path) as connection:
             urn = connection.execute(

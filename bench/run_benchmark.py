@@ -3,12 +3,12 @@
     python bench/run_benchmark.py [--schools 22000] [--seed 2026] [--keep DIR] [--repeat 3] [--import-only]
 
 Builds the synthetic national data set (bench/make_national.py) in a temporary folder, creates a
-temporary SQLite database (concerns.db.upgrade), and prints one table:
+temporary SQLite database (concerns.store.db.upgrade), and prints one table:
 
-- import: `concerns.imports.import_ofsted` on the national Ofsted file into an empty database, against
+- import: `concerns.ingest.load.import_ofsted` on the national Ofsted file into an empty database, against
   floors measured in the same run on the same file: a bare `csv.reader` pass, the project's parser
   (`read_ofsted`), the in-memory replay of every school through the pathway machine, and a bulk
-  insert (`concerns.db.insert_many`, one executemany per table) of every row the import wrote. Wall-clock and CPU seconds, best of --repeat runs (the
+  insert (`concerns.store.db.insert_many`, one executemany per table) of every row the import wrote. Wall-clock and CPU seconds, best of --repeat runs (the
   machine is shared: CPU time is the steadier figure). The same file imported again (nothing to change),
   and the same import on PostgreSQL when a server answers (CONCERNS_BENCH_POSTGRES, else the local unix
   socket). Then the GIAS establishments and links files for the same schools.
@@ -119,7 +119,7 @@ def best_of(repeat: int, fn: Callable[[], object], before: Callable[[], object] 
 
 
 def fresh_sqlite(path: Path) -> str:
-    from concerns.db import dispose_engines, upgrade
+    from concerns.store.db import dispose_engines, upgrade
 
     dispose_engines()
     for suffix in ("", "-wal", "-shm"):
@@ -139,7 +139,7 @@ def imported_rows(url: str) -> dict[str, list[dict]]:
     from sqlalchemy import select
     from sqlmodel import SQLModel
 
-    from concerns.db import engine_for
+    from concerns.store.db import engine_for
 
     with engine_for(url).connect() as connection:
         return {name: [dict(row._mapping) for row in connection.execute(select(SQLModel.metadata.tables[name]))]
@@ -148,10 +148,10 @@ def imported_rows(url: str) -> dict[str, list[dict]]:
 
 def insert_rows(url: str, rows: dict[str, list[dict]]) -> None:
     """The write floor: the import's rows put back with one executemany per table, ids given, in one
-    transaction, by the import's own bulk writer (concerns.db.insert_many)."""
+    transaction, by the import's own bulk writer (concerns.store.db.insert_many)."""
     from sqlmodel import SQLModel
 
-    from concerns.db import engine_for, insert_many
+    from concerns.store.db import engine_for, insert_many
 
     with engine_for(url).begin() as connection:
         for name in IMPORTED_TABLES:
@@ -160,13 +160,13 @@ def insert_rows(url: str, rows: dict[str, list[dict]]) -> None:
 
 def replay_all(path: Path) -> Callable[[], int]:
     """The machine floor, parse excluded: every school's inspections replayed in memory on one bound
-    machine (concerns.imports.replay), as the fast import does, nothing written. Returns the events."""
-    from concerns.importers import read_ofsted
-    from concerns.imports.ofsted import SOURCE, school_inspections
-    from concerns.imports.replay import BoundMachine, replay_school
-    from concerns.imports.summary import ACTOR
-    from concerns.policy import policy_for
-    from concerns.schooltypes import canonical_type, is_maintained
+    machine (concerns.ingest.load.replay), as the fast import does, nothing written. Returns the events."""
+    from concerns.domain.policy import policy_for
+    from concerns.domain.schooltypes import canonical_type, is_maintained
+    from concerns.ingest.load.ofsted import SOURCE, school_inspections
+    from concerns.ingest.load.replay import BoundMachine, replay_school
+    from concerns.ingest.load.summary import ACTOR
+    from concerns.ingest.parse import read_ofsted
     from statemachines.case import SchoolFacts
 
     by_urn: dict[str, list] = {}
@@ -214,7 +214,7 @@ class PostgresDatabases:
         self.prefix = f"concerns_bench_{os.getpid()}"
         self.names: list[str] = []
         self.template = self._create(f"{self.prefix}_template")
-        from concerns.db import dispose_engines, upgrade
+        from concerns.store.db import dispose_engines, upgrade
 
         upgrade(self._url(self.template))
         dispose_engines()  # a template must have no open connections to be copied
@@ -240,7 +240,7 @@ class PostgresDatabases:
     def drop_all(self) -> None:
         from sqlalchemy import text
 
-        from concerns.db import dispose_engines
+        from concerns.store.db import dispose_engines
 
         dispose_engines()
         with self.admin.connect() as connection:
@@ -256,8 +256,8 @@ def import_figures(table: Table, path: Path, work: Path, repeat: int) -> None:
     the import writes (read back from its database, inserted into a fresh one in one transaction); the
     in-memory replay of every school through the machine. Each best of `repeat` runs.
     """
-    from concerns.importers import read_ofsted
-    from concerns.imports import import_ofsted
+    from concerns.ingest.load import import_ofsted
+    from concerns.ingest.parse import read_ofsted
 
     rows_in_file = bare_csv_rows(path)
     bare, _ = best_of(max(repeat, 5), lambda: bare_csv_rows(path))
@@ -318,7 +318,7 @@ def import_figures(table: Table, path: Path, work: Path, repeat: int) -> None:
 def live_open_deadlines(url: str) -> int:
     from sqlalchemy import func, select
 
-    from concerns.db import session_scope
+    from concerns.store.db import session_scope
     from models import Deadline
 
     with session_scope(url) as session:
@@ -330,9 +330,9 @@ def add_deadlines(url: str, count: int, rng: random.Random, *, first_day: date, 
     """`count` open deadlines on the open cases, due evenly between the two days, in bulk."""
     from sqlalchemy import insert, select
 
-    from concerns.db import session_scope
-    from concerns.policy import policy_for
-    from concerns.schedule import first_notice_on
+    from concerns.domain.policy import policy_for
+    from concerns.domain.schedule import first_notice_on
+    from concerns.store.db import session_scope
     from models import Case, Deadline
     from models._base import utcnow
 
@@ -361,7 +361,7 @@ def add_deadlines(url: str, count: int, rng: random.Random, *, first_day: date, 
 def remove_bench_deadlines(url: str) -> None:
     from sqlalchemy import delete
 
-    from concerns.db import session_scope
+    from concerns.store.db import session_scope
     from models import Deadline, DeadlineNotice
 
     with session_scope(url) as session:
@@ -378,8 +378,8 @@ def check_a_typical_day(url: str) -> tuple[float, int, int]:
     """
     from sqlmodel import Session
 
-    from concerns.db import engine_for, session_scope
     from concerns.notify.reminders import deadline_check
+    from concerns.store.db import engine_for, session_scope
 
     with session_scope(url) as session:
         deadline_check(session, AS_OF - timedelta(days=1))
@@ -400,8 +400,8 @@ def run(schools: int, seed: int, work: Path, repeat: int = 3, only_import: bool 
     os.environ.update({"CONCERNS_OUTBOX": str(work / "outbox"), "CONCERNS_REPORTS": str(work / "reports"),
                        "CONCERNS_LETTERS": str(work / "letters")})
     os.environ.pop("CONCERNS_SMTP_URL", None)
-    from concerns.db import dispose_engines
-    from concerns.imports import import_gias
+    from concerns.ingest.load import import_gias
+    from concerns.store.db import dispose_engines
 
     print(f"Building the national data set ({schools:,} schools, seed {seed}) in {work} ...", flush=True)
     seconds, paths = timed(lambda: write(work / "data", schools, seed))
@@ -501,7 +501,7 @@ def bare_read(path: str, tables: tuple[str, ...]) -> float:
 def _open_cases(url: str) -> int:
     from sqlalchemy import func, select
 
-    from concerns.db import session_scope
+    from concerns.store.db import session_scope
     from models import Case
 
     with session_scope(url) as session:

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
-from concerns.clock import today
+from concerns.domain.clock import today
 from concerns.jobs.deadline_check import STEP_WORDS
 
 LONDON = ZoneInfo("Europe/London")
@@ -60,7 +60,7 @@ MAX_ROWS = 50
 def database_parameter(db: str | None) -> str | None:
     """The `db` parameter, refused if it carries a password: flow parameters are stored in Prefect's
     database and shown in its UI. The password belongs in CONCERNS_DB (or ~/.pgpass) on the worker."""
-    from concerns.db import refuse_password_in_flow_parameter
+    from concerns.store.db import refuse_password_in_flow_parameter
 
     return refuse_password_in_flow_parameter(db) if db else db
 
@@ -102,7 +102,7 @@ async def run_job(job: Callable[..., dict], *args: Any) -> dict:
     are checked against the machine's events and the letters first: a policy naming an event that does
     not exist fails the run at once (a refusal, never retried) instead of leaving deadlines nobody can meet.
     """
-    from concerns.policycheck import check_loaded
+    from concerns.jobs.policycheck import check_loaded
 
     check_loaded()
     return jsonable(await asyncio.to_thread(job, *args))

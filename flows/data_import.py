@@ -10,8 +10,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from concerns.clock import check_as_of
-from concerns.imports import import_file
+from concerns.domain.clock import check_as_of
+from concerns.ingest.load import import_file
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,

@@ -22,7 +22,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterLevel
 from prefect.client.schemas.sorting import LogSort
 
-from concerns.mail import OutgoingMail, build_message, transport_for
+from concerns.output.mail import OutgoingMail, build_message, transport_for
 from flows.send_notifications import mail_settings_from_blocks
 
 ENV_OPERATOR = "CONCERNS_OPERATOR_EMAIL"
@@ -87,7 +87,7 @@ async def operator_alert_flow(flow_run_id: str, to: str | None = None) -> dict:
                                [log.message.splitlines()[0] for log in logs if log.message], link)
     settings = await mail_settings_from_blocks()
     if settings is None:
-        from concerns.mail import MailSettings
+        from concerns.output.mail import MailSettings
 
         settings = MailSettings.from_env()
     mail = OutgoingMail(key=f"operator-alert:{run.id}", to=(recipient,), cc=(), subject=subject, text=body)

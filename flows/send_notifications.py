@@ -24,7 +24,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from concerns.jobs import run_send_notifications
-from concerns.mail.settings import (
+from concerns.output.mail.settings import (
     DEFAULT_MAIL_FROM,
     DEFAULT_OUTBOX,
     ENV_SMTP_URL,
@@ -47,7 +47,7 @@ ARTIFACT_KEY = "send-notifications"
 # `concerns prefect setup` creates for this tag (1) only saves the second sender a wasted connection.
 OUTBOX_TAG = "concerns-outbox"
 
-# prefect-email's SMTPType names -> the security modes of concerns.mail.settings.
+# prefect-email's SMTPType names -> the security modes of concerns.output.mail.settings.
 _SECURITY = {"INSECURE": "plain", "STARTTLS": "starttls", "SSL": "tls"}
 
 

@@ -85,7 +85,7 @@ class Deadline(Table, table=True):
 def use_dialect(name: str) -> None:
     """Give the partial indexes their predicate in the terms of the database in use (idempotent).
 
-    Called by concerns.db when it makes a PostgreSQL engine, and by the migrations' environment, rather
+    Called by concerns.store.db when it makes a PostgreSQL engine, and by the migrations' environment, rather
     than written in the table: a dialect named in a model is imported with the model, and PostgreSQL's
     costs every command run on SQLite some 50 ms (a tenth of a read command, measured).
     """

@@ -464,7 +464,7 @@ def check(prefect_db: str) -> None:
         for process in reversed(processes):
             process.stop()
         if drop_database:
-            from concerns.db import dispose_engines
+            from concerns.store.db import dispose_engines
 
             dispose_engines()
             drop_database()

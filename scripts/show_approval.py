@@ -120,7 +120,7 @@ def main(out: Path) -> int:
 
         from sqlalchemy import text
 
-        from concerns.db import engine_for
+        from concerns.store.db import engine_for
 
         with engine_for(env["CONCERNS_DB"]).connect() as conn:
             rows = conn.execute(text("SELECT urn, level, source, decided_by, reason FROM la_category "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from transitions import MachineError
 
-from concerns.policy import Policy
-from concerns.rules import RuleRefusal
+from concerns.domain.policy import Policy
+from concerns.domain.rules import RuleRefusal
 from statemachines.case import CaseFile, SchoolFacts, Transitioned
 from statemachines.pathways import CaseModel, EventContext, build_machine
 

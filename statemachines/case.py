@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from concerns.rules import status_when_past
+from concerns.domain.rules import status_when_past
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from concerns import rules
-from concerns.calendar import DayKind, add_months
+from concerns.domain import rules
+from concerns.domain.calendar import DayKind, add_months
 from statemachines.case import Deadline
 from statemachines.events import EventContext, MachineModel
 

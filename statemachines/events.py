@@ -11,8 +11,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from concerns.judgements import Judgement, Summary
-    from concerns.policy import Policy
+    from concerns.domain.judgements import Judgement, Summary
+    from concerns.domain.policy import Policy
     from statemachines.case import CaseFile, SchoolFacts
 
 

@@ -17,9 +17,9 @@ from datetime import date
 
 from transitions import Machine, MachineError, Transition
 
-from concerns.formatting import ukdate
-from concerns.policy import Policy
-from concerns.rules import RuleRefusal
+from concerns.domain.formatting import ukdate
+from concerns.domain.policy import Policy
+from concerns.domain.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
 from statemachines.deadlines import FACTORIES, local_deadlines, recurring_deadlines
 from statemachines.events import EventContext

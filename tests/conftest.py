@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from concerns.policy import policy_for
+from concerns.domain.policy import policy_for
 from statemachines.case import SchoolFacts
 from tests.support.faults import pytest_terminal_summary as outbox_fault_table
 
@@ -50,7 +50,7 @@ def _require_postgres() -> None:
 @pytest.fixture(params=ENGINES)
 def db_url(request, tmp_path) -> Iterator[str]:
     """A fresh, migrated application database: a SQLite file, then the same test on PostgreSQL."""
-    from concerns.db import upgrade
+    from concerns.store.db import upgrade
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'concerns.db'}"
@@ -86,7 +86,7 @@ def empty_db_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def sqlite_db_url(tmp_path) -> str:
     """For what only SQLite has (WAL, the file itself)."""
-    from concerns.db import upgrade
+    from concerns.store.db import upgrade
 
     url = f"sqlite:///{tmp_path / 'concerns.db'}"
     upgrade(url)
@@ -97,7 +97,7 @@ def table_dump(url: str) -> list:
     """Every row of every application table, in a stable order: to prove a refusal changed nothing."""
     from sqlalchemy import MetaData, select
 
-    from concerns.db import engine_for
+    from concerns.store.db import engine_for
 
     metadata = MetaData()
     engine = engine_for(url)
@@ -114,7 +114,7 @@ class Cli:
         self.capsys = capsys
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
-        from concerns.cli import main
+        from concerns.app.cli import main
 
         self.capsys.readouterr()
         rc = main(["--db", self.url, *args])

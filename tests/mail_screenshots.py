@@ -43,11 +43,11 @@ def _run_demo(work: Path) -> str:
                       "Demoshire school improvement <school.improvement@demoshire.example>")
     for name in ("CONCERNS_SMTP_URL", "CONCERNS_SMTP_BLOCK", "CONCERNS_WEB_URL"):
         os.environ.pop(name, None)
-    from concerns.db import session_scope, upgrade
-    from concerns.demo import load_demo
-    from concerns.demo_term import run_demo_term
-    from concerns.drafting import draft_letter
+    from concerns.app.demo import load_demo
+    from concerns.app.demo_term import run_demo_term
     from concerns.jobs import run_send_notifications
+    from concerns.notify.drafting import draft_letter
+    from concerns.store.db import session_scope, upgrade
 
     db = f"sqlite:///{work / 'concerns.db'}"
     upgrade(db)

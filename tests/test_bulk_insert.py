@@ -1,4 +1,4 @@
-"""concerns.db.insert_many and insert_rows store exactly what SQLAlchemy's own executemany stores, on both
+"""concerns.store.db.insert_many and insert_rows store exactly what SQLAlchemy's own executemany stores, on both
 engines."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import insert, text
 
-from concerns.db import (
+from concerns.store.db import (
     engine_for,
     insert_many,
     insert_returning_ids,
@@ -145,7 +145,7 @@ def test_equal_values_of_other_types_are_stored_as_sqlalchemy_stores_them(db_url
 def test_utc_timestamps_are_formatted_as_sqlalchemys_sqlite_processor_formats_them():
     from sqlalchemy.dialects import sqlite
 
-    from concerns.db import _SQLITE_DATETIME_FORMAT, _sqlite_utc
+    from concerns.store.db import _SQLITE_DATETIME_FORMAT, _sqlite_utc
 
     dialect = sqlite.dialect()
     assert sqlite.DATETIME._storage_format == _SQLITE_DATETIME_FORMAT  # the format written by position
@@ -156,8 +156,8 @@ def test_utc_timestamps_are_formatted_as_sqlalchemys_sqlite_processor_formats_th
 
 
 def test_held_school_rows_are_the_same_read_by_urn_or_in_one_pass(db_url):
-    from concerns.db import session_scope
-    from concerns.imports.schools import held_school_rows
+    from concerns.ingest.load.schools import held_school_rows
+    from concerns.store.db import session_scope
 
     with engine_for(db_url).begin() as connection:
         insert_many(connection, School.__table__, [_school(f"30000{n}") for n in range(6)])

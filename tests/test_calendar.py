@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concerns.calendar import DayKind, WorkingDayCalendar, add_months, england_bank_holidays
-from concerns.terms import TermCalendar, default_terms, terms_from_config
+from concerns.domain.calendar import DayKind, WorkingDayCalendar, add_months, england_bank_holidays
+from concerns.domain.terms import TermCalendar, default_terms, terms_from_config
 from tests.conftest import d, shared_file
 
 STATUTORY = WorkingDayCalendar(DayKind.statutory)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from concerns.categories import CategoriesError, SchoolPicture, parse_categories, propose
+from concerns.domain.categories import CategoriesError, SchoolPicture, parse_categories, propose
 
 D = date.fromisoformat
 AS_OF = D("2026-10-01")

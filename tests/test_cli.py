@@ -33,7 +33,7 @@ def test_init_twice_is_harmless(cli):
 
 
 def test_commands_refuse_an_uninitialised_database(empty_db_url, capsys):
-    from concerns.cli import main
+    from concerns.app.cli import main
 
     rc = main(["--db", empty_db_url, "register", "--json"])
     assert rc == 2 and "concerns init" in capsys.readouterr().err
@@ -208,7 +208,7 @@ def test_workdays_add(cli, args, expected):
 
 
 def test_a_state_change_and_its_deadlines_commit_together_or_not_at_all(cli, school, monkeypatch):
-    import concerns.casework as casework
+    import concerns.casework.cases as casework
 
     real_write = casework._write
 
@@ -226,7 +226,7 @@ def test_a_state_change_and_its_deadlines_commit_together_or_not_at_all(cli, sch
 def test_audit_trail_is_append_only(db_url, cli, school):
     from sqlmodel import select
 
-    from concerns.db import session_scope
+    from concerns.store.db import session_scope
     from models import AuditTrailIsAppendOnly, CaseEvent
 
     cli.ok("event", school, "raise_concern", "--on", "2026-09-01")
@@ -295,7 +295,7 @@ def test_diagram_table_prints_the_review_table(cli):
 
 
 def test_outbox_statuses_spelt_out_in_the_cli_are_the_outbox_s():
-    from concerns.cli import OUTBOX_STATUSES
+    from concerns.app.cli import OUTBOX_STATUSES
     from concerns.notify.outbox import STATUSES
 
     assert OUTBOX_STATUSES == STATUSES
@@ -304,11 +304,11 @@ def test_outbox_statuses_spelt_out_in_the_cli_are_the_outbox_s():
 def test_a_read_command_does_not_import_what_only_other_commands_need():
     # Start-up is most of a read command's time (bench/read_commands.py): Alembic, Prefect, Jinja, the
     # outbox, the bank holidays and pendulum are imported by the code that uses them, not by
-    # `import concerns.cli`.
+    # `import concerns.app.cli`.
     import subprocess
     import sys
 
     heavy = ("alembic", "prefect", "jinja2", "concerns.notify.outbox", "holidays", "pendulum")
-    code = f"import sys, concerns.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    code = f"import sys, concerns.app.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from concerns.db import session_scope, upgrade
-from concerns.demo import load_demo
-from concerns.demo_term import run_demo_term
-from concerns.views import deadlines_view, register
+from concerns.app.demo import load_demo
+from concerns.app.demo_term import run_demo_term
+from concerns.casework.views import deadlines_view, register
+from concerns.store.db import session_scope, upgrade
 
 
 def test_the_demo_term_ends_like_a_good_service_a_few_items_overdue_and_the_summer_ahead(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from concerns.diary import Booking, Request, plan
+from concerns.domain.diary import Booking, Request, plan
 
 MONDAY = date(2027, 1, 4)
 TERM = [MONDAY + timedelta(days=n) for n in range(0, 60) if (MONDAY + timedelta(days=n)).weekday() < 5]

@@ -44,8 +44,8 @@ def prefect_harness(tmp_path_factory):
 
 @pytest.fixture
 def demo_db(tmp_path, monkeypatch) -> str:
-    from concerns.db import session_scope, upgrade
-    from concerns.demo import load_demo
+    from concerns.app.demo import load_demo
+    from concerns.store.db import session_scope, upgrade
 
     # conftest already points CONCERNS_OUTBOX at tmp_path and removes CONCERNS_SMTP_URL: mail becomes
     # .eml files. Reports and letters the jobs write go to tmp_path too.
@@ -158,7 +158,7 @@ def test_smtp_server_from_a_prefect_block_and_the_environment_wins(demo_db, monk
 
 
 def test_data_import_flow_imports_a_real_ofsted_file_once(tmp_path):
-    from concerns.db import upgrade
+    from concerns.store.db import upgrade
     from flows.data_import import data_import_flow
     from tests.conftest import shared_file
 
@@ -176,8 +176,8 @@ def test_data_import_flow_imports_a_real_ofsted_file_once(tmp_path):
 def test_a_run_whose_mail_is_refused_for_good_ends_failed_and_names_each_message(demo_db, monkeypatch):
     from sqlmodel import select
 
-    from concerns.db import session_scope
     from concerns.notify.outbox import retry
+    from concerns.store.db import session_scope
     from flows import FlowRunFailed, run_local
     from flows.deadline_check import deadline_check_flow
     from models import Person
@@ -280,7 +280,7 @@ async def _paused_run(name: str, seconds: float = 90):
 def _decisions(url: str) -> list[tuple]:
     from sqlalchemy import text
 
-    from concerns.db import engine_for
+    from concerns.store.db import engine_for
 
     with engine_for(url).connect() as conn:
         return [tuple(r) for r in conn.execute(text(

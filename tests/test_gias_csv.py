@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from concerns.importers import NotRecognised, read_establishments, read_links
-from concerns.importers.csvfile import parse_date
-from concerns.importers.gias_csv import GIAS_TYPE_NAMES, gias_type_name
+from concerns.ingest.parse import NotRecognised, read_establishments, read_links
+from concerns.ingest.parse.csvfile import parse_date
+from concerns.ingest.parse.gias_csv import GIAS_TYPE_NAMES, gias_type_name
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EDUBASE = DATA / "edubase" / "edubasealldata20150407_extract.csv"

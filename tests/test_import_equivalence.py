@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from bench.make_national import write as write_national
-from concerns.db import engine_for
-from concerns.importers.ofsted_csv import MI_2017_HEADER
-from concerns.imports import import_gias, import_ofsted
+from concerns.ingest.load import import_gias, import_ofsted
+from concerns.ingest.parse.ofsted_csv import MI_2017_HEADER
+from concerns.store.db import engine_for
 from tests.support.equivalence import differences, natural_dump, twin_database
 
 AS_OF = date(2026, 11, 24)

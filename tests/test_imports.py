@@ -1,4 +1,4 @@
-"""Ofsted and GIAS imports into the database (the concerns.imports package).
+"""Ofsted and GIAS imports into the database (the concerns.ingest.load package).
 
 The register after importing the real Oxfordshire 2017 file is compared with counts derived here from
 the file itself with the csv module: which schools are in a category, maintained or academy and on
@@ -17,21 +17,21 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from concerns import casework
-from concerns.db import engine_for, session_scope
-from concerns.imports import (
+from concerns.casework import cases
+from concerns.casework.views import case_view, register
+from concerns.domain.judgements import Judgement, Outcome
+from concerns.domain.rules import DEFAULT_RULES
+from concerns.ingest.load import (
     NotRecognised,
     import_file,
     import_gias,
     import_ofsted,
     still_live,
 )
-from concerns.imports import ofsted as ofsted_import
-from concerns.imports.history import LIVE_WINDOW
-from concerns.judgements import Judgement, Outcome
+from concerns.ingest.load import ofsted as ofsted_import
+from concerns.ingest.load.history import LIVE_WINDOW
 from concerns.notify.reminders import deadline_check
-from concerns.rules import DEFAULT_RULES
-from concerns.views import case_view, register
+from concerns.store.db import engine_for, session_scope
 from models import AuthorityPolicy, Case, Deadline, Inspection, School
 from tests.support.equivalence import differences, natural_dump, twin_database
 
@@ -181,7 +181,7 @@ def _snapshot(db_url: str) -> dict:
 
 def test_fast_path_writes_what_record_inspection_writes(tmp_path, db_url):
     """The fast import (schools replayed in memory, rows written in bulk) yields exactly the database the
-    step-by-step one does (every inspection through casework.record_inspection): every table, every
+    step-by-step one does (every inspection through cases.record_inspection): every table, every
     column but surrogate ids and timestamps, on the same engine; and the same summary."""
     with twin_database(db_url, tmp_path) as slow_url:
         fast = import_ofsted(db_url, real(OXFORDSHIRE), as_of=AS_OF)
@@ -279,11 +279,11 @@ def test_a_school_the_machine_refuses_changes_nothing_and_the_others_go_in(tmp_p
     # Held: an SM inspection, then the statement of action sent on 20 Oct. The file brings a report
     # published on 10 Oct, after the latest held inspection but before the case's last event.
     with session_scope(db_url) as session:
-        casework.add_school(session, "900101", name="Held School", la="Testshire", type_name="Community school")
+        cases.add_school(session, "900101", name="Held School", la="Testshire", type_name="Community school")
         session.flush()
-        casework.record_inspection(session, "900101", Judgement(published=D("2026-10-01"),
+        cases.record_inspection(session, "900101", Judgement(published=D("2026-10-01"),
                                                                 outcome=Outcome.special_measures))
-        casework.record_event(session, "900101", "submit_statement_of_action", on=D("2026-10-20"))
+        cases.record_event(session, "900101", "submit_statement_of_action", on=D("2026-10-20"))
     path = write_csv(tmp_path / "mi.csv", mi_header(), [
         mi_row("900100", number="M0", start="01/09/2026", published="01/10/2026", overall="3"),
         mi_row("900101", number="M1", start="01/09/2026", published="10/10/2026", overall="3",
@@ -616,11 +616,11 @@ def test_a_gias_file_is_read_once_and_its_rows_keep_their_lines(tmp_path, db_url
 def test_changed_schools_written_in_bulk_are_seen_by_the_session(db_url):
     """Schools.update_many writes with Core executemany; a School the session already holds must not go
     on showing the old values (a later step of the same import reads it through the ORM)."""
-    from concerns.imports.schools import Schools
+    from concerns.ingest.load.schools import Schools
 
     with session_scope(db_url) as session:
-        casework.add_school(session, "900301", name="Old Name", la="Testshire", type_name="Community school")
-        casework.add_school(session, "900302", name="Other", la="Testshire", type_name="Community school")
+        cases.add_school(session, "900301", name="Old Name", la="Testshire", type_name="Community school")
+        cases.add_school(session, "900302", name="Other", la="Testshire", type_name="Community school")
     with session_scope(db_url) as session:
         held = session.get(School, "900301")
         assert held.name == "Old Name"

@@ -7,8 +7,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from concerns.clock import ImplausibleDate, check_as_of, refuse_far_future
-from concerns.untrusted import BadInput, check_email, check_note, check_urn_text, printable, safe_filename
+from concerns.domain.clock import ImplausibleDate, check_as_of, refuse_far_future
+from concerns.domain.untrusted import (
+    BadInput,
+    check_email,
+    check_note,
+    check_urn_text,
+    printable,
+    safe_filename,
+)
 from tests.conftest import table_dump
 
 URN = "100001"
@@ -71,7 +78,7 @@ def test_names_and_notes_refuse_control_characters(cli, school):
 def test_case_show_prints_markup_and_escape_codes_as_text(cli, school):
     from sqlmodel import select
 
-    from concerns.db import session_scope
+    from concerns.store.db import session_scope
     from models import CaseEvent
 
     cli.ok("event", URN, "raise_concern", "--on", "2026-09-01", "--note", "[/bold] [red]not red[/red] [link=x]")
@@ -136,7 +143,7 @@ def test_workdays_overflow_is_one_line(cli):
 
 
 def test_database_failures_are_one_line_without_a_traceback(capsys, tmp_path):
-    from concerns.cli import main
+    from concerns.app.cli import main
 
     cases = [
         (["--db", "not a url", "register"], "'not a url'"),

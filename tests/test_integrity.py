@@ -19,8 +19,8 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from concerns import casework
-from concerns.db import (
+from concerns.casework import cases
+from concerns.store.db import (
     DatabaseSettingRefused,
     dispose_engines,
     engine_for,
@@ -37,7 +37,7 @@ SCHOOLS = [f"{200001 + i}" for i in range(20)]
 def add_schools(url: str, urns=SCHOOLS) -> None:
     with session_scope(url) as session:
         for urn in urns:
-            casework.add_school(session, urn, name=f"School {urn}", la="Derbyshire", type_name="Community school")
+            cases.add_school(session, urn, name=f"School {urn}", la="Derbyshire", type_name="Community school")
 
 
 def officer(url: str, urn: str, event: str, on: str, kwargs: dict, barrier: threading.Barrier) -> str:
@@ -45,9 +45,9 @@ def officer(url: str, urn: str, event: str, on: str, kwargs: dict, barrier: thre
     barrier.wait(timeout=60)
     try:
         with session_scope(url) as session:
-            casework.record_event(session, urn, event, on=d(on), actor=f"officer {threading.get_ident()}", **kwargs)
+            cases.record_event(session, urn, event, on=d(on), actor=f"officer {threading.get_ident()}", **kwargs)
         return "recorded"
-    except casework.Refused:
+    except cases.Refused:
         return "refused"
 
 
@@ -85,7 +85,7 @@ def test_concurrent_officers_never_open_two_cases_or_fork_the_history(db_url):
 
     for urn in SCHOOLS:
         with session_scope(db_url) as session:
-            casework.record_event(session, urn, "confirm_concern", on=d("2026-09-08"), actor="officer")
+            cases.record_event(session, urn, "confirm_concern", on=d("2026-09-08"), actor="officer")
     outcomes = two_at_once(db_url, ("warning_notice", "2026-09-15", {"until": d("2026-10-15")}),
                            ("remove_concern", "2026-09-15", {}))
 
@@ -103,17 +103,17 @@ def test_concurrent_officers_never_open_two_cases_or_fork_the_history(db_url):
 OFFICER_PROCESS = """
 import sys, time
 from datetime import date
-from concerns import casework
-from concerns.db import session_scope
+from concerns.casework import cases
+from concerns.store.db import session_scope
 url, start_at, urns = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 time.sleep(max(0.0, start_at - time.time()))
 recorded = 0
 for urn in urns:
     try:
         with session_scope(url) as session:
-            casework.record_event(session, urn, "raise_concern", on=date(2026, 9, 1), actor="officer")
+            cases.record_event(session, urn, "raise_concern", on=date(2026, 9, 1), actor="officer")
         recorded += 1
-    except casework.Refused:
+    except cases.Refused:
         pass
 print(recorded)
 """
@@ -146,7 +146,7 @@ def two_officers_setup(url: str, cli) -> str:
 def hold_write_lock(url: str, urn: str, seconds: float, taken: threading.Event) -> None:
     """A long job: the write lock on the school (the whole file on SQLite) for `seconds`."""
     with session_scope(url) as session:
-        casework.get_school(session, urn, for_update=True)
+        cases.get_school(session, urn, for_update=True)
         taken.set()
         time.sleep(seconds)
 
@@ -193,14 +193,14 @@ def test_the_deadline_check_never_marks_missed_a_deadline_met_while_it_waited(db
     assert soa.due < date(2026, 11, 20)
 
     # The officer's event takes the lock and is still writing when the daily check starts.
-    writing, original = threading.Event(), casework._write
+    writing, original = threading.Event(), cases._write
 
     def slow_write(*args, **kwargs):
         writing.set()
         time.sleep(1.5)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(casework, "_write", slow_write)
+    monkeypatch.setattr(cases, "_write", slow_write)
     event = threading.Thread(target=cli.ok, args=("event", "200001", "submit_statement_of_action",
                                                   "--on", "2026-11-19"))
     event.start()
@@ -297,7 +297,7 @@ def test_a_password_in_a_flow_parameter_is_refused_in_one_line():
 
 def test_concerns_run_never_passes_a_password_as_a_flow_parameter(monkeypatch, tmp_path):
     import flows
-    from concerns.cli import main
+    from concerns.app.cli import main
 
     monkeypatch.setenv("CONCERNS_DB", "")  # so that the CLI's change is undone after the test
     url = f"sqlite:///{tmp_path / 'c.db'}"
@@ -306,7 +306,7 @@ def test_concerns_run_never_passes_a_password_as_a_flow_parameter(monkeypatch, t
     monkeypatch.setattr(flows, "run_local",
                         lambda name, as_of, db, log_file=None, **kw: passed.append((db, kw)) or {})
     leaky = "postgresql+psycopg://officer:s3cret@127.0.0.1:9/concerns"
-    monkeypatch.setattr("concerns.cli.require_schema", lambda db: None)
+    monkeypatch.setattr("concerns.app.cli.require_schema", lambda db: None)
     assert main(["--db", leaky, "run", "deadline-check"]) == 0
     assert main(["--db", url, "run", "deadline-check"]) == 0
     assert passed == [(None, {}), (url, {})]
@@ -314,7 +314,7 @@ def test_concerns_run_never_passes_a_password_as_a_flow_parameter(monkeypatch, t
 
 
 def test_init_and_errors_never_print_the_password(capsys, tmp_path):
-    from concerns.cli import main
+    from concerns.app.cli import main
 
     unreachable = "postgresql+psycopg://officer:s3cret@127.0.0.1:9/concerns"
     assert main(["--db", unreachable, "init"]) == 2

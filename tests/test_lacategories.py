@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from concerns.db import engine_for
-from concerns.policy import _load_all, _policy_for
+from concerns.domain.policy import _load_all, _policy_for
+from concerns.store.db import engine_for
 from tests.conftest import table_dump
 from tests.test_input import refused
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from concerns.letterparties import LetterParty, LetterSchool, greeting_name
-from concerns.letters import CHECKS, LETTER_KINDS, LetterAuthority, render_letter
-from concerns.lettersettings import parse_letter_settings
-from concerns.letterspecs import BUILTIN_LETTERS, LetterSpecError, load_letter_specs, parse_letter_spec
-from concerns.policy import FUNCTIONS, PolicyError, parse_policy
+from concerns.domain.letterparties import LetterParty, LetterSchool, greeting_name
+from concerns.domain.lettersettings import parse_letter_settings
+from concerns.domain.letterspecs import BUILTIN_LETTERS, LetterSpecError, load_letter_specs, parse_letter_spec
+from concerns.domain.policy import FUNCTIONS, PolicyError, parse_policy
+from concerns.output.letters import CHECKS, LETTER_KINDS, LetterAuthority, render_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 ON = date(2026, 11, 25)
@@ -58,8 +58,8 @@ def test_every_letter_file_beside_its_template_names_functions_and_public_source
 
 
 def test_letters_and_copy_lists_name_functions_not_product_role_keys():
-    files = [ROOT / "concerns" / name for name in ("letters.py", "copylists.py", "letterspecs.py",
-                                                    "letterparties.py", "drafting.py")]
+    files = [ROOT / "concerns" / name for name in ("output/letters.py", "domain/copylists.py", "domain/letterspecs.py",
+                                                    "domain/letterparties.py", "notify/drafting.py")]
     files += sorted(BUILTIN_LETTERS.iterdir())
     hits = [f"{path.name}: {word}" for path in files for word in ("senior_adviser", "assistant_director")
             if word in path.read_text()]
@@ -197,7 +197,7 @@ def test_bad_letter_settings_refuse_the_policy_naming_file_key_and_value(letters
 
 
 def test_letter_settings_naming_an_unknown_role_or_letter_are_refused():
-    from concerns.lettersettings import LetterSettingsError, check_letter_settings
+    from concerns.domain.lettersettings import LetterSettingsError, check_letter_settings
 
     settings = parse_letter_settings({"warning_letter": {"copy": ["sip"]}}, "leicester.toml")
     with pytest.raises(LetterSettingsError, match=r"leicester.toml: letters.warning_letter.copy: unknown role 'sip'"):

@@ -10,8 +10,9 @@ import pytest
 from jinja2 import UndefinedError
 from sqlmodel import select
 
-from concerns.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
-from concerns.letters import (
+from concerns.domain.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
+from concerns.domain.policy import FUNCTIONS
+from concerns.output.letters import (
     LETTER_KINDS,
     TEMPLATES_DIR,
     LetterAuthority,
@@ -24,7 +25,6 @@ from concerns.letters import (
     ukdate,
     ukwhen,
 )
-from concerns.policy import FUNCTIONS
 
 # --- Realistic fixtures ----------------------------------------------------------------------------
 
@@ -433,7 +433,7 @@ def test_nested_confidential_keys_are_refused(church_school, authority):
 
 
 def test_environment_is_strict():
-    from concerns.letters import _ENV
+    from concerns.output.letters import _ENV
 
     with pytest.raises(UndefinedError):
         _ENV.from_string("{{ no_such_detail }}").render()
@@ -921,8 +921,8 @@ WARNING_NOTICE = {
 
 @pytest.fixture
 def demo_session_url(db_url, tmp_path, monkeypatch):
-    from concerns.db import session_scope
-    from concerns.demo import load_demo
+    from concerns.app.demo import load_demo
+    from concerns.store.db import session_scope
 
     # A relative letters folder, as the default is: the letter must still be found from elsewhere.
     monkeypatch.chdir(tmp_path)
@@ -933,8 +933,8 @@ def demo_session_url(db_url, tmp_path, monkeypatch):
 
 
 def _draft(db_url, matter: str, *, send: bool = True):
-    from concerns.db import session_scope
-    from concerns.drafting import draft_letter
+    from concerns.notify.drafting import draft_letter
+    from concerns.store.db import session_scope
 
     with session_scope(db_url) as session:
         row, created, queued = draft_letter(session, "990402", "warning_notice", date(2026, 10, 20),
@@ -948,8 +948,8 @@ def _sent_letters(db_url, tmp_path) -> dict[str, list[str]]:
     import email
     from email import policy as email_policy
 
-    from concerns.db import session_scope
     from concerns.notify.outbox import send_pending
+    from concerns.store.db import session_scope
 
     with session_scope(db_url) as session:
         report = send_pending(session)
@@ -994,8 +994,8 @@ def test_deleting_or_editing_a_letter_file_after_drafting_changes_nothing_sent(d
 
 
 def test_a_changed_or_missing_letter_is_refused_when_sent_later(demo_session_url):
-    from concerns.casework import Refused
-    from concerns.db import session_scope
+    from concerns.casework.cases import Refused
+    from concerns.store.db import session_scope
     from models import Notification
 
     matter = "The governing body has not met since April."

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import concerns.mail.transport as transport_module
-from concerns.mail import (
+import concerns.output.mail.transport as transport_module
+from concerns.output.mail import (
     KEY_HEADER,
     Attachment,
     DeliveryError,

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from concerns.db import session_scope
-from concerns.demo import load_demo
+from concerns.app.demo import load_demo
+from concerns.casework.views import case_view, deadlines_view
+from concerns.domain.rules import OFSTED_OWNED_KINDS
 from concerns.jobs import (
     run_annual_categorisation,
     run_deadline_check,
@@ -21,8 +22,7 @@ from concerns.jobs import (
     run_termly_review,
 )
 from concerns.notify import wording as words
-from concerns.rules import OFSTED_OWNED_KINDS
-from concerns.views import case_view, deadlines_view
+from concerns.store.db import session_scope
 from models import Deadline, DeadlineNotice, Notification
 from tests.conftest import d
 from tests.support.smtp import SmtpTestServer
@@ -240,7 +240,7 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     assert summary["term"] == "spring 2026/27"
     # Every school with a case open on 4 Jan 2027 gets the term's meeting: one per school in the register.
     with session_scope(demo_db) as session:
-        from concerns.views import register
+        from concerns.casework.views import register
 
         open_schools = len(register(session, d("2027-01-04")))
     assert summary["meetings_scheduled"] == open_schools
@@ -309,8 +309,8 @@ def test_hmi_reminders_once_per_term(demo_db, smtp):
 
 
 def test_annual_categorisation_proposes_then_records_and_writes_letters_only_once_approved(demo_db, smtp, tmp_path):
-    from concerns.db import session_scope
-    from concerns.lacategories import history
+    from concerns.casework.lacategories import history
+    from concerns.store.db import session_scope
 
     # Proposed only: nothing recorded, no letter.
     proposed = run_annual_categorisation(demo_db, d("2026-10-01"))
@@ -369,8 +369,8 @@ def test_record_system_events_writes_what_record_event_writes(demo_db):
     # record_event(..., system=True) writes case by case (ids and timestamps aside).
     from sqlmodel import Session
 
-    from concerns.casework import SystemEvent, lock_schools, record_event, record_system_events
-    from concerns.db import engine_for
+    from concerns.casework.cases import SystemEvent, lock_schools, record_event, record_system_events
+    from concerns.store.db import engine_for
     from models import Case, CaseEvent, School
 
     on = d("2026-11-24")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from concerns.importers import NotRecognised, read_ofsted
-from concerns.importers.csvfile import normalise_header, parse_date
-from concerns.importers.gias_csv import GIAS_TYPE_NAMES
-from concerns.importers.ofsted_csv import MI_2017_HEADER
+from concerns.ingest.parse import NotRecognised, read_ofsted
+from concerns.ingest.parse.csvfile import normalise_header, parse_date
+from concerns.ingest.parse.gias_csv import GIAS_TYPE_NAMES
+from concerns.ingest.parse.ofsted_csv import MI_2017_HEADER
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OXFORDSHIRE = DATA / "ofsted" / (

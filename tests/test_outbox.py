@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from concerns.db import session_scope
 from concerns.notify.alarms import LONDON, outbox_alarms, working_time_between
 from concerns.notify.delivery import backoff
 from concerns.notify.directory import Recipient
 from concerns.notify.outbox import file_attachment, queue
+from concerns.store.db import session_scope
 from models import Notification
 from tests.conftest import table_dump
 

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from concerns.db import session_scope
-from concerns.mail import MailSettings, SmtpTransport, message_id_for
 from concerns.notify.alarms import outbox_alarms
 from concerns.notify.delivery import send_pending
 from concerns.notify.directory import Recipient
 from concerns.notify.outbox import file_attachment, inline_attachment, queue, retry
+from concerns.output.mail import MailSettings, SmtpTransport, message_id_for
+from concerns.store.db import session_scope
 from models import Notification
 from tests.support.faults import tally
 from tests.support.smtp import PasswordAuthenticator, SmtpTestServer
@@ -268,7 +268,7 @@ def test_four_sender_threads_send_each_message_once(db_url, server):
 
 def concerns_command(db_url: str, *args: str, env: dict[str, str]) -> subprocess.Popen:
     script = Path(sys.executable).with_name("concerns")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "concerns.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "concerns.app.cli"]
     return subprocess.Popen([*command, "--db", db_url, *args], env={**os.environ, **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

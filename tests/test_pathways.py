@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from concerns.judgements import Grade, Judgement, Outcome, summarise
+from concerns.domain.judgements import Grade, Judgement, Outcome, summarise
 from statemachines.case import CaseFile
 from statemachines.pathways import (
     MACHINE,
@@ -180,7 +180,7 @@ def test_special_measures_lifted_closes_the_case(community, derbyshire):
 
 
 def test_academy_order_duty_is_recorded_by_date(community, derbyshire):
-    from concerns.rules import academy_order_position
+    from concerns.domain.rules import academy_order_position
 
     assert academy_order_position(d("2026-02-10"), "special_measures")["duty"] == "must"
     case, _ = open_case(community, derbyshire, judged(Outcome.special_measures, "2026-02-10"))

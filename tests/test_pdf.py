@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from concerns.mail.pdf import html_to_pdf
 from concerns.notify.outbox import _one_line_per_meeting
 from concerns.notify.reminders import Item
+from concerns.output.mail.pdf import html_to_pdf
 
 pdfium = pytest.importorskip("pypdfium2")
 

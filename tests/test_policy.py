@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from concerns import policy as policy_module
-from concerns.policy import PolicyError, all_policies, policy_for
+from concerns.domain import policy as policy_module
+from concerns.domain.policy import PolicyError, all_policies, policy_for
 from tests.conftest import d
 
 

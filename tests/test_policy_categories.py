@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from concerns.categories import SchoolPicture, propose
-from concerns.policy import policy_for
+from concerns.domain.categories import SchoolPicture, propose
+from concerns.domain.policy import policy_for
 
 D = date.fromisoformat
 AS_OF = D("2026-10-01")

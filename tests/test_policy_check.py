@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from concerns import policy as policy_module
-from concerns import policycheck
-from concerns.cli import main
-from concerns.policy import BUILTIN_DIR, PolicyError, all_policies, policy_for, service_of
+from concerns.app.cli import main
+from concerns.domain import policy as policy_module
+from concerns.domain.policy import BUILTIN_DIR, PolicyError, all_policies, policy_for, service_of
+from concerns.jobs import policycheck
 from statemachines.case import CaseFile, SchoolFacts
 from statemachines.pathways import EventContext, EventRefused, allowed_events, fire, open_case
 from tests.conftest import d
@@ -215,7 +215,7 @@ source = "Rutland procedure, section 4"
 
 
 def ri(on: str) -> EventContext:
-    from concerns.judgements import Judgement, Outcome, summarise
+    from concerns.domain.judgements import Judgement, Outcome, summarise
 
     judgement = Judgement(d(on), outcome=Outcome.requires_improvement)
     return EventContext("judged_requires_improvement", d(on), judgement=judgement, summary=summarise(judgement))
@@ -247,7 +247,7 @@ def test_a_local_event_is_allowed_on_its_pathways_and_changes_no_state(rutland):
 
 def test_a_local_event_is_refused_on_a_pathway_it_is_not_for(rutland):
     school = SchoolFacts("200001", "Oakham Primary", "Rutland", "Community school", True)
-    from concerns.judgements import Judgement, Outcome, summarise
+    from concerns.domain.judgements import Judgement, Outcome, summarise
 
     j = Judgement(d("2026-11-02"), outcome=Outcome.special_measures)
     case, _ = open_case(school, rutland, EventContext("judged_special_measures", d("2026-11-02"), judgement=j,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from concerns.policy import policy_for
+from concerns.domain.policy import policy_for
 from tests.conftest import d
 
 LA = "Derbyshire County Council"  # the schools' LA as GIAS names it; officers register with "Derbyshire"

@@ -4,9 +4,9 @@ Initiative 2015/16), walked through with schools on both database engines. Each 
 
 from __future__ import annotations
 
-from concerns.casework import record_event
-from concerns.db import session_scope
-from concerns.policy import policy_for
+from concerns.casework.cases import record_event
+from concerns.domain.policy import policy_for
+from concerns.store.db import session_scope
 from tests.conftest import d
 
 LA = "Doncaster"

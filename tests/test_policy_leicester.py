@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from concerns.db import engine_for
+from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory
-from concerns.policy import policy_for
+from concerns.store.db import engine_for
 from tests.conftest import d
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from concerns.calendar import add_months
-from concerns.db import engine_for
+from concerns.domain.calendar import add_months
+from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory
-from concerns.policy import policy_for
+from concerns.store.db import engine_for
 from tests.conftest import d
 
 LA = "Luton"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from concerns.db import engine_for
+from concerns.casework.people import holders
+from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory
-from concerns.people import holders
-from concerns.policy import policy_for
+from concerns.store.db import engine_for
 from tests.conftest import d
 
 BOROUGHS = ("Hammersmith and Fulham", "Kensington and Chelsea", "Westminster")

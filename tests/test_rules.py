@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from concerns.calendar import DayKind
-from concerns.judgements import (
+from concerns.domain.calendar import DayKind
+from concerns.domain.judgements import (
     Grade,
     Judgement,
     Outcome,
@@ -18,8 +18,8 @@ from concerns.judgements import (
     is_stuck,
     summarise,
 )
-from concerns.policy import policy_for
-from concerns.rules import (
+from concerns.domain.policy import policy_for
+from concerns.domain.rules import (
     DEFAULT_RULES,
     RULES,
     NoRuleInForce,
@@ -231,7 +231,7 @@ def test_unknown_rule_id_is_named():
 # A statutory date written anywhere but the rule book is a second copy that will one day disagree with it.
 _DATE_LITERAL = re.compile(r"\bdate\(\s*(19|20)\d\d\s*,|\bD\(\"(19|20)\d\d-|timedelta\(\s*weeks\s*=\s*\d")
 # Data, not law: the demo authority's fixed dates.
-_NOT_LAW = {"concerns/rules.py", "concerns/demo.py", "concerns/demo_term.py"}
+_NOT_LAW = {"concerns/domain/rules.py", "concerns/app/demo.py", "concerns/app/demo_term.py"}
 
 
 def test_no_dated_constant_outside_the_rule_book():
@@ -245,4 +245,4 @@ def test_no_dated_constant_outside_the_rule_book():
             for n, line in enumerate(path.read_text().splitlines(), 1):
                 if _DATE_LITERAL.search(line):
                     found.append(f"{rel}:{n}: {line.strip()}")
-    assert not found, "dated constants outside concerns/rules.py:\n" + "\n".join(found)
+    assert not found, "dated constants outside concerns/domain/rules.py:\n" + "\n".join(found)

@@ -8,7 +8,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import SQLModel
 
-from concerns.db import engine_for, head_revision, script_head_revision, stored_revisions, upgrade
+from concerns.store.db import engine_for, head_revision, script_head_revision, stored_revisions, upgrade
 from models import Case
 
 

@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from concerns.db import session_scope
-from concerns.demo import load_demo
+from concerns.app.demo import load_demo
+from concerns.casework.views import register
+from concerns.domain.policy import policy_for
 from concerns.jobs import run_termly_review
-from concerns.policy import policy_for
-from concerns.views import register
+from concerns.store.db import session_scope
 from models import Case, CaseEvent, Deadline, Notification
 from tests.conftest import d
 
@@ -242,7 +242,7 @@ def test_own_policy_half_termly_committee_and_a_panel_with_its_agenda(demo_db, o
 def test_a_school_whose_case_opens_mid_term_is_booked_around_the_diary(demo_db, own_policy):
     first = run_termly_review(demo_db, AS_OF, simulation=True)
     with session_scope(demo_db) as session:
-        from concerns.casework import record_event
+        from concerns.casework.cases import record_event
 
         taken = {r["urn"] for r in register(session, AS_OF)}
         from models import School
@@ -318,8 +318,8 @@ def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_
 
 
 def test_an_officer_serving_two_authorities_is_not_booked_twice(demo_db, own_policy, tmp_path):
-    from concerns.casework import add_school, record_event
-    from concerns.people import add_person
+    from concerns.casework.cases import add_school, record_event
+    from concerns.casework.people import add_person
 
     # Otherborough meets only on Wednesdays at 10:00, the slot Demoshire's senior adviser fills first.
     (tmp_path / "policies" / "otherborough.toml").write_text(

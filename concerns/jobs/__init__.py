@@ -2,7 +2,7 @@
 
 Each takes the database URL and an `as_of` date, runs in one transaction per batch, returns a
 JSON-serialisable summary, and is idempotent: a second run with the same as_of changes nothing and
-sends nothing. An `as_of` more than a week after today is refused (`concerns.clock.check_as_of`)
+sends nothing. An `as_of` more than a week after today is refused (`concerns.domain.clock.check_as_of`)
 unless the caller passes `simulation=True`: run for real, it would mark deadlines missed and send
 escalations before they are due.
 """

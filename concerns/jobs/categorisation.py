@@ -1,8 +1,8 @@
 """The authority's categorisation of its schools: the year's proposals, the approved decisions, the letters.
 
-The policy's scheme (concerns.categories) proposes a level for every open school with its reasons; the
+The policy's scheme (concerns.domain.categories) proposes a level for every open school with its reasons; the
 service head approves the year's proposals, with any changes, and only then are decisions recorded
-(concerns.lacategories) and letters written to each school's headteacher and chair. In Prefect the
+(concerns.casework.lacategories) and letters written to each school's headteacher and chair. In Prefect the
 approval is a paused run with a form (flows/annual_categorisation.py); on the command line it is
 `--approved-by NAME`. An officer's own decision during the year (`concerns category set`) writes the
 letter the policy asks for when the level changes.
@@ -15,14 +15,20 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from concerns.casework import Refused, get_school, lock_schools
-from concerns.categories import CategoryLevel, scheme_in_words
-from concerns.clock import check_as_of
-from concerns.db import session_scope
-from concerns.formatting import ukdate
-from concerns.lacategories import APPROVED, OFFICER, Decision, decided_for_year, proposals, set_category
-from concerns.letters import render_letter
-from concerns.mail import MailSettings
+from concerns.casework.cases import Refused, get_school, lock_schools
+from concerns.casework.lacategories import (
+    APPROVED,
+    OFFICER,
+    Decision,
+    decided_for_year,
+    proposals,
+    set_category,
+)
+from concerns.domain.categories import CategoryLevel, scheme_in_words
+from concerns.domain.clock import check_as_of
+from concerns.domain.formatting import ukdate
+from concerns.domain.policy import Policy, policy_for
+from concerns.domain.untrusted import safe_filename
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import (
     letter_attachment,
@@ -32,8 +38,9 @@ from concerns.notify.letterdata import (
     save_letter,
 )
 from concerns.notify.outbox import queue, render_pair
-from concerns.policy import Policy, policy_for
-from concerns.untrusted import safe_filename
+from concerns.output.letters import render_letter
+from concerns.output.mail import MailSettings
+from concerns.store.db import session_scope
 from models import LaCategory, School
 
 TABLE_COLUMNS = ("urn", "name", "la", "academic_year", "category", "causing_concern", "decided", "reasons")

@@ -1,20 +1,20 @@
 """Daily: reminders before deadlines, on the day, `missed` and escalation the working day after.
 
 Ofsted's own dates (reinspection, HMI monitoring) get one "expected from Ofsted" heads-up and become
-`passed`, never missed or escalated (concerns.rules.OFSTED_OWNED_KINDS)."""
+`passed`, never missed or escalated (concerns.domain.rules.OFSTED_OWNED_KINDS)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from concerns.clock import check_as_of
-from concerns.db import session_scope
-from concerns.mail import MailSettings
+from concerns.domain.clock import check_as_of
+from concerns.domain.policy import policy_for
 from concerns.notify import wording as words
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import queue_digests
 from concerns.notify.reminders import deadline_check
-from concerns.policy import policy_for
+from concerns.output.mail import MailSettings
+from concerns.store.db import session_scope
 
 
 def run_deadline_check(db: str | None, as_of: date, offsets: tuple[int, ...] | None = None,

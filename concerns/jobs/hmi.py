@@ -13,12 +13,12 @@ from datetime import date
 
 from sqlmodel import select
 
-from concerns.clock import check_as_of
-from concerns.db import session_scope
-from concerns.mail import MailSettings
+from concerns.domain.clock import check_as_of
+from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import queue, render_pair
-from concerns.policy import policy_for
+from concerns.output.mail import MailSettings
+from concerns.store.db import session_scope
 from models import Case, Deadline, Notification, School
 
 MONITORED_CATEGORIES = {"SM", "RSI", "NA"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from concerns.db import session_scope
-from concerns.mail import MailSettings
 from concerns.notify.alarms import raise_alarms
 from concerns.notify.delivery import send_pending
+from concerns.output.mail import MailSettings
+from concerns.store.db import session_scope
 
 
 def run_send_notifications(db: str | None, settings: MailSettings | None = None, *,

@@ -1,9 +1,9 @@
 """Start of each term: plan the term's meetings like a diary, invite to them, and report on the term.
 
-The authority's policy says which meetings it holds (`[[meetings]]`, concerns.meetings): a meeting for
+The authority's policy says which meetings it holds (`[[meetings]]`, concerns.domain.meetings): a meeting for
 each school with an open case (one per school, whatever its number of cases) or a panel for the whole
 authority with an agenda listing its schools; termly or half-termly; who chairs and attends; the days,
-times and number a day allowed. The review asks the planner (concerns.diary) for a day and time for each,
+times and number a day allowed. The review asks the planner (concerns.domain.diary) for a day and time for each,
 around what is already in the diary (the invitations sent before), so that nobody is booked twice at
 once. A school's meeting is recorded as an audited `schedule_meeting` event on each of its open cases
 (creating the meeting, papers-due, minutes-due and progress-judgement deadlines the policy asks for);
@@ -25,23 +25,23 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, StrictUndefined
 from sqlmodel import Session, select
 
-from concerns import diary
-from concerns.calendar import DayKind
-from concerns.casework import SystemEvent, lock_schools, record_system_events
-from concerns.clock import check_as_of
-from concerns.db import session_scope
-from concerns.formatting import ukdate
+from concerns.casework.cases import SystemEvent, lock_schools, record_system_events
+from concerns.casework.lacategories import in_force, proposals
+from concerns.domain import diary
+from concerns.domain.calendar import DayKind
+from concerns.domain.clock import check_as_of
+from concerns.domain.formatting import ukdate
+from concerns.domain.meetings import MeetingCadence, Period
+from concerns.domain.policy import Policy, policy_for
+from concerns.domain.terms import Term
+from concerns.domain.untrusted import safe_filename
 from concerns.jobs.termly_report import write_report
-from concerns.lacategories import in_force, proposals
-from concerns.letters import render_letter
-from concerns.mail import MailSettings, meeting_invitation
-from concerns.meetings import MeetingCadence, Period
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
 from concerns.notify.outbox import inline_attachment, queue, render_pair
-from concerns.policy import Policy, policy_for
-from concerns.terms import Term
-from concerns.untrusted import safe_filename
+from concerns.output.letters import render_letter
+from concerns.output.mail import MailSettings, meeting_invitation
+from concerns.store.db import session_scope
 from models import Case, Notification, School
 
 LONDON = ZoneInfo("Europe/London")

@@ -19,18 +19,18 @@ from functools import cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
-from concerns.formatting import ukdate
-from concerns.mail import MailSettings
-from concerns.mail.pdf import html_to_pdf
+from concerns.casework.views import deadlines_view, register
+from concerns.domain.formatting import ukdate
+from concerns.domain.policy import policy_for
+from concerns.domain.rules import OFSTED_OWNED_KINDS
+from concerns.domain.terms import Term
+from concerns.domain.untrusted import safe_filename
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import reports_dir
 from concerns.notify.outbox import TEMPLATES, council_name, inline_attachment, queue, render_pair, sign_off
 from concerns.notify.wording import category, event, kind, pathway, plain_note, sentence, state
-from concerns.policy import policy_for
-from concerns.rules import OFSTED_OWNED_KINDS
-from concerns.terms import Term
-from concerns.untrusted import safe_filename
-from concerns.views import deadlines_view, register
+from concerns.output.mail import MailSettings
+from concerns.output.mail.pdf import html_to_pdf
 from models import Case, CaseEvent, School
 from statemachines.pathways import SYSTEM_TRIGGERS
 

@@ -47,7 +47,7 @@ from pathlib import Path
 from sqlalchemy import and_, select, update
 from sqlmodel import Session
 
-from concerns.mail import (
+from concerns.output.mail import (
     Attachment,
     DeliveryError,
     MailSettings,

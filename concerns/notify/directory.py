@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from concerns.policy import names_of, policy_for, service_of
+from concerns.domain.policy import names_of, policy_for, service_of
 from models import Person, RoleAssignment
 
 

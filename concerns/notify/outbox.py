@@ -18,14 +18,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
-from concerns.desklinks import desk_url, school_link
-from concerns.formatting import ukdate, uktime
-from concerns.mail import MailSettings, message_id_for
+from concerns.domain.desklinks import desk_url, school_link
+from concerns.domain.formatting import ukdate, uktime
+from concerns.domain.policy import policy_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
 from concerns.notify.wording import citation, detail, kind, pathway, plain_note, sentence
-from concerns.policy import policy_for
+from concerns.output.mail import MailSettings, message_id_for
 from models import Notification
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"

@@ -1,6 +1,6 @@
 """The daily deadline check: reminders ahead, on the day, `missed` and escalation after.
 
-A date Ofsted owns (`concerns.rules.OFSTED_OWNED_KINDS`: reinspection, HMI monitoring) is watched, not
+A date Ofsted owns (`concerns.domain.rules.OFSTED_OWNED_KINDS`: reinspection, HMI monitoring) is watched, not
 owed: it gets one "expected from Ofsted" heads-up ahead and becomes `passed` after, never `missed`, never
 escalated, never "due today".
 
@@ -19,9 +19,9 @@ from datetime import date
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from concerns.calendar import DayKind
-from concerns.policy import policy_for
-from concerns.schedule import DEFAULT_OFFSETS, first_notice_on, horizon, reminder_steps  # noqa: F401
+from concerns.domain.calendar import DayKind
+from concerns.domain.policy import policy_for
+from concerns.domain.schedule import DEFAULT_OFFSETS, first_notice_on, horizon, reminder_steps  # noqa: F401
 from models import Case, Deadline, DeadlineNotice, School
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from concerns.formatting import ukdate
+from concerns.domain.formatting import ukdate
 
 PATHWAYS = {
     "requires_improvement": "requires improvement",

@@ -65,7 +65,7 @@ _CREATED: list[str] = []
 @cache
 def _template() -> str:
     """A database migrated to the head revision, copied for each test."""
-    from concerns.db import dispose_engines, upgrade
+    from concerns.store.db import dispose_engines, upgrade
 
     name = f"concerns_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with _connect(_admin_url()) as conn:
@@ -94,7 +94,7 @@ def empty_postgres_database() -> tuple[str, str]:
 
 
 def drop_postgres_database(name: str) -> None:
-    from concerns.db import dispose_engines
+    from concerns.store.db import dispose_engines
 
     dispose_engines()
     with _connect(_admin_url()) as conn:
@@ -106,7 +106,7 @@ def _drop_templates() -> None:
     if not _CREATED:
         return
     try:
-        from concerns.db import dispose_engines
+        from concerns.store.db import dispose_engines
 
         dispose_engines()
         with _connect(_admin_url()) as conn:

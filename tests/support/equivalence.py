@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, select
 
-from concerns.db import engine_for
+from concerns.store.db import engine_for
 
 # Recorded when the row was written, not what it says: differs between any two runs.
 TIMESTAMP_TYPES = (DateTime,)
@@ -77,7 +77,7 @@ def differences(first: dict[str, list[tuple]], second: dict[str, list[tuple]], s
 @contextmanager
 def twin_database(db_url: str, tmp_path) -> Iterator[str]:
     """A second fresh, migrated database on the same engine as `db_url`."""
-    from concerns.db import upgrade
+    from concerns.store.db import upgrade
     from tests.support.databases import drop_postgres_database, fresh_postgres_database
 
     if db_url.startswith("sqlite"):

@@ -67,7 +67,7 @@ class Desk:
             warnings.simplefilter("ignore")
             from starlette.testclient import TestClient
 
-        from concerns.web.app import create_app
+        from concerns.app.web.app import create_app
 
         self.url = url
         self.client = TestClient(create_app(url, today=lambda: today, **options), base_url="https://testserver",
@@ -121,7 +121,7 @@ class LiveDesk:
     def __init__(self, url: str, today: date = TODAY):
         import uvicorn
 
-        from concerns.web.app import create_app
+        from concerns.app.web.app import create_app
 
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"

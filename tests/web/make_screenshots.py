@@ -29,10 +29,10 @@ def main(out: Path) -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from concerns.db import session_scope, upgrade
-    from concerns.demo import load_demo
+    from concerns.app.demo import load_demo
+    from concerns.app.web.accounts import add_officer
     from concerns.jobs.deadline_check import run_deadline_check
-    from concerns.web.accounts import add_officer
+    from concerns.store.db import session_scope, upgrade
     from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, LiveDesk
 
     upgrade(db)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from concerns.db import session_scope
+from concerns.store.db import session_scope
 from models import CaseEvent, Letter, LetterForm, Notification
 from tests.web.conftest import OFFICER, PASSWORD, LiveDesk
 

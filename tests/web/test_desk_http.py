@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import select
 
-from concerns.db import session_scope
+from concerns.store.db import session_scope
 from models import CaseEvent, Deadline, LaCategory, Officer, SignInAttempt
 from tests.conftest import table_dump
 from tests.web.conftest import LA, OFFICER, PASSWORD, TODAY, Desk, add_desk_user, error_summary

@@ -1,6 +1,6 @@
 """Links for mails: pure, and only with the desk's address configured."""
 
-from concerns.desklinks import school_link
+from concerns.domain.desklinks import school_link
 
 
 def test_school_link_needs_the_desks_address(monkeypatch):
@@ -18,6 +18,6 @@ def test_links_module_imports_nothing_from_the_web_stack():
     import subprocess
     import sys
 
-    code = "import sys, concerns.desklinks; print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette','uvicorn','fastapi','jinja2')))"
+    code = "import sys, concerns.domain.desklinks; print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette','uvicorn','fastapi','jinja2')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

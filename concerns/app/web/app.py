@@ -1,0 +1,596 @@
+"""The officers' desk: plain server-rendered HTML over the same casework, views and drafting as the CLI.
+
+Every page works without JavaScript. Every POST form carries an anti-forgery token; every change goes
+through `concerns.casework.cases` or `concerns.notify.drafting` with the signed-in officer as the actor, in one
+transaction that a refusal rolls back whole. An officer sees only their own authority's schools: any
+other school is "not found".
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlmodel import Session, select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from concerns.app.web import accounts, desk
+from concerns.app.web.letterform import (
+    FormError,
+    details_from_form,
+    fields_for,
+    kinds_for,
+    letter_date,
+    prefill,
+)
+from concerns.casework import cases, views
+from concerns.domain.clock import today as system_today
+from concerns.domain.policy import names_of, policy_for, service_of
+from concerns.domain.untrusted import URN
+from concerns.jobs.categorisation import decide_category
+from concerns.notify.directory import Directory
+from concerns.notify.drafting import bind_to_case, draft_letter, letter_reference
+from concerns.notify.letterdata import letter_authority, letter_content, letter_school
+from concerns.output.letters import LETTER_KINDS
+from concerns.store.db import session_scope
+from models import Inspection, Letter, LetterForm, Notification, Officer, School
+from statemachines.case import CaseFile
+from statemachines.pathways import EVENTS_NEEDING_UNTIL, PATHWAYS, allowed_events
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "web"
+SESSION_COOKIE = "desk_session"
+LOGIN_COOKIE = "desk_login"  # anti-forgery token of the sign-in form, before there is a session
+MAX_BODY = 512 * 1024
+EXPIRED = ("This form could not be accepted because its security token is missing or out of date. "
+           "Nothing was changed: reload the page and try again.")
+
+SECURITY_HEADERS = {
+    # No scripts at all; styles from the desk's own sheet (and letters' own inline styles, in frames).
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Cache-Control": "no-store",
+}
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    db_url: str | None = None
+    today: Callable[[], date] = system_today
+    secure_cookies: bool = True
+    # Name of a header the authority's single-sign-on proxy sets to the officer's e-mail address.
+    trusted_header: str | None = None
+
+
+@dataclass
+class Ctx:
+    request: Request
+    session: Session
+    settings: Settings
+    form: dict[str, list[str]] = field(default_factory=dict)
+    officer: Officer | None = None
+    csrf: str = ""
+    new_cookie: accounts.SignedIn | None = None
+
+    def value(self, name: str) -> str:
+        return (self.form.get(name) or [""])[0].strip()
+
+    @property
+    def today(self) -> date:
+        return self.settings.today()
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["label"] = desk.label
+    env.filters["ukdate"] = lambda iso: date.fromisoformat(iso[:10]).strftime("%a %-d %b %Y") if iso else ""
+    env.globals["PATHWAYS"] = PATHWAYS
+    return env
+
+
+ENV = _environment()
+
+
+def render(ctx: Ctx, template: str, status: int = 200, **values) -> HTMLResponse:
+    html = ENV.get_template(template).render(officer=ctx.officer, csrf=ctx.csrf, path=ctx.request.url.path,
+                                             today=ctx.today.isoformat(), **values)
+    return HTMLResponse(html, status_code=status)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- sign-in -----------------------------------------------------------------------------------------
+
+
+def login_page(ctx: Ctx, error: str | None = None, email: str = "", status: int = 200) -> Response:
+    token = ctx.request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    ctx.csrf = token
+    response = render(ctx, "login.html", status=status, error=error, email=email,
+                      next=_safe_next(ctx.request.query_params.get("next") or ctx.value("next")))
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, secure=ctx.settings.secure_cookies, samesite="lax",
+                        path="/login")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this desk: never an open redirect to another site.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/week"
+
+
+def login(ctx: Ctx) -> Response:
+    if ctx.request.method == "GET":
+        if ctx.officer is not None:
+            return RedirectResponse("/week", status_code=303)
+        return login_page(ctx)
+    expected = ctx.request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, ctx.value("csrf_token")):
+        return login_page(ctx, EXPIRED, status=403)
+    email, password = ctx.value("email"), (ctx.form.get("password") or [""])[0]
+    if not email or not password:
+        return login_page(ctx, "Enter your e-mail address and your password.", email=email, status=400)
+    try:
+        signed = accounts.sign_in(ctx.session, email, password, client_of(ctx.request))
+    except accounts.SignInRefused as exc:
+        ctx.session.commit()  # the failed attempt counts towards the limit
+        return login_page(ctx, str(exc), email=email, status=429 if str(exc) == accounts.TOO_MANY else 400)
+    ctx.new_cookie = signed
+    response = RedirectResponse(_safe_next(ctx.value("next")), status_code=303)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+def logout(ctx: Ctx) -> Response:
+    accounts.end_session(ctx.session, ctx.request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+
+def home(ctx: Ctx) -> Response:
+    return RedirectResponse("/week", status_code=303)
+
+
+def week(ctx: Ctx) -> Response:
+    return render(ctx, "week.html", week=desk.my_week(ctx.session, ctx.officer, ctx.today))
+
+
+def _register_query(ctx: Ctx) -> dict[str, str]:
+    q = ctx.request.query_params
+    return {k: q.get(k, "") for k in ("pathway", "category", "la_category", "officer", "sort", "order")}
+
+
+def register(ctx: Ctx) -> Response:
+    query = _register_query(ctx)
+    rows, choices = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
+                                       category=query["category"], person=query["officer"],
+                                       la_category=query["la_category"],
+                                       sort=query["sort"] or "urn", descending=query["order"] == "desc")
+
+    def sort_link(key: str) -> str:
+        order = "desc" if query["sort"] == key and query["order"] != "desc" else "asc"
+        return "/register?" + urlencode({**{k: v for k, v in query.items() if v and k not in ("sort", "order")},
+                                         "sort": key, "order": order})
+
+    csv_link = "/register.csv?" + urlencode({k: v for k, v in query.items() if v})
+    return render(ctx, "register.html", rows=rows, choices=choices, query=query, sort_link=sort_link,
+                  csv_link=csv_link)
+
+
+def register_csv(ctx: Ctx) -> Response:
+    query = _register_query(ctx)
+    rows, _ = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
+                                 category=query["category"], person=query["officer"],
+                                 la_category=query["la_category"],
+                                 sort=query["sort"] or "urn", descending=query["order"] == "desc")
+    name = f"register-{ctx.officer.la.lower().replace(' ', '-')}-{ctx.today.isoformat()}.csv"
+    return Response(desk.register_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _school(ctx: Ctx, urn: str) -> School:
+    """The school, if it is in the officer's authority; any other (or unknown) URN is not found."""
+    school = ctx.session.get(School, urn) if URN.fullmatch(urn) else None
+    if school is None or service_of(school.la) != service_of(ctx.officer.la):
+        raise NotFound()
+    return school
+
+
+def _latest_inspection(ctx: Ctx, urn: str) -> dict | None:
+    row = ctx.session.exec(select(Inspection).where(Inspection.urn == urn, Inspection.published <= ctx.today)
+                           .order_by(Inspection.published.desc(), Inspection.id.desc())).first()
+    if row is None:
+        return None
+    return {"published": row.published.isoformat(), "inspected": row.inspected.isoformat() if row.inspected else None,
+            "outcome": row.outcome, "level": row.level, "regime": row.regime}
+
+
+def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: str = "", sent: dict | None = None,
+                status: int = 200, notice: str | None = None) -> Response:
+    school = _school(ctx, urn)
+    doc = views.case_view(ctx.session, school.urn, ctx.today)
+    open_cases = [c for c in doc["cases"] if not c["closed"]]
+    # A school without an open LA-raised case can have one opened: the machine says with which events.
+    facts = cases.school_facts(school)
+    opening = [] if any(c["origin"] == "la" for c in open_cases) else allowed_events(CaseFile(), facts)
+    timeline = sorted(((e, c["pathway"]) for c in doc["cases"] for e in c["events"]),
+                      key=lambda pair: pair[0]["on"], reverse=True)
+    letters = ctx.session.exec(select(Letter).where(Letter.urn == school.urn)
+                               .order_by(Letter.on.desc(), Letter.id.desc())).all()
+    return render(ctx, "school.html", status=status, school=doc, open_cases=open_cases, opening=opening,
+                  timeline=timeline, letters=[_letter_summary(ctx, x) for x in letters],
+                  kinds=kinds_for([c["pathway"] for c in open_cases]), needs_until=EVENTS_NEEDING_UNTIL,
+                  inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
+                  sent=sent or {}, notice=notice, letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
+
+
+def school(ctx: Ctx, urn: str) -> Response:
+    notice = {"recorded": "The event was recorded."}.get(ctx.request.query_params.get("done", ""))
+    return school_page(ctx, urn, notice=notice)
+
+
+def record_event(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    sent = {k: ctx.value(k) for k in ("case", "event", "on", "until", "note")}
+    sent["confidential"] = ctx.value("confidential") == "yes"
+    case_key = sent["case"] or "new"
+
+    def refuse(message: str, field_name: str) -> Response:
+        ctx.session.rollback()
+        return school_page(ctx, school.urn, error=message, error_field=f"{case_key}-{field_name}", sent=sent,
+                           status=400)
+
+    if not sent["event"]:
+        return refuse("Choose the event to record.", "event")
+    if not sent["on"]:
+        return refuse("Date of the event: enter the date it happened (YYYY-MM-DD).", "on")
+    try:
+        on = date.fromisoformat(sent["on"])
+    except ValueError:
+        return refuse(f"Date of the event: {sent['on']!r} is not a date (use YYYY-MM-DD, e.g. 2026-12-01).", "on")
+    until = None
+    if sent["until"]:
+        try:
+            until = date.fromisoformat(sent["until"])
+        except ValueError:
+            return refuse(f"End of the compliance period: {sent['until']!r} is not a date (use YYYY-MM-DD).",
+                          "until")
+    if on > ctx.today:
+        return refuse(f"Date of the event: {on.isoformat()} is in the future; record events once they happen.",
+                      "on")
+    pathway = sent["case"] if sent["case"] in PATHWAYS else None
+    try:
+        cases.record_event(ctx.session, school.urn, sent["event"], on=on, until=until, note=sent["note"],
+                              confidential=sent["confidential"], actor=ctx.officer.email, pathway=pathway)
+    except cases.Refused as exc:
+        return refuse(str(exc), "event")
+    return RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303)
+
+
+# --- the authority's categories ----------------------------------------------------------------------
+
+
+def categories_page(ctx: Ctx, *, error: str | None = None, error_urn: str = "", sent: dict | None = None,
+                    status: int = 200, notice: str | None = None) -> Response:
+    return render(ctx, "categories.html", status=status, cat=desk.categorisation(ctx.session, ctx.officer, ctx.today),
+                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice)
+
+
+def categories(ctx: Ctx) -> Response:
+    done = ctx.request.query_params.get("done", "")
+    notice = None
+    if URN.fullmatch(done):
+        notice = f"The category of URN {done} was recorded; a letter goes to the school when its level changes."
+    return categories_page(ctx, notice=notice)
+
+
+def set_category(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    sent = {"urn": school.urn, "level": ctx.value("level"), "reason": ctx.value("reason")}
+
+    def refuse(message: str) -> Response:
+        ctx.session.rollback()
+        return categories_page(ctx, error=message, error_urn=school.urn, sent=sent, status=400)
+
+    if not desk.may_set_categories(ctx.officer):
+        return refuse("Your role does not set the authority's categories; ask the lead adviser or the head of "
+                      "service.")
+    if not sent["level"]:
+        return refuse(f"{school.name}: choose the category.")
+    if not sent["reason"].strip():
+        return refuse(f"{school.name}: give the reason for the category; it goes in the school's history.")
+    try:
+        decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"], ctx.officer.email)
+    except cases.Refused as exc:
+        return refuse(f"{school.name}: {exc}")
+    return RedirectResponse(f"/categories?done={school.urn}#school-{school.urn}", status_code=303)
+
+
+# --- letters -----------------------------------------------------------------------------------------
+
+
+def _letter_summary(ctx: Ctx, row: Letter) -> dict:
+    mails = ctx.session.exec(select(Notification).where(Notification.key.like(f"letter:{row.key}:%"))
+                             .order_by(Notification.id)).all()
+    form = ctx.session.get(LetterForm, row.id)
+    return {"id": row.id, "kind": row.kind, "title": row.title, "on": row.on.isoformat(), "path": row.path,
+            "to": [p["name"] for p in row.addressees], "copies": [p["name"] for p in row.copies],
+            "mails": [{"to": m.recipient_name or m.recipient_email, "email": m.recipient_email, "status": m.status,
+                       "subject": m.subject} for m in mails],
+            "can_send": form is not None and not mails and any(p.get("email") for p in row.addressees + row.copies),
+            "drafted_by": form.drafted_by if form else None}
+
+
+def _form_values(ctx: Ctx) -> tuple[dict[str, str], dict[str, list[str]]]:
+    single = {k: v[0] for k, v in ctx.form.items() if v and k != "csrf_token"}
+    return single, {k: v for k, v in ctx.form.items() if k != "csrf_token"}
+
+
+def letter_form_page(ctx: Ctx, school: School, kind: str, values: dict[str, str], keys: dict[str, list[str]],
+                     error: FormError | None = None, status: int = 200) -> Response:
+    fields, structured = fields_for(kind)
+    return render(ctx, "letter_form.html", status=status, school=school, kind=kind, spec=LETTER_KINDS[kind],
+                  fields=fields, structured=structured, values=values, keys=keys, error=error)
+
+
+def _kind(ctx: Ctx, school: School, kind: str) -> str:
+    doc = views.case_view(ctx.session, school.urn, ctx.today)
+    allowed = kinds_for([c["pathway"] for c in doc["cases"] if not c["closed"]])
+    if kind not in allowed:
+        raise NotFound()
+    return kind
+
+
+def new_letter(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    kind = _kind(ctx, school, ctx.request.query_params.get("kind", ""))
+    doc = views.case_view(ctx.session, school.urn, ctx.today)
+    values = {"on": ctx.today.isoformat(), **prefill(kind, doc, _latest_inspection(ctx, school.urn))}
+    return letter_form_page(ctx, school, kind, values, {})
+
+
+def _render_preview(ctx: Ctx, school: School, kind: str, on: date, details: dict):
+    """The letter as draft_letter would write it, rendered without writing or recording anything."""
+    from concerns.output.letters import render_letter
+
+    directory = Directory(ctx.session, {school.la})
+    details = bind_to_case(ctx.session, school, kind, details)
+    letter = render_letter(kind, school=letter_school(school, directory),
+                           authority=letter_authority(school.la, directory, policy_for(school.la)), on=on,
+                           reference=letter_reference(school.urn, kind, on), **details)
+    return letter
+
+
+def preview_letter(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    kind = _kind(ctx, school, ctx.value("kind"))
+    values, keys = _form_values(ctx)
+    if values.get("edit"):
+        return letter_form_page(ctx, school, kind, values, keys)
+    try:
+        on = letter_date(values.get("on", ""))
+        details = details_from_form(kind, values, keys)
+        letter = _render_preview(ctx, school, kind, on, details)
+    except FormError as exc:
+        return letter_form_page(ctx, school, kind, values, keys, exc, status=400)
+    except ValueError as exc:
+        return letter_form_page(ctx, school, kind, values, keys, FormError("", str(exc)), status=400)
+    hidden = [(k, v) for k, vs in keys.items() for v in vs]
+    return render(ctx, "letter_preview.html", school=school, kind=kind, letter=letter, hidden=hidden,
+                  can_send=any(p.email for p in [*letter.addressees, *letter.copies]))
+
+
+def save_letter(ctx: Ctx, urn: str) -> Response:
+    school = _school(ctx, urn)
+    kind = _kind(ctx, school, ctx.value("kind"))
+    values, keys = _form_values(ctx)
+    action = values.pop("step", "draft")
+    for transient in ("step", "edit"):
+        keys.pop(transient, None)
+    try:
+        on = letter_date(values.get("on", ""))
+        details = details_from_form(kind, values, keys)
+        row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send")
+    except FormError as exc:
+        ctx.session.rollback()
+        return letter_form_page(ctx, school, kind, values, keys, exc, status=400)
+    except ValueError as exc:  # cases.Refused and the letter's own checks
+        ctx.session.rollback()
+        return letter_form_page(ctx, school, kind, values, keys, FormError("", str(exc)), status=400)
+    if ctx.session.get(LetterForm, row.id) is None:
+        ctx.session.add(LetterForm(letter_id=row.id, fields=keys, drafted_by=ctx.officer.email))
+    done = "sent" if action == "send" else ("drafted" if created else "existing")
+    return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done={done}&queued={queued}", status_code=303)
+
+
+def _letter(ctx: Ctx, school: School, letter_id: str) -> Letter:
+    row = ctx.session.get(Letter, int(letter_id)) if letter_id.isdigit() else None
+    if row is None or row.urn != school.urn:
+        raise NotFound()
+    return row
+
+
+def letter_page(ctx: Ctx, urn: str, letter_id: str) -> Response:
+    school = _school(ctx, urn)
+    row = _letter(ctx, school, letter_id)
+    q = ctx.request.query_params
+    notice = {"drafted": "The letter was drafted and recorded on the case.",
+              "existing": "This letter had already been drafted with the same details: nothing new was written.",
+              "sent": f"The letter was recorded and {q.get('queued', '0')} e-mail(s) were queued for sending."
+              }.get(q.get("done", ""))
+    try:
+        content, problem = letter_content(row).decode("utf-8"), None
+    except ValueError as exc:  # the file is missing or no longer what was drafted
+        content, problem = "", str(exc)
+    return render(ctx, "letter.html", school=school, letter=_letter_summary(ctx, row), notice=notice,
+                  problem=problem, content=content)
+
+
+def letter_file(ctx: Ctx, urn: str, letter_id: str) -> Response:
+    school = _school(ctx, urn)
+    row = _letter(ctx, school, letter_id)
+    try:
+        content = letter_content(row)
+    except ValueError as exc:
+        return render(ctx, "error.html", status=410, title="Letter file unavailable", message=str(exc))
+    # Shown in a sandboxed frame; and on its own, still no scripts and no forms, whatever the file holds.
+    return Response(content, media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                                        "form-action 'none'; frame-ancestors 'self'"})
+
+
+def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
+    school = _school(ctx, urn)
+    row = _letter(ctx, school, letter_id)
+    form = ctx.session.get(LetterForm, row.id)
+    if form is None:
+        return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
+                      message="It was not drafted on the desk, so its details are not here: send it with "
+                              "`concerns letter draft ... --send` and the same details file.")
+    fields = form.fields
+    values = {k: v[0] for k, v in fields.items() if v}
+    try:
+        details = details_from_form(row.kind, values, fields)
+        _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True)
+    except ValueError as exc:
+        ctx.session.rollback()
+        return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),
+                      notice=None, problem=str(exc), content="")
+    return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done=sent&queued={queued}", status_code=303)
+
+
+def letters(ctx: Ctx) -> Response:
+    rows = ctx.session.exec(select(Letter, School).join(School, School.urn == Letter.urn)
+                            .where(School.la.in_(names_of(ctx.officer.la)))
+                            .order_by(Letter.on.desc(), Letter.id.desc()).limit(200)).all()
+    return render(ctx, "letters.html", letters=[(_letter_summary(ctx, row), school) for row, school in rows])
+
+
+def stylesheet(request: Request) -> Response:
+    return FileResponse(TEMPLATES / "desk.css", media_type="text/css",
+                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+# --- plumbing ----------------------------------------------------------------------------------------
+
+
+def _signed_in(ctx: Ctx) -> None:
+    found = accounts.session_for(ctx.session, ctx.request.cookies.get(SESSION_COOKIE))
+    if ctx.settings.trusted_header:
+        # Signed in by the authority's single-sign-on proxy, which sets this header (and strips it from
+        # anything a browser sends). Only a registered, active officer is let in, and the proxy's word
+        # wins over an older session cookie for someone else.
+        email = accounts.normalise_email(ctx.request.headers.get(ctx.settings.trusted_header, ""))
+        if email and (found is None or found[0].email != email):
+            officer = accounts.officer_by_email(ctx.session, email)
+            if officer is None:
+                return
+            signed = accounts.start_session(ctx.session, officer)
+            ctx.new_cookie = signed
+            ctx.officer, ctx.csrf = officer, signed.csrf_token
+            return
+    if found is not None:
+        ctx.officer, ctx.csrf = found[0], found[1].csrf_token
+
+
+def _handle(settings: Settings, handler, request: Request, form: dict, params: dict, public: bool) -> Response:
+    with session_scope(settings.db_url) as session:
+        ctx = Ctx(request=request, session=session, settings=settings, form=form)
+        _signed_in(ctx)
+        if ctx.officer is None and not public:
+            if request.method == "GET":
+                return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+            return render(ctx, "error.html", status=401, title="Sign in again",
+                          message="You are not signed in (or your session has ended). Nothing was changed.")
+        if request.method == "POST" and not public and not hmac.compare_digest(ctx.csrf, ctx.value("csrf_token")):
+            session.rollback()
+            return render(ctx, "error.html", status=403, title="Form not accepted", message=EXPIRED)
+        try:
+            response = handler(ctx, **params)
+        except NotFound:
+            session.rollback()
+            return render(ctx, "error.html", status=404, title="Page not found",
+                          message="There is no such page or school on your authority's desk.")
+        if ctx.new_cookie is not None:
+            response.set_cookie(SESSION_COOKIE, ctx.new_cookie.token, max_age=accounts.SESSION_HOURS * 3600,
+                                httponly=True, secure=settings.secure_cookies, samesite="lax", path="/")
+        return response
+
+
+def _endpoint(settings: Settings, handler, public: bool = False):
+    async def endpoint(request: Request) -> Response:
+        form: dict[str, list[str]] = {}
+        if request.method == "POST":
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    return HTMLResponse("<h1>Too much data</h1>", status_code=413)
+            try:
+                form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500)
+            except (UnicodeDecodeError, ValueError):
+                return HTMLResponse("<h1>Form not readable</h1>", status_code=400)
+        response = await run_in_threadpool(_handle, settings, handler, request, form, dict(request.path_params),
+                                           public)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+    return endpoint
+
+
+def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = None,
+               secure_cookies: bool | None = None, trusted_header: str | None = None) -> Starlette:
+    if secure_cookies is None:
+        secure_cookies = os.environ.get("CONCERNS_WEB_INSECURE_COOKIES", "") not in ("1", "true", "yes")
+    settings = Settings(db_url=db_url, today=today or system_today, secure_cookies=secure_cookies,
+                        trusted_header=trusted_header or os.environ.get("CONCERNS_WEB_TRUSTED_HEADER") or None)
+
+    def r(path: str, handler, methods=("GET",), public: bool = False) -> Route:
+        return Route(path, _endpoint(settings, handler, public), methods=list(methods))
+
+    routes = [
+        r("/login", login, ("GET", "POST"), public=True),
+        r("/logout", logout, ("POST",)),
+        r("/", home),
+        r("/week", week),
+        r("/register", register),
+        r("/register.csv", register_csv),
+        r("/letters", letters),
+        r("/categories", categories),
+        r("/categories/{urn}", set_category, ("POST",)),
+        r("/schools/{urn}", school),
+        r("/schools/{urn}/events", record_event, ("POST",)),
+        r("/schools/{urn}/letters/new", new_letter),
+        r("/schools/{urn}/letters/preview", preview_letter, ("POST",)),
+        r("/schools/{urn}/letters", save_letter, ("POST",)),
+        r("/schools/{urn}/letters/{letter_id}", letter_page),
+        r("/schools/{urn}/letters/{letter_id}/file", letter_file),
+        r("/schools/{urn}/letters/{letter_id}/send", send_letter, ("POST",)),
+        Route("/desk.css", stylesheet),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+    ]
+    return Starlette(routes=routes)

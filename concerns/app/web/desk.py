@@ -1,0 +1,188 @@
+"""What the desk's pages show, read through the same views the CLI uses (no HTTP here)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlmodel import Session, select
+
+from concerns.casework import lacategories, views
+from concerns.domain.policy import names_of, policy_for
+from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
+from concerns.notify.directory import Directory
+from models import Case, Deadline, DeadlineNotice, Officer, School
+
+ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
+            "iebs": "IEBs", "ieb": "IEB", "ce": "CE", "rd": "RD"}
+
+
+def label(key: str | None) -> str:
+    """An event, state or deadline key as words: submit_statement_of_action -> Submit statement of action."""
+    words = (key or "").split("_")
+    out = [ACRONYMS.get(w, w) for w in words]
+    if out and out[0] == words[0]:
+        out[0] = out[0].capitalize()
+    return " ".join(out)
+
+
+class Responsibility:
+    """Who answers for what in one authority: the directory of roles, climbing the management chain."""
+
+    def __init__(self, session: Session, la: str):
+        self.la = la
+        self.directory = Directory(session, {la})
+
+    def people(self, role: str, urn: str | None) -> list:
+        _, people = self.directory.reach(self.la, role, urn)
+        return people
+
+    def is_mine(self, officer: Officer, role: str, urn: str | None) -> bool:
+        people = self.people(role, urn)
+        if people:
+            return officer.email in {p.email.lower() for p in people}
+        return role == officer.role
+
+    def names(self, role: str, urn: str | None) -> list[str]:
+        return [p.name for p in self.people(role, urn)] or [label(role)]
+
+
+def week_bounds(as_of: date) -> tuple[date, date]:
+    """End of this week (Sunday) and end of the two weeks after it."""
+    end_of_week = as_of + timedelta(days=6 - as_of.weekday())
+    return end_of_week, end_of_week + timedelta(days=14)
+
+
+def my_week(session: Session, officer: Officer, as_of: date) -> dict:
+    who = Responsibility(session, officer.la)
+    end_of_week, horizon = week_bounds(as_of)
+    rows = views.deadlines_view(session, as_of, within=(horizon - as_of).days, la=officer.la)
+    mine = [r for r in rows if who.is_mine(officer, r["responsible"], r["urn"])]
+    missed = [r for r in mine if r["status"] == "missed"]
+    owed = [r for r in mine if r["status"] == "open" and not ofsted_owned(r["kind"])]
+    this_week = [r for r in owed if r["due"] <= end_of_week.isoformat()]
+    next_two = [r for r in owed if r["due"] > end_of_week.isoformat()]
+    # Ofsted's own dates (reinspection, HMI monitoring): watched, not owed, so apart, and never "missed".
+    expected = [r for r in mine if ofsted_owned(r["kind"]) and r["status"] in ("open", "passed")]
+
+    # Meetings the pathway has scheduled (a case's facts keep them by term), for cases whose meetings
+    # this officer answers for.
+    policy = policy_for(officer.la)
+    meeting = policy.meeting()
+    meetings = []
+    for case, school in session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
+            School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
+        for term, on in sorted((case.facts or {}).get("meetings", {}).items(), key=lambda kv: kv[1]):
+            if on < as_of.isoformat():
+                continue
+            role = meeting.responsible if meeting else policy.responsible_for("progress_meeting")
+            if who.is_mine(officer, role, school.urn):
+                meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
+                                 "term": term, "what": meeting.name if meeting else "Progress meeting"})
+    meetings.sort(key=lambda m: (m["on"], m["urn"]))
+
+    # Missed deadlines escalated to this officer (their role is the responsible role's manager) and still owed.
+    # An Ofsted date is never owed: one escalated before that rule (an older database) is not shown.
+    escalations = []
+    for notice, deadline, school in session.exec(
+            select(DeadlineNotice, Deadline, School).join(Deadline, Deadline.id == DeadlineNotice.deadline_id)
+            .join(School, School.urn == Deadline.urn)
+            .where(School.la.in_(names_of(officer.la)), DeadlineNotice.step == "escalated", Deadline.met_on.is_(None),
+                   Deadline.kind.not_in(OFSTED_OWNED_KINDS),
+                   Deadline.cancelled_on.is_(None), DeadlineNotice.for_date <= as_of)
+            .order_by(Deadline.due, Deadline.id)).all():
+        if who.is_mine(officer, notice.recipient_role, school.urn):
+            escalations.append({"urn": school.urn, "name": school.name, "kind": deadline.kind,
+                                "due": deadline.due.isoformat(), "escalated_on": notice.for_date.isoformat(),
+                                "responsible": deadline.responsible,
+                                "responsible_names": who.names(deadline.responsible, school.urn)})
+    return {"as_of": as_of.isoformat(), "end_of_week": end_of_week.isoformat(), "horizon": horizon.isoformat(),
+            "missed": missed, "this_week": this_week, "next_two_weeks": next_two, "expected": expected,
+            "meetings": meetings,
+            "escalations": escalations}
+
+
+REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
+                  "la_category": "la_category_text", "officer": "officers_text", "next": "next_due"}
+
+
+def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: str = "", category: str = "",
+                  person: str = "", la_category: str = "", sort: str = "urn", descending: bool = False
+                  ) -> tuple[list[dict], dict]:
+    """The register for the officer's authority, each school with who answers for its live deadlines."""
+    who = Responsibility(session, officer.la)
+    policy = policy_for(officer.la)
+    rows = views.register(session, as_of, la=officer.la)
+    live: dict[str, list[dict]] = defaultdict(list)
+    for d in views.deadlines_view(session, as_of, la=officer.la):
+        live[d["urn"]].append(d)
+    for row in rows:
+        deadlines = live.get(row["urn"], [])
+        roles = list(dict.fromkeys(d["responsible"] for d in deadlines)) or [policy.responsible_for("*")]
+        row["officers"] = list(dict.fromkeys(n for role in roles for n in who.names(role, row["urn"])))
+        row["officers_text"] = ", ".join(row["officers"])
+        row["next_due"] = min((d["due"] for d in deadlines), default="")
+        row["next_deadline"] = min(deadlines, key=lambda d: d["due"]) if deadlines else None
+        row["missed"] = sum(1 for d in deadlines if d["status"] == "missed")
+        row["la_category_text"] = row["la_category"]["label"] if row["la_category"] else ""
+    choices = {"pathway": sorted({r["pathway"] for r in rows}), "category": sorted({str(r["category"]) for r in rows}),
+               "officer": sorted({n for r in rows for n in r["officers"]}),
+               "la_category": [lv.label for lv in policy.categories.levels]}
+    if pathway:
+        rows = [r for r in rows if r["pathway"] == pathway]
+    if category:
+        rows = [r for r in rows if str(r["category"]) == category]
+    if person:
+        rows = [r for r in rows if person in r["officers"]]
+    if la_category:
+        rows = [r for r in rows if r["la_category_text"] == la_category]
+    key = REGISTER_SORTS.get(sort, "urn")
+    # Empty values (no next deadline) sort last either way.
+    rows.sort(key=lambda r: (r[key] in ("", None), str(r[key] or "")), reverse=False)
+    if descending:
+        filled = [r for r in rows if r[key] not in ("", None)]
+        rows = list(reversed(filled)) + [r for r in rows if r[key] in ("", None)]
+    return rows, choices
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    # A cell a spreadsheet would run as a formula is written as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def register_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["urn", "name", "maintained", "pathway", "state", "category", "la_category", "stuck", "officers",
+                     "next_deadline", "next_due", "missed_deadlines"])
+    for r in rows:
+        nxt = r["next_deadline"]
+        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no", r["pathway"],
+                                            r["state"], r["category"], r["la_category_text"],
+                                            "yes" if r["stuck"] else "no",
+                                            "; ".join(r["officers"]), nxt["kind"] if nxt else "", r["next_due"],
+                                            r["missed"])])
+    return out.getvalue()
+
+
+# Who sets the authority's categories on the desk: the functions that lead casework and the service.
+SETS_CATEGORIES = ("case_lead", "service_head", "director")
+
+
+def may_set_categories(officer: Officer) -> bool:
+    policy = policy_for(officer.la)
+    role = policy.roles.get(officer.role)
+    return role is not None and role.acts_as in SETS_CATEGORIES
+
+
+def categorisation(session: Session, officer: Officer, as_of: date) -> dict:
+    """The year's proposals for the officer's authority, each with the authority's decision, if made."""
+    policy = policy_for(officer.la)
+    rows = lacategories.proposals(session, as_of, la=officer.la)
+    decided = sum(1 for r in rows if r["decided"])
+    return {"rows": rows, "levels": policy.categories.levels, "year": rows[0]["year"] if rows else
+            lacategories.year_for(policy, as_of), "decided": decided, "to_decide": len(rows) - decided,
+            "timing": policy.categorisation, "may_set": may_set_categories(officer)}

@@ -1,0 +1,502 @@
+"""Authority policy: one TOML file per authority (docs/decisions.md, D19).
+
+What differs between authorities is data: the categorisation scheme, meeting cadences, the escalation
+ladder, roles and who manages whom, local deadlines, term dates and extra closure days, and overrides of
+unconfirmed rule parameters. Files ship in concerns/policies/; an operator can add or replace them in
+the folder named by CONCERNS_POLICY_DIR. An authority with no file of its own uses `default`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from concerns.domain.calendar import DayKind, WorkingDayCalendar
+from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
+from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
+from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
+from concerns.domain.rules import RuleBook
+from concerns.domain.terms import TermCalendar
+
+BUILTIN_DIR = Path(__file__).resolve().parents[1] / "policies"
+
+
+class PolicyError(ValueError):
+    pass
+
+
+# The functions a role can play. Authorities name their officers in their own words (a Derbyshire "SIA", a
+# Luton "service director", a Leicester "SIP"); letters, invitations, reports and escalations ask for a
+# function and the policy says which of its roles plays it (`acts_as`).
+FUNCTIONS = {
+    "link_adviser": "the adviser who knows the school week to week",
+    "case_lead": "the officer who leads the authority's work with a school causing concern",
+    "service_head": "the head of the school improvement service, who signs its letters and approves categories",
+    "director": "the director of children's services, who gives statutory notices",
+    "admin": "the officer who books meetings and keeps the papers",
+}
+REQUIRED_FUNCTIONS = ("link_adviser", "case_lead", "service_head", "director")
+# Roles named as the product names them play their function without saying so.
+FUNCTION_OF_PRODUCT_ROLE = {"link_adviser": "link_adviser", "senior_adviser": "case_lead",
+                            "assistant_director": "service_head", "director": "director",
+                            "admin_officer": "admin"}
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    title: str
+    manager: str | None = None
+    acts_as: str | None = None  # one of FUNCTIONS
+
+
+SCHOOLS = ("all", "maintained", "academies")
+RECURRENCE = ("term", "year")
+
+
+@dataclass(frozen=True)
+class LocalDeadline:
+    on_event: str
+    kind: str
+    count: int
+    unit: str  # working_days | days | months
+    responsible: str
+    source: str
+    met_by: str | None = None  # the event that meets it
+    schools: str = "all"  # all | maintained | academies: which schools it is created for
+    # None, or "term" | "year": once met, the next one falls due a term (the end of the following term)
+    # or a year (the same date next year) later, until the case closes.
+    every: str | None = None
+    label: str = ""
+
+    def applies_to(self, maintained: bool) -> bool:
+        return self.schools == "all" or (self.schools == "maintained") == maintained
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    """A step of the authority's own procedure: recorded on a case with no change of state."""
+
+    name: str
+    label: str
+    pathways: tuple[str, ...]  # where it may be recorded
+    meets: tuple[str, ...] = ()  # deadline kinds it meets
+    source: str = ""
+
+
+@dataclass
+class Policy:
+    key: str
+    authority: str
+    title: str
+    source: str
+    aliases: tuple[str, ...]
+    roles: dict[str, Role]
+    categories: CategoryScheme
+    categorisation: str
+    meetings: tuple[MeetingCadence, ...]
+    escalation: tuple[str, ...]
+    escalation_note: str
+    local_deadlines: tuple[LocalDeadline, ...]
+    responsible: dict[str, str]
+    terms: TermCalendar
+    closures: tuple[date, ...]
+    rules: RuleBook
+    reminder_offsets: tuple[int, ...] = (10, 3)
+    events: tuple[LocalEvent, ...] = ()
+    # [categories] proposed_on = "MM-DD" and year = "current" | "next" (the year the proposal is for)
+    proposed_on: tuple[int, int] = (10, 1)
+    year_rule: str = "current"
+    # One service over several boroughs (Tri-borough): the boroughs by name, each an alias of the policy.
+    boroughs: tuple[str, ...] = ()
+    path: str = ""  # the file it was read from
+    letters: dict[str, LetterSetting] = field(default_factory=dict)  # [letters.<kind>]: local copies, signatory
+    _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
+
+    def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
+        kind = DayKind(kind)
+        if kind not in self._calendars:
+            self._calendars[kind] = WorkingDayCalendar(kind, self.closures, self.terms)
+        return self._calendars[kind]
+
+    def role_for(self, function: str) -> str:
+        """The key of the policy's role that plays `function` (one of FUNCTIONS)."""
+        if function not in FUNCTIONS:
+            raise KeyError(f"unknown function {function!r}; functions: {', '.join(FUNCTIONS)}")
+        for role in self.roles.values():
+            if role.acts_as == function:
+                return role.key
+        # A policy without roles (or without this function) falls back to the product's own key.
+        return next(k for k, f in FUNCTION_OF_PRODUCT_ROLE.items() if f == function)
+
+    def title_of(self, role: str) -> str:
+        spec = self.roles.get(role)
+        return spec.title if spec else role.replace("_", " ").capitalize()
+
+    def responsible_for(self, deadline_kind: str) -> str:
+        return self.responsible.get(deadline_kind, self.responsible.get("*", self.role_for("case_lead")))
+
+    def manager_of(self, role: str) -> str | None:
+        spec = self.roles.get(role)
+        return spec.manager if spec else None
+
+    def meeting(self, kind: str = "progress_meeting") -> MeetingCadence | None:
+        return next((m for m in self.meetings if m.kind == kind), None)
+
+    def deadlines_on(self, event: str) -> list[LocalDeadline]:
+        return [d for d in self.local_deadlines if d.on_event == event]
+
+    def local_event(self, name: str) -> LocalEvent | None:
+        return next((e for e in self.events if e.name == name), None)
+
+    def events_on(self, pathway: str | None) -> list[str]:
+        """The policy's own events that may be recorded on a case on `pathway`."""
+        return [e.name for e in self.events if pathway in e.pathways]
+
+    def met_by(self, event: str) -> set[str]:
+        """The deadline kinds `event` meets under this policy (its own events' `meets`, local `met_by`)."""
+        local = self.local_event(event)
+        return {*(local.meets if local else ()), *(d.kind for d in self.local_deadlines if d.met_by == event)}
+
+    @property
+    def service(self) -> str:
+        """The name officers are registered under: the authority (one service over all its boroughs)."""
+        return self.authority
+
+    def academic_year_label(self, as_of: date) -> str:
+        """The academic year a categorisation made on `as_of` is for, e.g. "2026/27".
+
+        `year = "current"`: the year containing `as_of` (1 September to 31 August). `year = "next"`: from
+        the authority's categorisation date to the end of August, the year after it (Leicester's May/June
+        level-of-support statement is for the coming year); before that date in the year, a change is
+        to the current year's level."""
+        start = as_of.year if as_of.month >= 9 else as_of.year - 1
+        if self.year_rule == "next" and as_of >= self.categorisation_date(start + 1):
+            start += 1
+        return f"{start}/{(start + 1) % 100:02d}"
+
+    def categorisation_date(self, academic_year: str | int) -> date:
+        """The day this authority proposes its categories for `academic_year` ("2026/27" or 2026)."""
+        start = _year_start(academic_year)
+        month, day = self.proposed_on
+        if self.year_rule == "next":
+            start -= 1  # proposed in the year before the one it is for
+        return date(start + 1 if month < 9 else start, month, day)
+
+
+def _year_start(academic_year: str | int) -> int:
+    if isinstance(academic_year, int):
+        return academic_year
+    match = re.fullmatch(r"(\d{4})/(\d{2})", academic_year)
+    if not match or (int(match[1]) + 1) % 100 != int(match[2]):
+        raise ValueError(f"academic year {academic_year!r} is not like 2026/27")
+    return int(match[1])
+
+
+def _date(value: Any, where: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PolicyError(f"{where}: {value!r} is not a YYYY-MM-DD date") from None
+
+
+# The settings a policy file may hold; anything else is a typing mistake to report.
+TOP_LEVEL = {"authority", "aliases", "title", "source", "boroughs", "categories", "roles", "responsible",
+             "meetings", "escalation", "local_deadlines", "events", "terms", "closures", "rules",
+             "reminder_offsets", "letters"}
+PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
+                 "academy_of_concern")
+
+
+class _Problems:
+    """Problems found in one file, each a line naming the file, the setting and the value."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.lines: list[str] = []
+
+    def add(self, setting: str, value: Any, why: str) -> None:
+        self.lines.append(f"{self.where}: {setting}: {value!r} {why}")
+
+    def raw(self, line: str) -> None:
+        self.lines.append(line if line.startswith(self.where) else f"{self.where}: {line}")
+
+
+def parse_policy(data: Mapping[str, Any], key: str, where: str, problems: list[str] | None = None) -> Policy:
+    """The policy in `data`. With `problems` given, every problem found is appended to it (one line each)
+    and a policy is returned with the bad parts left out; without, the first problem raises PolicyError."""
+    found = _Problems(where)
+    policy = _parse(data, key, found)
+    if problems is not None:
+        problems.extend(found.lines)
+    elif found.lines:
+        more = len(found.lines) - 1
+        raise PolicyError(found.lines[0] + (f" (and {more} more: `concerns policy check {where}` lists them)"
+                                            if more else ""))
+    return policy
+
+
+def _section(found: _Problems, setting: str, parse, default):
+    try:
+        return parse()
+    except KeyError as exc:
+        found.raw(f"{setting}: missing setting {exc.args[0]!r}")
+    except (CategoriesError, MeetingsError) as exc:
+        found.raw(str(exc))  # already names the file
+    except PolicyError as exc:
+        found.raw(str(exc))
+    except (ValueError, TypeError, AttributeError) as exc:
+        found.raw(f"{setting}: {exc}")
+    return default
+
+
+def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
+    where = found.where
+    for name in data:
+        if name not in TOP_LEVEL:
+            found.add(name, data[name] if not isinstance(data[name], dict | list) else name,
+                      f"is not a policy setting (settings: {', '.join(sorted(TOP_LEVEL))})")
+    if "authority" not in data:
+        found.raw("missing setting 'authority'")
+    roles = _section(found, "roles", lambda: _roles(data.get("roles", {}), where), {})
+    local = tuple(d for i, item in enumerate(data.get("local_deadlines", []))
+                  if (d := _section(found, f"local_deadlines[{i}]", lambda item=item, i=i: _local(item, i, found),
+                                    None)) is not None)
+    events = tuple(e for i, item in enumerate(data.get("events", []))
+                   if (e := _section(found, f"events[{i}]", lambda item=item, i=i: _event(item, i, found),
+                                     None)) is not None)
+    names = [e.name for e in events]
+    for name in {n for n in names if names.count(n) > 1}:
+        found.add("events", name, "is declared more than once")
+    cat_table = data.get("categories", {})
+    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
+    proposed_on, year_rule = _timing(cat_table, found)
+    # A policy without roles of its own uses the product's role names.
+    meetings = _section(found, "meetings", lambda: parse_meetings(
+        data.get("meetings", []), where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
+        levels=tuple(c.key for c in categories.levels)), ())
+    responsible = dict(data.get("responsible", {}))
+    if roles:
+        for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
+                              *((f"meetings[{i}].responsible", m.responsible) for i, m in enumerate(meetings)),
+                              *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
+            if role not in roles:
+                found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
+    letters = _section(found, "letters", lambda: parse_letter_settings(data.get("letters", {}), where), {})
+    if roles:
+        for kind, setting in letters.items():
+            for role in setting.roles:
+                if role not in roles:
+                    found.add(f"letters.{kind}.copy" if role in setting.copy else f"letters.{kind}.signatory", role,
+                              f"is not a role of this policy (roles: {', '.join(roles)})")
+    boroughs = tuple(data.get("boroughs", []))
+    closures = []
+    for value in data.get("closures", []):
+        day = _section(found, "closures", lambda value=value: _date(value, f"{where} closures"), None)
+        if day is not None:
+            closures.append(day)
+    return Policy(
+        key=key,
+        authority=data.get("authority", key),
+        title=data.get("title", ""),
+        source=data.get("source", ""),
+        aliases=(*map(str, data.get("aliases", [])), *boroughs),
+        roles=roles,
+        categories=categories,
+        categorisation=cat_table.get("timing", ""),
+        meetings=meetings,
+        escalation=tuple(data.get("escalation", {}).get("ladder", [])),
+        escalation_note=data.get("escalation", {}).get("note", ""),
+        local_deadlines=local,
+        responsible=responsible,
+        terms=_section(found, "terms", lambda: TermCalendar.from_config(data.get("terms", [])),
+                       TermCalendar.from_config([])),
+        closures=tuple(closures),
+        rules=_section(found, "rules", lambda: RuleBook(overrides=data.get("rules", {})), RuleBook()),
+        reminder_offsets=_section(found, "reminder_offsets",
+                                  lambda: _offsets(data.get("reminder_offsets", [10, 3]), where), (10, 3)),
+        events=events,
+        proposed_on=proposed_on,
+        year_rule=year_rule,
+        boroughs=boroughs,
+        letters=letters,
+    )
+
+
+def _local(item: Mapping[str, Any], i: int, found: _Problems) -> LocalDeadline | None:
+    if not isinstance(item, Mapping):
+        found.add(f"local_deadlines[{i}]", item, "must be a table: write it as [[local_deadlines]]")
+        return None
+    d = LocalDeadline(item["on"], item["kind"], int(item["count"]), item["unit"], item["responsible"],
+                      item["source"], item.get("met_by"), item.get("schools", "all"), item.get("every"),
+                      item.get("label", ""))
+    ok = True
+    if d.unit not in ("working_days", "days", "months"):
+        found.add(f"local_deadlines[{i}].unit", d.unit, "is not a unit (working_days, days, months)")
+        ok = False
+    if d.schools not in SCHOOLS:
+        found.add(f"local_deadlines[{i}].schools", d.schools, f"is not one of {', '.join(SCHOOLS)}")
+        ok = False
+    if d.every is not None and d.every not in RECURRENCE:
+        found.add(f"local_deadlines[{i}].every", d.every, f"is not one of {', '.join(RECURRENCE)}")
+        ok = False
+    if d.every is not None and d.met_by is None:
+        found.add(f"local_deadlines[{i}].every", d.every, "needs met_by: the next one falls due once this is met")
+        ok = False
+    return d if ok else None
+
+
+def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | None:
+    if not isinstance(item, Mapping):
+        found.add(f"events[{i}]", item, "must be a table: write it as [[events]]")
+        return None
+    pathways = item["pathways"]
+    if isinstance(pathways, str):
+        pathways = [pathways]
+    event = LocalEvent(item["name"], item["label"], tuple(pathways), tuple(item.get("meets", [])),
+                       item.get("source", ""))
+    ok = re.fullmatch(r"[a-z][a-z0-9_]*", event.name) is not None
+    if not ok:
+        found.add(f"events[{i}].name", event.name, "must be lower-case letters, digits and _")
+    for pathway in event.pathways:
+        if pathway not in PATHWAY_NAMES:
+            found.add(f"events.{event.name}.pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
+            ok = False
+    if not event.pathways:
+        found.add(f"events.{event.name}.pathways", [], "names no pathway: say where it may be recorded")
+        ok = False
+    return event if ok else None
+
+
+# Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
+ANY_LEAP_YEAR = 2024
+
+
+def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int], str]:
+    proposed, year_rule = (10, 1), table.get("year", "current")
+    if "proposed_on" in table:
+        value = table["proposed_on"]
+        try:
+            month, day = (int(part) for part in str(value).split("-"))
+            date(ANY_LEAP_YEAR, month, day)  # 02-29 is a date some years
+            proposed = (month, day)
+        except ValueError:
+            found.add("categories.proposed_on", value, "is not a day of the year as MM-DD")
+    if year_rule not in ("current", "next"):
+        found.add("categories.year", year_rule, "is not current or next")
+        year_rule = "current"
+    return proposed, year_rule
+
+
+def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
+    roles = {}
+    for key, spec in table.items():
+        if not isinstance(spec, Mapping):
+            raise PolicyError(f"{where}: roles.{key}: {spec!r} must be a table, e.g. "
+                              f"{key} = {{ title = \"...\", manager = \"...\", acts_as = \"...\" }}")
+        acts_as = spec.get("acts_as", FUNCTION_OF_PRODUCT_ROLE.get(key))
+        if acts_as is not None and acts_as not in FUNCTIONS:
+            raise PolicyError(f"{where}: roles.{key}.acts_as: unknown function {acts_as!r} "
+                              f"(functions: {', '.join(FUNCTIONS)})")
+        roles[key] = Role(key, spec["title"], spec.get("manager"), acts_as)
+    for role in roles.values():
+        if role.manager and role.manager not in roles:
+            raise PolicyError(f"{where}: roles.{role.key}.manager: unknown role {role.manager!r}")
+    if roles:
+        played = {r.acts_as for r in roles.values()}
+        missing = [f for f in REQUIRED_FUNCTIONS if f not in played]
+        if missing:
+            raise PolicyError(f"{where}: roles: no role acts_as {', '.join(missing)} "
+                              f"(add acts_as = \"{missing[0]}\" to the role that does it)")
+        for function in FUNCTIONS:
+            players = [r.key for r in roles.values() if r.acts_as == function]
+            if len(players) > 1:
+                raise PolicyError(f"{where}: roles: {' and '.join(players)} both act as {function}; "
+                                  "one role plays each function")
+    return roles
+
+
+def _offsets(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
+        raise PolicyError(f"{where}: reminder_offsets must be a list of positive whole numbers of working days")
+    return tuple(sorted(set(value), reverse=True))
+
+
+def _policy_dirs() -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    extra = os.environ.get("CONCERNS_POLICY_DIR")
+    if extra:
+        dirs.append(Path(extra))
+    return dirs
+
+
+@cache
+def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
+    policies: dict[str, Policy] = {}
+    for directory in dirs:
+        for path in sorted(directory.glob("*.toml")):
+            with path.open("rb") as fh:
+                try:
+                    data = tomllib.load(fh)
+                except tomllib.TOMLDecodeError as exc:
+                    raise PolicyError(f"{path}: {exc}") from None
+            # A later directory's file replaces a built-in one with the same name.
+            policies[path.stem] = parse_policy(data, path.stem, str(path))
+            policies[path.stem].path = str(path)
+    if "default" not in policies:
+        raise PolicyError("no default policy file found")
+    claimed: dict[str, str] = {}
+    for policy in policies.values():
+        for name in {fold(policy.key), fold(policy.authority), *map(fold, policy.aliases)}:
+            other = claimed.setdefault(name, policy.key)
+            if other != policy.key:
+                raise PolicyError(f"{policy.key} and {other} both answer to {name!r}: one name, one authority")
+    return policies
+
+
+def all_policies() -> dict[str, Policy]:
+    return _load_all(tuple(_policy_dirs()))
+
+
+def fold(name: str) -> str:
+    return " ".join(name.replace("-", " ").replace("_", " ").split()).casefold()
+
+
+def policy_for(la: str | None) -> Policy:
+    """The policy of the authority named `la` (by name, alias or file name), else the default."""
+    return _policy_for(tuple(_policy_dirs()), la)
+
+
+@cache
+def _policy_for(dirs: tuple[Path, ...], la: str | None) -> Policy:
+    # Cached by name: a national import asks for the same few hundred authorities millions of times.
+    policies = _load_all(dirs)
+    if la:
+        wanted = fold(la)
+        for policy in policies.values():
+            if wanted in {fold(policy.key), fold(policy.authority), *map(fold, policy.aliases)}:
+                return policy
+    return policies["default"]
+
+
+def service_of(la: str) -> str:
+    """The service an LA's officers are registered with: the authority of its policy (so "Leicester City"
+    and "Leicester", or Westminster and the Tri-borough service, are one), or the LA's own name when it
+    has no policy of its own (every authority on the default policy is a service by itself)."""
+    policy = policy_for(la)
+    return " ".join(la.split()) if policy.key == "default" else policy.authority
+
+
+def names_of(la: str) -> set[str]:
+    """Every name the LA's service answers to, as written in its policy (for a query by name)."""
+    policy = policy_for(la)
+    if policy.key == "default":
+        return {la, " ".join(la.split())}
+    return {la, policy.key, policy.authority, *policy.aliases}

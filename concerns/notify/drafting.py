@@ -1,0 +1,175 @@
+"""Drafting a letter on a case: render it, write it to letters/<urn>/, record it, optionally send it.
+
+Each mail carries the letter it was queued with (its bytes, not a path), so redrafting, editing or
+deleting files afterwards cannot change or break what goes out.
+
+The officer supplies what only they can know (the matters, the actions required, the compliance date)
+in a small TOML file; the school, the authority's officers, the statutory copy list, dates and wording
+come from the database, the policy and the templates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from concerns.casework.cases import Refused, get_school, open_case_rows
+from concerns.domain.formatting import ukdate
+from concerns.domain.policy import policy_for
+from concerns.notify.directory import Directory, Recipient
+from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
+from concerns.notify.outbox import queue, render_pair
+from concerns.output.letters import LETTER_KINDS, LetterSpecError, render_letter, spec_for
+from concerns.output.mail import MailSettings
+from models import Case, CaseEvent, Deadline, Inspection, Letter, Notification, School
+
+
+def kind_pathways(kind: str) -> tuple[str, ...] | None:
+    """Which open case a letter of this kind belongs on (its file's `pathways`; None: any)."""
+    return LETTER_KINDS[kind].pathways
+
+
+# The dates a case knows, by the name a letter's detail gives in `from_case`: what they are, and how a
+# refusal says them.
+FACT_NOUNS = {
+    "given_on": "warning notice",
+    "compliance_end": "warning notice with its compliance period",
+    "published": "inspection report",
+    "inspected": "inspection",
+    "statement_due": "statement of action deadline",
+    "failed_on": "failure to comply with the warning notice",
+}
+CASE_FACTS = {
+    "given_on": "the warning notice on the case was given on",
+    "compliance_end": "the compliance period on the case ends on",
+    "published": "the inspection report on the case was published on",
+    "inspected": "the inspection on the case began on",
+    "statement_due": "the statement of action on the case is due on",
+    "failed_on": "the case records the notice as not complied with on",
+}
+
+
+def case_facts(session: Session, case: Case) -> dict[str, date]:
+    """The dates a letter takes from its case: the latest warning notice and its compliance period (as the
+    case computed it), the inspection that opened the case, the statement of action's due date."""
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
+    facts: dict[str, date] = {}
+    notices = [e for e in events if e.event in ("warning_notice", "sos_warning_notice")]
+    if notices:
+        facts["given_on"] = notices[-1].on
+    failed = [e for e in events if e.event == "compliance_failed"]
+    if failed:
+        facts["failed_on"] = failed[-1].on
+    periods = [d for d in deadlines if d.kind == "warning_notice_compliance" and d.status != "cancelled"]
+    if periods:
+        facts["compliance_end"] = periods[-1].due
+    statements = [d for d in deadlines if d.kind == "statement_of_action" and d.status != "cancelled"]
+    if statements:
+        facts["statement_due"] = statements[-1].due
+    inspection = session.get(Inspection, case.inspection_id) if case.inspection_id else None
+    if inspection is not None:
+        facts["published"] = inspection.published
+        if inspection.inspected:
+            facts["inspected"] = inspection.inspected
+    return facts
+
+
+def case_for(session: Session, urn: str, kind: str) -> Case | None:
+    wanted = kind_pathways(kind)
+    return next((c for c in open_case_rows(session, urn) if wanted is None or c.pathway in wanted), None)
+
+
+def bind_to_case(session: Session, school: School, kind: str, details: dict) -> dict:
+    """The details with the dates the case knows filled in; a typed date that differs is refused in one line
+    naming it. A detail the officer never types (the compliance period's end) needs the case to know it."""
+    try:
+        spec = spec_for(kind)
+    except (ValueError, LetterSpecError) as exc:
+        raise Refused(str(exc)) from None
+    bound = [d for d in spec.details if d.from_case]
+    if not bound or (spec.maintained_only and not school.maintained) or (spec.academy_only and school.maintained):
+        return details  # the letter itself refuses a school of the wrong kind
+    case = case_for(session, school.urn, kind)
+    facts = case_facts(session, case) if case is not None else {}
+    out = dict(details)
+    for d in bound:
+        known, typed = facts.get(d.from_case), details.get(d.name)
+        if known is None:
+            if d.case_only:
+                raise Refused(f"URN {school.urn}: the case records no {FACT_NOUNS[d.from_case]} yet: record it "
+                              "on the case before drafting this letter")
+            continue
+        if typed is not None and typed != known:
+            shown = ukdate(typed, weekday=False) if isinstance(typed, date) else repr(typed)
+            raise Refused(f"URN {school.urn}: {d.name} {shown} does not match the case: "
+                          f"{CASE_FACTS[d.from_case]} {ukdate(known, weekday=False)}")
+        out[d.name] = known
+    return out
+
+
+def letter_reference(urn: str, kind: str, on: date) -> str:
+    """"Our reference" on a letter: the school's URN, the letter's initials and its date, e.g.
+    "100001/WN/20261020" for a warning notice (no internal names)."""
+    return f"{urn}/{LETTER_KINDS[kind].initials}/{on.strftime('%Y%m%d')}"
+
+
+def read_details(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise Refused(f"--details {path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise Refused(f"--details {path}: {exc}") from None
+
+
+def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict, *, send: bool = False,
+                 settings: MailSettings | None = None) -> tuple[Letter, bool, int]:
+    if kind not in LETTER_KINDS:
+        raise Refused(f"unknown letter kind {kind!r}; kinds: {', '.join(LETTER_KINDS)}")
+    school = get_school(session, urn)
+    policy = policy_for(school.la)
+    directory = Directory(session, {school.la})
+    typed, details = details, bind_to_case(session, school, kind, details)
+    try:
+        letter = render_letter(kind, school=letter_school(school, directory),
+                               authority=letter_authority(school.la, directory, policy), on=on,
+                               reference=letter_reference(school.urn, kind, on), **details)
+    except ValueError as exc:
+        raise Refused(f"URN {school.urn}: {exc}") from None
+    case = case_for(session, school.urn, kind)
+    fingerprint = hashlib.sha256(json.dumps(typed, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    row, created = save_letter(session, letter, key=f"{kind}:{school.urn}:{on.isoformat()}:{fingerprint}",
+                               urn=school.urn, case_id=case.id if case else None, on=on)
+    queued = 0
+    if send:
+        settings = settings or MailSettings.from_env()
+        officers = {p.email for role in policy.roles for p in directory.holders(school.la, role)}
+        # "The Secretary of State" has no e-mail: sent by post or through the RD's portal.
+        parties = [(p, copy) for p, copy in [*((p, False) for p in letter.addressees),
+                                              *((p, True) for p in letter.copies)] if p.email]
+        keys = {party.email: f"letter:{row.key}:{party.email}" for party, _ in parties}
+        already = set(session.exec(select(Notification.key).where(Notification.key.in_(keys.values()))).all())
+        if set(keys.values()) - already:
+            try:
+                attachment = letter_attachment(row)  # a letter drafted earlier goes as it was drafted, or not at all
+            except ValueError as exc:
+                raise Refused(str(exc)) from None
+        for party, copy in parties:
+            if keys[party.email] in already:
+                continue
+            recipient = Recipient(party.name, party.email, party.role, party.email not in officers)
+            subject = f"{letter.title}{' (copy)' if copy else ''}"
+            text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
+                                     urn=school.urn, on=on, copy=copy, authority=school.la, subject=subject)
+            _, made = queue(session, key=keys[party.email], kind="letter", recipient=recipient,
+                            subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
+                            attachments=[attachment], urn=school.urn, case_id=row.case_id)
+            queued += made
+    return row, created, queued

@@ -1,0 +1,1 @@
+"""Persistence: the engine and its sessions, bulk writes, and the database migrations."""
