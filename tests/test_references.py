@@ -1,5 +1,5 @@
 """Everything the repository cites is public or in the repository: no notes, seed files or contracts
-that only the people who wrote the code could read (docs/decisions.md records the design decisions;
+that only the people who wrote the code could read (docs/decisions/ records the design decisions, one file each;
 docs/cli-contract.md the command-line contract)."""
 
 from __future__ import annotations
