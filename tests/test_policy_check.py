@@ -292,4 +292,4 @@ def test_local_events_reach_the_command_line_and_the_audit_trail(rutland, cli):
 
 
 def test_template_file_is_shipped_beside_the_policies():
-    assert (Path(policy_module.__file__).parent / "policies" / "TEMPLATE.toml.example").is_file()
+    assert (policy_module.BUILTIN_DIR / "TEMPLATE.toml.example").is_file()
