@@ -1,8 +1,8 @@
-"""The production path of the README, end to end, on a throwaway Prefect server with its scheduler on.
+"""The production path of docs/production.md, end to end, on a throwaway Prefect server with its scheduler on.
 
     python scripts/check_deploy.py [--prefect-db sqlite|postgresql]
 
-What it does, in the README's order, and what it asserts:
+What it does, in the order docs/production.md gives, and what it asserts:
 
 1. starts `prefect server start` (scheduler, triggers and actions services on, as in production),
    with Prefect's own database on SQLite or on PostgreSQL (PREFECT_SERVER_DATABASE_CONNECTION_URL);
@@ -322,7 +322,7 @@ def check(prefect_db: str) -> None:
         "PREFECT_API_URL": f"http://127.0.0.1:{api_port}/api",
         "PREFECT_UI_URL": f"http://127.0.0.1:{api_port}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # As the README sets it for production: the scheduler looks 400 days ahead (Prefect's default
+        # As docs/production.md sets it: the scheduler looks 400 days ahead (Prefect's default
         # is 100), so the yearly annual categorisation always has its next run scheduled and shown.
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
         # Production keeps Prefect's defaults (every 60 s, every 15 s); the check polls faster so it

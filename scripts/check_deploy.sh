@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Check the README's production path end to end on throwaway Prefect servers with the scheduler on:
+# Check the production path of docs/production.md end to end on throwaway Prefect servers with the scheduler on:
 # once with Prefect's own database on SQLite, once on PostgreSQL (scripts/check_deploy.py says what
 # is asserted). CI runs it after the tests.
 #

@@ -3,7 +3,7 @@ rejects our login; several senders at once, in threads and in processes; a sende
 
 Every test runs on SQLite and on PostgreSQL, counts what the server kept against what was queued, and
 adds a row to the fault table printed at the end of the run (tests/support/faults.py). Lost mail is
-never allowed; a duplicate only inside the window the README describes (the server kept a message but
+never allowed; a duplicate only inside the window docs/outbox.md describes (the server kept a message but
 the sender never learnt it), at most one per such event.
 """
 
