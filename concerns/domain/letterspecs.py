@@ -26,7 +26,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from concerns.domain.letterparties import CONDITIONS, PARTIES, LetterParty
 from concerns.domain.policy import FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
-from concerns.domain.tomlcheck import Refusal, Strict, deep_refusal, dotted, load_toml, problems, shown
+from concerns.domain.tomlcheck import Refusal, Strict, by_name, deep_refusal, load_toml, problems, shown
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 BUILTIN_LETTERS = TEMPLATES_DIR / "letters"
@@ -458,21 +458,6 @@ class LetterFile(Strict):
         return self
 
 
-def _label(data: Mapping[str, Any]) -> Callable[[tuple[Any, ...]], str]:
-    """Names `details[i]` by its name once it has a good one (`details.visited_on.type`), as officers know it."""
-
-    def label(loc: tuple[Any, ...]) -> str:
-        details = data.get("details")
-        if len(loc) > 2 and loc[0] == "details" and isinstance(loc[1], int) and isinstance(details, list) \
-                and loc[1] < len(details) and isinstance(details[loc[1]], Mapping):
-            name = details[loc[1]].get("name")
-            if isinstance(name, str) and _NAME.match(name) and loc[2] != "name":
-                return dotted(("details", name, *loc[2:]))
-        return dotted(loc)
-
-    return label
-
-
 def parse_letter_spec(path: Path, data: Mapping[str, Any], *, local: bool = False) -> LetterSpec:
     kind = path.stem
     if not _NAME.match(kind):
@@ -483,7 +468,7 @@ def parse_letter_spec(path: Path, data: Mapping[str, Any], *, local: bool = Fals
     try:
         file = LetterFile.model_validate(data)
     except ValidationError as exc:
-        first = problems(exc, LetterFile, unknown="unknown key (keys: {keys})", label=_label(data))[0]
+        first = problems(exc, LetterFile, unknown="unknown key (keys: {keys})", label=by_name(data, "details"))[0]
         if first.missing:
             raise LetterSpecError(f"{path}: {first.key} {first.why}") from None
         raise LetterSpecError(f"{path}: {first.key} = {shown(first.value)}: {first.why}") from None

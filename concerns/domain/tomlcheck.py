@@ -14,18 +14,20 @@ Pure domain: pydantic and the standard library only.
 
 from __future__ import annotations
 
+import re
 import reprlib
 import tomllib
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     RootModel,
+    TypeAdapter,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -174,14 +176,15 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
     current: Any = model
     for part in loc:
         found = None
         for option in _unwrap(current):
             origin, args = typing.get_origin(option), typing.get_args(option)
             if isinstance(part, str) and isinstance(option, type) and issubclass(option, BaseModel):
-                field = option.model_fields.get(part)
+                field = option.model_fields.get(part) or next(
+                    (f for f in option.model_fields.values() if f.alias == part), None)
                 if field is not None:
                     found = field.annotation
             elif isinstance(part, int) and origin in (list, tuple) and args:
@@ -211,26 +214,48 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def problems(exc: ValidationError, model: type[BaseModel], *,
+def by_name(data: Mapping[str, Any], section: str, pattern: str = r"[a-z][a-z0-9_]*",
+            ) -> Callable[[tuple[Any, ...]], str]:
+    """A label naming `section[i]` by its `name` once it has a good one (`details.visited_on.type` rather
+    than `details[0].type`), as the people who write the file know it; `name` itself keeps its index."""
+
+    def label(loc: tuple[Any, ...]) -> str:
+        tables = data.get(section)
+        if len(loc) >= 2 and loc[0] == section and isinstance(loc[1], int) and isinstance(tables, list) \
+                and loc[1] < len(tables) and isinstance(tables[loc[1]], Mapping) and loc[2:3] != ("name",):
+            name = tables[loc[1]].get("name")
+            if isinstance(name, str) and re.fullmatch(pattern, name):
+                return dotted((section, name, *loc[2:]))
+        return dotted(loc)
+
+    return label
+
+
+def problems(exc: ValidationError, model: Any, *,
              unknown: str = "unknown key ({keys})",
-             label: Callable[[tuple[Any, ...]], str] = dotted) -> list[Problem]:
-    """One Problem per error in `exc` (raised validating `model`), in plain words.
+             label: Callable[[tuple[Any, ...]], str] = dotted, at: tuple[Any, ...] = ()) -> list[Problem]:
+    """One Problem per error in `exc` (raised validating `model`, a model or a type of them), in plain words;
+    `at`: where the value validated sits in its file, when not at the top.
 
     `unknown` is what an unknown key is told (`{keys}`: the keys its table takes); `label` names a location
     (e.g. a letter file's `details.<name>` rather than `details[0]`)."""
     out: list[Problem] = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))  # drop union-branch tags
+        inner = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))  # drop union-branch tags
+        loc = (*at, *inner)
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, Refusal):
             out.append(Problem(label((*loc, *error.loc)), error.value, error.why, error.missing))
         elif err["type"] == "extra_forbidden":
-            table = _model_at(model, loc[:-1])
+            table = _model_at(model, inner[:-1])
             keys = ", ".join(sorted(keys_of(table))) if table else ""
-            out.append(Problem(label(loc), err["input"], unknown.format(keys=keys)))
-        elif err["type"] in ("model_type", "dict_type") and (table := _model_at(model, loc)) is not None:
+            out.append(Problem(label(loc), err["input"], unknown.format(keys=keys, table=label(loc[:-1]))))
+        elif err["type"] in ("model_type", "dict_type") and loc and isinstance(loc[-1], int):
+            header = ".".join(str(p) for p in loc if not isinstance(p, int))
+            out.append(Problem(label(loc), err["input"], f"must be a table: write it as [[{header}]]"))
+        elif err["type"] in ("model_type", "dict_type") and (table := _model_at(model, inner)) is not None:
             out.append(Problem(label(loc), err["input"], f"must be a table ({', '.join(keys_of(table))})"))
-        elif err["type"] == "list_type" and _model_at(model, (*loc, 0)) is not None:
+        elif err["type"] == "list_type" and _model_at(model, (*inner, 0)) is not None:
             out.append(Problem(label(loc), err["input"],
                                f"must be a list of tables: write each as [[{'.'.join(map(str, loc))}]]"))
         elif err["type"] == "missing":
@@ -243,5 +268,40 @@ def problems(exc: ValidationError, model: type[BaseModel], *,
 
 
 
+def validate_fields(model: type[BaseModel], data: Mapping[str, Any], *, unknown: str = "unknown key ({keys})",
+                    inner_unknown: str = "is not a setting of {table} (settings: {keys})", label: Callable[[tuple[Any, ...]], str] = dotted) -> tuple[dict[str, Any], list[Problem]]:
+    """`data` checked against `model` one field at a time, so that one bad section hides neither the others'
+    problems nor their values: (the good values by field name, every problem). Unknown keys and missing
+    required keys are problems too; a model's own validators across fields do not run (say them in code)."""
+    values: dict[str, Any] = {}
+    found: list[Problem] = []
+    by_key = {(f.alias or name): name for name, f in model.model_fields.items()}
+    for key, value in data.items():
+        if key not in by_key:
+            found.append(Problem(label((key,)), value, unknown.format(keys=", ".join(sorted(by_key)))))
+            continue
+        name = by_key[key]
+        try:
+            values[name] = _adapter(model, name).validate_python(value, strict=True)
+        except ValidationError as exc:
+            field = model.model_fields[name]
+            found.extend(problems(exc, field.annotation, unknown=inner_unknown, label=label, at=(key,)))
+    for key, name in by_key.items():
+        if key not in data and model.model_fields[name].is_required():
+            found.append(Problem(label((key,)), None, "is missing", missing=True))
+    return values, found
+
+
+_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
+
+
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    if (model, name) not in _ADAPTERS:
+        field = model.model_fields[name]
+        kind = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+        _ADAPTERS[model, name] = TypeAdapter(kind)
+    return _ADAPTERS[model, name]
+
+
 __all__ = ["MAX_DEPTH", "Problem", "Refusal", "Strict", "deep_refusal", "dotted", "keys_of", "load_toml",
-           "problems", "said", "shown", "too_deep"]
+           "by_name", "problems", "said", "shown", "too_deep"]
