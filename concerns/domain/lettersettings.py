@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, RootModel, ValidationError, field_validator
+
+from concerns.domain.tomlcheck import Strict, dotted, problems, said, shown
 
 
 class LetterSettingsError(ValueError):
@@ -32,30 +36,44 @@ class LetterSetting:
         return (*self.copy, *((self.signatory,) if self.signatory else ()))
 
 
+def _role_key(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a role key")
+    return value
+
+
+RoleKey = Annotated[str, AfterValidator(_role_key)]
+
+
+class LetterSettingTable(Strict):
+    """One `[letters.<kind>]` table of a policy file."""
+
+    copies: Annotated[list[RoleKey], said("must be a list of role keys")] = Field([], alias="copy")
+    signatory: Annotated[RoleKey, said("must be a role key")] | None = None
+
+    @field_validator("copies")
+    @classmethod
+    def _once(cls, copy: list[str]) -> list[str]:
+        if len(set(copy)) != len(copy):
+            raise ValueError("names a role twice")
+        return copy
+
+
+LetterSettingsTable = RootModel[dict[str, LetterSettingTable]]
+
+
 def parse_letter_settings(table: Any, where: str) -> dict[str, LetterSetting]:
     """`[letters.<kind>]` tables -> kind -> LetterSetting. Refusals name the key and the value; the policy
     loader puts the file's name in front (`where` is kept for refusals at drafting time)."""
     if not isinstance(table, Mapping):
-        raise LetterSettingsError(f"letters = {table!r}: must be a table of [letters.<kind>] tables")
-    settings = {}
-    for kind, spec in table.items():
-        key = f"letters.{kind}"
-        if not isinstance(spec, Mapping):
-            raise LetterSettingsError(f"{key} = {spec!r}: must be a table (copy, signatory)")
-        unknown = sorted(set(spec) - {"copy", "signatory"})
-        if unknown:
-            raise LetterSettingsError(f"{key}.{unknown[0]} = {spec[unknown[0]]!r}: unknown setting "
-                                      "(settings: copy, signatory)")
-        copy = spec.get("copy", [])
-        if not isinstance(copy, list) or not all(isinstance(r, str) and r.strip() for r in copy):
-            raise LetterSettingsError(f"{key}.copy = {copy!r}: must be a list of role keys")
-        if len(set(copy)) != len(copy):
-            raise LetterSettingsError(f"{key}.copy = {copy!r}: names a role twice")
-        signatory = spec.get("signatory")
-        if signatory is not None and not (isinstance(signatory, str) and signatory.strip()):
-            raise LetterSettingsError(f"{key}.signatory = {signatory!r}: must be a role key")
-        settings[kind] = LetterSetting(kind, tuple(copy), signatory, where)
-    return settings
+        raise LetterSettingsError(f"letters = {shown(table)}: must be a table of [letters.<kind>] tables")
+    try:
+        tables = LetterSettingsTable.model_validate(dict(table)).root
+    except ValidationError as exc:
+        first = problems(exc, LetterSettingsTable, unknown="unknown setting (settings: {keys})",
+                         label=lambda loc: dotted(("letters", *loc)))[0]
+        raise LetterSettingsError(f"{first.key} = {shown(first.value)}: {first.why}") from None
+    return {kind: LetterSetting(kind, tuple(spec.copies), spec.signatory, where) for kind, spec in tables.items()}
 
 
 def check_letter_settings(settings: Mapping[str, LetterSetting], roles: Mapping[str, Any],

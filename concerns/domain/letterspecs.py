@@ -6,7 +6,7 @@ An authority adds a letter of its own by putting `<kind>.toml` and `<kind>.html.
 `$CONCERNS_POLICY_DIR/letters/`; no Python is needed. Every file is validated when it is loaded, and a
 refusal names the file, the key and the value.
 
-Pure domain: TOML and dataclasses only (no Jinja, no database). `concerns.output.letters` renders; the checks
+Pure domain: TOML, pydantic models (concerns.domain.tomlcheck) and dataclasses (no Jinja, no database). `concerns.output.letters` renders; the checks
 that need code live there and are named here by `check = "<name>"`.
 """
 
@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from concerns.domain.letterparties import CONDITIONS, PARTIES, LetterParty
 from concerns.domain.policy import FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
+from concerns.domain.tomlcheck import Refusal, Strict, by_name, deep_refusal, load_toml, problems, shown
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 BUILTIN_LETTERS = TEMPLATES_DIR / "letters"
@@ -260,169 +262,226 @@ ISSUERS = frozenset({"la", "sos"})
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class _Reader:
-    """Reads one table of a letter file, refusing unknown keys and wrong types with file, key and value."""
-
-    def __init__(self, path: Path, table: Mapping[str, Any], prefix: str = ""):
-        self.path, self.table, self.prefix = path, table, prefix
-        self.seen: set[str] = set()
-
-    def fail(self, key: str, value: Any, why: str) -> LetterSpecError:
-        return LetterSpecError(f"{self.path}: {self.prefix}{key} = {value!r}: {why}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., why: str = "") -> Any:
-        self.seen.add(key)
-        if key not in self.table:
-            if default is ...:
-                raise LetterSpecError(f"{self.path}: {self.prefix}{key} is missing{why}")
-            return default
-        value = self.table[key]
-        if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(key, value, f"must be {'a non-empty ' if kind is str else ''}{names}")
-        return value
-
-    def texts(self, key: str, default: Any = ()) -> tuple[str, ...]:
-        value = self.get(key, list, default=default if default is ... else list(default))
-        if not all(_is_text(x) for x in value):
-            raise self.fail(key, value, "must be a list of non-empty texts")
-        return tuple(value)
-
-    def done(self) -> None:
-        unknown = sorted(set(self.table) - self.seen)
-        if unknown:
-            raise self.fail(unknown[0], self.table[unknown[0]], "unknown key")
-
-
-def _function(reader: _Reader, key: str, value: str) -> str:
-    if value not in FUNCTIONS:
-        raise reader.fail(key, value, f"not a function (functions: {', '.join(FUNCTIONS)})")
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty text")
     return value
 
 
-def _rule_date(reader: _Reader, key: str, value: Any) -> date | None:
-    """A date written as a date, or as "rule:<id>" / "rule-end:<id>": the rule book's own date."""
+Text = Annotated[str, AfterValidator(_text)]
+
+
+def _function(value: str) -> str:
+    if value not in FUNCTIONS:
+        raise ValueError(f"not a function (functions: {', '.join(FUNCTIONS)})")
+    return value
+
+
+Function = Annotated[str, AfterValidator(_function)]
+
+
+def _rule_date(value: Any) -> date | None:
+    """A date written as a date, or as "rule:<id>": the day the rule book's rule starts."""
     if value is None or isinstance(value, date):
         return value
     if isinstance(value, str) and value.startswith("rule:"):
         try:
             return DEFAULT_RULES.starts(value.removeprefix("rule:"))
         except (KeyError, ValueError):
-            raise reader.fail(key, value, "no such rule in the rule book") from None
-    raise reader.fail(key, value, "must be a date or \"rule:<rule id>\"")
+            raise ValueError("no such rule in the rule book") from None
+    raise ValueError("must be a date or \"rule:<rule id>\"")
 
 
-def _detail(path: Path, i: int, table: Any) -> Detail:
-    if not isinstance(table, Mapping):
-        raise LetterSpecError(f"{path}: details[{i}] = {table!r}: must be a table")
-    r = _Reader(path, table, f"details[{i}].")
-    name = r.get("name", str)
-    if not _NAME.match(name) or name in RESERVED or name in {d.name for d in COMMON}:
-        raise r.fail("name", name, "must be a lower-case name not used by the letter itself")
-    r.prefix = f"details.{name}."
-    kind = r.get("type", str)
-    if kind not in TYPES:
-        raise r.fail("type", kind, f"unknown type (types: {', '.join(TYPES)})")
-    meanings = r.get("choices", (dict, list), default={})
-    if isinstance(meanings, list):
-        meanings = {x: x for x in meanings}
-    if kind in ("keys", "choice") and not meanings:
-        raise LetterSpecError(f"{path}: details.{name}.choices is missing (a {kind} detail needs its choices)")
-    expand = r.get("expand", dict, default={})
-    for key, text in {**meanings, **expand}.items():
-        if not _is_text(text):
-            raise r.fail(f"choices.{key}", text, "must be a non-empty text")
-    detail = Detail(
-        name=name, kind=kind, doc=r.get("help", str), required=r.get("required", bool, default=True),
-        choices=tuple(meanings), meanings=dict(meanings), expand=dict(expand),
-        from_case=r.get("from_case", str, default=None), case_only=r.get("case_only", bool, default=False),
-        default=r.get("default", object, default=None),
-    )
-    if detail.case_only and not detail.from_case:
-        raise r.fail("case_only", True, "needs from_case (the case fact that supplies it)")
-    r.done()
-    return detail
+RuleDate = Annotated[Any, AfterValidator(_rule_date)]
 
 
-def _recipient(path: Path, i: int, table: Any) -> Recipient:
-    if not isinstance(table, Mapping):
-        raise LetterSpecError(f"{path}: copy[{i}] = {table!r}: must be a table")
-    r = _Reader(path, table, f"copy[{i}].")
-    party = r.get("party", str)
-    if party not in PARTIES:
-        raise r.fail("party", party, f"unknown party (parties: {', '.join(PARTIES)})")
-    when = r.get("when", str, default="always")
-    if when not in CONDITIONS:
-        raise r.fail("when", when, f"unknown condition (conditions: {', '.join(CONDITIONS)})")
-    tag = r.get("tag", str)
-    if tag not in TAGS:
-        raise r.fail("tag", tag, "must be V, S, H or U")
-    issuer = r.get("issuer", str, default=None)
-    if issuer is not None and issuer not in ISSUERS:
-        raise r.fail("issuer", issuer, "must be la or sos")
-    row = Recipient(
-        party=party, addressee=r.get("addressee", bool, default=False), source=r.get("source", str), tag=tag,
-        when=when, issuer=issuer, valid_from=_rule_date(r, "from", r.get("from", (str, date), default=None)),
-        valid_to=_rule_date(r, "until", r.get("until", (str, date), default=None)), note=r.get("note", str, default=""),
-    )
-    r.done()
-    return row
+class DetailTable(Strict):
+    """One `[[details]]` table of a letter file."""
+
+    name: str
+    type: str
+    help: Text
+    required: bool = True
+    choices: dict[str, Any] | list[str] = {}
+    expand: dict[str, Any] = {}
+    from_case: Text | None = None
+    case_only: bool = False
+    default: Any = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not _NAME.match(name) or name in RESERVED or name in {d.name for d in COMMON}:
+            raise ValueError("must be a lower-case name not used by the letter itself")
+        return name
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, kind: str) -> str:
+        if kind not in TYPES:
+            raise ValueError(f"unknown type (types: {', '.join(TYPES)})")
+        return kind
+
+    @model_validator(mode="after")
+    def _cross(self) -> DetailTable:
+        if self.type in ("keys", "choice") and not self.choices:
+            raise Refusal("choices", None, f"is missing (a {self.type} detail needs its choices)", missing=True)
+        meanings = self.choices if isinstance(self.choices, dict) else {}
+        for table, entries in (("choices", meanings), ("expand", self.expand)):
+            for key, text in entries.items():
+                if not _is_text(text):
+                    raise Refusal(f"{table}.{key}", text, "must be a non-empty text")
+        if self.case_only and not self.from_case:
+            raise Refusal("case_only", True, "needs from_case (the case fact that supplies it)")
+        return self
+
+    def detail(self) -> Detail:
+        meanings = self.choices if isinstance(self.choices, dict) else {x: x for x in self.choices}
+        return Detail(name=self.name, kind=self.type, doc=self.help, required=self.required,
+                      choices=tuple(meanings), meanings=dict(meanings), expand=dict(self.expand),
+                      from_case=self.from_case, case_only=self.case_only, default=self.default)
 
 
-def _check(path: Path, i: int, table: Any, names: set[str]) -> DateCheck:
-    if not isinstance(table, Mapping):
-        raise LetterSpecError(f"{path}: checks[{i}] = {table!r}: must be a table")
-    r = _Reader(path, table, f"checks[{i}].")
-    that = r.get("that", str)
-    m = _CHECK.match(that)
-    if not m:
-        raise r.fail("that", that, "must read '<detail> <op> <detail>' with op one of < <= > >=")
-    left, op, right = m.groups()
-    for operand in (left, right):
-        if operand not in names:
-            raise r.fail("that", that, f"{operand!r} is neither a date detail of this letter nor 'on'")
-    check = DateCheck(left, op, right, r.get("message", str))
-    r.done()
-    return check
+class CopyTable(Strict):
+    """One `[[copy]]` row of a letter file: who gets the letter, and under which conditions."""
+
+    party: str
+    addressee: bool = False
+    source: Text
+    tag: str
+    when: str = "always"
+    issuer: str | None = None
+    valid_from: RuleDate = Field(None, alias="from")
+    until: RuleDate = None
+    note: str = ""
+
+    @field_validator("party")
+    @classmethod
+    def _party(cls, party: str) -> str:
+        if party not in PARTIES:
+            raise ValueError(f"unknown party (parties: {', '.join(PARTIES)})")
+        return party
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, when: str) -> str:
+        if when not in CONDITIONS:
+            raise ValueError(f"unknown condition (conditions: {', '.join(CONDITIONS)})")
+        return when
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, tag: str) -> str:
+        if tag not in TAGS:
+            raise ValueError("must be V, S, H or U")
+        return tag
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, issuer: str | None) -> str | None:
+        if issuer is not None and issuer not in ISSUERS:
+            raise ValueError("must be la or sos")
+        return issuer
+
+    def recipient(self) -> Recipient:
+        return Recipient(party=self.party, addressee=self.addressee, source=self.source, tag=self.tag,
+                         when=self.when, issuer=self.issuer, valid_from=self.valid_from, valid_to=self.until,
+                         note=self.note)
+
+
+class CheckTable(Strict):
+    """One `[[checks]]` table of a letter file: `that = "<detail> <op> <detail>"` and its refusal."""
+
+    that: str
+    message: Text
+
+    @field_validator("that")
+    @classmethod
+    def _that(cls, that: str) -> str:
+        if not _CHECK.match(that):
+            raise ValueError("must read '<detail> <op> <detail>' with op one of < <= > >=")
+        return that
+
+    def check(self) -> DateCheck:
+        left, op, right = _CHECK.match(self.that).groups()  # type: ignore[union-attr]
+        return DateCheck(left, op, right, self.message)
+
+
+class LetterFile(Strict):
+    """A letter file, `templates/letters/<kind>.toml` (or the authority's own, beside its template)."""
+
+    title: Text
+    details: list[DetailTable] = []
+    signatory: Function
+    contact: Function = "case_lead"
+    sources: list[Text]
+    statutory_copies: bool = False
+    confidential: bool = True
+    maintained_only: bool = False
+    academy_only: bool = False
+    internal_copies: list[Function] = []
+    check: Text | None = None
+    checks: list[CheckTable] = []
+    copies: list[CopyTable] = Field([], alias="copy")
+    pathways: list[Text] | None = None
+    desk: bool = True
+    initials: str | None = None
+
+    @field_validator("initials")
+    @classmethod
+    def _initials(cls, initials: str | None) -> str | None:
+        if initials is not None and not re.fullmatch(r"[A-Z]{1,6}", initials):
+            raise ValueError("must be 1 to 6 capital letters")
+        return initials
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, sources: list[str]) -> list[str]:
+        if not sources:
+            raise ValueError("name at least one public source")
+        return sources
+
+    @model_validator(mode="after")
+    def _cross(self) -> LetterFile:
+        if not self.details:
+            raise Refusal("details", [], "a letter takes at least one detail")
+        names = [d.name for d in self.details]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise Refusal(f"details.{twice}", twice, "is declared twice")
+        dated = {d.name for d in self.details if d.type in ("date", "datetime", "when")} | {"on"}
+        for i, check in enumerate(self.checks):
+            for operand in _CHECK.match(check.that).groups()[::2]:  # type: ignore[union-attr]
+                if operand not in dated:
+                    raise Refusal((("checks", i, "that")), check.that,
+                                  f"{operand!r} is neither a date detail of this letter nor 'on'")
+        return self
 
 
 def parse_letter_spec(path: Path, data: Mapping[str, Any], *, local: bool = False) -> LetterSpec:
     kind = path.stem
     if not _NAME.match(kind):
         raise LetterSpecError(f"{path}: the file name {kind!r} must be a lower-case letter kind")
-    r = _Reader(path, data)
-    details = tuple(_detail(path, i, t) for i, t in enumerate(r.get("details", list, default=[])))
-    names = [d.name for d in details]
-    if len(set(names)) != len(names):
-        twice = next(n for n in names if names.count(n) > 1)
-        raise LetterSpecError(f"{path}: details: {twice!r} is declared twice")
-    dated = {d.name for d in details if d.kind in ("date", "datetime", "when")} | {"on"}
-    signatory = _function(r, "signatory", r.get("signatory", str))
-    contact = _function(r, "contact", r.get("contact", str, default="case_lead"))
-    internal = r.texts("internal_copies")
-    for f in internal:
-        _function(r, "internal_copies", f)
-    pathways = r.get("pathways", list, default=None)
+    deep = deep_refusal(data)
+    if deep is not None:
+        raise LetterSpecError(f"{path}: {deep.key}: {deep.why}")
+    try:
+        file = LetterFile.model_validate(data)
+    except ValidationError as exc:
+        first = problems(exc, LetterFile, unknown="unknown key (keys: {keys})", label=by_name(data, "details"))[0]
+        if first.missing:
+            raise LetterSpecError(f"{path}: {first.key} {first.why}") from None
+        raise LetterSpecError(f"{path}: {first.key} = {shown(first.value)}: {first.why}") from None
     spec = LetterSpec(
-        kind=kind, path=path, template=f"letters/{kind}.html.j2", title=r.get("title", str), details=details,
-        signatory=signatory, contact=contact, sources=r.texts("sources", default=...),
-        statutory_copies=r.get("statutory_copies", bool, default=False),
-        confidential=r.get("confidential", bool, default=True),
-        maintained_only=r.get("maintained_only", bool, default=False),
-        academy_only=r.get("academy_only", bool, default=False),
-        internal_copies=internal, check=r.get("check", str, default=None),
-        checks=tuple(_check(path, i, t, dated) for i, t in enumerate(r.get("checks", list, default=[]))),
-        copy=tuple(_recipient(path, i, t) for i, t in enumerate(r.get("copy", list, default=[]))),
-        pathways=tuple(pathways) if pathways is not None else None, desk=r.get("desk", bool, default=True),
-        local=local, short=r.get("initials", str, default=None),
+        kind=kind, path=path, template=f"letters/{kind}.html.j2", title=file.title,
+        details=tuple(d.detail() for d in file.details), signatory=file.signatory, contact=file.contact,
+        sources=tuple(file.sources), statutory_copies=file.statutory_copies, confidential=file.confidential,
+        maintained_only=file.maintained_only, academy_only=file.academy_only,
+        internal_copies=tuple(file.internal_copies), check=file.check,
+        checks=tuple(c.check() for c in file.checks), copy=tuple(c.recipient() for c in file.copies),
+        pathways=tuple(file.pathways) if file.pathways is not None else None, desk=file.desk,
+        local=local, short=file.initials,
     )
-    r.done()
-    if spec.short is not None and not re.fullmatch(r"[A-Z]{1,6}", spec.short):
-        raise r.fail("initials", spec.short, "must be 1 to 6 capital letters")
-    if not spec.sources:
-        raise LetterSpecError(f"{path}: sources = []: name at least one public source")
-    if not spec.details:
-        raise LetterSpecError(f"{path}: details: a letter takes at least one detail")
     template = path.with_name(f"{kind}.html.j2")
     if not template.is_file():
         raise LetterSpecError(f"{path}: no template {template.name} beside it")
@@ -443,11 +502,7 @@ def load_letter_specs(dirs: tuple[Path, ...]) -> dict[str, LetterSpec]:
     specs: dict[str, LetterSpec] = {}
     for n, directory in enumerate(dirs):
         for path in sorted(directory.glob("*.toml")):
-            try:
-                with path.open("rb") as fh:
-                    data = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
-                raise LetterSpecError(f"{path}: {exc}") from None
+            data = load_toml(path.read_bytes(), str(path), LetterSpecError)
             spec = parse_letter_spec(path, data, local=n > 0)
             if spec.kind in specs and n > 0:
                 raise LetterSpecError(f"{path}: {spec.kind!r} is a letter the product already has; "

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
@@ -24,6 +25,17 @@ from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
 from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
+from concerns.domain.tomlcheck import (
+    Problem,
+    Refusal,
+    Strict,
+    by_name,
+    deep_refusal,
+    load_toml,
+    said,
+    shown,
+    validate_fields,
+)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "policies"
 
@@ -208,11 +220,111 @@ def _date(value: Any, where: str) -> date:
 
 
 # The settings a policy file may hold; anything else is a typing mistake to report.
-TOP_LEVEL = {"authority", "aliases", "title", "source", "boroughs", "categories", "roles", "responsible",
-             "meetings", "escalation", "local_deadlines", "events", "terms", "closures", "rules",
-             "reminder_offsets", "letters"}
 PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
                  "academy_of_concern")
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty text")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_text)]
+Positive = Annotated[int, Field(gt=0)]
+
+
+class RoleTable(Strict):
+    """`[roles] <key> = { title, manager, acts_as }` (who manages whom and the function each plays is checked
+    across the roles, in `_roles`)."""
+
+    title: Text
+    manager: Text | None = None
+    acts_as: Text | None = None
+
+
+class LocalDeadlineTable(Strict):
+    """One `[[local_deadlines]]` table: a deadline of the authority's own procedure."""
+
+    on: Text
+    kind: Text
+    count: Annotated[int, Field(ge=0)]
+    unit: Literal["working_days", "days", "months"]
+    responsible: Text
+    source: Text
+    met_by: Text | None = None
+    schools: Literal["all", "maintained", "academies"] = "all"
+    every: Literal["term", "year"] | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _recurs_once_met(self) -> LocalDeadlineTable:
+        if self.every is not None and self.met_by is None:
+            raise Refusal("every", self.every, "needs met_by: the next one falls due once this is met")
+        return self
+
+    def deadline(self) -> LocalDeadline:
+        return LocalDeadline(self.on, self.kind, self.count, self.unit, self.responsible, self.source, self.met_by,
+                             self.schools, self.every, self.label)
+
+
+class EventTable(Strict):
+    """One `[[events]]` table: a step of the authority's own procedure, recorded on a case."""
+
+    name: str
+    label: Text
+    pathways: Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+    meets: list[Text] = []
+    source: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if re.fullmatch(r"[a-z][a-z0-9_]*", name) is None:
+            raise ValueError("must be lower-case letters, digits and _")
+        return name
+
+    @model_validator(mode="after")
+    def _pathways(self) -> EventTable:
+        for pathway in self.pathways:
+            if pathway not in PATHWAY_NAMES:
+                raise Refusal("pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
+        if not self.pathways:
+            raise Refusal("pathways", [], "names no pathway: say where it may be recorded")
+        return self
+
+    def event(self) -> LocalEvent:
+        return LocalEvent(self.name, self.label, tuple(self.pathways), tuple(self.meets), self.source)
+
+
+class EscalationTable(Strict):
+    ladder: list[Text] = []
+    note: str = ""
+
+
+class PolicyFile(Strict):
+    """An authority's policy file: the settings it may hold (anything else is a typing mistake to report).
+    Sections with a language of their own are read by their modules: categories, meetings, letters, rules,
+    terms."""
+
+    authority: Text
+    aliases: list[Text] = []
+    title: str = ""
+    source: str = ""
+    boroughs: list[Text] = []
+    categories: dict[str, Any] = {}
+    roles: dict[str, RoleTable] = {}
+    responsible: dict[str, Text] = {}
+    meetings: list[Any] = []
+    escalation: EscalationTable = EscalationTable()
+    local_deadlines: list[LocalDeadlineTable] = []
+    events: list[EventTable] = []
+    terms: list[Any] = []
+    closures: list[Any] = []
+    rules: dict[str, Any] = {}
+    reminder_offsets: Annotated[list[Positive], said("must be a list of positive whole numbers of working days")] \
+        = [10, 3]
+    letters: dict[str, Any] = {}
 
 
 class _Problems:
@@ -223,10 +335,17 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, setting: str, value: Any, why: str) -> None:
-        self.lines.append(f"{self.where}: {setting}: {value!r} {why}")
+        self.lines.append(f"{self.where}: {setting}: {shown(value)} {why}")
 
     def raw(self, line: str) -> None:
         self.lines.append(line if line.startswith(self.where) else f"{self.where}: {line}")
+
+    def problem(self, p: Problem) -> None:
+        if p.missing:
+            parent, _, key = p.key.rpartition(".")
+            self.raw(f"{parent}: missing setting {key!r}" if parent else f"missing setting {key!r}")
+        else:
+            self.add(p.key, p.value, p.why)
 
 
 def parse_policy(data: Mapping[str, Any], key: str, where: str, problems: list[str] | None = None) -> Policy:
@@ -259,120 +378,75 @@ def _section(found: _Problems, setting: str, parse, default):
 
 def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     where = found.where
-    for name in data:
-        if name not in TOP_LEVEL:
-            found.add(name, data[name] if not isinstance(data[name], dict | list) else name,
-                      f"is not a policy setting (settings: {', '.join(sorted(TOP_LEVEL))})")
-    if "authority" not in data:
-        found.raw("missing setting 'authority'")
-    roles = _section(found, "roles", lambda: _roles(data.get("roles", {}), where), {})
-    local = tuple(d for i, item in enumerate(data.get("local_deadlines", []))
-                  if (d := _section(found, f"local_deadlines[{i}]", lambda item=item, i=i: _local(item, i, found),
-                                    None)) is not None)
-    events = tuple(e for i, item in enumerate(data.get("events", []))
-                   if (e := _section(found, f"events[{i}]", lambda item=item, i=i: _event(item, i, found),
-                                     None)) is not None)
+    deep = deep_refusal(data)
+    if deep is not None:
+        found.add(deep.key, deep.value, deep.why)
+        data = {k: v for k, v in data.items() if k != re.split(r"[.\[]", deep.key)[0]}
+    # Each section checked on its own: one bad section hides neither the others' problems nor their values.
+    file, problems = validate_fields(PolicyFile, data, unknown="is not a policy setting (settings: {keys})",
+                                     label=by_name(data, "events"))
+    for problem in problems:
+        found.problem(problem)
+    defaults = {name: f.get_default() for name, f in PolicyFile.model_fields.items() if not f.is_required()}
+    file = {**defaults, **file}
+    roles = _section(found, "roles", lambda: _roles(file["roles"], where), {})
+    local = tuple(d.deadline() for d in file["local_deadlines"])
+    events = tuple(e.event() for e in file["events"])
     names = [e.name for e in events]
     for name in {n for n in names if names.count(n) > 1}:
         found.add("events", name, "is declared more than once")
-    cat_table = data.get("categories", {})
+    cat_table = file["categories"]
     categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
     proposed_on, year_rule = _timing(cat_table, found)
     # A policy without roles of its own uses the product's role names.
     meetings = _section(found, "meetings", lambda: parse_meetings(
-        data.get("meetings", []), where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
+        file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
         levels=tuple(c.key for c in categories.levels)), ())
-    responsible = dict(data.get("responsible", {}))
+    responsible = dict(file["responsible"])
     if roles:
         for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
                               *((f"meetings[{i}].responsible", m.responsible) for i, m in enumerate(meetings)),
                               *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
             if role not in roles:
                 found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
-    letters = _section(found, "letters", lambda: parse_letter_settings(data.get("letters", {}), where), {})
+    letters = _section(found, "letters", lambda: parse_letter_settings(file["letters"], where), {})
     if roles:
         for kind, setting in letters.items():
             for role in setting.roles:
                 if role not in roles:
                     found.add(f"letters.{kind}.copy" if role in setting.copy else f"letters.{kind}.signatory", role,
                               f"is not a role of this policy (roles: {', '.join(roles)})")
-    boroughs = tuple(data.get("boroughs", []))
+    boroughs = tuple(file["boroughs"])
     closures = []
-    for value in data.get("closures", []):
+    for value in file["closures"]:
         day = _section(found, "closures", lambda value=value: _date(value, f"{where} closures"), None)
         if day is not None:
             closures.append(day)
     return Policy(
         key=key,
-        authority=data.get("authority", key),
-        title=data.get("title", ""),
-        source=data.get("source", ""),
-        aliases=(*map(str, data.get("aliases", [])), *boroughs),
+        authority=file.get("authority", key),
+        title=file["title"],
+        source=file["source"],
+        aliases=(*file["aliases"], *boroughs),
         roles=roles,
         categories=categories,
         categorisation=cat_table.get("timing", ""),
         meetings=meetings,
-        escalation=tuple(data.get("escalation", {}).get("ladder", [])),
-        escalation_note=data.get("escalation", {}).get("note", ""),
+        escalation=tuple(file["escalation"].ladder),
+        escalation_note=file["escalation"].note,
         local_deadlines=local,
         responsible=responsible,
-        terms=_section(found, "terms", lambda: TermCalendar.from_config(data.get("terms", [])),
+        terms=_section(found, "terms", lambda: TermCalendar.from_config(file["terms"]),
                        TermCalendar.from_config([])),
         closures=tuple(closures),
-        rules=_section(found, "rules", lambda: RuleBook(overrides=data.get("rules", {})), RuleBook()),
-        reminder_offsets=_section(found, "reminder_offsets",
-                                  lambda: _offsets(data.get("reminder_offsets", [10, 3]), where), (10, 3)),
+        rules=_section(found, "rules", lambda: RuleBook(overrides=file["rules"]), RuleBook()),
+        reminder_offsets=tuple(sorted(set(file["reminder_offsets"]), reverse=True)),
         events=events,
         proposed_on=proposed_on,
         year_rule=year_rule,
         boroughs=boroughs,
         letters=letters,
     )
-
-
-def _local(item: Mapping[str, Any], i: int, found: _Problems) -> LocalDeadline | None:
-    if not isinstance(item, Mapping):
-        found.add(f"local_deadlines[{i}]", item, "must be a table: write it as [[local_deadlines]]")
-        return None
-    d = LocalDeadline(item["on"], item["kind"], int(item["count"]), item["unit"], item["responsible"],
-                      item["source"], item.get("met_by"), item.get("schools", "all"), item.get("every"),
-                      item.get("label", ""))
-    ok = True
-    if d.unit not in ("working_days", "days", "months"):
-        found.add(f"local_deadlines[{i}].unit", d.unit, "is not a unit (working_days, days, months)")
-        ok = False
-    if d.schools not in SCHOOLS:
-        found.add(f"local_deadlines[{i}].schools", d.schools, f"is not one of {', '.join(SCHOOLS)}")
-        ok = False
-    if d.every is not None and d.every not in RECURRENCE:
-        found.add(f"local_deadlines[{i}].every", d.every, f"is not one of {', '.join(RECURRENCE)}")
-        ok = False
-    if d.every is not None and d.met_by is None:
-        found.add(f"local_deadlines[{i}].every", d.every, "needs met_by: the next one falls due once this is met")
-        ok = False
-    return d if ok else None
-
-
-def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | None:
-    if not isinstance(item, Mapping):
-        found.add(f"events[{i}]", item, "must be a table: write it as [[events]]")
-        return None
-    pathways = item["pathways"]
-    if isinstance(pathways, str):
-        pathways = [pathways]
-    event = LocalEvent(item["name"], item["label"], tuple(pathways), tuple(item.get("meets", [])),
-                       item.get("source", ""))
-    ok = re.fullmatch(r"[a-z][a-z0-9_]*", event.name) is not None
-    if not ok:
-        found.add(f"events[{i}].name", event.name, "must be lower-case letters, digits and _")
-    for pathway in event.pathways:
-        if pathway not in PATHWAY_NAMES:
-            found.add(f"events.{event.name}.pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
-            ok = False
-    if not event.pathways:
-        found.add(f"events.{event.name}.pathways", [], "names no pathway: say where it may be recorded")
-        ok = False
-    return event if ok else None
 
 
 # Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
@@ -395,17 +469,14 @@ def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int]
     return proposed, year_rule
 
 
-def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
+def _roles(table: Mapping[str, RoleTable], where: str) -> dict[str, Role]:
     roles = {}
     for key, spec in table.items():
-        if not isinstance(spec, Mapping):
-            raise PolicyError(f"{where}: roles.{key}: {spec!r} must be a table, e.g. "
-                              f"{key} = {{ title = \"...\", manager = \"...\", acts_as = \"...\" }}")
-        acts_as = spec.get("acts_as", FUNCTION_OF_PRODUCT_ROLE.get(key))
+        acts_as = spec.acts_as if spec.acts_as is not None else FUNCTION_OF_PRODUCT_ROLE.get(key)
         if acts_as is not None and acts_as not in FUNCTIONS:
             raise PolicyError(f"{where}: roles.{key}.acts_as: unknown function {acts_as!r} "
                               f"(functions: {', '.join(FUNCTIONS)})")
-        roles[key] = Role(key, spec["title"], spec.get("manager"), acts_as)
+        roles[key] = Role(key, spec.title, spec.manager, acts_as)
     for role in roles.values():
         if role.manager and role.manager not in roles:
             raise PolicyError(f"{where}: roles.{role.key}.manager: unknown role {role.manager!r}")
@@ -423,12 +494,6 @@ def _roles(table: Mapping[str, Any], where: str) -> dict[str, Role]:
     return roles
 
 
-def _offsets(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, int) and v > 0 for v in value):
-        raise PolicyError(f"{where}: reminder_offsets must be a list of positive whole numbers of working days")
-    return tuple(sorted(set(value), reverse=True))
-
-
 def _policy_dirs() -> list[Path]:
     dirs = [BUILTIN_DIR]
     extra = os.environ.get("CONCERNS_POLICY_DIR")
@@ -442,11 +507,7 @@ def _load_all(dirs: tuple[Path, ...]) -> dict[str, Policy]:
     policies: dict[str, Policy] = {}
     for directory in dirs:
         for path in sorted(directory.glob("*.toml")):
-            with path.open("rb") as fh:
-                try:
-                    data = tomllib.load(fh)
-                except tomllib.TOMLDecodeError as exc:
-                    raise PolicyError(f"{path}: {exc}") from None
+            data = load_toml(path.read_bytes(), str(path), PolicyError)
             # A later directory's file replaces a built-in one with the same name.
             policies[path.stem] = parse_policy(data, path.stem, str(path))
             policies[path.stem].path = str(path)

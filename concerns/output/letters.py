@@ -70,6 +70,7 @@ from concerns.domain.letterspecs import (  # noqa: F401
 )
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
+from concerns.domain.tomlcheck import MAX_DEPTH, too_deep
 
 # --- Dates on which the wording of a letter changes: looked up in the rule book (concerns/domain/rules.py) ---
 # Education and Adoption Act 2016 s2: from this day the issuer sets the compliance period and the right
@@ -343,6 +344,9 @@ def _confidential_keys(value: Any, path: str) -> list[str]:
 
 
 def _validate(kind: str, spec: LetterSpec, details: dict[str, Any], on: date) -> dict[str, Any]:
+    deep = too_deep(details)
+    if deep is not None:
+        raise ValueError(f"{kind}: {deep} is nested more than {MAX_DEPTH} tables or lists deep: write it flatter")
     secret = _confidential_keys(details, "")
     if secret:
         raise ValueError(
