@@ -312,3 +312,121 @@ def test_a_read_command_does_not_import_what_only_other_commands_need():
     code = f"import sys, concerns.app.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+def test_letter_draft_help_lists_every_letter_kind(capsys):
+    import re
+
+    from concerns.app.cli import main
+    from concerns.output.letters import LETTER_KINDS
+
+    with pytest.raises(SystemExit) as exited:
+        main(["letter", "draft", "--help"])
+    assert exited.value.code == 0
+    words = set(re.split(r"[\s|]+", capsys.readouterr().out))
+    assert len(LETTER_KINDS) >= 11 and set(LETTER_KINDS) <= words
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """`concerns web` up to the point where uvicorn would start serving: what it was asked to listen on."""
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    return calls
+
+
+@pytest.mark.parametrize(("args", "host", "port"), [
+    ([], "127.0.0.1", 8000),
+    (["--port", "8765"], "127.0.0.1", 8765),
+    (["--port", "8000"], "127.0.0.1", 8000),
+    (["--host", "0.0.0.0", "--port", "1"], "0.0.0.0", 1),
+    (["--port", "65535"], "127.0.0.1", 65535),
+])
+def test_web_listens_where_it_is_told(cli, served, args, host, port):
+    out = cli.ok("web", *args)
+    assert f"http://{host}:{port}/login" in out
+    assert [(o["host"], o["port"]) for o in served] == [(host, port)]
+
+
+@pytest.mark.parametrize(("port", "says"), [
+    ("0", "'0' is not a port (1-65535)"),
+    ("65536", "'65536' is not a port (1-65535)"),
+    ("-80", "'-80' is not a port (1-65535)"),
+    ("http", "'http' is not a whole number"),
+])
+def test_web_refuses_a_port_that_is_not_one(cli, served, port, says):
+    rc, out, err = cli("web", "--port", port)
+    assert rc == 2 and out == "" and served == []
+    assert err == f"concerns: error: argument --port: {says} (see `concerns web --help`)\n"
+
+
+# Every option with a type or a default, given a value other than its default, as the command receives it.
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["web", "--host", "::1", "--port", "8765"], {"host": "::1", "port": 8765}),
+    (["deadlines", "--within", "0", "--as-of", "2026-11-22"], {"within": 0, "as_of": date(2026, 11, 22)}),
+    (["deadlines", "--within", "3660"], {"within": 3660}),
+    (["workdays", "add", "2026-11-04", "-10000", "--kind", "inspection"],
+     {"date": date(2026, 11, 4), "n": -10000, "kind": "inspection"}),
+    (["event", "100001", "progress_meeting", "--on", "2026-10-07", "--until", "2026-12-01", "--note", "n",
+      "--meeting", "task_group"],
+     {"on": date(2026, 10, 7), "until": date(2026, 12, 1), "note": "n", "meeting": "task_group"}),
+    (["inspection", "add", "100001", "--published", "2026-11-04", "--inspected", "2026-10-01", "--area",
+      "achievement=needs_attention", "--area", "inclusion=strong_standard"],
+     {"published": date(2026, 11, 4), "inspected": date(2026, 10, 1),
+      "area": ["achievement=needs_attention", "inclusion=strong_standard"]}),
+    (["case", "show", "100001", "--as-of", "2026-01-02"], {"as_of": date(2026, 1, 2)}),
+    (["register", "--as-of", "2026-01-02"], {"as_of": date(2026, 1, 2)}),
+    (["import", "gias", "f.csv", "--as-of", "2026-01-02"], {"as_of": date(2026, 1, 2)}),
+    (["run", "termly-review", "--as-of", "2026-01-02"], {"as_of": date(2026, 1, 2), "flow": "termly-review"}),
+    (["rules", "--on", "2026-01-02"], {"on": date(2026, 1, 2)}),
+    (["letter", "draft", "100001", "ieb_notice", "--on", "2026-01-02"], {"on": date(2026, 1, 2), "kind": "ieb_notice"}),
+    (["category", "propose", "--la", "Luton", "--as-of", "2026-01-02"], {"as_of": date(2026, 1, 2)}),
+    (["category", "set", "100001", "A", "--on", "2026-01-02", "--reason", "r"], {"on": date(2026, 1, 2)}),
+    (["fact", "add", "100001", "new_head", "--on", "2026-01-02", "--until", "2026-07-31", "--note", "n"],
+     {"on": date(2026, 1, 2), "until": date(2026, 7, 31), "note": "n"}),
+    (["outbox", "list", "--status", "failed"], {"status": "failed"}),
+])
+def test_options_given_other_values_than_their_defaults(argv, expected):
+    from concerns.app.cli import build_parser
+
+    args = vars(build_parser().parse_args(argv))
+    assert args == args | expected
+
+
+def commands(parser, path=()):
+    """Every runnable command of the parser: (its words, its parser)."""
+    import argparse
+
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield path, parser
+    for action in groups:
+        for name, child in action.choices.items():
+            yield from commands(child, (*path, name))
+
+
+def test_every_command_carries_what_runs_it_and_what_it_needs():
+    from concerns.app.cli import build_parser
+    from concerns.app.cli.arguments import Needs
+
+    found = {" ".join(words): (p.get_default("handler"), p.get_default("needs"))
+             for words, p in commands(build_parser())}
+    assert len(found) == 30 and all(callable(h) and isinstance(n, Needs) for h, n in found.values())
+    # The read-only views need the database but not the policies checked; init makes the database, and
+    # the law, the diagram, Prefect's setup and the policy files themselves need neither.
+    by_need = {need: sorted(c for c, (_, n) in found.items() if n is need) for need in Needs}
+    assert by_need[Needs.SCHEMA] == ["case show", "deadlines", "outbox list", "outbox retry", "outbox send",
+                                     "register"]
+    assert by_need[Needs.NOTHING] == ["diagram", "init", "policy check", "policy list", "prefect setup", "rules",
+                                      "workdays add"]
+
+
+def test_python_m_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "concerns.app.cli", "workdays", "add", "2026-11-23", "-1"],
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "2026-11-20\n", "")
