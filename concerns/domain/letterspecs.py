@@ -22,12 +22,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from concerns.domain import resources
 from concerns.domain.letterparties import CONDITIONS, PARTIES, LetterParty
 from concerns.domain.policy import FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-BUILTIN_LETTERS = TEMPLATES_DIR / "letters"
+TEMPLATES_DIR = resources.TEMPLATES
+BUILTIN_LETTERS = resources.LETTERS
 
 
 class LetterSpecError(ValueError):

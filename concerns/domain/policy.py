@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from concerns.domain import resources
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
@@ -25,7 +26,7 @@ from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetin
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
 
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "policies"
+BUILTIN_DIR = resources.POLICIES
 
 
 class PolicyError(ValueError):
