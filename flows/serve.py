@@ -23,7 +23,16 @@ import yaml
 
 from flows import prefect_env_defaults
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+def project_folder() -> Path:
+    """The folder holding prefect.yaml, where the deployments' runs start: $CONCERNS_HOME (prefect.yaml's pull
+    step) when set, else the checkout these flows are in. prefect.yaml is the project's, not the package's: a
+    wheel does not ship it, so installed from one, CONCERNS_HOME names the folder that holds it."""
+    home = os.environ.get("CONCERNS_HOME")
+    return Path(home) if home else Path(__file__).resolve().parents[1]
+
+
+PROJECT_ROOT = project_folder()
 DEFAULT_SPEC = PROJECT_ROOT / "prefect.yaml"
 
 
@@ -135,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true",
                         help="first delete same-named deployments made by `prefect deploy` (worker route)")
     args = parser.parse_args(argv)
+    if not args.spec.is_file():
+        print(f"flows.serve: no {args.spec}: give --spec, or set CONCERNS_HOME to the folder of prefect.yaml",
+              file=sys.stderr)
+        return 2
     if not os.environ.get("PREFECT_API_URL"):
         # Without a server Prefect would start a temporary one that dies with this process and runs
         # no schedules (docs/decisions.md, D2, D7): refuse rather than look as if it were working.

@@ -32,7 +32,10 @@ from prefect.events.actions import RunDeployment
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-PROJECT = Path(__file__).resolve().parents[1]
+from flows.serve import project_folder
+
+# prefect.yaml's folder: $CONCERNS_HOME, else this checkout (flows/serve.py, project_folder).
+PROJECT = project_folder()
 WORK_POOL = "concerns-process"
 OUTBOX_LIMIT_TAG = "concerns-outbox"
 AUTOMATION_NAME = "concerns: e-mail the operator when a run fails"
@@ -85,6 +88,8 @@ async def ensure_outbox_limit(client, report: SetupReport) -> None:
 
 def deploy_all(report: SetupReport, project: Path = PROJECT) -> None:
     """`prefect --no-prompt deploy --all` in the project folder (prefect.yaml is read from there)."""
+    if not (project / "prefect.yaml").is_file():
+        raise RuntimeError(f"no prefect.yaml in {project}: set CONCERNS_HOME to the folder that holds it")
     prefect = Path(sys.executable).with_name("prefect")
     command = [str(prefect) if prefect.exists() else "prefect", "--no-prompt", "deploy", "--all"]
     done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)

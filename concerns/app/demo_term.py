@@ -12,13 +12,14 @@ from datetime import date
 from pathlib import Path
 
 from concerns.casework import cases
+from concerns.domain import resources
 from concerns.notify.drafting import draft_letter
 from concerns.store.db import session_scope
 
 D = date.fromisoformat
 # The demo's service head, who approves the year's categories (in production: in the Prefect UI).
 DEMO_APPROVER = "Alex Morgan"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = resources.EXAMPLES
 
 # (day, what) where what is a flow name or an officer's step. In date order.
 TERM: list[tuple[str, str | tuple]] = [

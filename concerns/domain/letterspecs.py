@@ -23,13 +23,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
+from concerns.domain import resources
 from concerns.domain.letterparties import CONDITIONS, PARTIES, LetterParty
 from concerns.domain.policy import FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
 from concerns.domain.tomlcheck import Refusal, Strict, by_name, deep_refusal, load_toml, problems, shown
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-BUILTIN_LETTERS = TEMPLATES_DIR / "letters"
+TEMPLATES_DIR = resources.TEMPLATES
+BUILTIN_LETTERS = resources.LETTERS
 
 
 class LetterSpecError(ValueError):

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
+from concerns.domain import resources
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
@@ -37,7 +38,7 @@ from concerns.domain.tomlcheck import (
     validate_fields,
 )
 
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "policies"
+BUILTIN_DIR = resources.POLICIES
 
 
 class PolicyError(ValueError):

@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, StrictUndefined
 from sqlmodel import Session, select
 
 from concerns.casework.cases import SystemEvent, lock_schools, record_system_events
@@ -39,6 +38,7 @@ from concerns.jobs.termly_report import write_report
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
 from concerns.notify.outbox import inline_attachment, queue, render_pair
+from concerns.output import templating
 from concerns.output.letters import render_letter
 from concerns.output.mail import MailSettings, meeting_invitation
 from concerns.store.db import session_scope
@@ -340,8 +340,7 @@ def _agenda(session, directory, school, case, policy, start, papers_due, minutes
     return Path(row.path)
 
 
-PANEL_AGENDA = Environment(undefined=StrictUndefined, autoescape=True, trim_blocks=True,
-                           lstrip_blocks=True).from_string("""<!DOCTYPE html>
+PANEL_AGENDA = templating.environment().from_string("""<!DOCTYPE html>
 <html lang="en-GB">
 <head><meta charset="utf-8"><title>{{ name }}: agenda</title></head>
 <body style="font-family: Arial, Helvetica, sans-serif; font-size: 14px; max-width: 760px;">

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from functools import cache
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
 from concerns.casework.views import deadlines_view, register
+from concerns.domain import resources
 from concerns.domain.formatting import ukdate
 from concerns.domain.policy import policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS
@@ -27,7 +26,14 @@ from concerns.domain.terms import Term
 from concerns.domain.untrusted import safe_filename
 from concerns.notify.directory import Directory
 from concerns.notify.letterdata import reports_dir
-from concerns.notify.outbox import TEMPLATES, council_name, inline_attachment, queue, render_pair, sign_off
+from concerns.notify.outbox import (
+    council_name,
+    inline_attachment,
+    mail_environment,
+    queue,
+    render_pair,
+    sign_off,
+)
 from concerns.notify.wording import category, event, kind, pathway, plain_note, sentence, state
 from concerns.output.mail import MailSettings
 from concerns.output.mail.pdf import html_to_pdf
@@ -35,17 +41,7 @@ from models import Case, CaseEvent, School
 from statemachines.pathways import SYSTEM_TRIGGERS
 
 NEXT_STEPS = 3  # the next dated steps shown per school
-PRINT_CSS = TEMPLATES / "report.print.css"
-
-
-@cache
-def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html", "html.j2"], default_for_string=False),
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["ukdate"] = ukdate
-    env.filters["sentence"] = sentence
-    return env
+PRINT_CSS = resources.REPORT_PRINT_CSS
 
 
 def previous_term_start(policy, term: Term) -> date:
@@ -165,7 +161,7 @@ def write_report(session: Session, settings: MailSettings, directory: Directory,
                  scheduled: int) -> dict:
     """Build, keep and mail the authority's termly report. Returns the summary the flow publishes."""
     report = build_report(session, directory, la, as_of, scheduled)
-    env = _environment()
+    env = mail_environment()  # the report's templates are beside the mails'
     fragment = env.get_template("report_body.html.j2").render(**report)
     document = env.get_template("report_document.html.j2").render(body=fragment, sign_off=sign_off(la), **report)
     markdown = env.get_template("report.md.j2").render(**report)

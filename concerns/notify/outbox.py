@@ -15,48 +15,36 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from sqlmodel import Session, select
 
+from concerns.domain import resources
 from concerns.domain.desklinks import desk_url, school_link
-from concerns.domain.formatting import ukdate, uktime
+from concerns.domain.formatting import ukdate
 from concerns.domain.policy import policy_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.reminders import CheckResult, Item
 from concerns.notify.wording import citation, detail, kind, pathway, plain_note, sentence
+from concerns.output import templating
 from concerns.output.mail import MailSettings, message_id_for
 from models import Notification
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "mail"
+TEMPLATES = resources.MAIL
 STATUSES = ("pending", "deferred", "failed", "sent")
-
-
-def humanise(value: str) -> str:
-    return str(value).replace("_", " ")
 
 
 @cache
 def mail_environment() -> Environment:
     """One environment for every mail: Jinja caches each template compiled once (compiling them per message
     cost the termly review half its time)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html", "html.j2"], default_for_string=False),
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["ukdate"] = ukdate
-    env.filters["humanise"] = humanise
-    env.filters["uktime"] = uktime
-    env.filters["citation"] = citation
-    env.filters["sentence"] = sentence
-    env.globals["detail"] = detail
-    env.filters["plain_note"] = plain_note
-    env.filters["kind_words"] = kind
-    env.filters["pathway_words"] = pathway
-    env.globals["sign_off"] = sign_off
-    # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
-    env.globals["school_link"] = school_link
-    env.globals["desk_url"] = desk_url
-    return env
+    return templating.environment(
+        TEMPLATES,
+        filters={"citation": citation, "sentence": sentence, "plain_note": plain_note, "kind_words": kind,
+                 "pathway_words": pathway},
+        # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
+        globals={"detail": detail, "sign_off": sign_off, "school_link": school_link, "desk_url": desk_url},
+    )
 
 
 def council_name(la: str) -> str:

@@ -35,7 +35,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 # Copy lists, formatting and the letter's parties are pure domain modules; the filters and the dataclasses
 # are re-exported here for existing callers.
@@ -71,6 +71,7 @@ from concerns.domain.letterspecs import (  # noqa: F401
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
 from concerns.domain.tomlcheck import MAX_DEPTH, too_deep
+from concerns.output import templating
 
 # --- Dates on which the wording of a letter changes: looked up in the rule book (concerns/domain/rules.py) ---
 # Education and Adoption Act 2016 s2: from this day the issuer sets the compliance period and the right
@@ -390,26 +391,8 @@ def spec_for(kind: str) -> LetterSpec:
 def _environment(dirs: tuple[Path, ...]) -> Environment:
     """One environment for every letter: the built-in templates, then the authority's policy folder (its
     `letters/<kind>.html.j2` extend the built-in `letters/_base.html.j2`)."""
-    env = Environment(
-        loader=FileSystemLoader([TEMPLATES_DIR, *(d.parent for d in dirs if d != BUILTIN_LETTERS)]),
-        # Every template here is HTML; school names and officers' text are data and must be escaped.
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        ukdate=ukdate,
-        uktime=uktime,
-        ukwhen=ukwhen,
-        join_and=join_and,
-        lines=address_lines,
-        with_deadline=with_deadline,
-        party_line=party_line,
-    )
-    # Dates of law in a letter's wording come from the rule book: {{ rule_starts("<rule id>") | ukdate(false) }}.
-    env.globals.update(academic_year=academic_year, rule_starts=DEFAULT_RULES.starts)
-    return env
+    # Every template here is HTML (letters/<kind>.html.j2): school names and officers' text are escaped.
+    return templating.environment(TEMPLATES_DIR, *(d.parent for d in dirs if d != BUILTIN_LETTERS))
 
 
 _ENV = _environment((BUILTIN_LETTERS,))

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from functools import cache
 from itertools import repeat
 from operator import itemgetter
-from pathlib import Path
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -32,11 +31,12 @@ from sqlmodel import Session, create_engine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from concerns.domain import resources
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = resources.MIGRATIONS
 DEFAULT_URL = "sqlite:///concerns.db"
 DEFAULT_WAIT_SECONDS = 30
 # An unreachable PostgreSQL server is reported after this long, not after the driver's default.

@@ -49,7 +49,7 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
         page.wait_for_url(f"{live.base}/schools/100001?done=recorded#timeline")
         assert page.get_by_role("status").inner_text() == "The event was recorded."
         row = page.locator("tr", has_text="Statement of action").first
-        assert "met on mon 16 nov 2026" in row.inner_text().lower()
+        assert "met on monday 16 november 2026" in row.inner_text().lower()
         assert f"Recorded by {OFFICER}" in page.locator("#timeline ~ ol").inner_text()
 
         # My week no longer lists it.

@@ -14,10 +14,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +34,7 @@ from concerns.app.web.letterform import (
     prefill,
 )
 from concerns.casework import cases, views
+from concerns.domain import resources
 from concerns.domain.clock import today as system_today
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN
@@ -42,13 +42,14 @@ from concerns.jobs.categorisation import decide_category
 from concerns.notify.directory import Directory
 from concerns.notify.drafting import bind_to_case, draft_letter, letter_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
+from concerns.output import templating
 from concerns.output.letters import LETTER_KINDS
 from concerns.store.db import session_scope
 from models import Inspection, Letter, LetterForm, Notification, Officer, School
 from statemachines.case import CaseFile
 from statemachines.pathways import EVENTS_NEEDING_UNTIL, PATHWAYS, allowed_events
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "web"
+TEMPLATES = resources.WEB
 SESSION_COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_login"  # anti-forgery token of the sign-in form, before there is a session
 MAX_BODY = 512 * 1024
@@ -98,12 +99,8 @@ class Ctx:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters["label"] = desk.label
-    env.filters["ukdate"] = lambda iso: date.fromisoformat(iso[:10]).strftime("%a %-d %b %Y") if iso else ""
-    env.globals["PATHWAYS"] = PATHWAYS
-    return env
+    # The views give dates as ISO 8601 text: the pages write them with `| isodate | ukdate`.
+    return templating.environment(TEMPLATES, filters={"label": desk.label}, globals={"PATHWAYS": PATHWAYS})
 
 
 ENV = _environment()

@@ -15,8 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
-LETTER_PRINT_CSS = TEMPLATES / "letters" / "print.css"
+from concerns.domain.resources import LETTER_PRINT_CSS
 
 
 class PdfUnavailable(RuntimeError):
