@@ -13,7 +13,6 @@ meet or cancel dated rows that the daily flow checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 from transitions import Machine, MachineError, Transition
 
@@ -556,7 +555,3 @@ def mermaid_diagram() -> str:
 
 def describe_state(state: str) -> str:
     return STATES[state][1]
-
-
-def days_label(day: date) -> str:
-    return day.strftime("%a %d %b %Y")

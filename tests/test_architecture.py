@@ -3,6 +3,7 @@ each other, directly or round a longer loop (docs/decisions.md, D10)."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 from pathlib import Path
 
@@ -62,3 +63,30 @@ def test_no_cycle_between_modules():
               for imported in graph.find_modules_directly_imported_by(module)
               if imported != module and graph.chain_exists(importer=imported, imported=module)]
     assert not cycles, f"modules in an import cycle: {cycles}"
+
+
+def _strftime_uses(path: Path) -> list[int]:
+    """Lines calling strftime, directly or through a format spec ("{day:%d %B}" is strftime underneath)."""
+    def uses(node: ast.AST) -> bool:
+        if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            return "%" in ast.unparse(node.format_spec)
+        return isinstance(node, ast.Attribute) and node.attr == "strftime"
+
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(), filename=str(path))) if uses(node)]
+
+
+# The desk's own date filter, which is being replaced by concerns.domain.formatting's; only that line.
+_STRFTIME_ALLOWED = {"concerns/app/web/app.py": 'env.filters["ukdate"]'}
+
+
+def test_dates_are_written_by_the_formatting_module_not_strftime():
+    # strftime's day and month names follow the process locale (LC_TIME), and a second way of writing a
+    # date drifts from the first: concerns.domain.formatting writes dates and times, in words and for machines.
+    offenders = []
+    for package in ("concerns", "flows", "statemachines", "models"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            lines = path.read_text().splitlines()
+            offenders += [f"{name}:{n}" for n in _strftime_uses(path)
+                          if not (name in _STRFTIME_ALLOWED and _STRFTIME_ALLOWED[name] in lines[n - 1])]
+    assert not offenders, f"strftime (use concerns.domain.formatting): {offenders}"

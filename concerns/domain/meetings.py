@@ -202,7 +202,7 @@ def parse_meeting(item: Mapping[str, Any], where: str, index: int, roles: Collec
     length = _int(item, "length_minutes", where, index, 120, 15)
     last_end = datetime.combine(date.min, times[-1]) + timedelta(minutes=length)
     if last_end.date() != date.min:
-        raise MeetingsError(f"{_where(where, index, 'times')}: a meeting at {times[-1]:%H:%M} lasting {length} "
+        raise MeetingsError(f"{_where(where, index, 'times')}: a meeting at {times[-1].isoformat('minutes')} lasting {length} "
                             "minutes would run past midnight")
     lead = _int(item, "min_lead_days", where, index, 15, 0)
     papers = _int(item, "papers_due_days_before", where, index, None, 0)
