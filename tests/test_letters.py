@@ -341,6 +341,21 @@ def test_warning_notice_legacy_period_cannot_be_calendar_days(community_school, 
         )
 
 
+def test_warning_notice_legacy_period_skips_bank_holidays(community_school, authority):
+    # Given Friday 18 December 2015: Christmas Day, the Boxing Day substitute (28 December) and New Year's
+    # Day are not working days, so the 15th working day following is Wednesday 13 January 2016, not the
+    # 8th, the 15th weekday.
+    with pytest.raises(ValueError, match="cannot be before Wednesday 13 January 2016 .got compliance_end Monday 11"):
+        render_letter(
+            "warning_notice",
+            school=community_school,
+            authority=authority,
+            on=date(2015, 12, 18),
+            reference="R",
+            **warning_notice_details(compliance_end=date(2016, 1, 11)),
+        )
+
+
 def test_warning_notice_compliance_end_must_follow_the_notice(community_school, authority):
     with pytest.raises(ValueError, match="compliance_end must be after"):
         draft("warning_notice", community_school, authority, **warning_notice_details(compliance_end=ON))
