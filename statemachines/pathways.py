@@ -17,15 +17,14 @@ from dataclasses import dataclass, field, replace
 from transitions import Machine, MachineError, Transition
 
 from concerns.domain.formatting import ukdate
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy
 from concerns.domain.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
 from statemachines.deadlines import FACTORIES, local_deadlines, recurring_deadlines
 from statemachines.events import EventContext
 
-PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
-
-# state -> (pathway, what it means to an officer)
+# state -> (pathway, one of concerns.domain.pathways.PATHWAYS; what it means to an officer)
 STATES: dict[str, tuple[str | None, str]] = {
     "start": (None, "no case yet"),
     # 1. requires improvement / needs attention
@@ -67,7 +66,8 @@ LA_ACTIVE = ["concern_confirmed", "warning_letter_sent", "warning_notice_given",
 LA = ["concern_raised", *LA_ACTIVE, "exit_monitoring"]
 AOC = ["aoc_concern_raised", "aoc_category", "aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring",
        "aoc_warning_letter_sent", "aoc_referred"]
-OPEN_STATES = [*RI, *SWK, *SM, *LA, *AOC]
+# The open states, pathway by pathway in the domain's order.
+OPEN_STATES = [state for pathway in PATHWAYS for state, (on, _) in STATES.items() if on == pathway]
 
 JUDGEMENT_TRIGGERS = {
     "ri": "judged_requires_improvement",

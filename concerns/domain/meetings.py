@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.terms import Term
 
 
@@ -26,7 +27,6 @@ class MeetingsError(ValueError):
 CADENCES = ("term", "half_term")
 SCOPES = ("school", "panel")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
 OFSTED_CATEGORIES = ("SM", "RSI", "RI", "NA", "LA")
 # The school's own people a school meeting can invite (they hold these roles for the school).
 SCHOOL_ROLES = ("headteacher", "chair_of_governors", "vice_chair", "governor", "clerk")

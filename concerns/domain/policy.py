@@ -22,6 +22,7 @@ from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
 from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
 
@@ -211,8 +212,6 @@ def _date(value: Any, where: str) -> date:
 TOP_LEVEL = {"authority", "aliases", "title", "source", "boroughs", "categories", "roles", "responsible",
              "meetings", "escalation", "local_deadlines", "events", "terms", "closures", "rules",
              "reminder_offsets", "letters"}
-PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
-                 "academy_of_concern")
 
 
 class _Problems:
@@ -366,8 +365,8 @@ def _event(item: Mapping[str, Any], i: int, found: _Problems) -> LocalEvent | No
     if not ok:
         found.add(f"events[{i}].name", event.name, "must be lower-case letters, digits and _")
     for pathway in event.pathways:
-        if pathway not in PATHWAY_NAMES:
-            found.add(f"events.{event.name}.pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
+        if pathway not in PATHWAYS:
+            found.add(f"events.{event.name}.pathways", pathway, f"is not a pathway ({', '.join(PATHWAYS)})")
             ok = False
     if not event.pathways:
         found.add(f"events.{event.name}.pathways", [], "names no pathway: say where it may be recorded")

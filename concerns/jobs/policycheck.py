@@ -13,8 +13,9 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy, PolicyError, all_policies, parse_policy
-from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE, PATHWAYS
+from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE
 
 
 def letter_kinds() -> frozenset[str]:
