@@ -90,3 +90,27 @@ def test_dates_are_written_by_the_formatting_module_not_strftime():
             offenders += [f"{name}:{n}" for n in _strftime_uses(path)
                           if not (name in _STRFTIME_ALLOWED and _STRFTIME_ALLOWED[name] in lines[n - 1])]
     assert not offenders, f"strftime (use concerns.domain.formatting): {offenders}"
+
+
+def _names_bound_by_import(tree: ast.Module) -> set[str]:
+    return {alias.asname or alias.name.split(".")[0] for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
+
+
+# The command line, being made a package, keeps its import of LETTER_KINDS until then.
+_LETTERS_IMPORT_ALLOWED = {("concerns/app/cli.py", "LETTER_KINDS")}
+
+
+def test_what_letters_imports_is_imported_from_where_it_is_defined():
+    # A name concerns.output.letters imports (a formatting filter, LetterSchool, LETTER_KINDS) has one
+    # import path, its own module's: a second path through letters hides where it is defined.
+    borrowed = _names_bound_by_import(ast.parse((ROOT / "concerns/output/letters.py").read_text()))
+    offenders = []
+    for package in (*PACKAGES, "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(), filename=name)):
+                if isinstance(node, ast.ImportFrom) and node.module == "concerns.output.letters":
+                    offenders += [f"{name}:{node.lineno} {alias.name}" for alias in node.names
+                                  if alias.name in borrowed and (name, alias.name) not in _LETTERS_IMPORT_ALLOWED]
+    assert not offenders, f"import these from the module that defines them: {offenders}"

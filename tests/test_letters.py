@@ -11,20 +11,11 @@ from jinja2 import UndefinedError
 from sqlmodel import select
 
 from concerns.domain.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
+from concerns.domain.formatting import academic_year, join_and, ukdate, ukwhen
+from concerns.domain.letterparties import LetterParty, LetterSchool
+from concerns.domain.letterspecs import LETTER_KINDS, TEMPLATES_DIR
 from concerns.domain.policy import FUNCTIONS
-from concerns.output.letters import (
-    LETTER_KINDS,
-    TEMPLATES_DIR,
-    LetterAuthority,
-    LetterParty,
-    LetterSchool,
-    academic_year,
-    html_to_text,
-    join_and,
-    render_letter,
-    ukdate,
-    ukwhen,
-)
+from concerns.output.letters import LetterAuthority, html_to_text, render_letter
 
 # --- Realistic fixtures ----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE
 
 def letter_kinds() -> frozenset[str]:
     # Imported here: the letters bring Jinja, which a policy without letter settings does not need.
-    from concerns.output.letters import LETTER_KINDS
+    from concerns.domain.letterspecs import LETTER_KINDS
 
     return frozenset(LETTER_KINDS)
 

@@ -20,11 +20,12 @@ from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, get_school, open_case_rows
 from concerns.domain.formatting import iso_basic, ukdate
+from concerns.domain.letterspecs import LETTER_KINDS, LetterSpecError
 from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
-from concerns.output.letters import LETTER_KINDS, LetterSpecError, render_letter, spec_for
+from concerns.output.letters import render_letter, spec_for
 from concerns.output.mail import MailSettings
 from models import Case, CaseEvent, Deadline, Inspection, Letter, Notification, School
 

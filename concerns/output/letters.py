@@ -37,11 +37,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-# Copy lists, formatting and the letter's parties are pure domain modules; the filters and the dataclasses
-# are re-exported here for existing callers.
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.copylists import addressees_for, copies_for, recipient_rules
-from concerns.domain.formatting import (  # noqa: F401
+from concerns.domain.formatting import (
     academic_year,
     address_lines,
     join_and,
@@ -50,15 +48,14 @@ from concerns.domain.formatting import (  # noqa: F401
     ukwhen,
     with_deadline,
 )
-from concerns.domain.letterparties import (  # noqa: F401
-    FOUNDATION_OR_VOLUNTARY_TYPES,
+from concerns.domain.letterparties import (
     LetterParty,
     LetterSchool,
     greeting_name,
     party_line,
 )
 from concerns.domain.lettersettings import LetterSetting
-from concerns.domain.letterspecs import (  # noqa: F401
+from concerns.domain.letterspecs import (
     BUILTIN_LETTERS,
     COMMON,
     LETTER_KINDS,
@@ -452,10 +449,6 @@ def _local_copies(kind: str, authority: LetterAuthority) -> list[LetterParty]:
     return out
 
 
-def _reference(spec: LetterSpec, school: LetterSchool, on: date, reference: str) -> str:
-    return reference.strip()
-
-
 def render_letter(
     kind: str, *, school: LetterSchool, authority: LetterAuthority, on: date, reference: str, **details: Any
 ) -> RenderedLetter:
@@ -515,7 +508,7 @@ def render_letter(
         "school": school,
         "authority": authority,
         "on": on,
-        "reference": _reference(spec, school, on, reference),
+        "reference": reference.strip(),
         "signatory": signatory,
         "contact": contact,
         "addressees": addressees,
