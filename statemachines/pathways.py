@@ -100,7 +100,7 @@ class Step:
 CATEGORY_OPEN = ("statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return")
 
 
-def _category_steps(prefix: str, pathway: str, level: str) -> list[Step]:
+def _category_steps(prefix: str, level: str) -> list[Step]:
     """Serious weaknesses and special measures follow the same procedure: one builder, two pathways."""
     states = [f"{prefix}_statement_due", f"{prefix}_monitoring", f"{prefix}_academy_order"]
     trigger = JUDGEMENT_TRIGGERS[level]
@@ -165,8 +165,8 @@ STEPS: list[Step] = [
     Step("close_school", RI, "closed", cancel=("*",), close="school_closed",
          law="EIA 2006 s15 (LA proposals) or s68 (SoS direction)"),
     # 2 and 3. categories of concern, maintained schools
-    *_category_steps("swk", "serious_weaknesses", "rsi"),
-    *_category_steps("sm", "special_measures", "sm"),
+    *_category_steps("swk", "rsi"),
+    *_category_steps("sm", "sm"),
     # 5. an academy judged to be in a category: academy of concern, no statement of action
     Step("judged_serious_weaknesses", "start", "aoc_category", ("is_academy",),
          create=("hmi_monitoring", "reinspection", "safeguarding_return"),
