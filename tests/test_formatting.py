@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from concerns.domain.clock import as_utc
 from concerns.domain.formatting import iso_basic, london_datetime, slashed_date
 
 
@@ -30,3 +31,9 @@ def test_iso_basic_for_dates_and_datetimes():
 
 def test_slashed_date_as_the_csv_files_write_it():
     assert slashed_date(date(2013, 11, 9)) == "09/11/2013"
+
+
+def test_as_utc_reads_a_naive_moment_as_utc_as_the_store_does():
+    london = datetime(2026, 6, 6, 9, 5, tzinfo=ZoneInfo("Europe/London"))
+    assert as_utc(london) == london and as_utc(london).tzinfo is UTC
+    assert as_utc(datetime(2026, 6, 6, 8, 5)) == london
