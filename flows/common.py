@@ -127,7 +127,7 @@ def sending_run_name() -> str:
     reads as a timetable rather than ~56 identical names a day."""
     when = flow_run.scheduled_start_time or datetime.now(LONDON)
     when = when.astimezone(LONDON) if when.tzinfo else when
-    return f"send-notifications {when:%Y-%m-%d %H:%M}"
+    return f"send-notifications {when.replace(tzinfo=None).isoformat(' ', 'minutes')}"
 
 
 # The jobs' summary keys as an operator reads them in the Prefect UI: an artifact is read by people,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from prefect import flow, get_run_logger
@@ -22,6 +22,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterLevel
 from prefect.client.schemas.sorting import LogSort
 
+from concerns.domain.formatting import london_datetime
 from concerns.output.mail import OutgoingMail, build_message, transport_for
 from flows.send_notifications import mail_settings_from_blocks
 
@@ -39,7 +40,7 @@ def alert_text(flow_name: str, run_name: str, state: str, message: str, when: da
                error_lines: list[str], link: str | None) -> tuple[str, str]:
     """(subject, body) of the operator's mail, in plain words."""
     subject = f"Schools causing concern: the {flow_name} run {run_name} {state.lower()}"
-    when_text = when.astimezone(UTC).strftime("%d %B %Y at %H:%M UTC") if when else "at an unknown time"
+    when_text = london_datetime(when) if when else "at an unknown time"
     lines = [
         f"The scheduled work \"{flow_name}\" did not finish as it should.",
         "",

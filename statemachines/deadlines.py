@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from concerns.domain import rules
-from concerns.domain.calendar import DayKind, add_months
+from concerns.domain.calendar import DayKind
 from statemachines.case import Deadline
 from statemachines.events import EventContext, MachineModel
 
@@ -134,7 +136,7 @@ def local_deadlines(model: MachineModel, ctx: EventContext) -> list[Deadline]:
         if local.unit == "working_days":
             due = model.policy.calendar(DayKind.statutory).add_working_days(ctx.on, local.count)
         elif local.unit == "months":
-            due = add_months(ctx.on, local.count)
+            due = ctx.on + relativedelta(months=local.count)
         else:
             due = ctx.on + timedelta(days=local.count)
         made.append(Deadline(kind=local.kind, due=due, responsible=local.responsible,
@@ -158,7 +160,7 @@ def recurring_deadlines(model: MachineModel, ctx: EventContext, meet: set[str]) 
         if local is None or not local.applies_to(model.school.maintained):
             continue
         if local.every == "year":
-            due = add_months(deadline.due, 12)
+            due = deadline.due + relativedelta(years=1)
         else:
             terms = model.policy.terms
             due = terms.next_term_starting_after(terms.current_or_next_term(ctx.on).end).end

@@ -13,20 +13,18 @@ meet or cancel dated rows that the daily flow checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
 
 from transitions import Machine, MachineError, Transition
 
 from concerns.domain.formatting import ukdate
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy
 from concerns.domain.rules import RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
 from statemachines.deadlines import FACTORIES, local_deadlines, recurring_deadlines
 from statemachines.events import EventContext
 
-PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
-
-# state -> (pathway, what it means to an officer)
+# state -> (pathway, one of concerns.domain.pathways.PATHWAYS; what it means to an officer)
 STATES: dict[str, tuple[str | None, str]] = {
     "start": (None, "no case yet"),
     # 1. requires improvement / needs attention
@@ -68,7 +66,8 @@ LA_ACTIVE = ["concern_confirmed", "warning_letter_sent", "warning_notice_given",
 LA = ["concern_raised", *LA_ACTIVE, "exit_monitoring"]
 AOC = ["aoc_concern_raised", "aoc_category", "aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring",
        "aoc_warning_letter_sent", "aoc_referred"]
-OPEN_STATES = [*RI, *SWK, *SM, *LA, *AOC]
+# The open states, pathway by pathway in the domain's order.
+OPEN_STATES = [state for pathway in PATHWAYS for state, (on, _) in STATES.items() if on == pathway]
 
 JUDGEMENT_TRIGGERS = {
     "ri": "judged_requires_improvement",
@@ -101,7 +100,7 @@ class Step:
 CATEGORY_OPEN = ("statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return")
 
 
-def _category_steps(prefix: str, pathway: str, level: str) -> list[Step]:
+def _category_steps(prefix: str, level: str) -> list[Step]:
     """Serious weaknesses and special measures follow the same procedure: one builder, two pathways."""
     states = [f"{prefix}_statement_due", f"{prefix}_monitoring", f"{prefix}_academy_order"]
     trigger = JUDGEMENT_TRIGGERS[level]
@@ -166,8 +165,8 @@ STEPS: list[Step] = [
     Step("close_school", RI, "closed", cancel=("*",), close="school_closed",
          law="EIA 2006 s15 (LA proposals) or s68 (SoS direction)"),
     # 2 and 3. categories of concern, maintained schools
-    *_category_steps("swk", "serious_weaknesses", "rsi"),
-    *_category_steps("sm", "special_measures", "sm"),
+    *_category_steps("swk", "rsi"),
+    *_category_steps("sm", "sm"),
     # 5. an academy judged to be in a category: academy of concern, no statement of action
     Step("judged_serious_weaknesses", "start", "aoc_category", ("is_academy",),
          create=("hmi_monitoring", "reinspection", "safeguarding_return"),
@@ -556,7 +555,3 @@ def mermaid_diagram() -> str:
 
 def describe_state(state: str) -> str:
     return STATES[state][1]
-
-
-def days_label(day: date) -> str:
-    return day.strftime("%a %d %b %Y")

@@ -3,6 +3,7 @@ each other, directly or round a longer loop (docs/decisions.md, D10)."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 from pathlib import Path
 
@@ -62,3 +63,54 @@ def test_no_cycle_between_modules():
               for imported in graph.find_modules_directly_imported_by(module)
               if imported != module and graph.chain_exists(importer=imported, imported=module)]
     assert not cycles, f"modules in an import cycle: {cycles}"
+
+
+def _strftime_uses(path: Path) -> list[int]:
+    """Lines calling strftime, directly or through a format spec ("{day:%d %B}" is strftime underneath)."""
+    def uses(node: ast.AST) -> bool:
+        if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+            return "%" in ast.unparse(node.format_spec)
+        return isinstance(node, ast.Attribute) and node.attr == "strftime"
+
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(), filename=str(path))) if uses(node)]
+
+
+# The desk's own date filter, which is being replaced by concerns.domain.formatting's; only that line.
+_STRFTIME_ALLOWED = {"concerns/app/web/app.py": 'env.filters["ukdate"]'}
+
+
+def test_dates_are_written_by_the_formatting_module_not_strftime():
+    # strftime's day and month names follow the process locale (LC_TIME), and a second way of writing a
+    # date drifts from the first: concerns.domain.formatting writes dates and times, in words and for machines.
+    offenders = []
+    for package in ("concerns", "flows", "statemachines", "models"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            lines = path.read_text().splitlines()
+            offenders += [f"{name}:{n}" for n in _strftime_uses(path)
+                          if not (name in _STRFTIME_ALLOWED and _STRFTIME_ALLOWED[name] in lines[n - 1])]
+    assert not offenders, f"strftime (use concerns.domain.formatting): {offenders}"
+
+
+def _names_bound_by_import(tree: ast.Module) -> set[str]:
+    return {alias.asname or alias.name.split(".")[0] for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
+
+
+# The command line, being made a package, keeps its import of LETTER_KINDS for now.
+_LETTERS_IMPORT_ALLOWED = {("concerns/app/cli.py", "LETTER_KINDS"), ("concerns/app/cli/letters.py", "LETTER_KINDS")}
+
+
+def test_what_letters_imports_is_imported_from_where_it_is_defined():
+    # A name concerns.output.letters imports (a formatting filter, LetterSchool, LETTER_KINDS) has one
+    # import path, its own module's: a second path through letters hides where it is defined.
+    borrowed = _names_bound_by_import(ast.parse((ROOT / "concerns/output/letters.py").read_text()))
+    offenders = []
+    for package in (*PACKAGES, "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(), filename=name)):
+                if isinstance(node, ast.ImportFrom) and node.module == "concerns.output.letters":
+                    offenders += [f"{name}:{node.lineno} {alias.name}" for alias in node.names
+                                  if alias.name in borrowed and (name, alias.name) not in _LETTERS_IMPORT_ALLOWED]
+    assert not offenders, f"import these from the module that defines them: {offenders}"

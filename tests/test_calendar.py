@@ -6,10 +6,11 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concerns.domain.calendar import DayKind, WorkingDayCalendar, add_months, england_bank_holidays
+from concerns.domain.calendar import DayKind, WorkingDayCalendar, england_bank_holidays
 from concerns.domain.terms import TermCalendar, default_terms, terms_from_config
 from tests.conftest import d, shared_file
 
@@ -101,7 +102,8 @@ def test_bank_holiday_feeds_cover_2012_to_2027():
     ("2026-01-31", 1, "2026-02-28"),
 ])
 def test_calendar_months(start, months, expected):
-    assert add_months(d(start), months) == d(expected)
+    # "Within N months" is dateutil's relativedelta: the same day number, clipped to the month's last day.
+    assert d(start) + relativedelta(months=months) == d(expected)
 
 
 def test_default_terms_have_the_english_shape():

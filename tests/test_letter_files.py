@@ -11,9 +11,15 @@ import pytest
 
 from concerns.domain.letterparties import LetterParty, LetterSchool, greeting_name
 from concerns.domain.lettersettings import parse_letter_settings
-from concerns.domain.letterspecs import BUILTIN_LETTERS, LetterSpecError, load_letter_specs, parse_letter_spec
+from concerns.domain.letterspecs import (
+    BUILTIN_LETTERS,
+    LETTER_KINDS,
+    LetterSpecError,
+    load_letter_specs,
+    parse_letter_spec,
+)
 from concerns.domain.policy import FUNCTIONS, PolicyError, parse_policy
-from concerns.output.letters import CHECKS, LETTER_KINDS, LetterAuthority, render_letter
+from concerns.output.letters import CHECKS, LetterAuthority, render_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 ON = date(2026, 11, 25)

@@ -11,20 +11,11 @@ from jinja2 import UndefinedError
 from sqlmodel import select
 
 from concerns.domain.copylists import COPY_LISTS, addressees_for, copies_for, recipient_rules
+from concerns.domain.formatting import academic_year, join_and, ukdate, ukwhen
+from concerns.domain.letterparties import LetterParty, LetterSchool
+from concerns.domain.letterspecs import LETTER_KINDS, TEMPLATES_DIR
 from concerns.domain.policy import FUNCTIONS
-from concerns.output.letters import (
-    LETTER_KINDS,
-    TEMPLATES_DIR,
-    LetterAuthority,
-    LetterParty,
-    LetterSchool,
-    academic_year,
-    html_to_text,
-    join_and,
-    render_letter,
-    ukdate,
-    ukwhen,
-)
+from concerns.output.letters import LetterAuthority, html_to_text, render_letter
 
 # --- Realistic fixtures ----------------------------------------------------------------------------
 
@@ -329,16 +320,18 @@ def test_warning_notice_given_on_selects_the_regime(community_school, authority)
     assert "Friday 15 April 2016" in letter.text
 
 
-def test_warning_notice_legacy_period_cannot_be_calendar_days(community_school, authority):
-    with pytest.raises(ValueError, match="15th working day"):
-        render_letter(
-            "warning_notice",
-            school=community_school,
-            authority=authority,
-            on=date(2016, 3, 1),
-            reference="R",
-            **warning_notice_details(compliance_end=date(2016, 3, 16)),
-        )
+@pytest.mark.parametrize(("given", "end", "refusal"), [
+    # Calendar days are not working days.
+    (date(2016, 3, 1), date(2016, 3, 16), "15th working day"),
+    # Given Friday 18 December 2015: Christmas Day, the Boxing Day substitute (28 December) and New Year's
+    # Day are not working days, so the 15th working day following is Wednesday 13 January 2016, not
+    # Friday 8 January, the 15th weekday.
+    (date(2015, 12, 18), date(2016, 1, 11), "cannot be before Wednesday 13 January 2016 .got compliance_end Monday 11"),
+])
+def test_warning_notice_legacy_period_counts_working_days(community_school, authority, given, end, refusal):
+    with pytest.raises(ValueError, match=refusal):
+        render_letter("warning_notice", school=community_school, authority=authority, on=given, reference="R",
+                      **warning_notice_details(compliance_end=end))
 
 
 def test_warning_notice_compliance_end_must_follow_the_notice(community_school, authority):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from concerns.domain.judgements import Grade, Judgement, Outcome, summarise
+from concerns.domain.pathways import PATHWAYS
 from statemachines.case import CaseFile
 from statemachines.pathways import (
     MACHINE,
     OPEN_STATES,
-    PATHWAYS,
     STATES,
     STEPS,
     EventContext,
@@ -197,6 +197,13 @@ def test_safeguarding_only_category_gets_a_return_visit(community, derbyshire):
     ctx = EventContext("judged_serious_weaknesses", d("2026-11-30"), judgement=card, summary=summarise(card))
     case, _ = open_case(community, derbyshire, ctx)
     assert kinds(case)["safeguarding_return"] == "2027-02-28"
+
+
+def test_the_machines_states_are_on_the_domains_pathways_and_only_those():
+    # The policy's events and meetings are checked against concerns.domain.pathways.PATHWAYS: a state on
+    # a pathway missing there (or a pathway with no state) would pass those checks and fail on a case.
+    assert {pathway for pathway, _ in STATES.values() if pathway is not None} == set(PATHWAYS)
+    assert set(OPEN_STATES) == {state for state, (pathway, _) in STATES.items() if pathway is not None}
 
 
 def test_every_pathway_is_reachable_from_start(community, academy, derbyshire):

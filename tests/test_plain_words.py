@@ -17,10 +17,10 @@ import pytest
 
 from concerns.app.demo import load_demo
 from concerns.app.demo_term import run_demo_term
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.rules import RULES
 from concerns.domain.terms import TERM_NAMES
 from concerns.store.db import session_scope, upgrade
-from statemachines.pathways import PATHWAYS
 
 # What only the people who wrote the code would say. Each pattern names what it catches.
 INTERNAL = {

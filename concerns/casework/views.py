@@ -43,7 +43,8 @@ def _events_by_case(session: Session, case_ids: list[int]) -> dict[int, list[Cas
 
 def deadline_json(d, as_of: date, historical: bool = False) -> dict:
     # An imported deadline that was already past on import is history: the product cannot know whether
-    # it was met, so it is neither "missed" nor reminded about (issue: history is not news).
+    # it was met, so it is neither "missed" nor reminded about; what happened before the import is a
+    # record to read, not something new for an officer to act on.
     status = d.status_on(as_of)
     status = "historical" if historical and status in ("missed", "passed") else status
     return {"kind": d.kind, "due": d.due.isoformat(), "status": status, "historical": historical,

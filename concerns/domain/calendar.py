@@ -127,14 +127,3 @@ class WorkingDayCalendar:
             day += timedelta(days=1)
         return day
 
-
-def add_months(start: date, months: int) -> date:
-    """Calendar-month arithmetic: same day number, clipped to the month's last day.
-
-    "Within 3 months" of 30 Nov is 28/29 Feb; of 31 Aug plus 30 months is 28/29 Feb.
-    """
-    month_index = start.month - 1 + months
-    year = start.year + month_index // 12
-    month = month_index % 12 + 1
-    last = _stdcal.monthrange(year, month)[1]
-    return date(year, month, min(start.day, last))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 LONDON = "Europe/London"
@@ -30,6 +30,16 @@ class FixedClock:
 
 def today(clock: Clock | None = None) -> date:
     return (clock or SystemClock()).now().date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment, aware and in UTC.
+
+    The store gives datetimes back aware, in UTC, on SQLite too: sqlmodel's UTCDateTime refuses a naive
+    value on write and adds UTC to an offset-less one on read (docs/decisions.md, D11). A naive value
+    here therefore never came from the store but from a row built in memory; it is read as UTC, the
+    same rule UTCDateTime applies."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- dates that cannot be meant ----------------------------------------------------------------------

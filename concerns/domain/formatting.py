@@ -1,7 +1,9 @@
 """Writing dates, times and lists the British way, for letters, mails and reports.
 
 Pure Python: our own month and day names rather than strftime, so the output does not depend on the
-process locale. concerns.output.letters registers these as Jinja filters and re-exports them.
+process locale (strftime's %A and %B follow LC_TIME). concerns.output.letters registers these as Jinja
+filters. The one machine format, ISO 8601's basic format, is here too (iso_basic), so that no module
+needs strftime (tests/test_architecture.py keeps it that way).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from concerns.domain.clock import LONDON
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # fmt: off
@@ -45,6 +50,31 @@ def ukwhen(value: date) -> str:
     if isinstance(value, datetime) and (value.hour, value.minute) != (0, 0):
         return f"{ukdate(value)} at {uktime(value)}"
     return ukdate(value)
+
+
+def london_datetime(moment: datetime) -> str:
+    """An aware moment as the authority's wall clock shows it, for operators: '6 December 2026 at 20:15'
+    (Europe/London, so British Summer Time is taken into account; 24-hour, as a log is read)."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValueError(f"london_datetime needs a timezone-aware datetime, got {moment!r}")
+    local = moment.astimezone(ZoneInfo(LONDON))
+    return f"{ukdate(local, weekday=False)} at {local.hour:02d}:{local.minute:02d}"
+
+
+def slashed_date(day: date) -> str:
+    """'19/11/2013': a date as Ofsted's and the DfE's CSV files write it, so that a refusal about a row
+    shows the date as the row has it."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
+
+
+def iso_basic(value: date) -> str:
+    """ISO 8601 basic format, for machines: '20261020' for a date, '20261020T201500' for a datetime (its
+    own wall-clock fields: convert the zone first). Letter references use the date; iCalendar's DATE and
+    DATE-TIME values are this format (RFC 5545, sections 3.3.4 and 3.3.5)."""
+    text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if isinstance(value, datetime):
+        text += f"T{value.hour:02d}{value.minute:02d}{value.second:02d}"
+    return text
 
 
 def with_deadline(item: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.terms import Term
 
 
@@ -26,7 +27,6 @@ class MeetingsError(ValueError):
 CADENCES = ("term", "half_term")
 SCOPES = ("school", "panel")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-PATHWAYS = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern", "academy_of_concern")
 OFSTED_CATEGORIES = ("SM", "RSI", "RI", "NA", "LA")
 # The school's own people a school meeting can invite (they hold these roles for the school).
 SCHOOL_ROLES = ("headteacher", "chair_of_governors", "vice_chair", "governor", "clerk")
@@ -202,7 +202,7 @@ def parse_meeting(item: Mapping[str, Any], where: str, index: int, roles: Collec
     length = _int(item, "length_minutes", where, index, 120, 15)
     last_end = datetime.combine(date.min, times[-1]) + timedelta(minutes=length)
     if last_end.date() != date.min:
-        raise MeetingsError(f"{_where(where, index, 'times')}: a meeting at {times[-1]:%H:%M} lasting {length} "
+        raise MeetingsError(f"{_where(where, index, 'times')}: a meeting at {times[-1].isoformat('minutes')} lasting {length} "
                             "minutes would run past midnight")
     lead = _int(item, "min_lead_days", where, index, 15, 0)
     papers = _int(item, "papers_due_days_before", where, index, None, 0)

@@ -24,6 +24,7 @@ from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
 from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
 from concerns.domain.tomlcheck import (
@@ -221,8 +222,6 @@ def _date(value: Any, where: str) -> date:
 
 
 # The settings a policy file may hold; anything else is a typing mistake to report.
-PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures", "la_concern",
-                 "academy_of_concern")
 
 
 def _text(value: str) -> str:
@@ -288,8 +287,8 @@ class EventTable(Strict):
     @model_validator(mode="after")
     def _pathways(self) -> EventTable:
         for pathway in self.pathways:
-            if pathway not in PATHWAY_NAMES:
-                raise Refusal("pathways", pathway, f"is not a pathway ({', '.join(PATHWAY_NAMES)})")
+            if pathway not in PATHWAYS:
+                raise Refusal("pathways", pathway, f"is not a pathway ({', '.join(PATHWAYS)})")
         if not self.pathways:
             raise Refusal("pathways", [], "names no pathway: say where it may be recorded")
         return self

@@ -23,7 +23,9 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from concerns.domain.calendar import WorkingDayCalendar, add_months
+from dateutil.relativedelta import relativedelta
+
+from concerns.domain.calendar import WorkingDayCalendar
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,7 @@ def reinspection_due(published: date, pathway: str, rules: RuleBook = DEFAULT_RU
     found = rules._reinspections.get(key)
     if found is None:
         rule = rules.in_force("reinspection", published)
-        found = rules._reinspections[key] = Computed(add_months(published, int(rule.params["months"][pathway])),
+        found = rules._reinspections[key] = Computed(published + relativedelta(months=int(rule.params["months"][pathway])),
                                                      rule)
     return found
 
@@ -353,7 +355,7 @@ def safeguarding_return_due(inspected: date, rules: RuleBook = DEFAULT_RULES) ->
         rule = rules.in_force("safeguarding_return", inspected)
     except NoRuleInForce:
         return None
-    return Computed(add_months(inspected, int(rule.params["months"])), rule)
+    return Computed(inspected + relativedelta(months=int(rule.params["months"])), rule)
 
 
 def hmi_monitoring_due(published: date, category: str, terms, rules: RuleBook = DEFAULT_RULES) -> Computed:
@@ -364,7 +366,8 @@ def hmi_monitoring_due(published: date, category: str, terms, rules: RuleBook = 
     """
     rule = rules.in_force("hmi_monitoring", published)
     if "first_within_months" in rule.params:
-        return Computed(add_months(published, int(rule.params["first_within_months"][category])), rule)
+        return Computed(published + relativedelta(months=int(rule.params["first_within_months"][category])),
+                        rule)
     return Computed(terms.next_term_starting_after(published).end, rule)
 
 

@@ -13,13 +13,14 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy, PolicyError, all_policies, parse_policy
-from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE, PATHWAYS
+from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE
 
 
 def letter_kinds() -> frozenset[str]:
     # Imported here: the letters bring Jinja, which a policy without letter settings does not need.
-    from concerns.output.letters import LETTER_KINDS
+    from concerns.domain.letterspecs import LETTER_KINDS
 
     return frozenset(LETTER_KINDS)
 

@@ -29,7 +29,7 @@ from concerns.casework.lacategories import in_force, proposals
 from concerns.domain import diary
 from concerns.domain.calendar import DayKind
 from concerns.domain.clock import check_as_of
-from concerns.domain.formatting import ukdate
+from concerns.domain.formatting import ukdate, uktime
 from concerns.domain.meetings import MeetingCadence, Period
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.terms import Term
@@ -299,7 +299,7 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, want
             # The agenda's bytes travel inside the queued mail: a later change to the file cannot touch it.
             attachments.append(inline_attachment(agenda_path.name, agenda_path.read_bytes(), "text/html"))
     with_agenda = len(attachments) > 1
-    subject = f"{summary}, {start.strftime('%A %d %B %Y')}"
+    subject = f"{summary}, {ukdate(start)}"
     queued = 0
     for person in wanted.people:
         text, html = render_pair(
@@ -380,7 +380,7 @@ def _panel_agenda(wanted: _Wanted, start: datetime, venue: str, papers_due: date
     labels = {level.key: level.label for level in policy.categories.levels}
     html = PANEL_AGENDA.render(
         name=wanted.meeting.name, authority=wanted.la, period=wanted.period.label, day=ukdate(start.date()),
-        at=start.strftime("%H:%M"), venue=venue, chair=_titled(policy, wanted.chair) if wanted.chair else None,
+        at=uktime(start), venue=venue, chair=_titled(policy, wanted.chair) if wanted.chair else None,
         invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
         levels=bool(wanted.meeting.la_categories),
         schools=[{"urn": s.school.urn, "name": s.school.name,
@@ -435,7 +435,7 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
                 for index, case in enumerate(_cases_met(w.meeting, w.schools[0])):
                     planned.append(SystemEvent(
                         w.schools[0].school, case, meeting=w.meeting.kind,
-                        note=f"{w.period.label}: {w.meeting.name} on {booking.day} at {booking.start:%H:%M}",
+                        note=f"{w.period.label}: {w.meeting.name} on {ukdate(booking.day)} at {uktime(booking.start)}",
                         extra={"meeting_on": booking.day, "term": facts_key(w.meeting, w.period),
                                "term_end": w.period.end, "lead": index == 0}))
             for u in plan.unplaced:

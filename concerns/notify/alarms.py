@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from concerns.domain.clock import as_utc
+from concerns.domain.formatting import london_datetime
 from models import Notification
 
 LONDON = ZoneInfo("Europe/London")
@@ -57,15 +59,6 @@ def _span(age: timedelta) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _london(moment: datetime) -> str:
-    return moment.astimezone(LONDON).strftime("%a %d %b %H:%M")
-
-
-def _aware(moment: datetime) -> datetime:
-    # Read back from SQLite without an offset by some drivers; the stored value is always UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _alarming(session: Session, now: datetime, limit: timedelta) -> list[tuple[Notification, str]]:
     lines = []
     rows = session.exec(select(Notification).where(Notification.status.in_(("failed", "pending", "deferred")))
@@ -76,12 +69,12 @@ def _alarming(session: Session, now: datetime, limit: timedelta) -> list[tuple[N
             lines.append((row, f"Mail failed and will not be sent {who}: {row.last_error or 'no reason recorded'}. "
                                f"After putting it right: concerns outbox retry {row.key}"))
             continue
-        waited = working_time_between(_aware(row.created_at), now)
+        waited = working_time_between(as_utc(row.created_at), now)
         if waited <= limit:
             continue
         if row.attempts or row.status == "deferred":
             why = (f"{row.last_error or 'temporary fault'} ({row.attempts} tr{'y' if row.attempts == 1 else 'ies'}; "
-                   f"next try {_london(_aware(row.next_attempt))})")
+                   f"next try {london_datetime(as_utc(row.next_attempt))})")
         else:
             why = "not tried yet: is the sender running?"
         lines.append((row, f"Mail not delivered after {_span(waited)} of the working day {who}: {why}"))

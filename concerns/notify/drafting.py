@@ -19,12 +19,13 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, get_school, open_case_rows
-from concerns.domain.formatting import ukdate
+from concerns.domain.formatting import iso_basic, ukdate
+from concerns.domain.letterspecs import LETTER_KINDS, LetterSpecError
 from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
-from concerns.output.letters import LETTER_KINDS, LetterSpecError, render_letter, spec_for
+from concerns.output.letters import render_letter, spec_for
 from concerns.output.mail import MailSettings
 from models import Case, CaseEvent, Deadline, Inspection, Letter, Notification, School
 
@@ -116,7 +117,7 @@ def bind_to_case(session: Session, school: School, kind: str, details: dict) -> 
 def letter_reference(urn: str, kind: str, on: date) -> str:
     """"Our reference" on a letter: the school's URN, the letter's initials and its date, e.g.
     "100001/WN/20261020" for a warning notice (no internal names)."""
-    return f"{urn}/{LETTER_KINDS[kind].initials}/{on.strftime('%Y%m%d')}"
+    return f"{urn}/{LETTER_KINDS[kind].initials}/{iso_basic(on)}"
 
 
 def read_details(path: Path) -> dict:

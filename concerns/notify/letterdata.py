@@ -15,12 +15,13 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from concerns.domain.letterparties import LetterParty, LetterSchool
 from concerns.domain.lettersettings import check_letter_settings
 from concerns.domain.letterspecs import letter_specs
 from concerns.domain.policy import FUNCTIONS
 from concerns.notify.directory import Directory
 from concerns.notify.outbox import inline_attachment
-from concerns.output.letters import LetterAuthority, LetterParty, LetterSchool, RenderedLetter
+from concerns.output.letters import LetterAuthority, RenderedLetter
 from concerns.output.mail.pdf import html_to_pdf
 from models import Letter, School
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -37,10 +37,9 @@ from typing import Any
 
 from jinja2 import Environment
 
-# Copy lists, formatting and the letter's parties are pure domain modules; the filters and the dataclasses
-# are re-exported here for existing callers.
+from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.copylists import addressees_for, copies_for, recipient_rules
-from concerns.domain.formatting import (  # noqa: F401
+from concerns.domain.formatting import (
     academic_year,
     address_lines,
     join_and,
@@ -49,15 +48,14 @@ from concerns.domain.formatting import (  # noqa: F401
     ukwhen,
     with_deadline,
 )
-from concerns.domain.letterparties import (  # noqa: F401
-    FOUNDATION_OR_VOLUNTARY_TYPES,
+from concerns.domain.letterparties import (
     LetterParty,
     LetterSchool,
     greeting_name,
     party_line,
 )
 from concerns.domain.lettersettings import LetterSetting
-from concerns.domain.letterspecs import (  # noqa: F401
+from concerns.domain.letterspecs import (
     BUILTIN_LETTERS,
     COMMON,
     LETTER_KINDS,
@@ -156,17 +154,6 @@ def _check_confirmation(v, school, authority, on, spec) -> dict[str, Any]:
     return {"lead": lead}
 
 
-def _weekdays(day: date, n: int) -> date:
-    """The n-th weekday following `day`: a lower bound for the n-th working day (bank holidays and
-    closures can only push the real one later)."""
-    count, current = 0, day
-    while count < n:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            count += 1
-    return current
-
-
 def _check_warning_notice(v, school, authority, on, spec) -> dict[str, Any]:
     given_on = v["given_on"] or on
     end = v["compliance_end"]
@@ -174,8 +161,8 @@ def _check_warning_notice(v, school, authority, on, spec) -> dict[str, Any]:
     if legacy:
         # s60(1)(b) as enacted: the period beginning with the day given and ending with the 15th working
         # day following it. The case's deadline is the computed date (bank holidays and the authority's
-        # closures); here we only guard against a calendar-day miscount.
-        earliest = _weekdays(given_on, 15)
+        # closures); here bank holidays only: the authority's closures can only push the real end later.
+        earliest = WorkingDayCalendar(DayKind.statutory).add_working_days(given_on, 15)
         _need(
             end >= earliest,
             f"warning_notice: a notice given on {ukdate(given_on)} is under the pre-18 April 2016 regime; "
@@ -449,10 +436,6 @@ def _local_copies(kind: str, authority: LetterAuthority) -> list[LetterParty]:
     return out
 
 
-def _reference(spec: LetterSpec, school: LetterSchool, on: date, reference: str) -> str:
-    return reference.strip()
-
-
 def render_letter(
     kind: str, *, school: LetterSchool, authority: LetterAuthority, on: date, reference: str, **details: Any
 ) -> RenderedLetter:
@@ -512,7 +495,7 @@ def render_letter(
         "school": school,
         "authority": authority,
         "on": on,
-        "reference": _reference(spec, school, on, reference),
+        "reference": reference.strip(),
         "signatory": signatory,
         "contact": contact,
         "addressees": addressees,

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused
+from concerns.domain.clock import as_utc
 from concerns.domain.policy import policy_for
 from concerns.domain.untrusted import check_email
 from models import Officer, OfficerSession, SignInAttempt
@@ -33,11 +34,6 @@ WRONG = "The e-mail address or password is not right."
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def hash_password(password: str) -> str:
@@ -158,7 +154,7 @@ def session_for(session: Session, token: str | None) -> tuple[Officer, OfficerSe
     if not token:
         return None
     row = session.get(OfficerSession, _token_hash(token))
-    if row is None or _aware(row.expires_at) <= _now():
+    if row is None or as_utc(row.expires_at) <= _now():
         return None
     officer = session.get(Officer, row.officer_id)
     if officer is None or not officer.active:

@@ -36,6 +36,7 @@ from concerns.app.web.letterform import (
 from concerns.casework import cases, views
 from concerns.domain import resources
 from concerns.domain.clock import today as system_today
+from concerns.domain.letterspecs import LETTER_KINDS
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN
 from concerns.jobs.categorisation import decide_category
@@ -43,7 +44,6 @@ from concerns.notify.directory import Directory
 from concerns.notify.drafting import bind_to_case, draft_letter, letter_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.output import templating
-from concerns.output.letters import LETTER_KINDS
 from concerns.store.db import session_scope
 from models import Inspection, Letter, LetterForm, Notification, Officer, School
 from statemachines.case import CaseFile

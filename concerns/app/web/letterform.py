@@ -11,8 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from concerns.domain.letterspecs import LETTER_KINDS, Detail
 from concerns.notify.drafting import kind_pathways
-from concerns.output.letters import LETTER_KINDS, Detail
 
 
 def desk_kinds() -> list[str]:

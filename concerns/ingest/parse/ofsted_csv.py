@@ -28,6 +28,7 @@ from functools import cached_property
 from itertools import compress
 from pathlib import Path
 
+from concerns.domain.formatting import slashed_date
 from concerns.ingest.parse.csvfile import (
     CsvTable,
     Reading,
@@ -426,7 +427,7 @@ def _newest_first(layout: Layout, table: CsvTable, reading: Reading) -> Callable
         for older_at, newer_at, older_name, newer_name in pairs:
             later, earlier = values[older_at], values[newer_at]
             if later and earlier and later > earlier:
-                return [f"{older_name} {later:%d/%m/%Y} is after {newer_name} {earlier:%d/%m/%Y}: the previous "
+                return [f"{older_name} {slashed_date(later)} is after {newer_name} {slashed_date(earlier)}: the previous "
                         "inspection cannot be later than the latest"]
         return []
 
@@ -468,7 +469,7 @@ def _without_conflicts(rows: list[OfstedRow]) -> tuple[list[OfstedRow], list[Row
             differ = _differences(first, record)
             if not differ:
                 continue
-            when = f"the inspection of {_ukdate(start)} published {_ukdate(published)}"
+            when = f"the inspection of {_as_written(start)} published {_as_written(published)}"
             for this, other in ((first_row, row), (row, first_row)):
                 refused.setdefault(this.line, RowError(
                     this.line, urn, f"lines {this.line} and {other.line} give URN {urn} {when} different "
@@ -476,8 +477,8 @@ def _without_conflicts(rows: list[OfstedRow]) -> tuple[list[OfstedRow], list[Row
     return [row for row in rows if row.line not in refused], list(refused.values())
 
 
-def _ukdate(day) -> str:
-    return f"{day:%d/%m/%Y}" if day else "(no date)"
+def _as_written(day) -> str:
+    return slashed_date(day) if day else "(no date)"
 
 
 # Building the records: getters over the positions of a row's values (csvfile.Reading), worked out once

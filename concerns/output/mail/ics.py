@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from concerns.domain.formatting import iso_basic
+
 TZID = "Europe/London"
 LONDON = ZoneInfo(TZID)
 PRODID = "-//Concerns//Schools Causing Concern//EN"
@@ -77,7 +79,7 @@ def _utc_stamp(stamp: datetime | None) -> str:
         stamp = datetime.now(UTC)
     elif stamp.tzinfo is None:
         raise ValueError("calendar 'stamp' must be timezone-aware")
-    return stamp.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return iso_basic(stamp.astimezone(UTC)) + "Z"
 
 
 def _london(name: str, value: datetime) -> str:
@@ -86,7 +88,7 @@ def _london(name: str, value: datetime) -> str:
     # Local wall-clock time with TZID: clients show it in Europe/London and move it correctly if the
     # attendee's calendar is in another zone. (An hour repeated by the autumn change would be read as its
     # first occurrence; meetings are not held at 01:30 on a Sunday.)
-    return value.astimezone(LONDON).strftime("%Y%m%dT%H%M%S")
+    return iso_basic(value.astimezone(LONDON))
 
 
 def fold_line(line: str) -> bytes:
@@ -217,8 +219,8 @@ def all_day_event(
         )
     event = _common(uid, summary, sequence, stamp)
     event += [
-        f"DTSTART;VALUE=DATE:{day.strftime('%Y%m%d')}",
-        f"DTEND;VALUE=DATE:{(last_day + timedelta(days=1)).strftime('%Y%m%d')}",
+        f"DTSTART;VALUE=DATE:{iso_basic(day)}",
+        f"DTEND;VALUE=DATE:{iso_basic(last_day + timedelta(days=1))}",
     ]
     if location:
         event.append(f"LOCATION:{escape_text(location)}")
