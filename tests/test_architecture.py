@@ -97,10 +97,6 @@ def _names_bound_by_import(tree: ast.Module) -> set[str]:
             if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
 
 
-# The command line, being made a package, keeps its import of LETTER_KINDS for now.
-_LETTERS_IMPORT_ALLOWED = {("concerns/app/cli.py", "LETTER_KINDS"), ("concerns/app/cli/letters.py", "LETTER_KINDS")}
-
-
 def test_what_letters_imports_is_imported_from_where_it_is_defined():
     # A name concerns.output.letters imports (a formatting filter, LetterSchool, LETTER_KINDS) has one
     # import path, its own module's: a second path through letters hides where it is defined.
@@ -112,5 +108,5 @@ def test_what_letters_imports_is_imported_from_where_it_is_defined():
             for node in ast.walk(ast.parse(path.read_text(), filename=name)):
                 if isinstance(node, ast.ImportFrom) and node.module == "concerns.output.letters":
                     offenders += [f"{name}:{node.lineno} {alias.name}" for alias in node.names
-                                  if alias.name in borrowed and (name, alias.name) not in _LETTERS_IMPORT_ALLOWED]
+                                  if alias.name in borrowed]
     assert not offenders, f"import these from the module that defines them: {offenders}"

@@ -41,12 +41,9 @@ from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.copylists import addressees_for, copies_for, recipient_rules
 from concerns.domain.formatting import (
     academic_year,
-    address_lines,
     join_and,
     ukdate,
-    uktime,
     ukwhen,
-    with_deadline,
 )
 from concerns.domain.letterparties import (
     LetterParty,

@@ -47,7 +47,7 @@ def add_letter_commands(sub) -> None:
 
 
 def cmd_letter_kinds(args) -> None:
-    from concerns.output.letters import LETTER_KINDS
+    from concerns.domain.letterspecs import LETTER_KINDS
 
     doc = {kind: {"title": spec.title, "details": spec.describe(), "source": spec.source}
            for kind, spec in LETTER_KINDS.items()}
