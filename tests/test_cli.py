@@ -318,7 +318,7 @@ def test_letter_draft_help_lists_every_letter_kind(capsys):
     import re
 
     from concerns.app.cli import main
-    from concerns.output.letters import LETTER_KINDS
+    from concerns.domain.letterspecs import LETTER_KINDS
 
     with pytest.raises(SystemExit) as exited:
         main(["letter", "draft", "--help"])
