@@ -5,7 +5,7 @@ loaded when a flow is first used, through `run_local`, the lazy attributes below
 `flows.deadline_check`, `flows.termly_review`, ... that Prefect deployments point at.
 
 `run_local(name, as_of, db)` is what `concerns run NAME` calls: it runs one flow in Prefect's
-ephemeral mode (a temporary local API server, no server to start by hand; docs/decisions.md, D2), with
+ephemeral mode (a temporary local API server, no server to start by hand; docs/decisions/0002-prefect-ephemeral-start-up.md), with
 PREFECT_HOME defaulting to ./.prefect so runs never litter ~/.prefect.
 """
 

@@ -2,7 +2,7 @@
 
 The flows are deliberately thin. Each calls one task that wraps one job from `concerns.jobs` (one
 task per batch, never per school: a Prefect task costs 4-11 ms and concurrent ones are slower still on
-a small box, docs/decisions.md, D3), then publishes the job's summary as artifacts.
+a small box, docs/decisions/0003-one-task-per-batch.md), then publishes the job's summary as artifacts.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ LONDON = ZoneInfo("Europe/London")
 # changes nothing when repeated. The delays give a locked SQLite file or a restarting PostgreSQL time
 # to come back. Prefect's result cache is off on purpose: "already done" is recorded in the
 # application database, so results must not be replayed from a cache in PREFECT_HOME (wiping it
-# would change behaviour, docs/decisions.md, D5).
+# would change behaviour, docs/decisions/0005-retries-and-idempotence.md).
 def worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     """Retry only what may pass by itself: a database that was busy or out of reach. A refusal (an
     `as_of` far ahead, a password in `db`, a rule) fails the same way every time, so it fails at once
@@ -72,7 +72,7 @@ def resolve_as_of(as_of: date | None) -> date:
 
 def jsonable(value: Any) -> Any:
     """A copy of `value` that JSON can encode: dates and times become ISO strings, paths strings,
-    tuples and sets lists. Prefect artifacts and API payloads must be JSON (docs/decisions.md, D6)."""
+    tuples and sets lists. Prefect artifacts and API payloads must be JSON (docs/decisions/0006-json-artifacts.md)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, datetime | date | time):

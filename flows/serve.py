@@ -1,4 +1,4 @@
-"""One-box route: serve every deployment from one long-running process (docs/decisions.md, D7).
+"""One-box route: serve every deployment from one long-running process (docs/decisions/0007-london-schedules-one-box.md).
 
     prefect server start                                  # in one terminal (or a service)
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.serve
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not os.environ.get("PREFECT_API_URL"):
         # Without a server Prefect would start a temporary one that dies with this process and runs
-        # no schedules (docs/decisions.md, D2, D7): refuse rather than look as if it were working.
+        # no schedules (docs/decisions/0002-prefect-ephemeral-start-up.md, docs/decisions/0007-london-schedules-one-box.md): refuse rather than look as if it were working.
         print("flows.serve: set PREFECT_API_URL to a running Prefect server, "
               "e.g. http://127.0.0.1:4200/api after `prefect server start`", file=sys.stderr)
         return 2

@@ -40,7 +40,7 @@ class AuditTrailIsAppendOnly(RuntimeError):
 
 @event.listens_for(Session, "before_flush")
 def _refuse_rewriting_history(session, flush_context, instances) -> None:
-    # History is never rewritten (docs/decisions.md, D14): a correction is a new event.
+    # History is never rewritten (docs/decisions/0014-append-only-history.md): a correction is a new event.
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, CaseEvent | LaCategory | SchoolFact) and (
                 obj in session.deleted or session.is_modified(obj)):

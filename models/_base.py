@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 
 
 def utcnow() -> datetime:
-    """Aware UTC now: sqlmodel stores datetimes as UTC and refuses naive ones (docs/decisions.md, D11)."""
+    """Aware UTC now: sqlmodel stores datetimes as UTC and refuses naive ones (docs/decisions/0011-aware-datetimes.md)."""
     return datetime.now(UTC)
 
 

@@ -448,7 +448,7 @@ def check(prefect_db: str) -> None:
             if busy:
                 # Prefect's own SQLite database, written by its server, scheduler and worker heartbeats at
                 # once, reports "database is locked" now and then (PrefectHQ/prefect#18934, open; see
-                # docs/decisions.md, D8): Prefect retries the call, and every run above finished as it
+                # docs/decisions/0008-separate-prefect-database.md): Prefect retries the call, and every run above finished as it
                 # should. Said here, not hidden; any other traceback fails the check.
                 print(f"    note: Prefect's SQLite database was busy {len(busy)} time(s) (its known "
                       "limitation on SQLite; production puts Prefect on PostgreSQL)")

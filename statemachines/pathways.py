@@ -6,7 +6,7 @@ its pathway, and the guard on the school decides which: an academy in a category
 `closed`, with an outcome.
 
 The machine is built once (module level, `model=None`); each unit of work attaches one CaseModel,
-fires one trigger and detaches it (docs/decisions.md, D15). Deadlines are not timers: transitions create,
+fires one trigger and detaches it (docs/decisions/0015-one-machine.md). Deadlines are not timers: transitions create,
 meet or cancel dated rows that the daily flow checks.
 """
 

@@ -1,5 +1,5 @@
 """The shape of the code: the import-linter contracts in pyproject.toml hold, and no two units import
-each other, directly or round a longer loop (docs/decisions.md, D10)."""
+each other, directly or round a longer loop (docs/decisions/0010-layers.md)."""
 
 from __future__ import annotations
 

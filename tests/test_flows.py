@@ -6,7 +6,7 @@ server can come from a Prefect block (the environment winning), and `flows.run_l
 `concerns run` calls) works.
 
 Each `prefect_test_harness` entry starts a server subprocess with a fresh SQLite database (about 10 s,
-docs/decisions.md, D4), so it is entered once for the whole session and the tests here are few. The flows
+docs/decisions/0004-one-prefect-test-harness.md), so it is entered once for the whole session and the tests here are few. The flows
 are async, so there is no 1 s heartbeat join per run. Deselect with `-m "not prefect"`; Prefect is
 only imported when one of these tests runs.
 """

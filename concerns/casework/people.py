@@ -10,7 +10,7 @@ from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
 
-# School-side roles: the people a confidential note must never reach (docs/decisions.md, D21).
+# School-side roles: the people a confidential note must never reach (docs/decisions/0021-confidential-notes.md).
 SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governor", "clerk"}
 
 

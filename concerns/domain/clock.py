@@ -14,7 +14,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        # Always name the zone: the machine's local zone is not the authority's (docs/decisions.md, D9).
+        # Always name the zone: the machine's local zone is not the authority's (docs/decisions/0009-time-zone-and-clock.md).
         import pendulum  # here, not at the top: a command given its date need not load it
 
         return pendulum.now(LONDON)
@@ -36,7 +36,7 @@ def as_utc(moment: datetime) -> datetime:
     """A stored moment, aware and in UTC.
 
     The store gives datetimes back aware, in UTC, on SQLite too: sqlmodel's UTCDateTime refuses a naive
-    value on write and adds UTC to an offset-less one on read (docs/decisions.md, D11). A naive value
+    value on write and adds UTC to an offset-less one on read (docs/decisions/0011-aware-datetimes.md). A naive value
     here therefore never came from the store but from a row built in memory; it is read as UTC, the
     same rule UTCDateTime applies."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

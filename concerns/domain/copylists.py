@@ -3,14 +3,14 @@
 Each letter kind's list is data in its file, `templates/letters/<kind>.toml` (`[[copy]]` rows, read by
 concerns.domain.letterspecs). A row says which party, whether that party is an addressee or gets a copy, when
 the row applies (school type, who issued the letter, the date the letter was given), where the rule comes
-from, and how sure we are. The tags (docs/decisions.md, D20):
+from, and how sure we are. The tags (docs/decisions/0020-sources-and-confidence.md):
 
     V  verified in the statute or official text
     S  secondary source (an LA procedure, a law firm's summary) or local practice
     H  historical: right once, now superseded
     U  unconfirmed: kept because a spare copy does no harm, but not checked
 
-The product records who was sent what (docs/decisions.md, D21), so every copy produced here is a real party with
+The product records who was sent what (docs/decisions/0021-confidential-notes.md), so every copy produced here is a real party with
 a name and role, even where the authority has not yet recorded who that body is (the party is then named
 by its statutory description, and the officer fills in the address before posting).
 """

@@ -151,7 +151,7 @@ class Detail:
 
 @dataclass(frozen=True)
 class Recipient:
-    """One row of a letter's distribution list (the tags: docs/decisions.md, D20)."""
+    """One row of a letter's distribution list (the tags: docs/decisions/0020-sources-and-confidence.md)."""
 
     party: str  # a party key (concerns.domain.copylists.PARTIES)
     addressee: bool  # True: the letter is addressed to them; False: "Copies to"

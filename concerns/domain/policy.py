@@ -1,4 +1,4 @@
-"""Authority policy: one TOML file per authority (docs/decisions.md, D19).
+"""Authority policy: one TOML file per authority (docs/decisions/0019-dated-rules.md).
 
 What differs between authorities is data: the categorisation scheme, meeting cadences, the escalation
 ladder, roles and who manages whom, local deadlines, term dates and extra closure days, and overrides of

@@ -1,6 +1,6 @@
 """Statutory and inspection rules as data, each with the period it applies to and its source.
 
-A case uses the rule in force on the date of its triggering event (docs/decisions.md, D19): the date a notice
+A case uses the rule in force on the date of its triggering event (docs/decisions/0019-dated-rules.md): the date a notice
 was given, the date a report was published, the date an inspection took place. Rules change: when one
 does, a new row goes in RULES with its start date and the old row gets an end date. Nothing here is
 computed from "today".
@@ -9,7 +9,7 @@ This is the one home of every dated fact of law (and of the few timed numbers of
 code relies on): other modules look a date up here (`DEFAULT_RULES.starts("<rule id>")`, `in_force`)
 instead of writing it down again; tests/test_rules.py fails on a date literal anywhere else.
 
-Confidence tags (docs/decisions.md, D20): V verified in statute or official text, S secondary
+Confidence tags (docs/decisions/0020-sources-and-confidence.md): V verified in statute or official text, S secondary
 source, H historical, U unconfirmed. Parameters of S/U rules can be overridden per authority in the
 policy file (`[rules."<rule id>"]`), so a number nobody could confirm is configuration with a
 sourced default, not code.
@@ -187,7 +187,7 @@ RULES: tuple[Rule, ...] = (
          "Stuck school (RISE targeted support): RI or equivalent at the latest inspection and below good "
          "at the previous one",
          D("2025-01-01"), None, "DfE RISE policy; PQ 17 Feb 2025", "S",
-         # Which report-card grades count as "RI or equivalent" was not confirmed (docs/decisions.md, D19).
+         # Which report-card grades count as "RI or equivalent" was not confirmed (docs/decisions/0019-dated-rules.md).
          {"equivalent_grades": ["needs_attention"], "key_judgement_areas": ["leadership_and_management",
                                                                            "quality_of_education"]}),
     # --- Names in letters: who holds an office on the day a letter is given ---------------------------

@@ -1,7 +1,7 @@
 """School terms and half terms, per authority.
 
 An authority's policy file may list its term dates year by year; any academic year it does not list
-falls back to an English default shape (docs/decisions.md, D19): autumn early September to mid December,
+falls back to an English default shape (docs/decisions/0019-dated-rules.md): autumn early September to mid December,
 spring early January to Easter, summer mid April to late July, each with a one-week half term.
 The default rules below are the usual pattern of English LA calendars, not a statute: an authority
 with other dates writes them in its policy file.

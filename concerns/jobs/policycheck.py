@@ -1,6 +1,6 @@
 """A policy's words checked against the machine's and the letters' vocabulary.
 
-`concerns.domain.policy` is pure domain, below the pathway machine (docs/decisions.md, D10), so it cannot know
+`concerns.domain.policy` is pure domain, below the pathway machine (docs/decisions/0010-layers.md), so it cannot know
 which events the machine fires, which deadline kinds it creates, or which letters exist. This module sits
 above both: it checks that every event, deadline kind and letter kind a policy names exists (the
 machine's, the letters', or the policy's own local events, local deadlines and meetings). The command

@@ -14,7 +14,7 @@ Why the module is strict:
   type is refused before anything is rendered, and the template environment uses `StrictUndefined` as a
   second line of defence.
 * Letters go to school-side recipients, so notes an officer marked confidential must never reach them
-  (docs/decisions.md, D21). Any detail key starting with "confidential", at any depth, is refused.
+  (docs/decisions/0021-confidential-notes.md). Any detail key starting with "confidential", at any depth, is refused.
 * Autoescaping is on: school names and officers' free text are data, not markup.
 
 Letters name who signs them and who is copied by function (case lead, service head, director: see

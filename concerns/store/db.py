@@ -2,7 +2,7 @@
 
 SQLite by default (a file in the current directory), PostgreSQL in production. The schema is managed
 by Alembic: `concerns init` upgrades to the latest revision, which is harmless to repeat. The app DB is
-kept apart from Prefect's own database (docs/decisions.md, D8).
+kept apart from Prefect's own database (docs/decisions/0008-separate-prefect-database.md).
 
 Casework is serialised the same way on both engines. A unit of work that writes takes the write lock
 before it reads anything, so two officers (or an officer and a job) can never both decide from the
@@ -120,7 +120,7 @@ def _sqlite_connect(wait: float):
         # Transactional DDL".
         dbapi_connection.isolation_level = None
         # WAL lets a reader (the register) run while a flow writes; foreign keys are off by default in
-        # SQLite, and without them cascades and references are not enforced (docs/decisions.md, D12).
+        # SQLite, and without them cascades and references are not enforced (docs/decisions/0012-database-locking.md).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")

@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback for tests (docs/decisions.md, D17), with ways to make it misbehave.
+"""A real SMTP server on loopback for tests (docs/decisions/0017-smtp-server-in-tests.md), with ways to make it misbehave.
 
     with SmtpTestServer() as server:
         SmtpTransport(MailSettings(server.url(), Path("unused"), "c@la.example")).send(msg)

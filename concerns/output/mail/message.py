@@ -5,7 +5,7 @@ Idempotency starts here. Every mail carries a caller-chosen ``key`` (e.g.
 the same logical mail twice - a Prefect retry, a re-run of yesterday's digest - yields the same
 Message-ID. The outbox directory uses it as the file name (a second write is a no-op), the later
 outbox table can use the key as its unique "sent" ledger key, and receiving mail systems that
-de-duplicate on Message-ID will drop an accidental resend (docs/decisions.md, D5: retries repeat side effects).
+de-duplicate on Message-ID will drop an accidental resend (docs/decisions/0005-retries-and-idempotence.md: retries repeat side effects).
 """
 
 from __future__ import annotations

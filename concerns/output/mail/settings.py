@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 Security = Literal["plain", "starttls", "tls"]
 
 #: URL scheme → (security mode, default port). The ports are the IANA ones prefect-email also uses
-#: (docs/decisions.md, D16): 25 for plain SMTP, 587 for submission with STARTTLS, 465 for implicit TLS.
+#: (docs/decisions/0016-smtp-and-message-ids.md): 25 for plain SMTP, 587 for submission with STARTTLS, 465 for implicit TLS.
 _SCHEMES: dict[str, tuple[Security, int]] = {
     "smtp": ("plain", 25),
     "smtp+starttls": ("starttls", 587),

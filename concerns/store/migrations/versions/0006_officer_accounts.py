@@ -8,7 +8,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel  # autogenerate emits sqlmodel types (docs/decisions.md, D11)
+import sqlmodel  # autogenerate emits sqlmodel types (docs/decisions/0011-aware-datetimes.md)
 
 
 revision: str = '0006_officer_accounts'

@@ -11,7 +11,7 @@ it, is added to `school` for the letters.
 from typing import Sequence, Union
 
 import sqlalchemy as sa
-import sqlmodel  # autogenerate emits sqlmodel types (docs/decisions.md, D11)
+import sqlmodel  # autogenerate emits sqlmodel types (docs/decisions/0011-aware-datetimes.md)
 from alembic import op
 
 revision: str = "0007_authority_judgements"
