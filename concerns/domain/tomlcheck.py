@@ -123,7 +123,7 @@ def load_toml(raw: bytes | str, where: str, error: type[ValueError] = ValueError
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{where}: {exc}") from None
+        raise error(f"{where}: not valid TOML: {exc}") from None
     except RecursionError:
         raise error(f"{where}: a value is nested more than {MAX_DEPTH} tables or lists deep: "
                     "write it flatter") from None
