@@ -17,23 +17,23 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
-from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
+from concerns.domain.meetings import MeetingCadence, parse_meetings
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
 from concerns.domain.tomlcheck import (
     Problem,
     Refusal,
     Strict,
+    Text,
     by_name,
     deep_refusal,
     load_toml,
     said,
-    shown,
     validate_fields,
 )
 
@@ -69,8 +69,11 @@ class Role:
     acts_as: str | None = None  # one of FUNCTIONS
 
 
-SCHOOLS = ("all", "maintained", "academies")
-RECURRENCE = ("term", "year")
+# Which schools a local deadline is created for, and how often it recurs once met: the one statement of
+# each, read by the policy file's model and typing the deadline.
+Schools = Literal["all", "maintained", "academies"]
+Recurrence = Literal["term", "year"]
+Unit = Literal["working_days", "days", "months"]
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,14 @@ class LocalDeadline:
     on_event: str
     kind: str
     count: int
-    unit: str  # working_days | days | months
+    unit: Unit
     responsible: str
     source: str
     met_by: str | None = None  # the event that meets it
-    schools: str = "all"  # all | maintained | academies: which schools it is created for
-    # None, or "term" | "year": once met, the next one falls due a term (the end of the following term)
-    # or a year (the same date next year) later, until the case closes.
-    every: str | None = None
+    schools: Schools = "all"  # which schools it is created for
+    # None, or once met the next one falls due a term (the end of the following term) or a year (the same
+    # date next year) later, until the case closes.
+    every: Recurrence | None = None
     label: str = ""
 
     def applies_to(self, maintained: bool) -> bool:
@@ -224,13 +227,6 @@ PATHWAY_NAMES = ("requires_improvement", "serious_weaknesses", "special_measures
                  "academy_of_concern")
 
 
-def _text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must be a non-empty text")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_text)]
 Positive = Annotated[int, Field(gt=0)]
 
 
@@ -249,12 +245,12 @@ class LocalDeadlineTable(Strict):
     on: Text
     kind: Text
     count: Annotated[int, Field(ge=0)]
-    unit: Literal["working_days", "days", "months"]
+    unit: Unit
     responsible: Text
     source: Text
     met_by: Text | None = None
-    schools: Literal["all", "maintained", "academies"] = "all"
-    every: Literal["term", "year"] | None = None
+    schools: Schools = "all"
+    every: Recurrence | None = None
     label: str = ""
 
     @model_validator(mode="after")
@@ -315,7 +311,7 @@ class PolicyFile(Strict):
     categories: dict[str, Any] = {}
     roles: dict[str, RoleTable] = {}
     responsible: dict[str, Text] = {}
-    meetings: list[Any] = []
+    meetings: list[Any] = []  # each a MeetingTable (concerns.domain.meetings), checked against the roles
     escalation: EscalationTable = EscalationTable()
     local_deadlines: list[LocalDeadlineTable] = []
     events: list[EventTable] = []
@@ -335,7 +331,7 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, setting: str, value: Any, why: str) -> None:
-        self.lines.append(f"{self.where}: {setting}: {shown(value)} {why}")
+        self.lines.append(f"{self.where}: {setting}: {Problem(setting, value, why).sentence()}")
 
     def raw(self, line: str) -> None:
         self.lines.append(line if line.startswith(self.where) else f"{self.where}: {line}")
@@ -367,7 +363,7 @@ def _section(found: _Problems, setting: str, parse, default):
         return parse()
     except KeyError as exc:
         found.raw(f"{setting}: missing setting {exc.args[0]!r}")
-    except (CategoriesError, MeetingsError) as exc:
+    except CategoriesError as exc:
         found.raw(str(exc))  # already names the file
     except PolicyError as exc:
         found.raw(str(exc))
@@ -399,13 +395,11 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
     proposed_on, year_rule = _timing(cat_table, found)
     # A policy without roles of its own uses the product's role names.
-    meetings = _section(found, "meetings", lambda: parse_meetings(
-        file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
-        levels=tuple(c.key for c in categories.levels)), ())
+    meetings = parse_meetings(file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
+                              levels=tuple(c.key for c in categories.levels), problems=found.lines)
     responsible = dict(file["responsible"])
     if roles:
         for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
-                              *((f"meetings[{i}].responsible", m.responsible) for i, m in enumerate(meetings)),
                               *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
             if role not in roles:
                 found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
