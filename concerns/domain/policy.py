@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
-from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
+from concerns.domain.categories import CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
 from concerns.domain.meetings import MeetingCadence, parse_meetings
 from concerns.domain.rules import RuleBook
@@ -308,7 +308,7 @@ class PolicyFile(Strict):
     title: str = ""
     source: str = ""
     boroughs: list[Text] = []
-    categories: dict[str, Any] = {}
+    categories: dict[str, Any] = {}  # a CategoriesTable (concerns.domain.categories)
     roles: dict[str, RoleTable] = {}
     responsible: dict[str, Text] = {}
     meetings: list[Any] = []  # each a MeetingTable (concerns.domain.meetings), checked against the roles
@@ -363,8 +363,6 @@ def _section(found: _Problems, setting: str, parse, default):
         return parse()
     except KeyError as exc:
         found.raw(f"{setting}: missing setting {exc.args[0]!r}")
-    except CategoriesError as exc:
-        found.raw(str(exc))  # already names the file
     except PolicyError as exc:
         found.raw(str(exc))
     except (ValueError, TypeError, AttributeError) as exc:
@@ -392,8 +390,7 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     for name in {n for n in names if names.count(n) > 1}:
         found.add("events", name, "is declared more than once")
     cat_table = file["categories"]
-    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
-    proposed_on, year_rule = _timing(cat_table, found)
+    categories = parse_categories(cat_table, where, found.lines)
     # A policy without roles of its own uses the product's role names.
     meetings = parse_meetings(file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
                               levels=tuple(c.key for c in categories.levels), problems=found.lines)
@@ -424,7 +421,7 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         aliases=(*file["aliases"], *boroughs),
         roles=roles,
         categories=categories,
-        categorisation=cat_table.get("timing", ""),
+        categorisation=categories.timing,
         meetings=meetings,
         escalation=tuple(file["escalation"].ladder),
         escalation_note=file["escalation"].note,
@@ -436,31 +433,11 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         rules=_section(found, "rules", lambda: RuleBook(overrides=file["rules"]), RuleBook()),
         reminder_offsets=tuple(sorted(set(file["reminder_offsets"]), reverse=True)),
         events=events,
-        proposed_on=proposed_on,
-        year_rule=year_rule,
+        proposed_on=categories.proposed_on,
+        year_rule=categories.year_rule,
         boroughs=boroughs,
         letters=letters,
     )
-
-
-# Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
-ANY_LEAP_YEAR = 2024
-
-
-def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int], str]:
-    proposed, year_rule = (10, 1), table.get("year", "current")
-    if "proposed_on" in table:
-        value = table["proposed_on"]
-        try:
-            month, day = (int(part) for part in str(value).split("-"))
-            date(ANY_LEAP_YEAR, month, day)  # 02-29 is a date some years
-            proposed = (month, day)
-        except ValueError:
-            found.add("categories.proposed_on", value, "is not a day of the year as MM-DD")
-    if year_rule not in ("current", "next"):
-        found.add("categories.year", year_rule, "is not current or next")
-        year_rule = "current"
-    return proposed, year_rule
 
 
 def _roles(table: Mapping[str, RoleTable], where: str) -> dict[str, Role]:
