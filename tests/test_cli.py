@@ -288,6 +288,20 @@ def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, 
     assert rc == 2 and "warning_notice needs: grounds" in err
 
 
+
+def test_letter_draft_refuses_details_nested_too_deep_in_one_line(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    cli.ok("init", "--demo")
+    before = table_dump(cli.url)
+    details = tmp_path / "deep.toml"
+    details.write_text("matters = " + "[" * 5000 + "]" * 5000 + "\n")  # past Python's own recursion limit
+    rc, out, err = cli("letter", "draft", "990402", "warning_notice", "--on", "2026-10-20", "--details",
+                       str(details))
+    assert rc == 2 and out == "" and "RecursionError" not in err and "Traceback" not in err
+    assert f"--details {details}: a value is nested more than 24 tables or lists deep" in err
+    assert len(err.strip().splitlines()) == 1
+    assert table_dump(cli.url) == before
+
 def test_diagram_table_prints_the_review_table(cli):
     out = cli.ok("diagram", "--table")
     assert "| from | event | guard | to | creates | meets | cancels | law |" in out

@@ -553,6 +553,36 @@ def test_statement_of_action_validates_the_action_plan(church_school, authority)
         draft("statement_of_action", church_school, authority, **statement_details(due=date(2026, 11, 10)))
 
 
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"colour": "red"}, "statement_of_action: priorities[0].colour: 'red' is not a detail of it (it takes: "
+                        "actions, evaluation, issue, success_criteria)"),
+    ({"success_criteria": []}, "statement_of_action: priorities[0].success_criteria: [] must be a non-empty "
+                               "text or list of texts"),
+    ({"actions": []}, "statement_of_action: priorities[0].actions: [] must not be empty"),
+    ({"actions": ["Train staff"]}, "statement_of_action: priorities[0].actions[0]: 'Train staff' must be a table"),
+    ({"issue": 3}, "statement_of_action: priorities[0].issue: 3 must be a text"),
+])
+def test_statement_of_action_priorities_are_refused_naming_key_and_value(church_school, authority, change, says):
+    bad = statement_details()["priorities"]
+    bad[0] = {**bad[0], **change}
+    with pytest.raises(ValueError) as refused:
+        draft("statement_of_action", church_school, authority, **statement_details(priorities=bad))
+    assert str(refused.value).startswith(says) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("item", "says"), [
+    ({"title": "Review", "colour": "red"}, "soc_meeting_agenda: items[1].colour: 'red' is not a detail of it "
+                                           "(it takes: lead, note, title)"),
+    ({"title": " "}, "soc_meeting_agenda: items[1].title: ' ' must be a non-empty text"),
+    ({"lead": "Priya Shah"}, "soc_meeting_agenda: items[1] needs: title"),
+    (3, "soc_meeting_agenda: items[1]: 3 must be a table"),
+])
+def test_agenda_items_are_refused_naming_key_and_value(church_school, authority, item, says):
+    with pytest.raises(ValueError) as refused:
+        draft("soc_meeting_agenda", church_school, authority, **agenda_details(items=["Welcome", item]))
+    assert str(refused.value).startswith(says) and "\n" not in str(refused.value)
+
 def test_statement_of_action_roll_tables(church_school, authority):
     letter = render_letter(
         "statement_of_action",

@@ -91,6 +91,15 @@ def test_policy_check_lists_every_problem_naming_file_setting_and_value(policy_d
         assert any(f": {setting}: {value}" in line for line in lines), (setting, lines)
 
 
+
+def test_policy_check_refuses_a_value_nested_too_deep_in_one_line(capsys, tmp_path):
+    path = tmp_path / "rutland.toml"
+    path.write_text(GOOD + "title = " + "[" * 5000 + "]" * 5000 + "\n")  # past Python's own recursion limit
+    rc, out, err = run(capsys, "policy", "check", str(path))
+    assert rc == 2 and "RecursionError" not in err and "Traceback" not in err
+    lines = [line for line in (out + err).splitlines() if str(path) in line]
+    assert lines == [f"{path}: a value is nested more than 24 tables or lists deep: write it flatter"]
+
 def test_met_by_naming_an_unknown_event_is_refused_when_the_policies_load(policy_dir, capsys, tmp_path):
     # A deadline met by an event that does not exist could never be met and would escalate daily.
     (policy_dir / "rutland.toml").write_text(GOOD.replace('met_by = "audit_received"', 'met_by = "audit_done"'))

@@ -38,6 +38,45 @@ def test_a_policy_file_is_refused_naming_file_key_and_value(data, says):
     assert refusal.startswith(says) and "\n" not in refusal and "type=" not in refusal and "Input" not in refusal
 
 
+@pytest.mark.parametrize(("categories", "says"), [
+    ({"colour": "red"}, "x.toml: categories.colour: 'red' is not a setting of [categories] (settings: change_letter,"),
+    ({"levels": [{"key": "a", "label": "A", "when": ["default"], "colour": 1}]},
+     "x.toml: categories.levels[1].colour: 1 is not a setting of categories.levels[1] (settings:"),
+    ({"levels": [{"label": "A", "when": ["default"]}]}, "x.toml: categories.levels[1]: missing setting 'key'"),
+    ({"levels": [{"key": "a", "label": "A", "when": "default"}]},
+     "x.toml: categories.levels[1].when: 'default' must be a list"),
+    ({"proposed_on": "13-01"}, "x.toml: categories.proposed_on: '13-01' is not a day of the year as MM-DD"),
+    ({"proposed_on": 1001}, "x.toml: categories.proposed_on: 1001 is not a day of the year as MM-DD"),
+    ({"year": "last"}, "x.toml: categories.year: 'last' is not current or next"),
+    ({"modifiers": [{"when": "stuck", "shift": 0, "reason": "r"}]},
+     "x.toml: categories.modifiers[1].shift: 0 moves no level"),
+    ({"facts": {"new_head": 3}}, "x.toml: categories.facts: {'new_head': 3} must map each fact to its name"),
+])
+def test_a_policys_categories_are_refused_naming_file_key_and_value(categories, says):
+    refusal = _policy_refusal({"categories": categories})
+    assert refusal.startswith(says) and "\n" not in refusal
+
+
+def test_every_problem_in_a_policys_meetings_and_categories_is_listed():
+    problems: list[str] = []
+    meeting = {"name": "M", "cadence": "monthly", "minimum_per_year": 3, "responsible": "senior_adviser",
+               "days": ["wed"]}
+    parse_policy({"authority": "X", "meetings": [meeting, {**meeting, "cadence": "term", "colour": 1}],
+                  "categories": {"year": "last", "proposed_on": "02-30"}}, "x", "x.toml", problems)
+    assert problems == [
+        "x.toml: categories.year: 'last' is not current or next",
+        "x.toml: categories.proposed_on: '02-30' is not a day of the year as MM-DD",
+        "x.toml: meetings[0].cadence: 'monthly' is not term or half_term",
+        "x.toml: meetings[0].days: unknown weekday 'wed' (one of: monday, tuesday, wednesday, thursday, friday, "
+        "saturday, sunday)",
+        "x.toml: meetings[1].days: unknown weekday 'wed' (one of: monday, tuesday, wednesday, thursday, friday, "
+        "saturday, sunday)",
+        "x.toml: meetings[1].colour: unknown setting (settings: attendees, cadence, chair, days, kind, "
+        "la_categories, length_minutes, min_lead_days, minimum_per_year, minutes_due_days_after, name, "
+        "ofsted_categories, papers_due_days_before, pathways, per_day_limit, responsible, school_attendees, "
+        "scope, times, venue)"]
+
+
 def test_every_problem_in_a_policy_is_listed_not_just_the_first():
     problems: list[str] = []
     parse_policy({"authority": "X", "colour": "blue", "title": 3}, "x", "x.toml", problems)

@@ -30,9 +30,12 @@ from calendar import monthrange
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, field_validator
 
 from concerns.domain.formatting import ukdate
+from concerns.domain.tomlcheck import Refusal, Strict, Text, dotted, said, validate_fields
 
 
 class CategoriesError(ValueError):
@@ -106,6 +109,9 @@ class CategoryScheme:
     modifiers: tuple[Modifier, ...] = ()
     timing: str = ""
     change_letter: str = "categorisation"
+    # proposed_on = "MM-DD" and year = "current" | "next" (the year the proposal is for)
+    proposed_on: tuple[int, int] = (10, 1)
+    year_rule: str = "current"
 
     def __bool__(self) -> bool:
         return bool(self.levels)
@@ -165,38 +171,108 @@ def parse_condition(text: str, facts: Mapping[str, str], where: str) -> Conditio
     return Condition(text, tuple(terms))
 
 
-def parse_categories(table: Mapping[str, Any], where: str) -> CategoryScheme:
-    facts = table.get("facts", {})
-    if not isinstance(facts, Mapping) or not all(isinstance(v, str) for v in facts.values()):
-        raise CategoriesError(f"{where}: [categories.facts] maps each fact to its name in words")
-    levels = []
-    for n, c in enumerate(table.get("levels", []), start=1):
-        place = f"{where}: categories.levels[{n}]"
-        when = tuple(c.get("when", []))
-        try:
-            key = str(c["key"])
-            levels.append(CategoryLevel(key, c["label"], bool(c.get("causing_concern", False)), when,
-                                        c.get("support", ""),
-                                        tuple(parse_condition(w, facts, f"{place} ({key})") for w in when)))
-        except KeyError as exc:
-            raise CategoriesError(f"{place}: missing setting {exc.args[0]!r}") from None
-    keys = [lv.key for lv in levels]
-    if len(set(keys)) != len(keys):
-        raise CategoriesError(f"{where}: categories.levels: a level key is used twice ({', '.join(keys)})")
-    if levels and not any("default" in lv.when for lv in levels):
-        raise CategoriesError(f"{where}: one category level needs when = [..., \"default\"] for schools no "
-                              "other condition fits")
-    modifiers = []
-    for n, m in enumerate(table.get("modifiers", []), start=1):
-        place = f"{where}: categories.modifiers[{n}]"
-        shift = m.get("shift", 1)
-        if not isinstance(shift, int) or shift == 0:
-            raise CategoriesError(f"{place}: shift must be a whole number of levels, not {shift!r}")
-        if "when" not in m or "reason" not in m:
-            raise CategoriesError(f"{place}: a modifier needs when and reason")
-        modifiers.append(Modifier(parse_condition(m["when"], facts, place), shift, m["reason"]))
-    return CategoryScheme(tuple(levels), dict(facts), tuple(modifiers), table.get("timing", ""),
-                          table.get("change_letter", "categorisation"))
+# --- the [categories] section, checked by models (concerns.domain.tomlcheck) ------------------------------
+
+# Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
+ANY_LEAP_YEAR = 2024
+
+
+def _day_of_year(value: str) -> str:
+    try:
+        month, day = (int(part) for part in value.split("-"))
+        date(ANY_LEAP_YEAR, month, day)  # 02-29 is a date some years
+    except ValueError:
+        raise Refusal("", value, "is not a day of the year as MM-DD") from None
+    return value
+
+
+class LevelTable(Strict):
+    """One `[[categories.levels]]` table, best level first (its conditions are read by parse_condition)."""
+
+    key: Text
+    label: Text
+    causing_concern: bool = False
+    when: list[Text] = []
+    support: str = ""
+
+
+class ModifierTable(Strict):
+    """One `[[categories.modifiers]]` table: a condition that moves a school `shift` levels."""
+
+    when: Text
+    shift: Annotated[int, said("must be a whole number of levels")] = 1
+    reason: Text
+
+    @field_validator("shift")
+    @classmethod
+    def _moves(cls, shift: int) -> int:
+        if shift == 0:
+            raise Refusal("", shift, "moves no level: make it 1 (a level worse) or -1 (a level better)")
+        return shift
+
+
+class CategoriesTable(Strict):
+    """The `[categories]` section of a policy file."""
+
+    facts: Annotated[dict[str, Text], said("must map each fact to its name in words")] = {}
+    levels: list[LevelTable] = []
+    modifiers: list[ModifierTable] = []
+    timing: str = ""
+    change_letter: Text = "categorisation"
+    proposed_on: Annotated[str, said("is not a day of the year as MM-DD"), AfterValidator(_day_of_year)] = "10-01"
+    year: Annotated[Literal["current", "next"], said("is not current or next")] = "current"
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    """`categories.levels[1]` for the first level: levels and modifiers are counted from 1, as people count."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] in ("levels", "modifiers") and isinstance(parts[1], int):
+        parts[1] += 1
+    return dotted(("categories", *parts))
+
+
+def parse_categories(table: Mapping[str, Any], where: str, problems: list[str] | None = None) -> CategoryScheme:
+    """The scheme in a policy's `[categories]` table. With `problems` given, every problem is appended to
+    it (one line each, naming the file, the setting and the value) and the scheme returned without the bad
+    parts (no levels when its levels or modifiers are wrong); without, the first raises CategoriesError."""
+    lines: list[str] = []
+    values, found = validate_fields(CategoriesTable, table, unknown="is not a setting of [categories] "
+                                    "(settings: {keys})", label=_label)
+    for p in found:
+        if p.missing:
+            parent, _, key = p.key.rpartition(".")
+            lines.append(f"{where}: {parent}: missing setting {key!r}")
+        else:
+            lines.append(f"{where}: {p.key}: {p.sentence()}")
+    file = {**{n: f.get_default() for n, f in CategoriesTable.model_fields.items()}, **values}
+    facts: dict[str, str] = file["facts"]
+    levels: list[CategoryLevel] = []
+    modifiers: list[Modifier] = []
+    try:
+        if not found:
+            for n, c in enumerate(file["levels"], start=1):
+                place = f"{where}: categories.levels[{n}] ({c.key})"
+                levels.append(CategoryLevel(c.key, c.label, c.causing_concern, tuple(c.when), c.support,
+                                            tuple(parse_condition(w, facts, place) for w in c.when)))
+            keys = [lv.key for lv in levels]
+            if len(set(keys)) != len(keys):
+                raise CategoriesError(f"{where}: categories.levels: a level key is used twice ({', '.join(keys)})")
+            if levels and not any("default" in lv.when for lv in levels):
+                raise CategoriesError(f"{where}: one category level needs when = [..., \"default\"] for schools "
+                                      "no other condition fits")
+            for n, m in enumerate(file["modifiers"], start=1):
+                place = f"{where}: categories.modifiers[{n}]"
+                modifiers.append(Modifier(parse_condition(m.when, facts, place), m.shift, m.reason))
+    except CategoriesError as exc:
+        lines.append(str(exc))
+    if lines and problems is None:
+        raise CategoriesError(lines[0])
+    if problems is not None:
+        problems.extend(lines)
+    good = not lines
+    month, day = (int(part) for part in file["proposed_on"].split("-"))
+    return CategoryScheme(tuple(levels) if good else (), dict(facts), tuple(modifiers) if good else (),
+                          file["timing"], file["change_letter"], (month, day), file["year"])
 
 
 def day(value: date) -> str:

@@ -11,29 +11,27 @@ file, the key and the value.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from concerns.domain import tomlcheck
 from concerns.domain.pathways import PATHWAYS
 from concerns.domain.terms import Term
+from concerns.domain.tomlcheck import Problem, Refusal, Strict, Text, keys_of, said, shown
 
 
 class MeetingsError(ValueError):
     pass
 
 
-CADENCES = ("term", "half_term")
-SCOPES = ("school", "panel")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OFSTED_CATEGORIES = ("SM", "RSI", "RI", "NA", "LA")
 # The school's own people a school meeting can invite (they hold these roles for the school).
 SCHOOL_ROLES = ("headteacher", "chair_of_governors", "vice_chair", "governor", "clerk")
-
-KEYS = {"kind", "name", "cadence", "minimum_per_year", "responsible", "min_lead_days", "papers_due_days_before",
-        "minutes_due_days_after", "scope", "chair", "attendees", "school_attendees", "pathways",
-        "ofsted_categories", "la_categories", "per_day_limit", "days", "times", "length_minutes", "venue"}
 
 
 @dataclass(frozen=True)
@@ -112,130 +110,207 @@ class MeetingCadence:
                 for which, (start, end) in zip(("first", "second"), halves, strict=True)]
 
 
-def _where(where: str, index: int, key: str) -> str:
-    return f"{where}: meetings[{index}].{key}"
+# --- a `[[meetings]]` table, checked by a model (concerns.domain.tomlcheck) ------------------------------
 
 
-def _int(item: Mapping[str, Any], key: str, where: str, index: int, default: int | None, minimum: int) -> int | None:
-    value = item.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise MeetingsError(f"{_where(where, index, key)}: {value!r} is not a whole number of at least {minimum}")
-    return value
+def _whole(minimum: int) -> Any:
+    return Annotated[int, Field(ge=minimum), said(f"is not a whole number of at least {minimum}")]
 
 
-def _words(item: Mapping[str, Any], key: str, where: str, index: int, allowed: Sequence[str] | None,
-           what: str, one: str) -> tuple[str, ...] | None:
-    if key not in item:
-        return None
-    value = item[key]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise MeetingsError(f"{_where(where, index, key)}: {value!r} is not a list of {what}")
-    for v in value:
-        if allowed is not None and v not in allowed:
-            raise MeetingsError(f"{_where(where, index, key)}: unknown {one} {v!r} (one of: {', '.join(allowed)})")
-    return tuple(value)
+def _words(what: str) -> Any:
+    return Annotated[list[str], said(f"is not a list of {what}")]
 
 
-def _time(value: Any, where: str) -> time:
+def _choose(values: Sequence[str], allowed: Collection[str], one: str, key: str = "") -> list[str]:
+    listed = "roles" if one == "role" else "one of"
+    for value in values:
+        if value not in allowed:
+            raise Refusal(key, value, f"unknown {one} {{value}} ({listed}: {', '.join(allowed)})")
+    return list(values)
+
+
+def _time(value: str) -> time:
+    hours, sep, minutes = value.partition(":")
     try:
-        hours, minutes = str(value).split(":")
-        if len(hours) != 2 or len(minutes) != 2:
+        if not sep or len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
             raise ValueError
         return time(int(hours), int(minutes))
     except ValueError:
-        raise MeetingsError(f"{where}: {value!r} is not a time of day written HH:MM (e.g. \"10:00\")") from None
+        raise Refusal("", value, 'is not a time of day written HH:MM (e.g. "10:00")') from None
 
 
-def parse_meeting(item: Mapping[str, Any], where: str, index: int, roles: Collection[str] = (),
-                  levels: Collection[str] = ()) -> MeetingCadence:
-    """One `[[meetings]]` entry. `roles` and `levels` are the policy's role and category level keys (empty:
-    the policy has none of its own, and role keys are not checked)."""
-    if not isinstance(item, Mapping):
-        raise MeetingsError(f"{where}: meetings[{index}]: {item!r} is not a table")
-    unknown = sorted(set(item) - KEYS)
-    if unknown:
-        raise MeetingsError(f"{_where(where, index, unknown[0])}: unknown setting (settings: {', '.join(sorted(KEYS))})")
-    for key in ("name", "cadence", "minimum_per_year", "responsible"):
-        if key not in item:
-            raise MeetingsError(f"{_where(where, index, key)}: missing")
-    for key in ("kind", "name", "cadence", "responsible", "scope", "chair", "venue"):
-        if key in item and (not isinstance(item[key], str) or not item[key].strip()):
-            raise MeetingsError(f"{_where(where, index, key)}: {item[key]!r} is not a piece of text")
-    if "kind" in item and not re.fullmatch(r"[a-z][a-z0-9_]*", str(item["kind"])):
-        raise MeetingsError(f"{_where(where, index, 'kind')}: {item['kind']!r} is not a key of lower-case letters, "
-                            "digits and underscores (e.g. \"progress_meeting\")")
-    cadence, scope = item["cadence"], item.get("scope", "school")
-    if cadence not in CADENCES:
-        raise MeetingsError(f"{_where(where, index, 'cadence')}: {cadence!r} is not term or half_term")
-    if scope not in SCOPES:
-        raise MeetingsError(f"{_where(where, index, 'scope')}: {scope!r} is not school or panel")
+def _context(info: ValidationInfo, key: str) -> tuple[str, ...]:
+    return tuple((info.context or {}).get(key, ()))
 
-    def role(key: str, value: str) -> str:
-        if roles and value not in roles:
-            raise MeetingsError(f"{_where(where, index, key)}: unknown role {value!r} (roles: {', '.join(roles)})")
+
+class MeetingTable(Strict):
+    """One `[[meetings]]` table. Validated with the policy's role and level keys as context (`roles`,
+    `levels`: empty when the policy has none of its own, and role keys are then not checked)."""
+
+    kind: Annotated[str, said("is not a piece of text")] = "progress_meeting"
+    name: Annotated[Text, said("is not a piece of text")]
+    cadence: Annotated[Literal["term", "half_term"], said("is not term or half_term")]
+    minimum_per_year: _whole(1)
+    responsible: Annotated[Text, said("is not a piece of text")]
+    min_lead_days: _whole(0) = 15
+    papers_due_days_before: _whole(0) | None = None
+    minutes_due_days_after: _whole(0) | None = None
+    scope: Annotated[Literal["school", "panel"], said("is not school or panel")] = "school"
+    chair: Annotated[Text, said("is not a piece of text")] | None = None
+    attendees: _words("role keys") | None = None
+    school_attendees: _words("school roles") | None = None
+    pathways: _words("pathways") = []
+    ofsted_categories: _words("Ofsted categories") = []
+    la_categories: _words("level keys") | None = None
+    per_day_limit: _whole(1) = 2
+    days: _words("weekdays") | None = None
+    times: Annotated[list[str], said('is not a list of times such as ["10:00"]')] = ["10:00", "14:00"]
+    length_minutes: _whole(15) = 120
+    venue: Annotated[Text, said("is not a piece of text")] | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, kind: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+            raise Refusal("", kind, 'is not a key of lower-case letters, digits and underscores '
+                                    '(e.g. "progress_meeting")')
+        return kind
+
+    @field_validator("responsible", "attendees")
+    @classmethod
+    def _roles(cls, value: str | list[str] | None, info: ValidationInfo) -> str | list[str] | None:
+        roles = _context(info, "roles")
+        if roles and value is not None:
+            _choose([value] if isinstance(value, str) else value, roles, "role")
         return value
 
-    responsible = role("responsible", item["responsible"])
-    chair = item.get("chair")
-    if chair is not None and not (scope == "school" and chair in SCHOOL_ROLES):
-        role("chair", chair)  # an officer's role; a school meeting may also be chaired by one of the school's
-    attendees = _words(item, "attendees", where, index, None, "role keys", "role")
-    if attendees is not None:
-        attendees = tuple(role("attendees", a) for a in attendees)
-    school_attendees = _words(item, "school_attendees", where, index, SCHOOL_ROLES, "school roles", "school role")
-    if scope == "panel" and school_attendees:
-        raise MeetingsError(f"{_where(where, index, 'school_attendees')}: {list(school_attendees)!r}: a panel "
-                            "reviews many schools and invites none of their staff; leave it out or make it []")
-    la_categories = _words(item, "la_categories", where, index, tuple(levels) if levels else None, "level keys", "level")
-    if la_categories and not levels:
-        raise MeetingsError(f"{_where(where, index, 'la_categories')}: {list(la_categories)!r}: the policy has no "
-                            "[[categories.levels]] to choose from")
-    days = _words(item, "days", where, index, WEEKDAYS, "weekdays", "weekday")
-    if days == ():
-        raise MeetingsError(f"{_where(where, index, 'days')}: [] leaves no day to meet on")
-    raw_times = item.get("times", ["10:00", "14:00"])
-    if not isinstance(raw_times, list) or not raw_times:
-        raise MeetingsError(f"{_where(where, index, 'times')}: {raw_times!r} is not a list of times such as [\"10:00\"]")
-    times = tuple(sorted({_time(t, _where(where, index, 'times')) for t in raw_times}))
-    length = _int(item, "length_minutes", where, index, 120, 15)
-    last_end = datetime.combine(date.min, times[-1]) + timedelta(minutes=length)
-    if last_end.date() != date.min:
-        raise MeetingsError(f"{_where(where, index, 'times')}: a meeting at {times[-1].isoformat('minutes')} lasting {length} "
-                            "minutes would run past midnight")
-    lead = _int(item, "min_lead_days", where, index, 15, 0)
-    papers = _int(item, "papers_due_days_before", where, index, None, 0)
-    if papers is not None and papers >= lead:
-        raise MeetingsError(f"{_where(where, index, 'papers_due_days_before')}: {papers} is not less than "
-                            f"min_lead_days ({lead}): the papers would be due before the invitation is sent")
-    meeting = MeetingCadence(
-        kind=item.get("kind", "progress_meeting"), name=item["name"].strip(), cadence=cadence,
-        minimum_per_year=_int(item, "minimum_per_year", where, index, None, 1), responsible=responsible,
-        min_lead_days=lead, papers_due_days_before=papers,
-        minutes_due_days_after=_int(item, "minutes_due_days_after", where, index, None, 0),
-        scope=scope, chair=chair, attendees=attendees,
-        school_attendees=(() if scope == "panel" else school_attendees if school_attendees is not None
-                          else MeetingCadence.school_attendees),
-        pathways=_words(item, "pathways", where, index, PATHWAYS, "pathways", "pathway") or (),
-        ofsted_categories=_words(item, "ofsted_categories", where, index, OFSTED_CATEGORIES,
-                                 "Ofsted categories", "Ofsted category") or (),
-        la_categories=la_categories or (),
-        per_day_limit=_int(item, "per_day_limit", where, index, 2, 1),
-        days=tuple(sorted(WEEKDAYS.index(d) for d in set(days))) if days else MeetingCadence.days,
-        times=times, length_minutes=length, venue=item.get("venue"))
-    return meeting
+    @field_validator("school_attendees")
+    @classmethod
+    def _school_roles(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _choose(value, SCHOOL_ROLES, "school role")
+
+    @field_validator("pathways")
+    @classmethod
+    def _pathways(cls, value: list[str]) -> list[str]:
+        return _choose(value, PATHWAYS, "pathway")
+
+    @field_validator("ofsted_categories")
+    @classmethod
+    def _ofsted(cls, value: list[str]) -> list[str]:
+        return _choose(value, OFSTED_CATEGORIES, "Ofsted category")
+
+    @field_validator("la_categories")
+    @classmethod
+    def _levels(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        levels = _context(info, "levels")
+        if value and not levels:
+            raise Refusal("", value, "{value}: the policy has no [[categories.levels]] to choose from")
+        return None if value is None else _choose(value, levels, "level") if levels else value
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str] | None) -> list[str] | None:
+        if value == []:
+            raise Refusal("", value, "leaves no day to meet on")
+        return None if value is None else _choose(value, WEEKDAYS, "weekday")
+
+    @field_validator("times")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise Refusal("", value, 'is not a list of times such as ["10:00"]')
+        for text in value:
+            _time(text)
+        return value
+
+    @model_validator(mode="after")
+    def _together(self, info: ValidationInfo) -> MeetingTable:
+        roles = _context(info, "roles")
+        # An officer's role chairs; a school meeting may also be chaired by one of the school's people.
+        if self.chair is not None and roles and not (self.scope == "school" and self.chair in SCHOOL_ROLES):
+            _choose([self.chair], roles, "role", key="chair")
+        if self.scope == "panel" and self.school_attendees:
+            raise Refusal("school_attendees", self.school_attendees, "{value}: a panel reviews many schools and "
+                          "invites none of their staff; leave it out or make it []")
+        last = max(_time(t) for t in self.times)
+        if (datetime.combine(date.min, last) + timedelta(minutes=self.length_minutes)).date() != date.min:
+            raise Refusal("times", last.isoformat("minutes"), f"with length_minutes {self.length_minutes} would run past "
+                          "midnight")
+        papers, lead = self.papers_due_days_before, self.min_lead_days
+        if papers is not None and papers >= lead:
+            raise Refusal("papers_due_days_before", papers, f"is not less than min_lead_days ({lead}): the "
+                          "papers would be due before the invitation is sent")
+        return self
+
+    def meeting(self) -> MeetingCadence:
+        panel = self.scope == "panel"
+        return MeetingCadence(
+            kind=self.kind, name=self.name.strip(), cadence=self.cadence, minimum_per_year=self.minimum_per_year,
+            responsible=self.responsible, min_lead_days=self.min_lead_days,
+            papers_due_days_before=self.papers_due_days_before, minutes_due_days_after=self.minutes_due_days_after,
+            scope=self.scope, chair=self.chair,
+            attendees=None if self.attendees is None else tuple(self.attendees),
+            school_attendees=(() if panel else tuple(self.school_attendees) if self.school_attendees is not None
+                              else MeetingCadence.school_attendees),
+            pathways=tuple(self.pathways), ofsted_categories=tuple(self.ofsted_categories),
+            la_categories=tuple(self.la_categories or ()), per_day_limit=self.per_day_limit,
+            days=(tuple(sorted({WEEKDAYS.index(d) for d in self.days})) if self.days else MeetingCadence.days),
+            times=tuple(sorted({_time(t) for t in self.times})), length_minutes=self.length_minutes,
+            venue=self.venue)
 
 
-def parse_meetings(items: Sequence[Any], where: str, roles: Collection[str] = (),
-                   levels: Collection[str] = ()) -> tuple[MeetingCadence, ...]:
+def _line(where: str, problem: Problem, unknown: bool) -> str:
+    if problem.missing:
+        return f"{where}: {problem.key}: missing"
+    if unknown:
+        return f"{where}: {problem.key}: {problem.why}"
+    return f"{where}: {problem.key}: {problem.sentence()}"
+
+
+def parse_meeting(item: Any, where: str, index: int, roles: Collection[str] = (),
+                  levels: Collection[str] = (), problems: list[str] | None = None) -> MeetingCadence | None:
+    """One `[[meetings]]` entry. `roles` and `levels` are the policy's role and category level keys (empty:
+    the policy has none of its own, and role keys are not checked). With `problems` given, each problem is
+    appended to it (one line each, naming the file, the key and the value) and None returned; without, the
+    first raises MeetingsError."""
+    try:
+        table = MeetingTable.model_validate(item, context={"roles": tuple(roles), "levels": tuple(levels)})
+    except ValidationError as exc:
+        found = tomlcheck.problems(exc, MeetingTable, unknown=f"unknown setting (settings: {', '.join(_KEYS)})",
+                                   at=("meetings", index))
+        kinds = [e["type"] for e in exc.errors(include_url=False)]
+        lines = [_line(where, p, kind == "extra_forbidden") for p, kind in zip(found, kinds, strict=True)]
+        if problems is None:
+            raise MeetingsError(lines[0]) from None
+        problems.extend(lines)
+        return None
+    return table.meeting()
+
+
+def parse_meetings(items: Any, where: str, roles: Collection[str] = (), levels: Collection[str] = (),
+                   problems: list[str] | None = None) -> tuple[MeetingCadence, ...]:
+    """Every `[[meetings]]` entry; with `problems` given, every problem in them is appended (one line each)
+    and the good meetings returned, else the first problem raises MeetingsError."""
+    lines: list[str] = []
     if not isinstance(items, list):
-        raise MeetingsError(f"{where}: meetings: write each meeting as a [[meetings]] table")
-    meetings = tuple(parse_meeting(item, where, i, roles, levels) for i, item in enumerate(items))
+        lines.append(f"{where}: meetings: {shown(items)} must be a list of tables: write each as [[meetings]]")
+        items = []
+    meetings: list[tuple[int, MeetingCadence]] = []
+    for i, item in enumerate(items):
+        meeting = parse_meeting(item, where, i, roles, levels, lines)
+        if meeting is not None:
+            meetings.append((i, meeting))
     seen: dict[str, int] = {}
-    for i, m in enumerate(meetings):
+    for i, m in meetings:
         if m.kind in seen:
-            raise MeetingsError(f"{_where(where, i, 'kind')}: {m.kind!r} is also the kind of meetings[{seen[m.kind]}]; "
-                                "each meeting needs a kind of its own")
-        seen[m.kind] = i
-    return meetings
+            lines.append(f"{where}: meetings[{i}].kind: {shown(m.kind)} is also the kind of meetings[{seen[m.kind]}]; "
+                         "each meeting needs a kind of its own")
+        seen.setdefault(m.kind, i)
+    if problems is not None:
+        problems.extend(lines)
+    elif lines:
+        raise MeetingsError(lines[0])
+    return tuple(m for _, m in meetings)
+
+
+_KEYS = sorted(keys_of(MeetingTable))

@@ -17,13 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from concerns.domain import resources
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
-from concerns.domain.categories import CategoriesError, CategoryScheme, parse_categories
+from concerns.domain.categories import CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
-from concerns.domain.meetings import MeetingCadence, MeetingsError, parse_meetings
+from concerns.domain.meetings import MeetingCadence, parse_meetings
 from concerns.domain.pathways import PATHWAYS
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
@@ -31,11 +31,11 @@ from concerns.domain.tomlcheck import (
     Problem,
     Refusal,
     Strict,
+    Text,
     by_name,
     deep_refusal,
     load_toml,
     said,
-    shown,
     validate_fields,
 )
 
@@ -71,8 +71,11 @@ class Role:
     acts_as: str | None = None  # one of FUNCTIONS
 
 
-SCHOOLS = ("all", "maintained", "academies")
-RECURRENCE = ("term", "year")
+# Which schools a local deadline is created for, and how often it recurs once met: the one statement of
+# each, read by the policy file's model and typing the deadline.
+Schools = Literal["all", "maintained", "academies"]
+Recurrence = Literal["term", "year"]
+Unit = Literal["working_days", "days", "months"]
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,14 @@ class LocalDeadline:
     on_event: str
     kind: str
     count: int
-    unit: str  # working_days | days | months
+    unit: Unit
     responsible: str
     source: str
     met_by: str | None = None  # the event that meets it
-    schools: str = "all"  # all | maintained | academies: which schools it is created for
-    # None, or "term" | "year": once met, the next one falls due a term (the end of the following term)
-    # or a year (the same date next year) later, until the case closes.
-    every: str | None = None
+    schools: Schools = "all"  # which schools it is created for
+    # None, or once met the next one falls due a term (the end of the following term) or a year (the same
+    # date next year) later, until the case closes.
+    every: Recurrence | None = None
     label: str = ""
 
     def applies_to(self, maintained: bool) -> bool:
@@ -224,13 +227,6 @@ def _date(value: Any, where: str) -> date:
 # The settings a policy file may hold; anything else is a typing mistake to report.
 
 
-def _text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must be a non-empty text")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_text)]
 Positive = Annotated[int, Field(gt=0)]
 
 
@@ -249,12 +245,12 @@ class LocalDeadlineTable(Strict):
     on: Text
     kind: Text
     count: Annotated[int, Field(ge=0)]
-    unit: Literal["working_days", "days", "months"]
+    unit: Unit
     responsible: Text
     source: Text
     met_by: Text | None = None
-    schools: Literal["all", "maintained", "academies"] = "all"
-    every: Literal["term", "year"] | None = None
+    schools: Schools = "all"
+    every: Recurrence | None = None
     label: str = ""
 
     @model_validator(mode="after")
@@ -312,10 +308,10 @@ class PolicyFile(Strict):
     title: str = ""
     source: str = ""
     boroughs: list[Text] = []
-    categories: dict[str, Any] = {}
+    categories: dict[str, Any] = {}  # a CategoriesTable (concerns.domain.categories)
     roles: dict[str, RoleTable] = {}
     responsible: dict[str, Text] = {}
-    meetings: list[Any] = []
+    meetings: list[Any] = []  # each a MeetingTable (concerns.domain.meetings), checked against the roles
     escalation: EscalationTable = EscalationTable()
     local_deadlines: list[LocalDeadlineTable] = []
     events: list[EventTable] = []
@@ -335,7 +331,7 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, setting: str, value: Any, why: str) -> None:
-        self.lines.append(f"{self.where}: {setting}: {shown(value)} {why}")
+        self.lines.append(f"{self.where}: {setting}: {Problem(setting, value, why).sentence()}")
 
     def raw(self, line: str) -> None:
         self.lines.append(line if line.startswith(self.where) else f"{self.where}: {line}")
@@ -367,8 +363,6 @@ def _section(found: _Problems, setting: str, parse, default):
         return parse()
     except KeyError as exc:
         found.raw(f"{setting}: missing setting {exc.args[0]!r}")
-    except (CategoriesError, MeetingsError) as exc:
-        found.raw(str(exc))  # already names the file
     except PolicyError as exc:
         found.raw(str(exc))
     except (ValueError, TypeError, AttributeError) as exc:
@@ -396,16 +390,13 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
     for name in {n for n in names if names.count(n) > 1}:
         found.add("events", name, "is declared more than once")
     cat_table = file["categories"]
-    categories = _section(found, "categories", lambda: parse_categories(cat_table, where), CategoryScheme())
-    proposed_on, year_rule = _timing(cat_table, found)
+    categories = parse_categories(cat_table, where, found.lines)
     # A policy without roles of its own uses the product's role names.
-    meetings = _section(found, "meetings", lambda: parse_meetings(
-        file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
-        levels=tuple(c.key for c in categories.levels)), ())
+    meetings = parse_meetings(file["meetings"], where, roles=tuple(roles or FUNCTION_OF_PRODUCT_ROLE),
+                              levels=tuple(c.key for c in categories.levels), problems=found.lines)
     responsible = dict(file["responsible"])
     if roles:
         for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
-                              *((f"meetings[{i}].responsible", m.responsible) for i, m in enumerate(meetings)),
                               *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
             if role not in roles:
                 found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
@@ -430,7 +421,7 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         aliases=(*file["aliases"], *boroughs),
         roles=roles,
         categories=categories,
-        categorisation=cat_table.get("timing", ""),
+        categorisation=categories.timing,
         meetings=meetings,
         escalation=tuple(file["escalation"].ladder),
         escalation_note=file["escalation"].note,
@@ -442,31 +433,11 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         rules=_section(found, "rules", lambda: RuleBook(overrides=file["rules"]), RuleBook()),
         reminder_offsets=tuple(sorted(set(file["reminder_offsets"]), reverse=True)),
         events=events,
-        proposed_on=proposed_on,
-        year_rule=year_rule,
+        proposed_on=categories.proposed_on,
+        year_rule=categories.year_rule,
         boroughs=boroughs,
         letters=letters,
     )
-
-
-# Not law: any leap year, to check that a day of the year (MM-DD) exists in some year.
-ANY_LEAP_YEAR = 2024
-
-
-def _timing(table: Mapping[str, Any], found: _Problems) -> tuple[tuple[int, int], str]:
-    proposed, year_rule = (10, 1), table.get("year", "current")
-    if "proposed_on" in table:
-        value = table["proposed_on"]
-        try:
-            month, day = (int(part) for part in str(value).split("-"))
-            date(ANY_LEAP_YEAR, month, day)  # 02-29 is a date some years
-            proposed = (month, day)
-        except ValueError:
-            found.add("categories.proposed_on", value, "is not a day of the year as MM-DD")
-    if year_rule not in ("current", "next"):
-        found.add("categories.year", year_rule, "is not current or next")
-        year_rule = "current"
-    return proposed, year_rule
 
 
 def _roles(table: Mapping[str, RoleTable], where: str) -> dict[str, Role]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     RootModel,
@@ -44,10 +45,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True)
 
 
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty text")
+    return value
+
+
+# A setting written as words: a TOML string with something in it.
+Text = Annotated[str, AfterValidator(_text)]
+
+
 class Refusal(ValueError):
     """Raised by a validator: `key` (dotted, or a tuple of keys and list indexes, from the table validated;
     "" for the table itself) holds `value`, which is refused because `why` (plain words, saying what to do
-    about it). `missing`: the key is absent, and `why` follows its name."""
+    about it; "{value}" in it says where the value goes, when not first: "unknown weekday {value}").
+    `missing`: the key is absent, and `why` follows its name."""
 
     def __init__(self, key: str | tuple[Any, ...], value: Any, why: str, missing: bool = False):
         super().__init__(why)
@@ -77,6 +89,13 @@ class Problem:
     value: Any
     why: str
     missing: bool = False  # the key is absent (value is then None)
+
+    def sentence(self) -> str:
+        """The value and why it is refused: "'wed' is not a weekday", or `why` with the value put where it
+        says "{value}" ("unknown weekday 'wed' (one of: ...)")."""
+        if "{value}" in self.why:
+            return self.why.replace("{value}", shown(self.value))
+        return f"{shown(self.value)} {self.why}"
 
 
 _SHOW = reprlib.Repr()
@@ -123,7 +142,7 @@ def load_toml(raw: bytes | str, where: str, error: type[ValueError] = ValueError
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{where}: {exc}") from None
+        raise error(f"{where}: not valid TOML: {exc}") from None
     except RecursionError:
         raise error(f"{where}: a value is nested more than {MAX_DEPTH} tables or lists deep: "
                     "write it flatter") from None
@@ -303,5 +322,5 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     return _ADAPTERS[model, name]
 
 
-__all__ = ["MAX_DEPTH", "Problem", "Refusal", "Strict", "deep_refusal", "dotted", "keys_of", "load_toml",
+__all__ = ["MAX_DEPTH", "Problem", "Refusal", "Strict", "Text", "validate_fields", "deep_refusal", "dotted", "keys_of", "load_toml",
            "by_name", "problems", "said", "shown", "too_deep"]

@@ -9,12 +9,12 @@ line runs it when it loads the policies, and `concerns policy check FILE` runs i
 
 from __future__ import annotations
 
-import tomllib
 from functools import cache
 from pathlib import Path
 
 from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy, PolicyError, all_policies, parse_policy
+from concerns.domain.tomlcheck import load_toml
 from statemachines.pathways import CREATED_KINDS, DEADLINE_KINDS, MACHINE
 
 
@@ -94,12 +94,13 @@ def check_file(path: Path) -> list[str]:
     """Every problem in the policy file at `path`, one line each naming the file, setting and value."""
     where = str(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
     except OSError as exc:
         return [f"{where}: cannot be read: {exc.strerror or exc}"]
-    except tomllib.TOMLDecodeError as exc:
-        return [f"{where}: not valid TOML: {exc}"]
+    try:
+        data = load_toml(raw, where, PolicyError)  # not TOML, or nested too deep: one line
+    except PolicyError as exc:
+        return [str(exc)]
     problems: list[str] = []
     policy = parse_policy(data, path.stem, where, problems)
     return [*problems, *vocabulary_problems(policy, where)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from concerns.casework.cases import Refused, get_school, open_case_rows
 from concerns.domain.formatting import iso_basic, ukdate
 from concerns.domain.letterspecs import LETTER_KINDS, LetterSpecError
 from concerns.domain.policy import policy_for
+from concerns.domain.tomlcheck import load_toml
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
@@ -121,13 +121,12 @@ def letter_reference(urn: str, kind: str, on: date) -> str:
 
 
 def read_details(path: Path) -> dict:
+    """The details in the TOML file at `path`, or Refused in one line (no such file, not TOML, too deep)."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise Refused(f"--details {path}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise Refused(f"--details {path}: {exc}") from None
+    return load_toml(raw, f"--details {path}", Refused)
 
 
 def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict, *, send: bool = False,

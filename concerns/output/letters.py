@@ -33,9 +33,10 @@ from datetime import date, datetime
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import Environment
+from pydantic import Field, TypeAdapter, ValidationError
 
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.copylists import addressees_for, copies_for, recipient_rules
@@ -65,7 +66,7 @@ from concerns.domain.letterspecs import (
 )
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
-from concerns.domain.tomlcheck import MAX_DEPTH, too_deep
+from concerns.domain.tomlcheck import MAX_DEPTH, Strict, Text, problems, said, too_deep
 from concerns.output import templating
 
 # --- Dates on which the wording of a letter changes: looked up in the rule book (concerns/domain/rules.py) ---
@@ -185,48 +186,56 @@ def _check_intervention_notice(v, school, authority, on, spec) -> dict[str, Any]
     return {"powers_text": [_meaning(spec, "powers", key) for key in v["powers"]]}
 
 
-_PRIORITY_KEYS = {"issue", "success_criteria", "evaluation", "actions"}
-_ACTION_KEYS = {"action", "lead", "timescale", "monitored_by", "monitoring", "resources", "school_plan_link"}
+class ActionRow(Strict):
+    """One action of a statement of action's priority: what, who leads it, by when, and how it is watched."""
+
+    action: Text
+    lead: Text
+    timescale: Text
+    monitored_by: str = ""
+    monitoring: str = ""
+    resources: str = ""
+    school_plan_link: str = ""
 
 
-def _text_list(value: Any, where: str) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    _need(
-        isinstance(value, list | tuple) and value and all(isinstance(x, str) and x.strip() for x in value),
-        f"{where} must be a non-empty text or list of texts",
-    )
-    return list(value)
+class PriorityRow(Strict):
+    """One priority of a statement of action's plan: the issue, how success is judged, and its actions."""
+
+    issue: Text
+    success_criteria: Annotated[Text | Annotated[list[Text], Field(min_length=1)],
+                                said("must be a non-empty text or list of texts")]
+    evaluation: str = ""
+    actions: Annotated[list[ActionRow], Field(min_length=1)]
+
+    def row(self) -> dict[str, Any]:
+        criteria = self.success_criteria
+        return {"issue": self.issue, "success_criteria": [criteria] if isinstance(criteria, str) else list(criteria),
+                "evaluation": self.evaluation, "actions": [a.model_dump() for a in self.actions]}
+
+
+class AgendaItem(Strict):
+    """One item of a School of Concern meeting's agenda (or just its title, as a text)."""
+
+    title: Text
+    lead: str = ""
+    note: str = ""
+
+
+def _rows(kind: str, detail: str, model: Any, values: list[Any]) -> list[Any]:
+    """`values` checked against `model`, each problem a line naming the letter, the detail's key and value."""
+    try:
+        return TypeAdapter(list[model]).validate_python(values, strict=True)
+    except ValidationError as exc:
+        p = problems(exc, list[model], unknown="is not a detail of it (it takes: {keys})", at=(detail,))[0]
+        if p.missing:
+            parent, _, key = p.key.rpartition(".")
+            raise ValueError(f"{kind}: {parent} needs: {key}") from None
+        raise ValueError(f"{kind}: {p.key}: {p.sentence()}") from None
 
 
 def _check_statement(v, school, authority, on, spec) -> dict[str, Any]:
     k = "statement_of_action"
-    priorities = []
-    for i, raw in enumerate(v["priorities"]):
-        where = f"{k} priorities[{i}]"
-        _need(isinstance(raw, Mapping), f"{where} must be a dict")
-        unknown = set(raw) - _PRIORITY_KEYS
-        _need(not unknown, f"{where} does not take: {', '.join(sorted(unknown))}")
-        missing = [key for key in ("issue", "success_criteria", "actions") if not raw.get(key)]
-        _need(not missing, f"{where} needs: {', '.join(missing)}")
-        actions = []
-        _need(isinstance(raw["actions"], list | tuple), f"{where}.actions must be a list of dicts")
-        for j, act in enumerate(raw["actions"]):
-            awhere = f"{where}.actions[{j}]"
-            _need(isinstance(act, Mapping), f"{awhere} must be a dict")
-            unknown = set(act) - _ACTION_KEYS
-            _need(not unknown, f"{awhere} does not take: {', '.join(sorted(unknown))}")
-            missing = [key for key in ("action", "lead", "timescale") if not act.get(key)]
-            _need(not missing, f"{awhere} needs: {', '.join(missing)}")
-            actions.append({key: act.get(key) or "" for key in _ACTION_KEYS})
-        priorities.append(
-            {
-                "issue": raw["issue"],
-                "success_criteria": _text_list(raw["success_criteria"], f"{where}.success_criteria"),
-                "evaluation": raw.get("evaluation") or "",
-                "actions": actions,
-            }
-        )
+    priorities = [row.row() for row in _rows(k, "priorities", PriorityRow, v["priorities"])]
     roll = v["roll"]
     if roll is not None:
         _need(
@@ -275,21 +284,9 @@ def _check_agenda(v, school, authority, on, spec) -> dict[str, Any]:
         "<lead officer>": f"{lead.name}, {lead.role} (lead local authority officer)",
         "<head and chair>": f"{party_line(school.headteacher)}, and {party_line(school.chair, 'the')}",
     }
-    items: list[dict[str, str]] = []
-    for i, item in enumerate(v["items"]):
-        if isinstance(item, str):
-            item = {"title": item}
-        _need(
-            isinstance(item, Mapping)
-            and isinstance(item.get("title"), str)
-            and item["title"].strip()
-            and set(item) <= {"title", "lead", "note"},
-            f"{k}: items[{i}] must be a text or {{'title', 'lead', 'note'}}",
-        )
-        lead_text = item.get("lead") or ""
-        items.append(
-            {"title": item["title"], "lead": who.get(lead_text, lead_text), "note": item.get("note") or ""}
-        )
+    texts = [{"title": item} if isinstance(item, str) else item for item in v["items"]]
+    items = [{"title": item.title, "lead": who.get(item.lead, item.lead), "note": item.note}
+             for item in _rows(k, "items", AgendaItem, texts)]
     return {
         "chair_officer": chair,
         "lead": lead,

@@ -171,6 +171,20 @@ def test_a_refused_letter_form_changes_nothing(desk):
     assert table_dump(desk.url) == before
 
 
+
+def test_a_letter_forms_toml_nested_too_deep_is_refused_in_one_line(desk):
+    before = table_dump(desk.url)
+    page = "/schools/100001/letters/new?kind=statement_of_action"
+    deep = "roll = " + "[" * 5000 + "]" * 5000  # Python's TOML reader would recurse past its limit
+    for action in ("/schools/100001/letters/preview", "/schools/100001/letters"):
+        response = desk.post_form(page, action, {"kind": "statement_of_action", "on": "2026-11-16",
+                                                 "more": deep, "step": "send"})
+        assert response.status_code == 400
+        said = error_summary(response.text)
+        assert said.startswith("More details (TOML): ") and "nested more than 24 tables or lists deep" in said
+        assert "\n" not in said and len(said) < 200
+    assert table_dump(desk.url) == before
+
 # --- what officers do ----------------------------------------------------------------------------------
 
 

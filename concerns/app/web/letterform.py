@@ -7,11 +7,11 @@ parties) go in one TOML box, in the same form as a `concerns letter draft --deta
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from concerns.domain.letterspecs import LETTER_KINDS, Detail
+from concerns.domain.tomlcheck import load_toml
 from concerns.notify.drafting import kind_pathways
 
 
@@ -133,9 +133,9 @@ def details_from_form(kind: str, form: dict[str, str], keys: dict[str, list[str]
     extra = (form.get("more") or "").strip()
     if extra:
         try:
-            more = tomllib.loads(extra)
-        except tomllib.TOMLDecodeError as exc:
-            raise FormError("more", f"More details (TOML): {exc}") from None
+            more = load_toml(extra, "More details (TOML)")
+        except ValueError as exc:  # not TOML, or nested too deep: one line, naming the box
+            raise FormError("more", str(exc)) from None
         clash = sorted(set(more) & set(details))
         if clash:
             raise FormError("more", f"More details (TOML) repeats {', '.join(clash)}, which has a field of its own")
