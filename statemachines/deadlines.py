@@ -19,6 +19,8 @@ from statemachines.events import EventContext, MachineModel
 
 
 def _deadline(model: MachineModel, ctx: EventContext, kind: str, computed: rules.Computed, note: str = "") -> Deadline:
+    # A date from a rule nobody could confirm says so wherever the deadline is read.
+    note = f"{note} ({computed.caveat})" if computed.caveat else note
     return Deadline(kind=kind, due=computed.due, responsible=model.policy.responsible_for(kind),
                     rule=computed.rule.id, source=computed.rule.source, created_on=ctx.on, note=note)
 
@@ -54,7 +56,8 @@ def next_hmi_monitoring(model: MachineModel, ctx: EventContext) -> list[Deadline
 
 def reinspection(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     published = ctx.judgement.published if ctx.judgement else ctx.on
-    computed = rules.reinspection_due(published, _category_of(model, ctx), model.policy.rules)
+    computed = rules.reinspection_due(published, _category_of(model, ctx), model.policy.rules,
+                                      judged_on=ctx.judgement.on if ctx.judgement else None)
     return [_deadline(model, ctx, "reinspection", computed, "latest date for the next full inspection")]
 
 

@@ -19,7 +19,7 @@ from transitions import Machine, MachineError, Transition
 from concerns.domain.formatting import ukdate
 from concerns.domain.pathways import PATHWAYS
 from concerns.domain.policy import Policy
-from concerns.domain.rules import RuleRefusal
+from concerns.domain.rules import NoRuleInForce, RuleRefusal
 from statemachines.case import CaseFile, Deadline, SchoolFacts, Transitioned
 from statemachines.deadlines import FACTORIES, local_deadlines, recurring_deadlines
 from statemachines.events import EventContext
@@ -30,6 +30,9 @@ STATES: dict[str, tuple[str | None, str]] = {
     # 1. requires improvement / needs attention
     "ri_improvement_planning": ("requires_improvement", "RI or needs attention: improvement plan to agree with the school"),
     "ri_plan_agreed": ("requires_improvement", "improvement plan agreed; school reviews and support under way"),
+    "ri_coasting": ("requires_improvement", "coasting: notified by the Secretary of State; eligible for intervention "
+                                            "(EIA 2006 s60B)"),
+    "ri_intervention": ("requires_improvement", "coasting: intervention powers in use (ss63-66, academy order)"),
     # 2. serious weaknesses / requires significant improvement
     "swk_statement_due": ("serious_weaknesses", "RSI: LA statement of action due"),
     "swk_monitoring": ("serious_weaknesses", "RSI: statement of action sent; HMI monitoring"),
@@ -58,7 +61,8 @@ STATES: dict[str, tuple[str | None, str]] = {
     "closed": (None, "case closed"),
 }
 
-RI = ["ri_improvement_planning", "ri_plan_agreed"]
+RI = ["ri_improvement_planning", "ri_plan_agreed", "ri_coasting", "ri_intervention"]
+COASTING = ["ri_coasting", "ri_intervention"]
 SWK = ["swk_statement_due", "swk_monitoring", "swk_academy_order"]
 SM = ["sm_statement_due", "sm_monitoring", "sm_academy_order"]
 LA_ACTIVE = ["concern_confirmed", "warning_letter_sent", "warning_notice_given", "compliance_failed",
@@ -97,6 +101,16 @@ class Step:
     law: str = ""
 
 
+class _EventDay:
+    """In a Step's facts: the day of the event that records it (e.g. the day an academy order was made)."""
+
+    def __repr__(self) -> str:
+        return "<the event's day>"
+
+
+EVENT_DAY = _EventDay()
+
+
 CATEGORY_OPEN = ("statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return")
 
 
@@ -116,8 +130,12 @@ def _category_steps(prefix: str, level: str) -> list[Step]:
              ("has_open_statement_of_action",), meet=("statement_of_action",), law="EA 2005 s15"),
         Step("hmi_monitoring_visit", states, "=", meet=("hmi_monitoring", "safeguarding_return"),
              create=("next_hmi_monitoring",), law="EA 2005 s8 (monitoring inspection)"),
+        # The day the order was made decides the law after 29 Jun 2026 (Children's Wellbeing and Schools
+        # Act 2026 s58(9)): an order made before then under the duty keeps the duty's law.
         Step("academy_order_made", states[:2], f"{prefix}_academy_order", ("is_maintained",),
-             law="Academies Act 2010 s4(A1) duty, later s4(1)(b) power (rule academy_order)"),
+             facts={"academy_order_made_on": EVENT_DAY},
+             law="Academies Act 2010 s4(A1) duty, from 29 Jun 2026 s4(1)(b) power, the duty saved for an order "
+                 "made before (Children's Wellbeing and Schools Act 2026 s58(9))"),
         Step("rise_targeted_intervention", states[:2], "=", facts={"rise_targeted_intervention": True},
              law="DfE RISE targeted intervention (policy, not statute)"),
         Step("appoint_ieb", states, "=", ("is_maintained",), facts={"interim_executive_board": True},
@@ -164,6 +182,17 @@ STEPS: list[Step] = [
          law="Academies Act 2010 s4"),
     Step("close_school", RI, "closed", cancel=("*",), close="school_closed",
          law="EIA 2006 s15 (LA proposals) or s68 (SoS direction)"),
+    # 1a. coasting: a maintained school the Secretary of State notifies that it is coasting is eligible for
+    # intervention (EIA 2006 s60B(1)); the LA's powers (ss63-66) and the SoS's (ss67-69, and an academy
+    # order under Academies Act 2010 s4(1)(b)) follow. A judgement of good ends the case, as on the RI pathway.
+    Step("coasting_notified", ["ri_improvement_planning", "ri_plan_agreed"], "ri_coasting",
+         ("is_maintained", "coasting_regime_applies"),
+         facts={"coasting_notified_on": EVENT_DAY, "eligible_for_intervention": "coasting"},
+         law="EIA 2006 s60B(1); Coasting Schools (England) Regulations 2022 as amended by SI 2025/1120"),
+    Step("use_powers", COASTING, "ri_intervention", ("is_maintained",),
+         law="EIA 2006 ss63-66 (LA; s65 with SoS consent), ss67-69 (SoS)"),
+    Step("academy_order_made", COASTING, "=", ("is_maintained",), facts={"academy_order_made_on": EVENT_DAY},
+         law="Academies Act 2010 s4(1)(b) (eligible for intervention under EIA 2006 s60B)"),
     # 2 and 3. categories of concern, maintained schools
     *_category_steps("swk", "rsi"),
     *_category_steps("sm", "sm"),
@@ -332,6 +361,16 @@ class CaseModel:
         return self._guard(bool(self.case.open_deadlines("statement_of_action")),
                            "the statement of action has already been submitted")
 
+    def coasting_regime_applies(self, ev) -> bool:
+        ctx: EventContext = ev.kwargs["ctx"]
+        try:
+            excluded = self.policy.rules.in_force("coasting", ctx.on).params.get("excluded_types", ())
+        except NoRuleInForce:
+            return self._guard(False, f"no definition of coasting was in force on {ukdate(ctx.on)}")
+        return self._guard(self.school.type_name not in excluded,
+                           f"section 60B of the Education and Inspections Act 2006 does not apply to a "
+                           f"{self.school.type_name.lower()} (Coasting Schools (England) Regulations 2022, reg 3)")
+
     def has_open_hmi_monitoring(self, ev) -> bool:
         return self._guard(bool(self.case.open_deadlines("hmi_monitoring")),
                            "no HMI monitoring is expected on this case")
@@ -380,6 +419,8 @@ class CaseModel:
             case.pathway = STATES[ev.transition.dest][0]
             case.opened = ctx.on
         for key, value in step.facts.items():
+            if value is EVENT_DAY:
+                value = ctx.on.isoformat()
             if key == "origin":
                 case.origin = value
             else:

@@ -110,9 +110,9 @@ def test_reinspection_within_30_months_since_april_2018():
 
 
 def test_policy_overrides_unconfirmed_parameters_and_cites_it():
-    book = RuleBook(overrides={"reinspection/2018": {"months": {"requires_improvement": 24,
-                                                                 "serious_weaknesses": 24,
-                                                                 "special_measures": 24}}})
+    book = RuleBook(overrides={"reinspection/report-cards": {"months": {"requires_improvement": 24,
+                                                                         "serious_weaknesses": 24,
+                                                                         "special_measures": 24}}})
     computed = reinspection_due(d("2026-11-04"), "special_measures", book)
     assert computed.due == d("2028-11-04")
     assert "overridden by authority policy" in computed.rule.source

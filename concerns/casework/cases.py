@@ -206,6 +206,9 @@ def _extra_facts(case: CaseFile, result: Transitioned, ctx: EventContext) -> Non
     if result.event == "schedule_meeting":
         case.facts.setdefault("meetings", {})[ctx.extra["term"]] = ctx.extra["meeting_on"].isoformat()
     if result.from_state == "start" and case.pathway in ("special_measures", "serious_weaknesses") and ctx.judgement:
+        # The position as the law stood on the report's publication; the views work it out again for the day
+        # they are read, from the publication day and the day any order was made.
+        case.facts["report_published"] = ctx.judgement.published.isoformat()
         case.facts["academy_order"] = academy_order_position(ctx.judgement.published, case.pathway)
 
 

@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from concerns.casework.cases import case_file, get_school, judgement_from_row, school_facts
 from concerns.casework.lacategories import history, in_force
-from concerns.domain.judgements import is_coasting, is_stuck
+from concerns.domain.judgements import coasting, is_stuck
 from concerns.domain.policy import names_of, policy_for
-from concerns.domain.rules import status_when_past
+from concerns.domain.rules import academy_order_position, status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
 from statemachines.pathways import allowed_events, describe_state
 
@@ -73,7 +73,8 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
         cases.append({
             "id": row.id, "pathway": row.pathway, "state": state, "state_meaning": describe_state(state),
             "origin": row.origin, "opened": row.opened.isoformat(), "closed": closed.isoformat() if closed else None,
-            "outcome": row.outcome if closed else None, "facts": row.facts,
+            "outcome": row.outcome if closed else None,
+            "facts": _facts_as_of(session, row, events[row.id], as_of, school.maintained),
             "deadlines": [deadline_json(d, as_of, d.id in historical) for d in file.deadlines
                           if d.created_on <= as_of],
             "events": [{"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
@@ -85,10 +86,11 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
                         for x in letters.get(row.id, []) if x.on <= as_of],
         })
     latest, previous = _last_two_graded(session, school.urn, as_of)
+    found = _coasting(session, school, as_of)
     return {"urn": school.urn, "name": school.name, "la": school.la, "type": school.type_name,
             "maintained": school.maintained, "diocese": school.diocese, "trust": school.trust,
             "as_of": as_of.isoformat(), "stuck": is_stuck(latest, previous),
-            "coasting": is_coasting(latest, previous), "cases": cases,
+            "coasting": found.coasting, "coasting_route": found.route, "cases": cases,
             "predecessor_urn": school.predecessor_urn,
             # The school's history across a URN change (conversion to an academy), both ways.
             "predecessor": _linked_school(session, school.predecessor_urn),
@@ -98,6 +100,55 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
             "la_categories": [h for h in history(session, school.urn) if h["on"] <= as_of.isoformat()],
             "school_letters": [{"kind": x.kind, "title": x.title, "on": x.on.isoformat(), "path": x.path}
                                for x in letters.get(None, []) if x.on <= as_of]}
+
+
+CATEGORY_PATHWAYS = ("special_measures", "serious_weaknesses")
+
+
+def _order_made_on(events: list[CaseEvent], facts: dict, as_of: date) -> date | None:
+    """The day an academy order was made on the case, if by `as_of`: its event, else the recorded fact."""
+    made = [e.on for e in events if e.event == "academy_order_made" and e.on <= as_of]
+    if made:
+        return min(made)
+    recorded = facts.get("academy_order_made_on")
+    return date.fromisoformat(recorded) if recorded and date.fromisoformat(recorded) <= as_of else None
+
+
+def academy_order_as_of(row: Case, events: list[CaseEvent], as_of: date, maintained: bool,
+                        session: Session | None = None) -> dict | None:
+    """Must or may the Secretary of State make an academy order, as the law stands on `as_of` (Academies Act
+    2010 s4 as amended by the Children's Wellbeing and Schools Act 2026 s58, and its saving in s58(9))."""
+    if row.pathway not in CATEGORY_PATHWAYS or not maintained:
+        return None
+    facts = row.facts or {}
+    published = facts.get("report_published")
+    if published:
+        published = date.fromisoformat(published)
+    elif session is not None and row.inspection_id is not None and session.get(Inspection, row.inspection_id):
+        published = session.get(Inspection, row.inspection_id).published
+    else:
+        published = row.opened  # a category case opens on the report's publication
+    return academy_order_position(published, row.pathway, as_of=max(as_of, published),
+                                  order_made_on=_order_made_on(events, facts, as_of))
+
+
+def _facts_as_of(session: Session, row: Case, events: list[CaseEvent], as_of: date, maintained: bool) -> dict:
+    facts = dict(row.facts or {})
+    position = academy_order_as_of(row, events, as_of, maintained, session)
+    if position is not None:
+        facts["academy_order"] = position
+    return facts
+
+
+def _coasting(session: Session, school: School, as_of: date):
+    """The coasting definition in force on `as_of` applied to the school's section 5 history, with its linked
+    predecessor's latest section 5 inspection for route A (GIAS links: School.predecessor_urn)."""
+    history = graded_histories(session, [school.urn], as_of).get(school.urn, [])
+    predecessor = None
+    if school.predecessor_urn:
+        before = graded_histories(session, [school.predecessor_urn], as_of).get(school.predecessor_urn, [])
+        predecessor = before[-1] if before else None
+    return coasting(history, as_of, predecessor=predecessor, type_name=school.type_name)
 
 
 def _linked_school(session: Session, urn: str | None) -> dict | None:
@@ -144,6 +195,25 @@ def graded_history(session: Session, urns: list[str], as_of: date) -> dict[str, 
     return {urn: [judgement_from_row(r, grades[r.id]) for r in rs] for urn, rs in history.items()}
 
 
+def graded_histories(session: Session, urns: list[str], as_of: date) -> dict[str, list]:
+    """Every section 5 (graded) inspection of many schools published by `as_of`, oldest first (for coasting,
+    whose 2025 test reads the whole history: an entry route, then no exit since)."""
+    history: dict[str, list] = defaultdict(list)
+    if not urns:
+        return history
+    rows = session.exec(select(Inspection).where(Inspection.urn.in_(urns), Inspection.graded.is_(True),
+                                                 Inspection.published <= as_of)
+                        .order_by(Inspection.urn, Inspection.published, Inspection.id)).all()
+    grades: dict[int, list] = defaultdict(list)
+    ids = [r.id for r in rows]
+    for chunk in range(0, len(ids), 900):
+        for g in session.exec(select(InspectionGrade).where(InspectionGrade.inspection_id.in_(ids[chunk:chunk + 900]))):
+            grades[g.inspection_id].append(g)
+    for row in rows:
+        history[row.urn].append(judgement_from_row(row, grades[row.id]))
+    return history
+
+
 def register(session: Session, as_of: date, la: str | None = None) -> list[dict]:
     """One row per school with a case open on `as_of`."""
     query = select(Case, School).join(School, School.urn == Case.urn).where(
@@ -158,6 +228,9 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
         by_school[school.urn].append(case)
         schools[school.urn] = school
     history = graded_history(session, list(schools), as_of)
+    full = graded_histories(session, list(schools), as_of)
+    predecessors = {urn: s.predecessor_urn for urn, s in schools.items() if s.predecessor_urn}
+    before = graded_histories(session, sorted(set(predecessors.values())), as_of)
     la_categories = in_force(session, as_of, list(schools))
     out = []
     for urn, cases in by_school.items():
@@ -166,10 +239,15 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
         primary = min(ofsted or cases, key=lambda c: SEVERITY.index(c.pathway))
         category = primary.facts.get("category") if primary.origin == "ofsted" else "LA"
         latest, previous = (history.get(urn, []) + [None, None])[:2]
+        pred = before.get(predecessors.get(urn), [])
+        found = coasting(full.get(urn, []), as_of, predecessor=pred[-1] if pred else None,
+                         type_name=school.type_name)
+        order = academy_order_as_of(primary, events[primary.id], as_of, school.maintained)
         out.append({
             "urn": urn, "name": school.name, "la": school.la, "maintained": school.maintained,
             "pathway": primary.pathway, "state": _state_on(events[primary.id], as_of) or primary.state,
-            "category": category, "stuck": is_stuck(latest, previous), "coasting": is_coasting(latest, previous),
+            "category": category, "stuck": is_stuck(latest, previous), "coasting": found.coasting,
+            "academy_order": order["duty"] if order else None,
             "opened": primary.opened.isoformat(), "la_category": la_categories.get(urn),
             "cases": [{"pathway": c.pathway, "state": _state_on(events[c.id], as_of) or c.state,
                        "opened": c.opened.isoformat()} for c in cases],

@@ -8,7 +8,7 @@ the one replaceable function `category_from_report_card`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -207,27 +207,96 @@ def is_stuck(latest: Judgement | None, previous: Judgement | None, rules: RuleBo
     return ri_or_equivalent(latest, rules) and summarise(previous).below_good
 
 
-def is_coasting(latest: Judgement | None, previous: Judgement | None, rules: RuleBook = DEFAULT_RULES) -> bool:
-    """The coasting definition in force on the latest report's publication date (SI 2022/720, SI 2025/1120).
+@dataclass(frozen=True)
+class Coasting:
+    """Whether a school is coasting as the definition in force on a day reads its section 5 history."""
 
-    Being coasting makes a school eligible for intervention only once the SoS notifies it (s60B).
+    coasting: bool
+    rule: str | None = None  # the coasting rule applied; None when no definition was in force
+    route: str | None = None  # "A" or "B" (SI 2025/1120), "reg 4(2)" (SI 2022/720)
+    entered: date | None = None  # publication of the inspection that met the route
+    reason: str = ""
+
+
+_GRADE_ORDER = [g.value for g in Grade]  # best first
+
+
+def _outcome_of(j: Judgement) -> str | None:
+    return j.outcome.value if j.outcome is not None else None
+
+
+def coasting(history: Sequence[Judgement], on: date, *, predecessor: Judgement | None = None,
+             type_name: str | None = None, rules: RuleBook = DEFAULT_RULES) -> Coasting:
+    """The coasting definition in force on `on`, applied to a school's section 5 inspections (`history`, oldest
+    first, published on or before `on`) and, for route A, its linked predecessor's most recent one.
+
+    SI 2022/720 reg 4(2): RI at the latest inspection and below good at the one before. SI 2025/1120 (reg 4 as
+    substituted): coasting once an inspection meets route A or route B, until a later one meets the exit test.
+    Maintained nursery schools are outside s60B (SI 2022/720 reg 3). Being coasting makes a maintained school
+    eligible for intervention only once the Secretary of State notifies it (EIA 2006 s60B(1)).
     """
+    try:
+        rule = rules.in_force("coasting", on)
+    except NoRuleInForce:
+        return Coasting(False, reason="no definition of coasting in force")
+    params = rule.params
+    if type_name is not None and type_name in params.get("excluded_types", ()):
+        return Coasting(False, rule.id, reason=f"the coasting regime does not apply to a {type_name.lower()}")
+    history = [j for j in history if j.published <= on]
+    if not history:
+        return Coasting(False, rule.id, reason="no section 5 inspection")
+    if rule.id == "coasting/2022":
+        latest = history[-1]
+        previous = history[-2] if len(history) > 1 else None
+        if previous is not None and summarise(latest).level == "ri" and summarise(previous).below_good:
+            return Coasting(True, rule.id, "reg 4(2)", latest.published, "RI now and below good before")
+        return Coasting(False, rule.id, reason="not RI at the latest two section 5 inspections")
+    entered: Coasting | None = None
+    for k, j in enumerate(history):
+        if entered is not None and _meets_exit(j, params):
+            entered = None
+        before = history[k - 1] if k > 0 else predecessor
+        route = _route_a(j, before, params) or _route_b(j, history[k - 1] if k > 0 else None, params)
+        if route:
+            entered = Coasting(True, rule.id, route, j.published,
+                               "leadership and governance needs attention after a relevant assessment"
+                               + (" at the linked predecessor" if k == 0 else "") if route == "A"
+                               else "out of a category but still below good")
+    return entered or Coasting(False, rule.id, reason="no entry route met since the last exit")
+
+
+def _route_a(j: Judgement, before: Judgement | None, params) -> str | None:
+    if j.areas.get("leadership_and_governance") is not Grade.needs_attention or before is None:
+        return None
+    if before.is_report_card:
+        grade = before.areas.get("leadership_and_governance")
+        relevant = grade is not None and grade.value in params["relevant_report_card_grades"]
+    else:
+        relevant = _outcome_of(before) in params["relevant_earlier_outcomes"]
+    return "A" if relevant else None
+
+
+def _route_b(j: Judgement, before: Judgement | None, params) -> str | None:
+    if before is None or summarise(before).level not in ("rsi", "sm") or summarise(j).level in ("rsi", "sm"):
+        return None
+    if j.is_report_card:
+        below = any(g.value in params["route_b_report_card_grades"] for g in j.areas.values())
+    else:
+        below = _outcome_of(j) in params["route_b_earlier_outcomes"]
+    return "B" if below else None
+
+
+def _meets_exit(j: Judgement, params) -> bool:
+    if summarise(j).level in ("rsi", "sm"):
+        return False
+    if j.is_report_card:
+        floor = _GRADE_ORDER.index(params["exit_report_card_at_least"])
+        return j.safeguarding != "not_met" and all(_GRADE_ORDER.index(g.value) <= floor for g in j.areas.values())
+    return _outcome_of(j) in params["exit_earlier_outcomes"]
+
+
+def is_coasting(latest: Judgement | None, previous: Judgement | None, rules: RuleBook = DEFAULT_RULES) -> bool:
+    """Coasting on the latest report's publication day, from the latest two section 5 inspections alone."""
     if latest is None:
         return False
-    try:
-        rule = rules.in_force("coasting", latest.published)
-    except NoRuleInForce:
-        return False
-    if previous is None:
-        return False
-    if rule.id == "coasting/2022":
-        return summarise(latest).level == "ri" and summarise(previous).below_good
-    # Report-card tests (2025): route A, leadership and governance needs attention with a relevant
-    # (below good) previous judgement; route B, just out of a category but still needing attention.
-    latest_s, previous_s = summarise(latest), summarise(previous)
-    if latest_s.level in ("rsi", "sm"):
-        return False
-    lg_needs_attention = latest.areas.get("leadership_and_governance") is Grade.needs_attention
-    if lg_needs_attention and previous_s.below_good:
-        return True
-    return previous_s.level in ("rsi", "sm") and latest_s.level == "ri"
+    return coasting([j for j in (previous, latest) if j is not None], latest.published, rules=rules).coasting

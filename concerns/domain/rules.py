@@ -98,46 +98,79 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "academy_order/power", "academy_order",
         "The Secretary of State may make an academy order for a school eligible for intervention",
-        None, D("2016-04-17"), "Academies Act 2010 s4(1)(b)", "V",
-        {"duty": "may", "default_route": {"special_measures": "academy_order",
-                                          "serious_weaknesses": "academy_order"}},
+        None, D("2016-04-17"), "Academies Act 2010 s4(1)(b) as enacted", "V",
+        {"duty": "may", "provision": "Academies Act 2010 s4(1)(b)",
+         "default_route": {"special_measures": "academy_order", "serious_weaknesses": "academy_order"}},
     ),
     Rule(
         "academy_order/duty", "academy_order",
         "The Secretary of State must make an academy order for a maintained school in special measures "
         "or requiring significant improvement",
         D("2016-04-18"), D("2026-06-28"),
-        "Academies Act 2010 s4(A1), inserted by the Education and Adoption Act 2016",
+        "Academies Act 2010 s4(A1), inserted by the Education and Adoption Act 2016 s7 (in force 18 Apr 2016, "
+        "SI 2016/466 reg 2)",
         "V",
-        {"duty": "must", "default_route": {"special_measures": "academy_order",
-                                           "serious_weaknesses": "academy_order"}},
+        {"duty": "must", "provision": "Academies Act 2010 s4(A1)",
+         "default_route": {"special_measures": "academy_order", "serious_weaknesses": "academy_order"}},
     ),
+    # Children's Wellbeing and Schools Act 2026 s58 (in force 29 Jun 2026, s78(2)) omits s4(A1), the words in
+    # s4(1)(b) that kept schools eligible under EIA 2006 s61/s62 out of the power, s5A, and the Education and
+    # Adoption Act 2016 ss7 and 9. The default routes are DfE policy, not statute (hence S).
     Rule(
         "academy_order/power-2026", "academy_order",
-        "Duty repealed: the Secretary of State may make an academy order (policy default: special measures "
-        "-> academy order; RSI -> academy order until Sep 2026)",
+        "Duty repealed: the Secretary of State may make an academy order for any school eligible for "
+        "intervention, special measures and significant improvement included (policy default: special "
+        "measures -> academy order; RSI -> academy order until Sep 2026)",
         D("2026-06-29"), D("2026-08-31"),
-        "Children's Wellbeing and Schools Act 2026 s58; DfE accountability reform consultation response",
+        "Children's Wellbeing and Schools Act 2026 s58(2) (in force 29 Jun 2026, s78(2)); default routes: "
+        "DfE accountability reform consultation response",
         "V/S",
-        {"duty": "may", "default_route": {"special_measures": "academy_order",
-                                          "serious_weaknesses": "academy_order"}},
+        {"duty": "may", "provision": "Academies Act 2010 s4(1)(b) as amended",
+         "default_route": {"special_measures": "academy_order", "serious_weaknesses": "academy_order"}},
     ),
     Rule(
         "academy_order/power-rise", "academy_order",
         "The Secretary of State may make an academy order (policy default: special measures -> academy order; "
         "RSI -> RISE targeted intervention)",
         D("2026-09-01"), None,
-        "Children's Wellbeing and Schools Act 2026 s58; DfE consultation response 9-10 Sep 2025",
+        "Children's Wellbeing and Schools Act 2026 s58(2); default routes: DfE consultation response "
+        "9-10 Sep 2025",
         "V/S",
-        {"duty": "may", "default_route": {"special_measures": "academy_order",
-                                          "serious_weaknesses": "rise_targeted_intervention"}},
+        {"duty": "may", "provision": "Academies Act 2010 s4(1)(b) as amended",
+         "default_route": {"special_measures": "academy_order",
+                           "serious_weaknesses": "rise_targeted_intervention"}},
+    ),
+    Rule(
+        "academy_order/saved-duty", "academy_order_saving",
+        "An academy order made under the duty that had effect immediately before the repeal, for a school not "
+        "yet converted, keeps the law as it was (s4(A1), s5A)",
+        D("2026-06-29"), None,
+        "Children's Wellbeing and Schools Act 2026 s58(9)",
+        "V",
+        {"duty": "must", "provision": "Academies Act 2010 s4(A1), saved by the Children's Wellbeing and "
+                                      "Schools Act 2026 s58(9)",
+         "default_route": {"special_measures": "academy_order", "serious_weaknesses": "academy_order"}},
     ),
     # --- Ofsted timings ------------------------------------------------------------------------------
     Rule(
         "safeguarding_return", "safeguarding_return",
         "A school in a category solely for safeguarding gets a return visit within 3 months",
-        D("2023-09-01"), None, "Ofsted school inspection handbook (Sept 2023), para 151, as cited by Derbyshire 2023", "S",
+        D("2023-09-01"), D("2025-11-09"),
+        "Ofsted school inspection handbook (Sept 2023), para 151, as cited by Derbyshire 2023", "S",
         {"months": 3},
+    ),
+    # Report cards: no source read gives a return-visit interval for a category given solely for
+    # safeguarding, so the handbook's 3 months is carried over as a default an authority can change.
+    Rule(
+        "safeguarding_return/report-cards", "safeguarding_return",
+        "A school in a category solely for safeguarding (report cards): Ofsted return visit expected; "
+        "the interval is not confirmed",
+        D("2025-11-10"), None,
+        "Ofsted renewed framework for use from 10 Nov 2025: no return-visit interval found in the sources "
+        "read; 3 months carried over from the Sept 2023 handbook para 151 as a default (unconfirmed; "
+        "set it in the authority policy)", "U",
+        {"months": 3, "caveat": "unconfirmed interval: the 3 months of Ofsted's 2023 handbook, carried over; "
+                                "the report-card framework gives none that could be confirmed"},
     ),
     Rule(
         "reinspection/pre-2018", "reinspection",
@@ -148,8 +181,20 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "reinspection/2018", "reinspection",
         "Re-inspection within 30 months of publication for RI, serious weaknesses and special measures",
-        D("2018-04-13"), None, "Ofsted, changes to the school inspection window, 13 Apr 2018", "S",
+        D("2018-04-13"), D("2025-11-09"), "Ofsted, changes to the school inspection window, 13 Apr 2018", "S",
         {"months": {"requires_improvement": 30, "serious_weaknesses": 30, "special_measures": 30}},
+    ),
+    Rule(
+        "reinspection/report-cards", "reinspection",
+        "Re-inspection after a report card with an area needing attention or a category: the window is not "
+        "confirmed",
+        D("2025-11-10"), None,
+        "Ofsted renewed framework for use from 10 Nov 2025: no re-inspection window found in the sources "
+        "read; 30 months carried over from Ofsted, 13 Apr 2018, as a default (unconfirmed; set it in the "
+        "authority policy)", "U",
+        {"months": {"requires_improvement": 30, "serious_weaknesses": 30, "special_measures": 30},
+         "caveat": "unconfirmed window: the 30 months Ofsted set in 2018, carried over; the report-card "
+                   "framework gives none that could be confirmed"},
     ),
     Rule(
         "hmi_monitoring/legacy", "hmi_monitoring",
@@ -176,13 +221,43 @@ RULES: tuple[Rule, ...] = (
          D("2025-11-10"), None, "Ofsted renewed framework for use from 10 Nov 2025", "V",
          {"regime": "report_card"}),
     # --- Coasting and stuck --------------------------------------------------------------------------
+    # Coasting Schools (England) Regulations 2022 (SI 2022/720): reg 3 (maintained nursery schools
+    # excluded) and reg 4(1)-(2) read in their own text; reg 4(3)-(5) (a school with one inspection) not read.
     Rule("coasting/2022", "coasting",
          "Coasting: RI at the latest section 5 inspection and below good at the one before",
-         D("2022-09-01"), D("2025-11-16"), "Coasting Schools (England) Regulations 2022, SI 2022/720", "V", {}),
+         D("2022-09-01"), D("2025-11-16"),
+         "Coasting Schools (England) Regulations 2022, SI 2022/720, regs 3 and 4(2) (reg 4(3)-(5) not "
+         "confirmed)", "V/U",
+         {"excluded_types": ["Local authority nursery school"]}),
+    # SI 2025/1120 (made 23 Oct 2025, in force 17 Nov 2025) substitutes reg 4 of SI 2022/720; reg 3 stands.
+    # Its own text could not be read here: the routes follow published summaries, and what counts as a
+    # "relevant assessment" and the exit test are parameters with those summaries' reading as default.
     Rule("coasting/2025", "coasting",
-         "Coasting (report cards): leadership and governance needs attention with a relevant previous "
-         "judgement, or just out of a category but still needs attention",
-         D("2025-11-17"), None, "Coasting Schools (England) (Amendment) Regulations 2025, SI 2025/1120", "S", {}),
+         "Coasting (report cards): leadership and governance needs attention with a relevant assessment at "
+         "the previous section 5 inspection (or a linked predecessor's), or just out of a category but "
+         "still needing attention; until the exit test is met",
+         D("2025-11-17"), None,
+         "Coasting Schools (England) (Amendment) Regulations 2025, SI 2025/1120, substituting reg 4 of "
+         "SI 2022/720 (text not confirmed: routes as summarised by policy-wire and legislationtracker, "
+         "27 Oct 2025); reg 3 of SI 2022/720 (maintained nursery schools); Academies Act 2010 s2B",
+         "S/U",
+         {"excluded_types": ["Local authority nursery school"],
+          # Relevant assessment at the previous inspection: report-card leadership and governance grades,
+          # and the outcomes of earlier regimes (overall, or the worst key judgement from Sep 2024).
+          "relevant_report_card_grades": ["needs_attention", "urgent_improvement"],
+          "relevant_earlier_outcomes": ["requires_improvement", "serious_weaknesses", "special_measures"],
+          # Route B: still below good in an area after leaving a category.
+          "route_b_report_card_grades": ["needs_attention"],
+          "route_b_earlier_outcomes": ["requires_improvement"],
+          # Exit: a later section 5 inspection with no area below this (report cards), or good or better.
+          "exit_report_card_at_least": "expected_standard",
+          "exit_earlier_outcomes": ["good", "outstanding"]}),
+    Rule("coasting_notified", "coasting_notified",
+         "A maintained school that is coasting and whose governing body the Secretary of State has notified "
+         "that it is coasting is eligible for intervention (the LA's ss63-66 powers, the SoS's ss67-69)",
+         D("2017-01-11"), None,
+         "EIA 2006 s60B(1), inserted by the Education and Adoption Act 2016 s1 (in force 11 Jan 2017, "
+         "SI 2017/6 reg 2(a)); EIA 2006 s59(2)", "V", {}),
     Rule("stuck", "stuck",
          "Stuck school (RISE targeted support): RI or equivalent at the latest inspection and below good "
          "at the previous one",
@@ -252,7 +327,7 @@ class RuleBook:
         # (topic, day) -> the rule in force. The rules are fixed once built, so the answer for a day never
         # changes; a national import asks it some 50,000 times for a few thousand distinct days.
         self._in_force: dict[tuple[str, date], Rule] = {}
-        self._reinspections: dict[tuple[date, str], Computed] = {}  # reinspection_due's answers
+        self._reinspections: dict[tuple[date, str, date | None], Computed] = {}  # reinspection_due's answers
 
     def in_force(self, topic: str, on: date) -> Rule:
         found = self._in_force.get((topic, on))
@@ -287,6 +362,11 @@ class Computed:
 
     due: date
     rule: Rule
+
+    @property
+    def caveat(self) -> str:
+        """What officers must be told with the date: for an unconfirmed rule, that its number is unconfirmed."""
+        return str(self.rule.params.get("caveat", ""))
 
 
 # --- Procedures: each reads like the rule it implements --------------------------------------------
@@ -332,19 +412,40 @@ def statement_of_action_due(
     return Computed(inspection_calendar.add_working_days(published, int(rule.params["working_days"])), rule)
 
 
-def academy_order_position(published: date, category: str, rules: RuleBook = DEFAULT_RULES) -> dict[str, str]:
-    """Whether the SoS must or may make an academy order, and the policy default route."""
-    rule = rules.in_force("academy_order", published)
-    return {"duty": rule.params["duty"], "default_route": rule.params["default_route"][category],
-            "rule": rule.id, "source": rule.source}
+def academy_order_position(published: date, category: str, rules: RuleBook = DEFAULT_RULES, *,
+                           as_of: date | None = None, order_made_on: date | None = None) -> dict[str, str | None]:
+    """Whether the SoS must or may make an academy order for a maintained school in a category, as the law
+    stands on `as_of` (the report's publication day when not given), and the policy default route.
+
+    Before the repeal of s4(A1) (Children's Wellbeing and Schools Act 2026 s58) the duty follows the report:
+    published from 18 Apr 2016, the SoS must. From the repeal the SoS may, unless an order made under the
+    duty had effect immediately before it (s58(9)): then the old law goes on until the school converts.
+    `order_made_on` is the day the order was made, if one was.
+    """
+    day = as_of or published
+    at_report = rules.in_force("academy_order", published)
+    repeal = rules.starts("academy_order/power-2026")
+    if day < repeal:
+        rule = at_report
+    elif order_made_on is not None and order_made_on < repeal and at_report.params["duty"] == "must":
+        rule = rules.in_force("academy_order_saving", day)
+    else:
+        rule = rules.in_force("academy_order", day)
+    return {"duty": rule.params["duty"], "provision": rule.params["provision"],
+            "default_route": rule.params["default_route"][category],
+            "order_made_on": order_made_on.isoformat() if order_made_on else None,
+            "as_of": day.isoformat(), "rule": rule.id, "source": rule.source}
 
 
-def reinspection_due(published: date, pathway: str, rules: RuleBook = DEFAULT_RULES) -> Computed:
+def reinspection_due(published: date, pathway: str, rules: RuleBook = DEFAULT_RULES,
+                     judged_on: date | None = None) -> Computed:
+    """The latest date for the next full inspection: months from publication, by the rule in force on the
+    day that decides the inspection's regime (`judged_on`, the inspection day; else publication)."""
     # Kept per book like in_force: a national import opens thousands of cases on a few hundred report days.
-    key = (published, pathway)
+    key = (published, pathway, judged_on)
     found = rules._reinspections.get(key)
     if found is None:
-        rule = rules.in_force("reinspection", published)
+        rule = rules.in_force("reinspection", judged_on or published)
         found = rules._reinspections[key] = Computed(published + relativedelta(months=int(rule.params["months"][pathway])),
                                                      rule)
     return found
