@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -159,8 +160,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line saying how many tests ran on each database engine, for the CI log; then the outbox
-    fault table."""
+    fault table, and what the wheel test ran."""
     outbox_fault_table(terminalreporter, exitstatus, config)
+    wheel = sys.modules.get("tests.test_wheel")
+    for line in getattr(wheel, "SUMMARY", ()):
+        terminalreporter.write_line(line)
     counts: dict[str, dict[str, int]] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):
