@@ -293,6 +293,9 @@ for _step in STEPS:
     for _src in _sources(_step):
         STEP_INDEX.setdefault((_step.trigger, _src), []).append(_step)
 
+# The facts the machine's steps record on a case (besides its origin), which letters' preconditions read.
+KNOWN_FACTS = frozenset(key for s in STEPS for key in s.facts if key != "origin")
+
 # Fired by the scheduled flows, not typed by an officer.
 SYSTEM_TRIGGERS = frozenset({"schedule_meeting"})
 OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS - SYSTEM_TRIGGERS)
