@@ -194,8 +194,9 @@ class DateCheck:
 
 # --- Preconditions: when the law allows the letter to be given ----------------------------------
 
-# The dates a case knows, by the name a letter's `from_case` and its preconditions' facts give them.
-CASE_DATES = ("given_on", "compliance_end", "published", "inspected", "statement_due", "failed_on")
+# What a case knows from its events and deadlines (its dates, and the section its latest warning notice was
+# given under), by the name a letter's `from_case` and its preconditions' facts give them.
+CASE_DATES = ("given_on", "compliance_end", "published", "inspected", "statement_due", "failed_on", "notice_section")
 # Who may give an instrument: the local authority, the Secretary of State (in the law's words, either may be
 # "a relevant authority"). The product drafts for the authority.
 GIVERS = {"la": "the local authority", "secretary_of_state": "the Secretary of State"}

@@ -45,6 +45,7 @@ FACT_NOUNS = {
     "inspected": "inspection",
     "statement_due": "statement of action deadline",
     "failed_on": "failure to comply with the warning notice",
+    "notice_section": "warning notice",
 }
 CASE_FACTS = {
     "given_on": "the warning notice on the case was given on",
@@ -53,6 +54,7 @@ CASE_FACTS = {
     "inspected": "the inspection on the case began on",
     "statement_due": "the statement of action on the case is due on",
     "failed_on": "the case records the notice as not complied with on",
+    "notice_section": "the warning notice on the case was given under section",
 }
 
 
@@ -61,7 +63,7 @@ NOTICE_PERIODS = {"warning_notice": "warning_notice_compliance", "sos_warning_no
                   "tpc_warning_notice": "tpc_warning_notice_compliance"}
 
 
-def case_facts(session: Session, case: Case) -> dict[str, date]:
+def case_facts(session: Session, case: Case) -> dict[str, date | str]:
     """The dates a letter takes from its case: the latest warning notice and its compliance period (as the
     case computed it), the inspection that opened the case, the statement of action's due date."""
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
@@ -70,6 +72,7 @@ def case_facts(session: Session, case: Case) -> dict[str, date]:
     notices = [e for e in events if e.event in NOTICE_PERIODS]
     if notices:
         facts["given_on"] = notices[-1].on
+        facts["notice_section"] = "60A" if notices[-1].event == "tpc_warning_notice" else "60"
     # The failure to comply with the latest notice (an earlier notice's failure is not this one's).
     failed = [e for e in events if e.event == "compliance_failed" and (not notices or e.id > notices[-1].id)]
     if failed:
@@ -94,7 +97,7 @@ def case_for(session: Session, urn: str, kind: str) -> Case | None:
     return next((c for c in open_case_rows(session, urn) if wanted is None or c.pathway in wanted), None)
 
 
-def _not_allowed(school: School, spec: LetterSpec, case: Case | None, dates: dict[str, date],
+def _not_allowed(school: School, spec: LetterSpec, case: Case | None, dates: dict[str, date | str],
                  details: dict) -> str | None:
     """Why the law (or the authority's procedure) does not allow the letter now, in one line, or None."""
     facts = {**(case.facts if case is not None else {}), **dates}
@@ -143,8 +146,9 @@ def bind_to_case(session: Session, school: School, kind: str, details: dict) -> 
             continue
         if typed is not None and typed != known:
             shown = ukdate(typed, weekday=False) if isinstance(typed, date) else repr(typed)
+            said = ukdate(known, weekday=False) if isinstance(known, date) else known
             raise Refused(f"URN {school.urn}: {d.name} {shown} does not match the case: "
-                          f"{CASE_FACTS[d.from_case]} {ukdate(known, weekday=False)}")
+                          f"{CASE_FACTS[d.from_case]} {said}")
         out[d.name] = known
     return out
 
