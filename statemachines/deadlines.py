@@ -76,6 +76,17 @@ def warning_notice_compliance(model: MachineModel, ctx: EventContext) -> list[De
                       f"end of the compliance period ({issuer} warning notice given {ctx.on.isoformat()})")]
 
 
+def tpc_warning_notice_compliance(model: MachineModel, ctx: EventContext) -> list[Deadline]:
+    """The end of a teachers' pay and conditions warning notice's compliance period (EIA 2006 s60A): the
+    same regimes as a s60 notice (the 15th working day following before 18 April 2016; from then the period
+    the authority sets in the notice, Education and Adoption Act 2016, s3)."""
+    computed = rules.warning_notice_compliance_end(ctx.on, ctx.until, model.policy.calendar(DayKind.statutory),
+                                                   model.policy.rules)
+    return [_deadline(model, ctx, "tpc_warning_notice_compliance", computed,
+                      f"end of the compliance period (teachers' pay and conditions warning notice given "
+                      f"{ctx.on.isoformat()})")]
+
+
 def _meeting_due(model: MachineModel, after: date, kind: str, following: bool = False) -> tuple[date, str] | None:
     """The end of the first term (or half term) with room for the meeting after `after`.
 
@@ -210,6 +221,7 @@ FACTORIES: dict[str, Callable[[MachineModel, EventContext], list[Deadline]]] = {
     "reinspection": reinspection,
     "safeguarding_return": safeguarding_return,
     "warning_notice_compliance": warning_notice_compliance,
+    "tpc_warning_notice_compliance": tpc_warning_notice_compliance,
     "progress_meetings": progress_meetings,
     "next_progress_meeting": next_progress_meeting,
     "scheduled_meeting": scheduled_meeting,

@@ -50,6 +50,13 @@ STATES: dict[str, tuple[str | None, str]] = {
     "eligible_for_intervention": ("la_concern", "eligible for intervention (EIA 2006 s60)"),
     "intervention": ("la_concern", "intervention powers in use (s63-66, academy order)"),
     "exit_monitoring": ("la_concern", "removed from concern; lighter-touch exit monitoring"),
+    # 4a. teachers' pay and conditions warning notice (EIA 2006 s60A), given by the LA only
+    "tpc_notice_given": ("la_concern", "teachers' pay and conditions warning notice given (EIA 2006 s60A); "
+                                      "compliance period running"),
+    "tpc_compliance_failed": ("la_concern", "teachers' pay and conditions warning notice not complied with; "
+                                           "written notice of intervention to give (ss64-66 only)"),
+    "tpc_eligible_for_intervention": ("la_concern", "eligible for intervention by virtue of EIA 2006 s60A "
+                                                    "(ss64-66 only, never s63)"),
     # 5. academy of concern
     "aoc_concern_raised": ("academy_of_concern", "LA concern about an academy; meet the trust"),
     "aoc_category": ("academy_of_concern", "academy in an Ofsted category: termination warning notice presumption"),
@@ -67,7 +74,8 @@ SWK = ["swk_statement_due", "swk_monitoring", "swk_academy_order"]
 SM = ["sm_statement_due", "sm_monitoring", "sm_academy_order"]
 LA_ACTIVE = ["concern_confirmed", "warning_letter_sent", "warning_notice_given", "compliance_failed",
              "eligible_for_intervention", "intervention"]
-LA = ["concern_raised", *LA_ACTIVE, "exit_monitoring"]
+TPC = ["tpc_notice_given", "tpc_compliance_failed", "tpc_eligible_for_intervention"]
+LA = ["concern_raised", *LA_ACTIVE, "exit_monitoring", *TPC]
 AOC = ["aoc_concern_raised", "aoc_category", "aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring",
        "aoc_warning_letter_sent", "aoc_referred"]
 # The open states, pathway by pathway in the domain's order.
@@ -200,14 +208,16 @@ STEPS: list[Step] = [
     Step("judged_serious_weaknesses", "start", "aoc_category", ("is_academy",),
          create=("hmi_monitoring", "reinspection", "safeguarding_return"),
          facts={"category": "RSI", "origin": "ofsted", "termination_warning_notice_presumption": True},
-         law="EA 2005 s13(1)-(3); Academies Act 2010 s2A (termination warning notice); SCC guidance 2024"),
+         law="EA 2005 s13(1)-(3); Academies Act 2010 s2A (termination warning notice); "
+             "DfE Support and intervention in schools (2024)"),
     Step("judged_special_measures", "start", "aoc_category", ("is_academy",),
          create=("hmi_monitoring", "reinspection", "safeguarding_return"),
          facts={"category": "SM", "origin": "ofsted", "termination_warning_notice_presumption": True},
-         law="EA 2005 s13(1)-(3); Academies Act 2010 s2A (termination warning notice); SCC guidance 2024"),
+         law="EA 2005 s13(1)-(3); Academies Act 2010 s2A (termination warning notice); "
+             "DfE Support and intervention in schools (2024)"),
     # 4. LA concern, maintained schools
     Step("raise_concern", "start", "concern_raised", ("is_maintained",), facts={"origin": "la"},
-         law="SCC guidance 2024 (LA concerns about a maintained school); local procedure"),
+         law="DfE Support and intervention in schools (2024) (LA concerns about a maintained school); local procedure"),
     Step("confirm_concern", "concern_raised", "concern_confirmed", create=("progress_meetings",),
          law="local procedure"),
     Step("withdraw_concern", "concern_raised", "closed", cancel=("*",), close="not_confirmed",
@@ -217,23 +227,31 @@ STEPS: list[Step] = [
          meets_requested_meeting=True, law="local procedure"),
     Step("warning_letter", ["concern_confirmed"], "warning_letter_sent",
          law="local procedure (pre-warning letter)"),
+    # s60(4A): once notified that the Secretary of State has given a warning notice, the LA may not give
+    # one unless or until the Secretary of State informs it that it may.
     Step("warning_notice", ["concern_confirmed", "warning_letter_sent"], "warning_notice_given",
-         ("is_maintained",), create=("warning_notice_compliance",), facts={"warning_notice_issuer": "la"},
-         law="EIA 2006 s60(2)-(4)"),
+         ("is_maintained", "la_may_give_warning_notice"), create=("warning_notice_compliance",),
+         facts={"warning_notice_issuer": "la"}, law="EIA 2006 s60(2)-(4), (4A)"),
     # s60(4A)-(4B): an SoS notice supersedes the LA's, so its compliance period replaces the LA's.
     Step("sos_warning_notice", ["concern_raised", "concern_confirmed", "warning_letter_sent", "warning_notice_given"],
          "warning_notice_given", ("is_maintained",), cancel=("warning_notice_compliance",),
-         create=("warning_notice_compliance",), facts={"warning_notice_issuer": "sos"},
+         create=("warning_notice_compliance",),
+         facts={"warning_notice_issuer": "sos", "la_warning_notice_barred": True},
          law="EIA 2006 s60(4A)-(4B)"),
+    Step("sos_permits_warning_notice", [s for s in LA if s not in TPC], "=", ("la_warning_notice_is_barred",),
+         facts={"la_warning_notice_barred": False}, law="EIA 2006 s60(4A)"),
     Step("compliance_met", "warning_notice_given", "concern_confirmed", meet=("warning_notice_compliance",),
          law="EIA 2006 s60(1)(b)"),
     Step("compliance_failed", "warning_notice_given", "compliance_failed", ("compliance_period_over",),
          meet=("warning_notice_compliance",), law="EIA 2006 s60(1)(b)-(c)"),
+    # s60(1)(d): the notice comes from the body that gave the warning notice; the LA's is refused after an
+    # SoS warning notice (the letter's preconditions), and the event records whose it was.
     Step("notice_of_intervention", "compliance_failed", "eligible_for_intervention",
-         law="EIA 2006 s60(1)(d)"),
+         facts={"eligible_by": "s60"}, law="EIA 2006 s60(1)(d)"),
     Step("use_powers", ["eligible_for_intervention", "intervention"], "intervention",
          law="EIA 2006 ss63-66 (LA; s65 with SoS consent), ss67-69 (SoS)"),
-    Step("remove_concern", ["concern_confirmed", "warning_letter_sent", "eligible_for_intervention", "intervention"],
+    Step("remove_concern", ["concern_confirmed", "warning_letter_sent", "eligible_for_intervention", "intervention",
+                            "tpc_eligible_for_intervention"],
          "exit_monitoring", cancel=("*",), law="local procedure"),
     Step("reopen_concern", "exit_monitoring", "concern_confirmed", cancel=("*",), create=("progress_meetings",),
          law="local procedure"),
@@ -243,9 +261,23 @@ STEPS: list[Step] = [
          law="Academies Act 2010 s4"),
     Step("close_school", LA, "closed", cancel=("*",), close="school_closed",
          law="EIA 2006 s15 (LA proposals) or s68 (SoS direction)"),
+    # 4a. teachers' pay and conditions warning notice: the LA only (s60A(2)); its own compliance period,
+    # set by the LA from 18 April 2016 (Education and Adoption Act 2016, s3); on failure and written notice
+    # the school is eligible by virtue of s60A, which opens ss64-66 only (s60A(1); s63(1) excludes it).
+    Step("tpc_warning_notice", ["concern_raised", "concern_confirmed", "warning_letter_sent"], "tpc_notice_given",
+         ("is_maintained",), create=("tpc_warning_notice_compliance",), facts={"tpc_warning_notice_issuer": "la"},
+         law="EIA 2006 s60A(2), (4)"),
+    Step("compliance_met", "tpc_notice_given", "concern_confirmed", meet=("tpc_warning_notice_compliance",),
+         law="EIA 2006 s60A(1)"),
+    Step("compliance_failed", "tpc_notice_given", "tpc_compliance_failed", ("compliance_period_over",),
+         meet=("tpc_warning_notice_compliance",), law="EIA 2006 s60A(1)"),
+    Step("notice_of_intervention", "tpc_compliance_failed", "tpc_eligible_for_intervention",
+         facts={"eligible_by": "s60A"}, law="EIA 2006 s60A(1) (notice of ss64-66 only)"),
+    Step("use_powers", "tpc_eligible_for_intervention", "intervention",
+         law="EIA 2006 ss64-66 (s63 excluded by s63(1) for a school eligible by virtue of s60A)"),
     # 5. academy of concern
     Step("raise_concern", "start", "aoc_concern_raised", ("is_academy",), facts={"origin": "la"},
-         law="SCC guidance 2024 (concerns about an academy); local procedure"),
+         law="DfE Support and intervention in schools (2024) (concerns about an academy); local procedure"),
     Step("meet_trust", ["aoc_concern_raised", "aoc_category"], "aoc_trust_met", law="local procedure"),
     Step("request_action_plan", ["aoc_trust_met", "aoc_category"], "aoc_action_plan_requested",
          law="local procedure"),
@@ -254,7 +286,7 @@ STEPS: list[Step] = [
     Step("warning_letter", ["aoc_trust_met", "aoc_action_plan_requested", "aoc_monitoring"], "aoc_warning_letter_sent",
          law="local procedure"),
     Step("refer_to_regional_director", [s for s in AOC if s != "aoc_referred"], "aoc_referred",
-         law="SCC guidance 2024 (the LA tells the Regional Director)"),
+         law="DfE Support and intervention in schools (2024) (the LA tells the Regional Director)"),
     Step("hmi_monitoring_visit", AOC, "=", ("has_open_hmi_monitoring",),
          meet=("hmi_monitoring", "safeguarding_return"), create=("next_hmi_monitoring",),
          law="EA 2005 s8 (monitoring inspection)"),
@@ -290,19 +322,24 @@ for _step in STEPS:
     for _src in _sources(_step):
         STEP_INDEX.setdefault((_step.trigger, _src), []).append(_step)
 
+# The facts the machine's steps record on a case (besides its origin), which letters' preconditions read.
+KNOWN_FACTS = frozenset(key for s in STEPS for key in s.facts if key != "origin")
+
 # Fired by the scheduled flows, not typed by an officer.
 SYSTEM_TRIGGERS = frozenset({"schedule_meeting"})
 OFFICER_EVENTS = sorted({s.trigger for s in STEPS} - INSPECTION_TRIGGERS - SYSTEM_TRIGGERS)
 OPENING_EVENTS = sorted({s.trigger for s in STEPS if "start" in _sources(s)} - INSPECTION_TRIGGERS)
 # The deadline kinds the machine's own steps create (a policy's local deadlines must not reuse them).
 CREATED_KINDS = frozenset({"statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return",
-                           "warning_notice_compliance", "meeting_papers", "meeting_minutes", "progress_judgement"})
+                           "warning_notice_compliance", "tpc_warning_notice_compliance", "meeting_papers",
+                           "meeting_minutes", "progress_judgement"})
 # The deadline kinds the machine creates or meets (a policy's meetings and local deadlines add their own).
 DEADLINE_KINDS = frozenset({"statement_of_action", "hmi_monitoring", "reinspection", "safeguarding_return",
-                            "warning_notice_compliance", "progress_meeting", "meeting_papers", "meeting_minutes",
+                            "warning_notice_compliance", "tpc_warning_notice_compliance", "progress_meeting",
+                            "meeting_papers", "meeting_minutes",
                             "progress_judgement", *(kind for s in STEPS for kind in s.meet)})
 # Events that need a --until date.
-EVENTS_NEEDING_UNTIL = {"warning_notice", "sos_warning_notice"}
+EVENTS_NEEDING_UNTIL = {"warning_notice", "sos_warning_notice", "tpc_warning_notice"}
 
 
 def transition_table() -> list[dict]:
@@ -377,15 +414,29 @@ class CaseModel:
 
     def compliance_period_over(self, ev) -> bool:
         ctx: EventContext = ev.kwargs["ctx"]
-        ends = self.case.open_deadlines("warning_notice_compliance")
+        tpc = self.case.state == "tpc_notice_given"
+        kind, notice, section = (("tpc_warning_notice_compliance", "teachers' pay and conditions warning notice",
+                                  "s60A(1)") if tpc else ("warning_notice_compliance", "warning notice", "s60(1)"))
+        ends = self.case.open_deadlines(kind)
         if not ends:
-            return self._guard(False, "no warning notice compliance period is running")
+            return self._guard(False, f"no {notice} compliance period is running")
         # The notice's own period: the one the case recorded when the notice was given (a letter drafted on
         # the case takes the same date and cannot state another).
         end = max(d.due for d in ends)
-        return self._guard(ctx.on > end, f"the warning notice's compliance period runs to {ukdate(end)}: "
+        return self._guard(ctx.on > end, f"the {notice}'s compliance period runs to {ukdate(end)}: "
                                          f"compliance can only be judged failed after it has ended "
-                                         f"(Education and Inspections Act 2006, s60(1))")
+                                         f"(Education and Inspections Act 2006, {section})")
+
+    def la_may_give_warning_notice(self, ev) -> bool:
+        return self._guard(not self.case.facts.get("la_warning_notice_barred"),
+                           "the Secretary of State has given a warning notice to this school: the authority may "
+                           "not give one unless or until the Secretary of State informs it that it may "
+                           "(Education and Inspections Act 2006, s60(4A))")
+
+    def la_warning_notice_is_barred(self, ev) -> bool:
+        return self._guard(bool(self.case.facts.get("la_warning_notice_barred")),
+                           "the Secretary of State has given no warning notice on this case that bars the "
+                           "authority's own (Education and Inspections Act 2006, s60(4A))")
 
     # --- effects: planned before the state changes (so a refusal changes nothing), applied after -----
     def plan_effects(self, ev) -> None:
@@ -495,6 +546,13 @@ def build_machine(graph: bool = False) -> Machine:
 MACHINE = build_machine()
 
 
+# The guards that read only the case's recorded facts, so the events offered now can apply them too.
+FACT_GUARDS = {
+    "la_may_give_warning_notice": lambda facts: not facts.get("la_warning_notice_barred"),
+    "la_warning_notice_is_barred": lambda facts: bool(facts.get("la_warning_notice_barred")),
+}
+
+
 def allowed_events(case: CaseFile, school: SchoolFacts, include_system: bool = False,
                    policy: Policy | None = None) -> list[str]:
     """The officer events the case's state permits for this school (guards on the school applied), with
@@ -505,7 +563,9 @@ def allowed_events(case: CaseFile, school: SchoolFacts, include_system: bool = F
             continue
         for step in STEP_INDEX.get((trigger, case.state), []):
             school_guards = [c for c in step.conditions if c in ("is_maintained", "is_academy")]
-            if all(getattr(school, c.removeprefix("is_")) for c in school_guards):
+            fact_guards = [c for c in step.conditions if c in FACT_GUARDS]
+            if (all(getattr(school, c.removeprefix("is_")) for c in school_guards)
+                    and all(FACT_GUARDS[c](case.facts) for c in fact_guards)):
                 found.add(trigger)
     return sorted(found)
 

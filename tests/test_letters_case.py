@@ -94,7 +94,8 @@ def test_the_notice_of_intended_intervention_takes_the_notice_dates_from_the_cas
                        'powers_from = 2027-01-11\n')
     rc, _, err = demo("letter", "draft", "990402", "intervention_notice", "--on", "2026-12-04",
                       "--details", str(details))
-    assert rc == 2 and "only be given after the warning notice's compliance period has ended" in err
+    assert rc == 2 and "may be given only once the warning notice's compliance period has expired" in err
+    assert "the case stands at: warning notice given" in err
     demo.ok("event", "990402", "compliance_failed", "--on", "2026-12-07")
     demo.ok("letter", "draft", "990402", "intervention_notice", "--on", "2026-12-09", "--details", str(details))
     html = _letter(tmp_path, "990402", "intervention_notice")

@@ -138,7 +138,7 @@ def test_refused_event_lists_exactly_what_is_allowed(community, derbyshire):
     listed = re.search(r"allowed now: (.*)$", str(refused.value)).group(1).split(", ")
     assert listed == allowed_events(case, community)
     assert listed == ["close_school", "confirm_concern", "convert_to_academy", "minutes_filed", "papers_sent",
-                      "progress_judgement", "sos_warning_notice", "withdraw_concern"]
+                      "progress_judgement", "sos_warning_notice", "tpc_warning_notice", "withdraw_concern"]
 
 
 def test_allowed_events_are_exactly_the_machines_triggers_for_the_state(community, academy):
@@ -247,5 +247,59 @@ def test_review_table_in_docs_is_generated_from_the_machine():
 def test_review_table_has_one_row_per_step_with_its_law():
     rows = [line for line in review_table().splitlines() if line.startswith("| ") and not line.startswith("| from")]
     assert len(rows) == len(STEPS)
-    assert "| concern_confirmed, warning_letter_sent | warning_notice | is_maintained | warning_notice_given | " \
-           "warning_notice_compliance | – | – | EIA 2006 s60(2)-(4) |" in rows
+    assert "| concern_confirmed, warning_letter_sent | warning_notice | is_maintained and la_may_give_warning_notice | " \
+           "warning_notice_given | warning_notice_compliance | – | – | EIA 2006 s60(2)-(4), (4A) |" in rows
+
+
+def test_after_an_sos_warning_notice_the_la_may_not_give_one_until_the_sos_says_it_may(community, derbyshire):
+    case, _ = open_case(community, derbyshire, ev("raise_concern", "2026-09-01"))
+    fire(case, community, derbyshire, ev("sos_warning_notice", "2026-09-10", until=d("2026-10-16")))
+    fire(case, community, derbyshire, ev("compliance_met", "2026-10-20"))
+    assert "warning_notice" not in allowed_events(case, community)
+    before = (case.state, dict(case.facts), len(case.deadlines))
+    with pytest.raises(EventRefused, match=r"s60\(4A\)"):
+        fire(case, community, derbyshire, ev("warning_notice", "2026-11-02", until=d("2026-12-04")))
+    assert (case.state, dict(case.facts), len(case.deadlines)) == before
+    fire(case, community, derbyshire, ev("sos_permits_warning_notice", "2026-11-05"))
+    assert "sos_permits_warning_notice" not in allowed_events(case, community)
+    fire(case, community, derbyshire, ev("warning_notice", "2026-11-06", until=d("2026-12-04")))
+    assert (case.state, case.facts["warning_notice_issuer"]) == ("warning_notice_given", "la")
+
+
+def test_sos_permission_is_refused_when_no_sos_notice_bars_the_la(community, derbyshire):
+    case, _ = open_case(community, derbyshire, ev("raise_concern", "2026-09-01"))
+    with pytest.raises(EventRefused, match="no warning notice"):
+        fire(case, community, derbyshire, ev("sos_permits_warning_notice", "2026-09-10"))
+
+
+def test_s60a_notice_opens_its_own_compliance_period_and_leads_to_s60a_eligibility(community, derbyshire):
+    case, _ = open_case(community, derbyshire, ev("raise_concern", "2026-09-01"))
+    fire(case, community, derbyshire, ev("confirm_concern", "2026-09-03"))
+    with pytest.raises(EventRefused, match="--until"):
+        fire(case, community, derbyshire, ev("tpc_warning_notice", "2026-09-10"))
+    fire(case, community, derbyshire, ev("tpc_warning_notice", "2026-09-10", until=d("2026-10-16")))
+    assert (case.state, kinds(case)["tpc_warning_notice_compliance"]) == ("tpc_notice_given", "2026-10-16")
+    assert "warning_notice_compliance" not in kinds(case)
+    with pytest.raises(EventRefused, match=r"teachers' pay and conditions warning notice's compliance period runs "
+                                           r"to .*16 October 2026.*s60A\(1\)"):
+        fire(case, community, derbyshire, ev("compliance_failed", "2026-10-16"))
+    fire(case, community, derbyshire, ev("compliance_failed", "2026-10-19"))
+    assert case.state == "tpc_compliance_failed"
+    assert kinds(case, "met")["tpc_warning_notice_compliance"] == "2026-10-16"
+    fire(case, community, derbyshire, ev("notice_of_intervention", "2026-10-21"))
+    assert (case.state, case.facts["eligible_by"]) == ("tpc_eligible_for_intervention", "s60A")
+    fire(case, community, derbyshire, ev("use_powers", "2026-11-10"))
+    assert (case.state, case.facts["eligible_by"]) == ("intervention", "s60A")
+
+
+def test_s60a_notice_complied_with_returns_to_the_confirmed_concern(community, derbyshire):
+    case, _ = open_case(community, derbyshire, ev("raise_concern", "2026-09-01"))
+    fire(case, community, derbyshire, ev("tpc_warning_notice", "2026-09-10", until=d("2026-10-16")))
+    fire(case, community, derbyshire, ev("compliance_met", "2026-10-12"))
+    assert (case.state, kinds(case, "met")["tpc_warning_notice_compliance"]) == ("concern_confirmed", "2026-10-16")
+
+
+def test_an_academy_is_given_no_s60a_notice(academy, derbyshire):
+    case, _ = open_case(academy, derbyshire, ev("raise_concern", "2026-09-01"))
+    with pytest.raises(EventRefused):
+        fire(case, academy, derbyshire, ev("tpc_warning_notice", "2026-09-10", until=d("2026-10-16")))

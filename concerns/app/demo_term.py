@@ -25,13 +25,15 @@ EXAMPLES = resources.EXAMPLES
 TERM: list[tuple[str, str | tuple]] = [
     ("2026-11-23", "annual-categorisation"),
     ("2026-11-23", "deadline-check"),
+    # The warning notice given on 20 October is written up while its compliance period runs: once the school
+    # is eligible for intervention the law no longer allows a warning notice to be drafted.
+    ("2026-11-23", ("letter", "990402", "warning_notice", "warning-notice-990402.toml", "2026-10-20")),
     ("2026-11-24", ("event", "990301", "submit_statement_of_action", {"note": "Sent to Ofsted four days late"})),
     ("2026-11-25", "deadline-check"),
     ("2026-11-25", ("event", "990202", "submit_statement_of_action", {"note": "Sent to Ofsted and the diocese"})),
     ("2026-12-07", "deadline-check"),
     ("2026-12-07", ("event", "990402", "compliance_failed", {"note": "No chair appointed; budget not approved"})),
     ("2026-12-09", ("event", "990402", "notice_of_intervention", {"note": "Written notice: IEB proposed (s65)"})),
-    ("2026-12-09", ("letter", "990402", "warning_notice", "warning-notice-990402.toml", "2026-10-20")),
     ("2027-01-04", "termly-review"),
     ("2027-01-04", "hmi-reminders"),
     ("2027-01-04", "deadline-check"),

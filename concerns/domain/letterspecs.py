@@ -192,6 +192,100 @@ class DateCheck:
         return _OPS[self.op](_day(a), _day(b))
 
 
+# --- Preconditions: when the law allows the letter to be given ----------------------------------
+
+# What a case knows from its events and deadlines (its dates, and the section its latest warning notice was
+# given under), by the name a letter's `from_case` and its preconditions' facts give them.
+CASE_DATES = ("given_on", "compliance_end", "published", "inspected", "statement_due", "failed_on", "notice_section")
+# Who may give an instrument: the local authority, the Secretary of State (in the law's words, either may be
+# "a relevant authority"). The product drafts for the authority.
+GIVERS = {"la": "the local authority", "secretary_of_state": "the Secretary of State"}
+
+
+_POWER = re.compile(r"s(\d+[A-Z]?)")
+
+
+def power_words(key: str) -> str:
+    """A power's key in words: "s63" -> "section 63"; any other key as written."""
+    found = _POWER.fullmatch(key)
+    return f"section {found.group(1)}" if found else key.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class FactRule:
+    """A fact the case must record (`equals`: with that value; `unless`: anything but that value)."""
+
+    fact: str
+    rule: str  # the rule in words, as an officer reads it in a refusal
+    source: str
+    tag: str
+    equals: Any = None
+    unless: Any = None
+    states: tuple[str, ...] | None = None  # only in these states (None: in every state the letter allows)
+
+    def holds(self, facts: Mapping[str, Any]) -> bool:
+        value = facts.get(self.fact)
+        if self.unless is not None:
+            return value != self.unless
+        if self.equals is not None:
+            return value == self.equals
+        return value is not None and value is not False
+
+
+@dataclass(frozen=True)
+class PowersRule:
+    """The powers a detail may name while the case is in `states` (the keys of its choices or expand)."""
+
+    detail: str
+    states: tuple[str, ...]
+    allowed: tuple[str, ...]
+    rule: str
+    source: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """When the law allows a letter to be given: the case states, who gives it, the facts the case must
+    record, and the powers it may offer; each with its public source and confidence tag."""
+
+    rule: str  # the states' rule in words
+    source: str
+    tag: str
+    given_by: tuple[str, ...]
+    given_by_source: str
+    states: tuple[str, ...] | None = None  # None: not bound to a case (any school, with or without one)
+    facts: tuple[FactRule, ...] = ()
+    powers: tuple[PowersRule, ...] = ()
+
+    def refusal(self, state: str | None, facts: Mapping[str, Any], details: Mapping[str, Any],
+                keys_of: Callable[[str], frozenset[str]] = lambda name: frozenset()) -> str | None:
+        """Why the letter may not be drafted for a case in `state` with `facts` (None: no open case), in
+        words with its source; None when it may. `keys_of(detail)`: the keys a detail takes (its choices or
+        expand), so that only a power named by its key is checked against the powers allowed."""
+        if "la" not in self.given_by:
+            givers = " or ".join(GIVERS[g] for g in self.given_by)
+            return f"it is given by {givers}, not by the authority ({self.given_by_source})"
+        if self.states is None:
+            return None
+        if state is None or state not in self.states:
+            return f"{self.rule} ({self.source})"
+        for fact in self.facts:
+            if (fact.states is None or state in fact.states) and not fact.holds(facts):
+                return f"{fact.rule} ({fact.source})"
+        for powers in self.powers:
+            if state not in powers.states:
+                continue
+            given = details.get(powers.detail)
+            given = [given] if isinstance(given, str) else list(given or ())
+            keys = keys_of(powers.detail)
+            barred = [x for x in given if isinstance(x, str) and (x in keys or _POWER.fullmatch(x))
+                      and x not in powers.allowed]
+            if barred:
+                return f"the power under {power_words(barred[0])} may not be proposed: {powers.rule} ({powers.source})"
+        return None
+
+
 # --- The spec -------------------------------------------------------------------------------------
 
 
@@ -218,6 +312,19 @@ class LetterSpec:
     desk: bool = True  # offered on the officers' desk
     local: bool = False  # from the authority's policy folder
     short: str | None = None  # the initials in "Our reference", when the kind's own would be ambiguous
+    # When the law allows it to be given (None: an authority's own letter that says nothing of it).
+    preconditions: Preconditions | None = None
+
+    def keys_of(self, name: str) -> frozenset[str]:
+        """The keys a detail takes: its choices and the keys it expands."""
+        detail = next((d for d in self.details if d.name == name), None)
+        return frozenset((*detail.choices, *detail.expand)) if detail else frozenset()
+
+    def refusal(self, state: str | None, facts: Mapping[str, Any], details: Mapping[str, Any]) -> str | None:
+        """Why the law does not allow the letter now (in words, with its source), or None."""
+        if self.preconditions is None:
+            return None
+        return self.preconditions.refusal(state, facts, details, self.keys_of)
 
     @property
     def initials(self) -> str:
@@ -296,6 +403,15 @@ def _rule_date(value: Any) -> date | None:
 RuleDate = Annotated[Any, AfterValidator(_rule_date)]
 
 
+def _tag(tag: str) -> str:
+    if tag not in TAGS:
+        raise ValueError("must be V, S, H or U")
+    return tag
+
+
+Tag = Annotated[str, AfterValidator(_tag)]
+
+
 class DetailTable(Strict):
     """One `[[details]]` table of a letter file."""
 
@@ -349,7 +465,7 @@ class CopyTable(Strict):
     party: str
     addressee: bool = False
     source: Text
-    tag: str
+    tag: Tag
     when: str = "always"
     issuer: str | None = None
     valid_from: RuleDate = Field(None, alias="from")
@@ -370,13 +486,6 @@ class CopyTable(Strict):
             raise ValueError(f"unknown condition (conditions: {', '.join(CONDITIONS)})")
         return when
 
-    @field_validator("tag")
-    @classmethod
-    def _tag(cls, tag: str) -> str:
-        if tag not in TAGS:
-            raise ValueError("must be V, S, H or U")
-        return tag
-
     @field_validator("issuer")
     @classmethod
     def _issuer(cls, issuer: str | None) -> str | None:
@@ -388,6 +497,97 @@ class CopyTable(Strict):
         return Recipient(party=self.party, addressee=self.addressee, source=self.source, tag=self.tag,
                          when=self.when, issuer=self.issuer, valid_from=self.valid_from, valid_to=self.until,
                          note=self.note)
+
+
+_FACT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class FactTable(Strict):
+    """One `[[preconditions.facts]]` row: a fact the case must record before the letter may be drafted."""
+
+    fact: str
+    equals: str | bool | None = None
+    unless: str | bool | None = None
+    states: list[Text] | None = None
+    rule: Text
+    source: Text
+    tag: Tag
+
+    @field_validator("fact")
+    @classmethod
+    def _fact(cls, fact: str) -> str:
+        if not _FACT.match(fact):
+            raise ValueError("must be a lower-case fact name")
+        return fact
+
+    @model_validator(mode="after")
+    def _one(self) -> FactTable:
+        if self.equals is not None and self.unless is not None:
+            raise Refusal("unless", self.unless, "give equals or unless, not both")
+        return self
+
+    def rule_of(self) -> FactRule:
+        return FactRule(fact=self.fact, rule=self.rule, source=self.source, tag=self.tag, equals=self.equals,
+                        unless=self.unless, states=tuple(self.states) if self.states is not None else None)
+
+
+class PowersTable(Strict):
+    """One `[[preconditions.powers]]` row: the powers a detail may name while the case is in `states`."""
+
+    detail: str
+    states: list[Text]
+    allowed: list[Text]
+    rule: Text
+    source: Text
+    tag: Tag
+
+    def rule_of(self) -> PowersRule:
+        return PowersRule(detail=self.detail, states=tuple(self.states), allowed=tuple(self.allowed),
+                          rule=self.rule, source=self.source, tag=self.tag)
+
+
+class PreconditionsTable(Strict):
+    """The `[preconditions]` table of a letter file: when the law allows the letter to be given."""
+
+    states: list[Text] | None = None
+    rule: Text
+    source: Text
+    tag: Tag
+    given_by: list[str]
+    given_by_source: Text
+    facts: list[FactTable] = []
+    powers: list[PowersTable] = []
+
+    @field_validator("given_by")
+    @classmethod
+    def _given_by(cls, given_by: list[str]) -> list[str]:
+        if not given_by or any(g not in GIVERS for g in given_by):
+            raise ValueError(f"must list who may give it ({', '.join(GIVERS)})")
+        return given_by
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, states: list[str] | None) -> list[str] | None:
+        if states is not None and not states:
+            raise ValueError("name at least one state (omit the key for a letter not bound to a case)")
+        return states
+
+    @model_validator(mode="after")
+    def _within(self) -> PreconditionsTable:
+        allowed = set(self.states or ())
+        for table, rows in (("facts", self.facts), ("powers", self.powers)):
+            for i, row in enumerate(rows):
+                outside = [x for x in (row.states or ()) if x not in allowed]
+                if outside:
+                    raise Refusal((table, i, "states"), outside[0], "is not one of the states the letter allows")
+        return self
+
+    def preconditions(self) -> Preconditions:
+        return Preconditions(rule=self.rule, source=self.source, tag=self.tag, given_by=tuple(self.given_by),
+                             given_by_source=self.given_by_source,
+                             states=tuple(self.states) if self.states is not None else None,
+                             facts=tuple(f.rule_of() for f in self.facts),
+                             powers=tuple(p.rule_of() for p in self.powers))
 
 
 class CheckTable(Strict):
@@ -427,6 +627,7 @@ class LetterFile(Strict):
     pathways: list[Text] | None = None
     desk: bool = True
     initials: str | None = None
+    preconditions: PreconditionsTable | None = None
 
     @field_validator("initials")
     @classmethod
@@ -456,6 +657,15 @@ class LetterFile(Strict):
                 if operand not in dated:
                     raise Refusal((("checks", i, "that")), check.that,
                                   f"{operand!r} is neither a date detail of this letter nor 'on'")
+        for i, powers in enumerate(self.preconditions.powers if self.preconditions else ()):
+            detail = next((d for d in self.details if d.name == powers.detail), None)
+            if detail is None:
+                raise Refusal(("preconditions", "powers", i, "detail"), powers.detail, "is not a detail of this letter")
+            keys = set(detail.choices) | set(detail.expand)
+            unknown = [x for x in powers.allowed if x not in keys]
+            if unknown:
+                raise Refusal(("preconditions", "powers", i, "allowed"), unknown[0],
+                              f"is not a key of details.{powers.detail} (keys: {', '.join(sorted(keys))})")
         return self
 
 
@@ -482,6 +692,7 @@ def parse_letter_spec(path: Path, data: Mapping[str, Any], *, local: bool = Fals
         checks=tuple(c.check() for c in file.checks), copy=tuple(c.recipient() for c in file.copies),
         pathways=tuple(file.pathways) if file.pathways is not None else None, desk=file.desk,
         local=local, short=file.initials,
+        preconditions=file.preconditions.preconditions() if file.preconditions is not None else None,
     )
     template = path.with_name(f"{kind}.html.j2")
     if not template.is_file():
@@ -531,5 +742,5 @@ class _Kinds(Mapping[str, LetterSpec]):
 
 LETTER_KINDS: Mapping[str, LetterSpec] = _Kinds()
 
-__all__ = ["COMMON", "LETTER_KINDS", "RESERVED", "TYPES", "DateCheck", "Detail", "LetterSpec", "LetterSpecError",
-           "Recipient", "letter_dirs", "letter_specs", "load_letter_specs", "parse_letter_spec"]
+__all__ = ["CASE_DATES", "COMMON", "GIVERS", "LETTER_KINDS", "RESERVED", "TYPES", "DateCheck", "Detail", "FactRule",
+           "LetterSpec", "LetterSpecError", "PowersRule", "Preconditions", "Recipient", "power_words", "letter_dirs", "letter_specs", "load_letter_specs", "parse_letter_spec"]

@@ -19,9 +19,10 @@ from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, get_school, open_case_rows
 from concerns.domain.formatting import iso_basic, ukdate
-from concerns.domain.letterspecs import LETTER_KINDS, LetterSpecError
+from concerns.domain.letterspecs import LETTER_KINDS, LetterSpec, LetterSpecError
 from concerns.domain.policy import policy_for
 from concerns.domain.tomlcheck import load_toml
+from concerns.notify import wording
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
 from concerns.notify.outbox import queue, render_pair
@@ -44,6 +45,7 @@ FACT_NOUNS = {
     "inspected": "inspection",
     "statement_due": "statement of action deadline",
     "failed_on": "failure to comply with the warning notice",
+    "notice_section": "warning notice",
 }
 CASE_FACTS = {
     "given_on": "the warning notice on the case was given on",
@@ -52,22 +54,31 @@ CASE_FACTS = {
     "inspected": "the inspection on the case began on",
     "statement_due": "the statement of action on the case is due on",
     "failed_on": "the case records the notice as not complied with on",
+    "notice_section": "the warning notice on the case was given under section",
 }
 
 
-def case_facts(session: Session, case: Case) -> dict[str, date]:
+# The events that give a warning notice -> the deadline kind of its compliance period.
+NOTICE_PERIODS = {"warning_notice": "warning_notice_compliance", "sos_warning_notice": "warning_notice_compliance",
+                  "tpc_warning_notice": "tpc_warning_notice_compliance"}
+
+
+def case_facts(session: Session, case: Case) -> dict[str, date | str]:
     """The dates a letter takes from its case: the latest warning notice and its compliance period (as the
     case computed it), the inspection that opened the case, the statement of action's due date."""
     events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
     deadlines = session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)).all()
     facts: dict[str, date] = {}
-    notices = [e for e in events if e.event in ("warning_notice", "sos_warning_notice")]
+    notices = [e for e in events if e.event in NOTICE_PERIODS]
     if notices:
         facts["given_on"] = notices[-1].on
-    failed = [e for e in events if e.event == "compliance_failed"]
+        facts["notice_section"] = "60A" if notices[-1].event == "tpc_warning_notice" else "60"
+    # The failure to comply with the latest notice (an earlier notice's failure is not this one's).
+    failed = [e for e in events if e.event == "compliance_failed" and (not notices or e.id > notices[-1].id)]
     if failed:
         facts["failed_on"] = failed[-1].on
-    periods = [d for d in deadlines if d.kind == "warning_notice_compliance" and d.status != "cancelled"]
+    period_kind = NOTICE_PERIODS[notices[-1].event] if notices else "warning_notice_compliance"
+    periods = [d for d in deadlines if d.kind == period_kind and d.status != "cancelled"]
     if periods:
         facts["compliance_end"] = periods[-1].due
     statements = [d for d in deadlines if d.kind == "statement_of_action" and d.status != "cancelled"]
@@ -86,6 +97,30 @@ def case_for(session: Session, urn: str, kind: str) -> Case | None:
     return next((c for c in open_case_rows(session, urn) if wanted is None or c.pathway in wanted), None)
 
 
+def _not_allowed(school: School, spec: LetterSpec, case: Case | None, dates: dict[str, date | str],
+                 details: dict) -> str | None:
+    """Why the law (or the authority's procedure) does not allow the letter now, in one line, or None."""
+    facts = {**(case.facts if case is not None else {}), **dates}
+    why = spec.refusal(case.state if case is not None else None, facts, details)
+    if why is None:
+        return None
+    where = (f"; the case stands at: {wording.state(case.state)}" if case is not None
+             else "; the school has no open case it belongs on")
+    return f"URN {school.urn}: {spec.title} cannot be drafted now: {why}{where}"
+
+
+def refusal_now(session: Session, school: School, kind: str) -> str | None:
+    """Why a letter of this kind may not be drafted for the school now (its preconditions and the school's
+    kind), or None: what the desk and `concerns letter kinds --urn` offer."""
+    spec = spec_for(kind)
+    if spec.maintained_only and not school.maintained:
+        return f"URN {school.urn}: {spec.title} is given to maintained schools only"
+    if spec.academy_only and school.maintained:
+        return f"URN {school.urn}: {spec.title} is given about academies only"
+    case = case_for(session, school.urn, kind)
+    return _not_allowed(school, spec, case, case_facts(session, case) if case is not None else {}, {})
+
+
 def bind_to_case(session: Session, school: School, kind: str, details: dict) -> dict:
     """The details with the dates the case knows filled in; a typed date that differs is refused in one line
     naming it. A detail the officer never types (the compliance period's end) needs the case to know it."""
@@ -93,11 +128,14 @@ def bind_to_case(session: Session, school: School, kind: str, details: dict) -> 
         spec = spec_for(kind)
     except (ValueError, LetterSpecError) as exc:
         raise Refused(str(exc)) from None
-    bound = [d for d in spec.details if d.from_case]
-    if not bound or (spec.maintained_only and not school.maintained) or (spec.academy_only and school.maintained):
+    if (spec.maintained_only and not school.maintained) or (spec.academy_only and school.maintained):
         return details  # the letter itself refuses a school of the wrong kind
     case = case_for(session, school.urn, kind)
     facts = case_facts(session, case) if case is not None else {}
+    why = _not_allowed(school, spec, case, facts, details)
+    if why is not None:
+        raise Refused(why)
+    bound = [d for d in spec.details if d.from_case]
     out = dict(details)
     for d in bound:
         known, typed = facts.get(d.from_case), details.get(d.name)
@@ -108,8 +146,9 @@ def bind_to_case(session: Session, school: School, kind: str, details: dict) -> 
             continue
         if typed is not None and typed != known:
             shown = ukdate(typed, weekday=False) if isinstance(typed, date) else repr(typed)
+            said = ukdate(known, weekday=False) if isinstance(known, date) else known
             raise Refused(f"URN {school.urn}: {d.name} {shown} does not match the case: "
-                          f"{CASE_FACTS[d.from_case]} {ukdate(known, weekday=False)}")
+                          f"{CASE_FACTS[d.from_case]} {said}")
         out[d.name] = known
     return out
 

@@ -40,6 +40,9 @@ STATES = {
     "eligible_for_intervention": "eligible for intervention",
     "intervention": "intervention under way",
     "exit_monitoring": "monitoring after removal from concern",
+    "tpc_notice_given": "teachers' pay and conditions warning notice given",
+    "tpc_compliance_failed": "teachers' pay and conditions warning notice not complied with",
+    "tpc_eligible_for_intervention": "eligible for intervention after a teachers' pay and conditions warning notice",
     "aoc_concern_raised": "concern raised with the trust",
     "aoc_category": "in an Ofsted category",
     "aoc_trust_met": "trust met",
@@ -53,6 +56,7 @@ STATES = {
 KINDS = {
     "statement_of_action": "statement of action to Ofsted",
     "warning_notice_compliance": "end of the warning notice's compliance period",
+    "tpc_warning_notice_compliance": "end of the teachers' pay and conditions warning notice's compliance period",
     "progress_meeting": "progress review meeting",
     "progress_judgement": "judgement of progress",
     "meeting_papers": "meeting papers",
@@ -73,6 +77,8 @@ EVENTS = {
     "warning_letter": "warning letter sent",
     "warning_notice": "warning notice given",
     "sos_warning_notice": "warning notice given by the Secretary of State",
+    "sos_permits_warning_notice": "Secretary of State informed the authority that it may give a warning notice",
+    "tpc_warning_notice": "teachers' pay and conditions warning notice given",
     "compliance_met": "warning notice complied with",
     "compliance_failed": "warning notice not complied with",
     "notice_of_intervention": "notice of intended intervention given",
@@ -142,6 +148,7 @@ def category(key: str | None) -> str:
 # What a deadline's own note says again of its kind: left out where the kind's words already say it.
 _NOTE_REPEATS_KIND = {
     "warning_notice_compliance": "end of the compliance period",
+    "tpc_warning_notice_compliance": "end of the compliance period",
     "reinspection": "latest date for the next full inspection",
     "hmi_monitoring": "expected HMI monitoring window closes",
     "progress_judgement": "formal judgement of progress at the progress review meeting",

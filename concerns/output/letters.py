@@ -55,6 +55,7 @@ from concerns.domain.letterparties import (
 from concerns.domain.lettersettings import LetterSetting
 from concerns.domain.letterspecs import (
     BUILTIN_LETTERS,
+    CASE_DATES,
     COMMON,
     LETTER_KINDS,
     TEMPLATES_DIR,
@@ -362,7 +363,29 @@ def spec_for(kind: str) -> LetterSpec:
         raise ValueError(f"unknown letter kind {kind!r}; kinds: {', '.join(specs)}")
     if spec.check is not None and spec.check not in CHECKS:
         raise LetterSpecError(f"{spec.path}: check = {spec.check!r}: no such check (checks: {', '.join(CHECKS)})")
+    check_preconditions(spec)
     return spec
+
+
+def check_preconditions(spec: LetterSpec) -> None:
+    """The states and facts a letter's preconditions name are the machine's: one line naming the file, the
+    key and the value otherwise (the domain cannot see the machine, so this is checked here, when used)."""
+    from statemachines.pathways import KNOWN_FACTS, STATES
+
+    pre = spec.preconditions
+    if pre is None:
+        return
+    for key, states in [("preconditions.states", pre.states or ()),
+                        *((f"preconditions.facts.{f.fact}.states", f.states or ()) for f in pre.facts),
+                        *((f"preconditions.powers.{p.detail}.states", p.states) for p in pre.powers)]:
+        unknown = [x for x in states if x not in STATES or x in ("start", "closed")]
+        if unknown:
+            raise LetterSpecError(f"{spec.path}: {key} = {unknown[0]!r}: not an open state of the pathways")
+    known = {*CASE_DATES, *KNOWN_FACTS}
+    for fact in pre.facts:
+        if fact.fact not in known:
+            raise LetterSpecError(f"{spec.path}: preconditions.facts.fact = {fact.fact!r}: not a fact a case records "
+                                  f"(facts: {', '.join(sorted(known))})")
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -663,6 +686,7 @@ def html_to_text(html: str) -> str:
 
 __all__ = [
     "CHECKS",
+    "check_preconditions",
     "LETTER_KINDS",
     "Detail",
     "LetterAuthority",

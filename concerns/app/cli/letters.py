@@ -44,18 +44,41 @@ def add_letter_commands(sub) -> None:
     kinds = command(letter, "kinds", cmd_letter_kinds, Needs.POLICIES,
                     help="the letter kinds and the details each takes")
     kinds.add_argument("--json", action="store_true")
+    kinds.add_argument("--urn", help="say which letters the law allows for this school now, and why not the others")
+    kinds.add_argument("--markdown", action="store_true",
+                       help="print docs/instruments.md: each letter's preconditions, powers, copies and sources")
 
 
 def cmd_letter_kinds(args) -> None:
     from concerns.domain.letterspecs import LETTER_KINDS
 
+    if args.markdown:
+        from concerns.output.instruments import instruments_markdown
+
+        console.line(instruments_markdown().removesuffix("\n"))
+        return
     doc = {kind: {"title": spec.title, "details": spec.describe(), "source": spec.source}
            for kind, spec in LETTER_KINDS.items()}
+    if args.urn:
+        from concerns.casework.cases import get_school
+        from concerns.notify.drafting import refusal_now
+
+        with session_scope(args.db) as session:
+            school = get_school(session, args.urn)
+            for kind, entry in doc.items():
+                why = refusal_now(session, school, kind)
+                entry["may_draft_now"] = why is None
+                if why is not None:
+                    entry["not_now"] = why.removeprefix(f"URN {school.urn}: ")
     if args.json:
         emit_json(doc)
         return
     for kind, spec in doc.items():
-        console.line(heading(kind, f": {spec['title']}"))
+        now = "" if "may_draft_now" not in spec else " (may be drafted now)" if spec["may_draft_now"] else ""
+        console.line(heading(kind, f": {spec['title']}{now}"))
+        if "not_now" in spec:
+            console.line(f"  not now: {spec['not_now']}")
+            continue
         for key, text in spec["details"].items():
             console.line(f"  {key}: {text}")
 

@@ -29,7 +29,7 @@ from concerns.app.web.letterform import (
     FormError,
     details_from_form,
     fields_for,
-    kinds_for,
+    kinds_now,
     letter_date,
     prefill,
 )
@@ -240,7 +240,7 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
                                .order_by(Letter.on.desc(), Letter.id.desc())).all()
     return render(ctx, "school.html", status=status, school=doc, open_cases=open_cases, opening=opening,
                   timeline=timeline, letters=[_letter_summary(ctx, x) for x in letters],
-                  kinds=kinds_for([c["pathway"] for c in open_cases]), needs_until=EVENTS_NEEDING_UNTIL,
+                  kinds=kinds_now(ctx.session, school), needs_until=EVENTS_NEEDING_UNTIL,
                   inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
                   sent=sent or {}, notice=notice, letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
 
@@ -355,9 +355,7 @@ def letter_form_page(ctx: Ctx, school: School, kind: str, values: dict[str, str]
 
 
 def _kind(ctx: Ctx, school: School, kind: str) -> str:
-    doc = views.case_view(ctx.session, school.urn, ctx.today)
-    allowed = kinds_for([c["pathway"] for c in doc["cases"] if not c["closed"]])
-    if kind not in allowed:
+    if kind not in kinds_now(ctx.session, school):
         raise NotFound()
     return kind
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from concerns.domain.letterspecs import LETTER_KINDS, Detail
 from concerns.domain.tomlcheck import load_toml
-from concerns.notify.drafting import kind_pathways
+from concerns.notify.drafting import kind_pathways, refusal_now
 
 
 def desk_kinds() -> list[str]:
@@ -66,9 +66,9 @@ def fields_for(kind: str) -> tuple[list[Field], list[Detail]]:
     return fields, structured
 
 
-def kinds_for(pathways: list[str]) -> list[str]:
-    """The letter kinds that belong on a school's open cases (and the meeting agenda, on any)."""
-    return [k for k in desk_kinds() if kind_pathways(k) is None or set(kind_pathways(k)) & set(pathways)]
+def kinds_now(session, school) -> list[str]:
+    """The desk's letters the law (or the authority's procedure) allows for the school now."""
+    return [k for k in desk_kinds() if refusal_now(session, school, k) is None]
 
 
 def _date(field: str, label: str, text: str) -> date:
