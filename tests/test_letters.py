@@ -1087,10 +1087,14 @@ def test_secretary_of_state_is_reached_through_the_office_of_the_day(community_s
 @pytest.mark.parametrize("published, duty", [
     (date(2016, 4, 15), False),  # a Friday; the duty came in on Monday 18 April 2016
     (date(2016, 4, 18), True),
-    (date(2026, 6, 26), True),  # the last working day of the duty (it ended on Sunday 28 June 2026)
+    (date(2026, 6, 25), True),  # the statement is given on Sunday 28 June 2026, the duty's last day
+    # Published while the duty stood, but the statement is given on 29 June 2026, after its repeal, with no
+    # order made: the Secretary of State may (Children's Wellbeing and Schools Act 2026 s58(9)).
+    (date(2026, 6, 26), False),
     (date(2026, 6, 29), False),
 ])
-def test_statement_of_action_academy_order_duty_follows_the_rule_book(church_school, authority, published, duty):
+def test_statement_of_action_academy_order_duty_follows_the_law_on_the_letters_day(church_school, authority,
+                                                                                    published, duty):
     letter = render_letter(
         "statement_of_action", school=church_school, authority=authority, on=published + timedelta(days=3),
         reference="R", **statement_details(published=published, due=published + timedelta(days=14),
@@ -1098,6 +1102,7 @@ def test_statement_of_action_academy_order_duty_follows_the_rule_book(church_sch
     )
     text = " ".join(letter.text.split())
     if duty:
-        assert "published before 29 June 2026, the Secretary of State is required by section 4(A1)" in text
+        assert ("published before 29 June 2026 and this statement is given before that day, the Secretary of State "
+                "is required by section 4(A1)") in text
     else:
         assert "since 29 June 2026 this has been a power rather than a duty" in text

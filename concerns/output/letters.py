@@ -66,7 +66,7 @@ from concerns.domain.letterspecs import (
     letter_specs,
 )
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, FUNCTIONS
-from concerns.domain.rules import DEFAULT_RULES
+from concerns.domain.rules import DEFAULT_RULES, academy_order_position
 from concerns.domain.tomlcheck import MAX_DEPTH, Strict, Text, problems, said, too_deep
 from concerns.output import templating
 
@@ -262,9 +262,12 @@ def _check_statement(v, school, authority, on, spec) -> dict[str, Any]:
     return {
         "category_label": _meaning(spec, "category", v["category"]),
         "priorities": priorities,
-        # The duty to make an academy order (Academies Act 2010 s4(A1), 18 Apr 2016 to 28 Jun 2026) follows
-        # the date the report placing the school in a category was published.
-        "academy_order_duty": DEFAULT_RULES.in_force("academy_order", v["published"]).params["duty"] == "must",
+        # The duty to make an academy order (Academies Act 2010 s4(A1)) followed the report's publication until
+        # its repeal on 29 June 2026; from then the Secretary of State may, unless an order made under the duty
+        # had effect before the repeal (Children's Wellbeing and Schools Act 2026 s58(9)). As the law stands on
+        # the letter's date.
+        "academy_order_duty": academy_order_position(v["published"], v["category"], as_of=on,
+                                                     order_made_on=v["academy_order_on"])["duty"] == "must",
         "years": [academic_year(on, n) for n in range(3)],
         "support_team": team,
     }
