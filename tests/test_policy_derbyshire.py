@@ -50,7 +50,8 @@ def test_roles_and_who_answers_for_what():
     while role:
         chain.append(p.title_of(role))
         role = p.manager_of(role)
-    assert chain == ["Link adviser", "Senior adviser", "Assistant director", "Executive Director of Children's Services"]
+    assert chain == ["Link adviser", "Senior adviser", "Assistant director",
+                     "Most senior local authority officer for schools", "Executive Director of Children's Services"]
     assert p.responsible_for("statement_of_action") == "senior_adviser"
     assert p.responsible_for("hmi_monitoring") == "link_adviser"
     assert p.meeting("progress_meeting").responsible == "senior_adviser"
@@ -146,3 +147,21 @@ def test_categorised_with_the_school_each_year():
     assert [c.key for c in p.categories.levels] == ["low", "medium", "high"]
     assert p.categorisation_date("2026/27") == d("2026-10-01")
     assert p.categories.change_letter == "categorisation"
+
+
+def test_derbyshire_s3_warning_letter_from_the_most_senior_officer_for_schools():
+    """Derbyshire County Council, Local Authority Procedures for Schools Causing Concern (2023), section 3:
+    "a subsequent letter from the most senior local authority officer for schools will be sent"."""
+    p = policy_for(LA)
+    assert p.title_of(p.letters["warning_letter"].signatory) == "Most senior local authority officer for schools"
+    assert p.manager_of("assistant_director") == "senior_officer_for_schools"
+
+
+def test_derbyshire_s3_warning_notice_issued_by_the_cabinet_member_on_the_executive_directors_recommendation():
+    """Derbyshire 2023, section 3: "The Executive Director of Children's Services may recommend the issuing
+    of a warning notice by the Cabinet Member for Young People": the Cabinet Member signs, the Executive
+    Director is copied."""
+    p = policy_for(LA)
+    notice = p.letters["warning_notice"]
+    assert p.title_of(notice.signatory) == "Cabinet Member for Young People"
+    assert "director" in notice.copy and p.title_of("director") == "Executive Director of Children's Services"

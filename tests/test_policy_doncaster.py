@@ -5,6 +5,7 @@ Initiative 2015/16), walked through with schools on both database engines. Each 
 from __future__ import annotations
 
 from concerns.casework.cases import record_event
+from concerns.domain.categories import SchoolPicture, propose
 from concerns.domain.policy import policy_for
 from concerns.store.db import session_scope
 from tests.conftest import d
@@ -37,7 +38,7 @@ def test_roles_steps_senior_officers_and_the_assistant_director():
         chain.append(role)
         role = p.manager_of(role)
     assert chain == ["step", "senior_officer", "assistant_director", "director"]
-    assert p.responsible_for("meeting_papers") == p.responsible_for("meeting_minutes") == "admin_officer"
+    assert p.responsible_for("meeting_minutes") == "admin_officer"
 
 
 def test_school_of_concern_meetings_termly_and_governors_committee_half_termly(cli, db_url):
@@ -60,7 +61,7 @@ def test_school_of_concern_meetings_termly_and_governors_committee_half_termly(c
         record_event(session, "371001", "schedule_meeting", on=d("2026-09-21"), system=True, actor="termly review",
                      extra={"meeting_on": d("2026-11-18"), "term": autumn.label, "term_end": autumn.end})
     due = deadlines(case_of(cli, "371001", "2026-09-21"))
-    assert (due["meeting_papers"]["due"], due["meeting_papers"]["responsible"]) == ("2026-11-11", "admin_officer")
+    assert (due["meeting_papers"]["due"], due["meeting_papers"]["responsible"]) == ("2026-11-11", "headteacher")
     assert (due["meeting_minutes"]["due"], due["meeting_minutes"]["responsible"]) == ("2026-11-25", "admin_officer")
     assert due["progress_judgement"]["due"] == "2026-11-18"  # "This meeting will lead to a formal judgement"
 
@@ -130,3 +131,60 @@ def test_letter_to_every_school_in_the_autumn_term():
     p = policy_for(LA)
     assert [c.key for c in p.categories.levels] == ["1", "2", "3", "4", "5"]
     assert p.categorisation_date("2026/27") == d("2026-10-01") and p.categories.change_letter == "categorisation"
+
+
+def test_doncaster_s6_plain_ri_is_securing_good():
+    """Doncaster MBC, School Improvement Strategy 2015-16, section 6: category 3 "Securing Good" is for
+    "Schools judged to be 'Requiring Improvement'"; category 2 takes an RI school only with "secure evidence
+    of good improvement that can be sustained". An RI school with no risk-assessment facts is 3."""
+    scheme = policy_for(LA).categories
+    ri = SchoolPicture(as_of=d("2026-10-01"), graded=((d("2025-05-01"), "ri"),))
+    assert propose(scheme, ri)[0].label == "3 Securing Good"
+    evidenced = SchoolPicture(as_of=d("2026-10-01"), graded=((d("2025-05-01"), "ri"),),
+                              facts=(("good_improvement", d("2026-09-01"), None),))
+    assert propose(scheme, evidenced)[0].label == "2 Aspiring to Excellence"
+
+
+def test_doncaster_s6_neither_stuck_nor_a_warning_notice_is_a_criterion():
+    """Doncaster 2015-16, section 6: no category's criteria name two RI inspections or a warning notice (a
+    warning notice is what categories 4 and 5 may lead to)."""
+    scheme = policy_for(LA).categories
+    stuck_good = SchoolPicture(as_of=d("2026-10-01"), stuck=True,
+                               graded=((d("2025-05-01"), "good"), (d("2023-05-01"), "ri"), (d("2021-05-01"), "ri")))
+    assert propose(scheme, stuck_good)[0].key == "2"
+    notice = SchoolPicture(as_of=d("2026-10-01"), graded=((d("2025-05-01"), "good"),), events=frozenset({"warning_notice"}),
+                           pathways=frozenset({"la_concern"}), categories=frozenset({"LA"}))
+    assert propose(scheme, notice)[0].key == "4"
+    assert not any("stuck" in str(c) or "warning_notice" in str(c)
+                   for level in scheme.levels for c in level.when)
+
+
+def test_doncaster_titles_step_and_the_director_in_the_strategys_words():
+    """Doncaster 2015-16, section 4: "Standards and Effectiveness Partners (StEPs)"; the strategy names the
+    "Director of Learning, Opportunities & Skills (DCS)"."""
+    p = policy_for(LA)
+    assert p.title_of("step") == "Standards and Effectiveness Partner (StEP)"
+    assert p.title_of(p.role_for("director")) == "Director of Learning, Opportunities & Skills (DCS)"
+
+
+def test_doncaster_appendix_3_papers_are_the_schools_duty_chased_by_the_senior_officer():
+    """Doncaster 2015-16, appendix 3: "7 days prior to the meeting the school is required to give the LA
+    access to" its papers: the headteacher answers for them; a missed one is the senior officer's to chase
+    (reminders go to officers, never to the school)."""
+    p = policy_for(LA)
+    assert p.responsible_for("meeting_papers") == "headteacher"
+    assert p.manager_of("headteacher") == "senior_officer"
+
+
+def test_doncaster_appendix_3_reminder_for_the_schools_papers_reaches_the_officer(cli, db_url):
+    """Doncaster 2015-16, appendix 3: the school's papers are chased by the senior officer, not lost
+    because the head, who owes them, is never sent an officers' reminder."""
+    from concerns.notify.directory import Directory
+
+    school(cli, "371009")
+    cli.ok("person", "add", "Head of 371009", "head371009@school.example", "--role", "headteacher",
+           "--la", LA, "--urn", "371009")
+    cli.ok("person", "add", "Sam Officer", "so@doncaster.example", "--role", "senior_officer", "--la", LA)
+    with session_scope(db_url) as session:
+        role, people = Directory(session).reach(LA, "headteacher", "371009")
+    assert (role, [p.email for p in people]) == ("senior_officer", ["so@doncaster.example"])

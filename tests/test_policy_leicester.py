@@ -94,13 +94,14 @@ def test_school_causing_concern_formal_meeting_sig_and_task_group(cli):
         p.calendar().add_working_days(d("2026-09-14"), 10).isoformat(), "service_director")
     first_half = p.terms.term_containing(d("2026-09-14")).half_term_boundaries()[0][1].isoformat()
     assert (due["progress_meeting"]["due"], due["progress_meeting"]["responsible"]) == (first_half, "service_director")
-    assert (due["task_group"]["due"], due["task_group"]["responsible"]) == (first_half, "sim")
+    # Appendix 7: the task group is for level 4 schools, which the termly review picks by their level.
+    assert "task_group" not in due
     cli.ok("event", "856002", "causing_concern_meeting", "--on", "2026-09-24", "--note", "Action plan agreed")
-    cli.ok("event", "856002", "progress_meeting", "--on", "2026-10-07", "--meeting", "task_group")
+    cli.ok("event", "856002", "progress_meeting", "--on", "2026-10-07")
     case = case_of(cli, "856002", "2026-10-07")
-    assert {"causing_concern_meeting", "task_group"} <= set(deadlines(case, "met"))
+    assert {"causing_concern_meeting", "progress_meeting"} <= set(deadlines(case, "met"))
     second_half = p.terms.term_containing(d("2026-10-07")).half_term_boundaries()[1][1].isoformat()
-    assert deadlines(case)["task_group"]["due"] == second_half  # the next half term's
+    assert deadlines(case)["progress_meeting"]["due"] == second_half  # the next half term's
 
 
 def test_warning_notice_where_the_school_will_not_engage(cli):
@@ -140,3 +141,28 @@ def test_the_sip_is_copied_on_the_authoritys_letters(cli, tmp_path, monkeypatch)
     assert letter["to"] == ["Hal Head", "Cat Chair"]
     assert {"Sim Manager", "Sia Partner"} <= set(letter["copies"])
     assert "Sue Director" in next((tmp_path / "letters").rglob("*.html")).read_text()
+
+
+def test_leicester_appendix_7_task_group_for_level_4_only():
+    """Leicester City Council, Policy for School Improvement (2007), Appendix 7 (high level support): "A
+    task group will be commissioned ...; this group will meet at least half-termly"; levels 1-3 have none."""
+    task = policy_for("Leicester").meeting("task_group")
+    assert task.selects([], [], "4")
+    assert not any(task.selects(["la_concern"], ["LA"], level) for level in ("1", "2", "3"))
+
+
+def test_leicester_s6_9_enhanced_support_is_causing_concern():
+    """Leicester 2007, 6.9: "schools causing concern (e.g. those in receipt of enhanced support or high
+    level intervention)": levels 3 and 4 cause concern, 1 and 2 do not."""
+    levels = {lv.key: lv.causing_concern for lv in policy_for("Leicester").categories.levels}
+    assert levels == {"1": False, "2": False, "3": True, "4": True}
+
+
+def test_leicester_s7_3_sig_review_for_schools_on_the_register_not_every_case():
+    """Leicester 2007, 7.3-7.4: the Schools Intervention Group reviews schools on the cause-for-concern
+    register (a formal warning, an Ofsted category, the authority's own concern): not a school whose only
+    case is an academy's or a judgement of requires improvement."""
+    review = policy_for("Leicester").meeting("progress_meeting")
+    assert all(review.selects_case(pw, None) for pw in ("la_concern", "serious_weaknesses", "special_measures"))
+    assert not review.selects_case("requires_improvement", "RI")
+    assert not review.selects_case("academy_of_concern", None)

@@ -151,3 +151,31 @@ def test_the_termly_school_monitoring_panels_list_their_schools_by_category(cli,
     assert sorted(panels["School monitoring panel (categories A and B)"]["schools"]) == ["821101", "821102"]
     assert sorted(panels["School monitoring panel (categories C and D)"]["schools"]) == ["821103", "821104"]
     assert panels["School monitoring panel (categories C and D)"]["invited"][0] == "sara@luton.example"
+
+
+def test_luton_appendix_a_category_c_is_the_first_year_after_exit_from_category_d():
+    """Luton Council, Protocols for Monitoring Schools, Appendix A, C: "The school is in the first year after
+    exit from Category D": leaving special measures counts; leaving a requires-improvement case does not."""
+    from datetime import date
+
+    from concerns.domain.categories import SchoolPicture, propose
+
+    scheme = policy_for("Luton").categories
+    good = ((date(2026, 3, 1), "good"),)
+    out_of_sm = SchoolPicture(as_of=date(2026, 10, 1), graded=good, closed=(("special_measures", date(2026, 3, 20)),))
+    out_of_ri = SchoolPicture(as_of=date(2026, 10, 1), graded=good, closed=(("requires_improvement", date(2026, 3, 20)),))
+    assert propose(scheme, out_of_sm)[0].key == "C"
+    assert propose(scheme, out_of_ri)[0].key == "B"
+
+
+def test_luton_inadequate_schools_service_director_chairs_the_group_for_inadequate_schools_only():
+    """Luton, Inadequate Schools: "The School Improvement Group is chaired by the Service Director for
+    Education" for maintained schools judged inadequate; RI protocol item 6: an RI school's group has the
+    School Improvement Adviser; Academies: the LA meets the trust's CEO, no group."""
+    p = policy_for("Luton")
+    inadequate, ri = p.meeting("progress_meeting"), p.meeting("ri_improvement_group")
+    assert inadequate.chair_role == "service_director"
+    assert inadequate.selects_case("special_measures", "SM") and inadequate.selects_case("serious_weaknesses", "RSI")
+    assert not inadequate.selects_case("requires_improvement", "RI")
+    assert ri.chair_role == "sia" and ri.selects_case("requires_improvement", "RI")
+    assert not any(m.selects_case("academy_of_concern", None) for m in p.meetings)

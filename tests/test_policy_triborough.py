@@ -192,3 +192,14 @@ def test_one_desk_officer_of_the_service_sees_every_boroughs_schools(cli, db_url
         assert f"/schools/{urn}" in register
         assert desk.client.get(f"/schools/{urn}").status_code == 200
     assert "300001" not in register and desk.client.get("/schools/300001").status_code == 404
+
+
+def test_triborough_steering_group_for_concern_serious_weaknesses_and_special_measures_only():
+    """Tri-borough Framework to Support School Improvement (2013), 5.20, 5.26 and 5.28: a Steering Group
+    for schools causing concern, with serious weaknesses or in special measures; none for a school that
+    only requires improvement (5.21-5.25) or for an academy."""
+    group = policy_for("Westminster").meeting("progress_meeting")
+    assert group.name == "Steering Group"
+    assert all(group.selects_case(pw, None) for pw in ("la_concern", "serious_weaknesses", "special_measures"))
+    assert not group.selects_case("requires_improvement", "RI")
+    assert not group.selects_case("academy_of_concern", None)

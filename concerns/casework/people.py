@@ -6,12 +6,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, check_urn, get_school
+from concerns.domain.meetings import SCHOOL_ROLES
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import BadInput, check_email, check_name
 from models import Person, RoleAssignment
 
 # School-side roles: the people a confidential note must never reach (docs/decisions/0021-confidential-notes.md).
-SCHOOL_SIDE_ROLES = {"headteacher", "chair_of_governors", "vice_chair", "governor", "clerk"}
+# One list, the one school meetings invite from (concerns.domain.meetings.SCHOOL_ROLES).
+SCHOOL_SIDE_ROLES = frozenset(SCHOOL_ROLES)
 
 
 def add_person(session: Session, name: str, email: str, *, role: str, la: str, urn: str | None = None,
@@ -25,9 +27,12 @@ def add_person(session: Session, name: str, email: str, *, role: str, la: str, u
         raise Refused(str(exc)) from None
     policy = policy_for(la)
     school_side = school_side or role in SCHOOL_SIDE_ROLES
+    if school_side and role not in SCHOOL_SIDE_ROLES:
+        # A misspelt head or chair would be stored and then missing from every letter and invitation.
+        raise Refused(f"school-side role {role!r} is not known; school-side roles: {', '.join(SCHOOL_ROLES)}")
     if not school_side and role not in policy.roles:
         raise Refused(f"role {role!r} is not in the {policy.key} policy; roles: "
-                      f"{', '.join([*policy.roles, *sorted(SCHOOL_SIDE_ROLES)])}")
+                      f"{', '.join([*policy.roles, *SCHOOL_ROLES])}")
     if urn is not None:
         urn = check_urn(urn)
         get_school(session, urn)

@@ -23,7 +23,7 @@ from concerns.domain import resources
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoryScheme, parse_categories
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
-from concerns.domain.meetings import MeetingCadence, parse_meetings
+from concerns.domain.meetings import SCHOOL_ROLES, MeetingCadence, parse_meetings
 from concerns.domain.pathways import PATHWAYS
 from concerns.domain.rules import RuleBook
 from concerns.domain.terms import TermCalendar
@@ -161,6 +161,10 @@ class Policy:
         return self.responsible.get(deadline_kind, self.responsible.get("*", self.role_for("case_lead")))
 
     def manager_of(self, role: str) -> str | None:
+        """Who hears of a missed deadline of `role`: its manager; for a duty the school owes (a school role
+        in [responsible], e.g. papers before a meeting), the officer who leads the work with the school."""
+        if role in SCHOOL_ROLES and role not in self.roles:
+            return self.role_for("case_lead")
         spec = self.roles.get(role)
         return spec.manager if spec else None
 
@@ -396,10 +400,12 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
                               levels=tuple(c.key for c in categories.levels), problems=found.lines)
     responsible = dict(file["responsible"])
     if roles:
+        # A deadline kind may be the school's own duty (`meeting_papers = "headteacher"`): a school role.
         for setting, role in [*((f"responsible.{k}", v) for k, v in responsible.items()),
                               *((f"local_deadlines[{i}].responsible", d.responsible) for i, d in enumerate(local))]:
-            if role not in roles:
-                found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)})")
+            if role not in roles and not (setting.startswith("responsible.") and role in SCHOOL_ROLES):
+                found.add(setting, role, f"is not a role of this policy (roles: {', '.join(roles)}; "
+                          f"or for the school: {', '.join(SCHOOL_ROLES)})")
     letters = _section(found, "letters", lambda: parse_letter_settings(file["letters"], where), {})
     if roles:
         for kind, setting in letters.items():

@@ -43,13 +43,14 @@ class Directory:
     def reach(self, la: str, role: str | None, urn: str | None = None) -> tuple[str | None, list[Recipient]]:
         """The holders of `role`, climbing the policy's management chain while nobody holds it.
 
-        A reminder for a role nobody holds would be silently lost; the manager hears of it instead.
+        A reminder for a role nobody holds would be silently lost; the manager hears of it instead. Reminders
+        are for officers: a duty the school owes (its head's) reaches the officer who chases it.
         """
         policy = policy_for(la)
         seen = set()
         while role and role not in seen:
             seen.add(role)
-            people = self.holders(la, role, urn)
+            people = [p for p in self.holders(la, role, urn) if not p.school_side]
             if people:
                 return role, people
             role = policy.manager_of(role)

@@ -8,6 +8,7 @@ import sys
 
 from concerns.app.cli.arguments import CommandError, Needs, command, group
 from concerns.app.cli.terminal import console
+from concerns.domain.meetings import SCHOOL_ROLES
 from concerns.store.db import session_scope
 
 
@@ -17,7 +18,8 @@ def add_person_commands(sub) -> None:
                    help="add a person with a role, for one school or the whole authority")
     padd.add_argument("name")
     padd.add_argument("email")
-    padd.add_argument("--role", required=True)
+    padd.add_argument("--role", required=True, help="a role of the authority's policy, or for the school: "
+                      + ", ".join(SCHOOL_ROLES))
     padd.add_argument("--la", required=True)
     padd.add_argument("--urn", help="the school (omit for an authority-wide role)")
     padd.add_argument("--school-side", action="store_true", help="head, chair, governor: never sent confidential notes")
