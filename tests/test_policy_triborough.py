@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from concerns.casework.people import holders
+from concerns.domain.letterparties import LetterSchool
+from concerns.domain.lettersettings import LetterSetting
 from concerns.domain.policy import policy_for
 from concerns.notify.directory import Directory
 from concerns.store.db import engine_for
@@ -203,3 +205,43 @@ def test_triborough_steering_group_for_concern_serious_weaknesses_and_special_me
     assert all(group.selects_case(pw, None) for pw in ("la_concern", "serious_weaknesses", "special_measures"))
     assert not group.selects_case("requires_improvement", "RI")
     assert not group.selects_case("academy_of_concern", None)
+
+
+def test_triborough_5_28_statement_of_action_goes_to_the_dfe_and_ofsted():
+    """5.28: the statement of action is produced "for submission to the DfE and Ofsted": Ofsted is on the
+    statutory list, and the framework's own [letters.statement_of_action] adds the Secretary of State."""
+    from concerns.domain.letterparties import LetterParty
+    from concerns.output.letters import LetterAuthority, render_letter
+    from tests.test_letters import _people, statement_details
+
+    setting = policy_for("Westminster").letters["statement_of_action"]
+    assert setting.parties == ("secretary_of_state",)
+    head, chair = _people("pimlico")
+    school = LetterSchool("213001", "Pimlico Primary School", "Westminster", "Community school", True,
+                          headteacher=head, chair=chair)
+    officers = {"director": LetterParty("Ada Director", "Executive Director of Children's Services"),
+                "assistant_director": LetterParty("Sam Senior", "Head of School Standards"),
+                "senior_adviser": LetterParty("Lee Lead", "Lead Adviser")}
+
+    def copies(settings):
+        authority = LetterAuthority(name="Westminster City Council", officers=officers, settings=settings)
+        return render_letter("statement_of_action", school=school, authority=authority, on=d("2026-11-13"),
+                             reference="R", **statement_details()).copies
+
+    # The framework's parties alone (its own roles' copies are another test's), against no setting at all.
+    copied = copies({"statement_of_action": LetterSetting("statement_of_action", parties=setting.parties)})
+    without = copies({})
+    assert [p.name for p in copied if "Secretary of State" in p.name]
+    assert not [p.name for p in without if "Secretary of State" in p.name]
+    assert [p.name for p in copied if "Chief Inspector" in p.name or "Ofsted" in p.name]
+
+
+def test_a_letter_setting_naming_an_unknown_outside_party_is_refused_in_one_line():
+    import pytest
+
+    from concerns.domain.lettersettings import LetterSettingsError, parse_letter_settings
+
+    with pytest.raises(LetterSettingsError) as refused:
+        parse_letter_settings({"statement_of_action": {"parties": ["the_dfe"]}}, "x.toml")
+    assert str(refused.value).count("\n") == 0
+    assert "'the_dfe' is not a party the product knows" in str(refused.value) and "secretary_of_state" in str(refused.value)

@@ -2,6 +2,7 @@
 
     [letters.warning_notice]
     copy = ["director_childrens_services"]   # extra copies to the authority's own roles
+    parties = ["secretary_of_state"]         # extra copies to outside parties the product knows
     signatory = "service_director"           # the role that signs instead of the letter's default
 
 Pure domain: parsed and checked here when the policy loads (types, keys, the letter kinds that exist);
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, RootModel, ValidationError, field_validator
 
+from concerns.domain.letterparties import PARTIES
 from concerns.domain.tomlcheck import Strict, dotted, problems, said, shown
 
 
@@ -30,6 +32,9 @@ class LetterSetting:
     copy: tuple[str, ...] = ()
     signatory: str | None = None
     where: str = ""  # the policy file, for refusals
+    # Outside parties the authority's procedure sends this letter to beyond the statutory list (a key of
+    # concerns.domain.letterparties.PARTIES: "secretary_of_state", "regional_director", ...).
+    parties: tuple[str, ...] = ()
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -50,6 +55,7 @@ class LetterSettingTable(Strict):
 
     copies: Annotated[list[RoleKey], said("must be a list of role keys")] = Field([], alias="copy")
     signatory: Annotated[RoleKey, said("must be a role key")] | None = None
+    parties: Annotated[list[str], said("must be a list of party keys")] = []
 
     @field_validator("copies")
     @classmethod
@@ -57,6 +63,16 @@ class LetterSettingTable(Strict):
         if len(set(copy)) != len(copy):
             raise ValueError("names a role twice")
         return copy
+
+    @field_validator("parties")
+    @classmethod
+    def _known_parties(cls, parties: list[str]) -> list[str]:
+        unknown = [p for p in parties if p not in PARTIES]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a party the product knows (parties: {', '.join(PARTIES)})")
+        if len(set(parties)) != len(parties):
+            raise ValueError("names a party twice")
+        return parties
 
 
 LetterSettingsTable = RootModel[dict[str, LetterSettingTable]]
@@ -73,7 +89,8 @@ def parse_letter_settings(table: Any, where: str) -> dict[str, LetterSetting]:
         first = problems(exc, LetterSettingsTable, unknown="unknown setting (settings: {keys})",
                          label=lambda loc: dotted(("letters", *loc)))[0]
         raise LetterSettingsError(f"{first.key} = {shown(first.value)}: {first.why}") from None
-    return {kind: LetterSetting(kind, tuple(spec.copies), spec.signatory, where) for kind, spec in tables.items()}
+    return {kind: LetterSetting(kind, tuple(spec.copies), spec.signatory, where, tuple(spec.parties))
+            for kind, spec in tables.items()}
 
 
 def check_letter_settings(settings: Mapping[str, LetterSetting], roles: Mapping[str, Any],

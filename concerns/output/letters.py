@@ -47,6 +47,7 @@ from concerns.domain.formatting import (
     ukwhen,
 )
 from concerns.domain.letterparties import (
+    PARTIES,
     LetterParty,
     LetterSchool,
     greeting_name,
@@ -441,11 +442,12 @@ def _salutation(kind: str, school: LetterSchool, on: date) -> str:
     return join_and(names) if names else "Sir or Madam"
 
 
-def _local_copies(kind: str, authority: LetterAuthority) -> list[LetterParty]:
+def _local_copies(kind: str, authority: LetterAuthority, school: LetterSchool, on: date) -> list[LetterParty]:
+    """The authority's own extra copies of this letter: its roles (`copy`) and outside parties (`parties`)."""
     setting = authority.settings.get(kind)
     if setting is None:
         return []
-    out = []
+    out = [party for key in setting.parties if (party := PARTIES[key](school, on)) is not None]
     for role in setting.copy:
         party = authority.officers.get(role)
         if party is None:
@@ -502,7 +504,7 @@ def render_letter(
         addressees = addressees_for(kind, school, on=given_on)
         copies = copies_for(kind, school, "la", on=given_on)
     internal = [p for f in spec.internal_copies if (p := authority.holder(f)) is not None]
-    copies = _dedupe([*copies, *internal, *_local_copies(kind, authority), *(values["extra_copies"] or [])],
+    copies = _dedupe([*copies, *internal, *_local_copies(kind, authority, school, on), *(values["extra_copies"] or [])],
                      exclude=[signatory, *addressees])
 
     confidential = spec.confidential if values["sensitive"] is None else values["sensitive"]
