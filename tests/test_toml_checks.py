@@ -144,7 +144,7 @@ def test_a_deeply_nested_letter_file_is_refused_in_one_line(tmp_path):
     ({"warning_letter": {"copy": ["dcs"], "colour": "red"}},
      "letters.warning_letter.colour = 'red': unknown setting (settings: copy, parties, signatory)"),
     ({"warning_letter": {"copy": {"role": "dcs"}}}, "letters.warning_letter.copy = {'role': 'dcs'}: must be a list"),
-    ({"warning_letter": "dcs"}, "letters.warning_letter = 'dcs': must be a table (copy, signatory)"),
+    ({"warning_letter": "dcs"}, "letters.warning_letter = 'dcs': must be a table (copy, signatory, parties)"),
 ])
 def test_a_policys_letter_settings_are_refused_naming_file_key_and_value(letters, says):
     refusal = _policy_refusal({"letters": letters})
