@@ -36,6 +36,21 @@ def law_topics(rules: RuleBook = DEFAULT_RULES) -> tuple[str, ...]:
 
 LAW_TOPICS = law_topics()
 
+# The topics in plain words, for what officers read (a topic missing here is shown with its underscores
+# as spaces).
+TOPIC_WORDS = {
+    "warning_notice": "warning notices", "sos_warning_notice": "the Secretary of State's warning notices",
+    "eligible_for_intervention": "eligibility for intervention", "statement_of_action": "statements of action",
+    "academy_order": "academy orders", "safeguarding_return": "Ofsted's return after a safeguarding category",
+    "reinspection": "re-inspection", "hmi_monitoring": "HMI monitoring", "judgements": "Ofsted's judgements",
+    "coasting": "coasting schools", "stuck": "stuck schools", "crown": "the Crown in official titles",
+    "sos_office": "who acts for the Secretary of State",
+}
+
+
+def topic_words(topic: str) -> str:
+    return TOPIC_WORDS.get(topic, topic.replace("_", " "))
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -118,11 +133,29 @@ def policy_drift(policy, on: date, rules: RuleBook | None = None) -> list[Drift]
     return procedure_drift(policy.authority, procedure, on, rules or policy.rules)
 
 
+def grouped(rows: list[Drift]) -> list[dict]:
+    """The rows as people read them: per authority (its procedure and written date), per statement (its
+    section, topic in words and words), the changes of the law since, oldest first."""
+    out: list[dict] = []
+    for row in rows:
+        if not out or out[-1]["authority"] != row.authority:
+            out.append({"authority": row.authority, "procedure": row.procedure, "written": row.written,
+                        "statements": []})
+        statements = out[-1]["statements"]
+        key = (row.section, row.topic, row.says)
+        if not statements or statements[-1]["key"] != key:
+            statements.append({"key": key, "section": row.section, "topic": topic_words(row.topic),
+                               "says": row.says, "changes": []})
+        statements[-1]["changes"].append({"ended": row.change == "ended", "title": row.title,
+                                          "since": row.since, "source": row.source})
+    return out
+
+
 def judgement_regime_superseded(policy, on: date, rules: RuleBook | None = None) -> list[Drift]:
     """The statements on which the authority's categorisation rests that speak of a judgement regime the
     law has since replaced (an "overall effectiveness" grade, say): its `judgements` statements with drift."""
     return [d for d in policy_drift(policy, on, rules) if d.topic == "judgements"]
 
 
-__all__ = ["EARLIEST_YEAR", "LAW_TOPICS", "Drift", "Procedure", "Statement", "changes_since",
-           "judgement_regime_superseded", "law_topics", "policy_drift", "procedure_drift"]
+__all__ = ["EARLIEST_YEAR", "LAW_TOPICS", "TOPIC_WORDS", "Drift", "Procedure", "Statement", "changes_since",
+           "grouped", "judgement_regime_superseded", "topic_words", "law_topics", "policy_drift", "procedure_drift"]
