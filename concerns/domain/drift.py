@@ -14,6 +14,7 @@ for it. Pure: the rule book, the procedure and the date (`on`) are inputs; nothi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -133,6 +134,18 @@ def policy_drift(policy, on: date, rules: RuleBook | None = None) -> list[Drift]
     return procedure_drift(policy.authority, procedure, on, rules or policy.rules)
 
 
+_STATUTES = (("EIA 2006", "Education and Inspections Act 2006"), ("EA 2005", "Education Act 2005"))
+_UNCONFIRMED = re.compile(r"\s*\([^()]*\bunconfirmed\b[^()]*\)|;?\s*parameters overridden by authority policy")
+
+
+def plain_source(source: str) -> str:
+    """A rule's source as officers read it: statutes by their names, without the rule book's own notes on
+    what it could not confirm (those are for whoever maintains the rule book)."""
+    for short, full in _STATUTES:
+        source = re.sub(rf"\b{re.escape(short)}\b", full, source)
+    return _UNCONFIRMED.sub("", source).strip()
+
+
 def grouped(rows: list[Drift]) -> list[dict]:
     """The rows as people read them: per authority (its procedure and written date), per statement (its
     section, topic in words and words), the changes of the law since, oldest first."""
@@ -147,7 +160,7 @@ def grouped(rows: list[Drift]) -> list[dict]:
             statements.append({"key": key, "section": row.section, "topic": topic_words(row.topic),
                                "says": row.says, "changes": []})
         statements[-1]["changes"].append({"ended": row.change == "ended", "title": row.title,
-                                          "since": row.since, "source": row.source})
+                                          "since": row.since, "source": plain_source(row.source)})
     return out
 
 
@@ -158,4 +171,4 @@ def judgement_regime_superseded(policy, on: date, rules: RuleBook | None = None)
 
 
 __all__ = ["EARLIEST_YEAR", "LAW_TOPICS", "TOPIC_WORDS", "Drift", "Procedure", "Statement", "changes_since",
-           "grouped", "judgement_regime_superseded", "topic_words", "law_topics", "policy_drift", "procedure_drift"]
+           "grouped", "judgement_regime_superseded", "plain_source", "topic_words", "law_topics", "policy_drift", "procedure_drift"]
