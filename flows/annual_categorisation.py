@@ -22,6 +22,9 @@ from prefect.input import RunInput
 from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
+from concerns.domain.drift import judgement_regime_superseded
+from concerns.domain.formatting import ukdate
+from concerns.domain.policy import policy_for
 from concerns.jobs.categorisation import propose_categories, record_categories
 from flows.common import (
     JOB_TASK_OPTIONS,
@@ -65,6 +68,31 @@ def artifact_rows(rows: list[dict], limit: int = ARTIFACT_ROWS) -> list[dict]:
             for r in ordered[:limit]]
 
 
+def superseded_regime_lines(las: list[str], day: date) -> list[str]:
+    """One line per authority whose categorisation rests on a judgement regime the law has since replaced
+    (its procedure speaks of Ofsted grades that no longer exist, say "overall effectiveness"): the words
+    and what the law says now, so the approver reads the proposals knowing it (docs/policy-drift.md)."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for la in las:
+        policy = policy_for(la)
+        if policy.key in seen:
+            continue
+        seen.add(policy.key)
+        rows = judgement_regime_superseded(policy, day)
+        current = [r for r in rows if r.change == "in_force"]
+        if not rows or not current:
+            continue
+        sections = list(dict.fromkeys(r.section for r in rows))
+        now = current[-1]
+        lines.append(f"**{policy.authority}'s categories rest on a judgement regime the law has replaced.** "
+                     f"Its {policy.procedure.title} (written {ukdate(policy.procedure.written, weekday=False)}) "
+                     f"says, in {', '.join(sections)}: \u201c{rows[0].says.rstrip('.')}\u201d. Since "
+                     f"{ukdate(now.since, weekday=False)}: {now.title}. Check each proposal against what "
+                     "inspection reports say now before approving.")
+    return lines
+
+
 def approval_form_text(summary: dict, day: date) -> str:
     """What the service head reads above the form: the counts, and the schools whose level would move."""
     rows = summary["proposals"]
@@ -86,6 +114,9 @@ def approval_form_text(summary: dict, day: date) -> str:
               for p in moves[:MOVES_SHOWN]]
     if len(moves) > MOVES_SHOWN:
         lines.append(f"- and {len(moves) - MOVES_SHOWN:,} more (see the table)")
+    superseded = superseded_regime_lines(list(dict.fromkeys(p["la"] for p in rows if p.get("la"))), day)
+    for line in superseded:
+        lines += ["", line]
     lines += ["", "Tick *approve*, give your name, and add a change for any school whose level you set "
                   "differently. Nothing is recorded and no letter goes until you approve."]
     return "\n".join(lines)

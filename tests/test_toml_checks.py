@@ -82,7 +82,7 @@ def test_every_problem_in_a_policy_is_listed_not_just_the_first():
     parse_policy({"authority": "X", "colour": "blue", "title": 3}, "x", "x.toml", problems)
     assert problems == ["x.toml: colour: 'blue' is not a policy setting (settings: aliases, authority, boroughs, "
                         "categories, closures, escalation, events, letters, local_deadlines, meetings, "
-                        "reminder_offsets, responsible, roles, rules, source, terms, title)",
+                        "procedure, reminder_offsets, responsible, roles, rules, source, terms, title)",
                         "x.toml: title: 3 must be a text"]
 
 

@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from concerns.domain import resources
 from concerns.domain.calendar import DayKind, WorkingDayCalendar
 from concerns.domain.categories import CategoryScheme, parse_categories
+from concerns.domain.drift import EARLIEST_YEAR, LAW_TOPICS, Procedure, Statement
 from concerns.domain.lettersettings import LetterSetting, parse_letter_settings
 from concerns.domain.meetings import SCHOOL_ROLES, MeetingCadence, parse_meetings
 from concerns.domain.pathways import PATHWAYS
@@ -135,6 +136,7 @@ class Policy:
     boroughs: tuple[str, ...] = ()
     path: str = ""  # the file it was read from
     letters: dict[str, LetterSetting] = field(default_factory=dict)  # [letters.<kind>]: local copies, signatory
+    procedure: Procedure | None = None  # [procedure]: what the authority's written procedure says of the law
     _calendars: dict[DayKind, WorkingDayCalendar] = field(default_factory=dict, repr=False)
 
     def calendar(self, kind: DayKind | str = DayKind.statutory) -> WorkingDayCalendar:
@@ -302,6 +304,54 @@ class EscalationTable(Strict):
     note: str = ""
 
 
+class StatementTable(Strict):
+    """One `[[procedure.statements]]`: what the procedure says about the law, where, on which rule-book topic."""
+
+    section: Text
+    says: Text
+    topic: Text
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, topic: str) -> str:
+        if topic not in LAW_TOPICS:
+            raise ValueError(f"is not a topic of the rule book (topics: {', '.join(LAW_TOPICS)})")
+        return topic
+
+    def statement(self) -> Statement:
+        return Statement(self.section, self.says, self.topic)
+
+
+class ProcedureTable(Strict):
+    """`[procedure]`: the date the authority's procedure was written or last revised, and its statements on
+    the law (docs/policy-drift.md). `title`: the procedure's name, when not the policy's own `title`."""
+
+    written: str | date
+    title: str = ""
+    statements: list[StatementTable] = []
+
+    @field_validator("written")
+    @classmethod
+    def _written(cls, written: str | date) -> date:
+        from concerns.domain.clock import today  # the edge: a procedure cannot be written after today
+
+        if isinstance(written, str):
+            try:
+                written = date.fromisoformat(written)
+            except ValueError:
+                raise ValueError("is not a YYYY-MM-DD date") from None
+        if written > today():
+            raise ValueError("is in the future: give the date the procedure was written or last revised")
+        if written.year < EARLIEST_YEAR:
+            raise ValueError(f"is before {EARLIEST_YEAR}, older than the law on schools causing concern: "
+                             "check the year")
+        return written
+
+    def procedure(self, title: str) -> Procedure:
+        assert isinstance(self.written, date)  # made one by _written
+        return Procedure(self.written, tuple(s.statement() for s in self.statements), self.title or title)
+
+
 class PolicyFile(Strict):
     """An authority's policy file: the settings it may hold (anything else is a typing mistake to report).
     Sections with a language of their own are read by their modules: categories, meetings, letters, rules,
@@ -325,6 +375,7 @@ class PolicyFile(Strict):
     reminder_offsets: Annotated[list[Positive], said("must be a list of positive whole numbers of working days")] \
         = [10, 3]
     letters: dict[str, Any] = {}
+    procedure: ProcedureTable | None = None
 
 
 class _Problems:
@@ -443,6 +494,8 @@ def _parse(data: Mapping[str, Any], key: str, found: _Problems) -> Policy:
         year_rule=categories.year_rule,
         boroughs=boroughs,
         letters=letters,
+        procedure=file["procedure"].procedure(file["title"] or file.get("source") or file.get("authority", key))
+        if file["procedure"] is not None else None,
     )
 
 

@@ -3,7 +3,8 @@
 Written in plain words for officers and members: per school its pathway, state, Ofsted category, the
 authority's own category when the register has one (`la_category`), the judgement of progress from the
 last term's meeting, what comes next and what is overdue, with the officer responsible named; the moves
-since the start of last term (cases opened, closed, changed state); and the counts as a small table.
+since the start of last term (cases opened, closed, changed state); the counts as a small table; and
+where the authority's own written procedure says something the law no longer says (docs/policy-drift.md).
 
 It goes as the body of an HTML mail with the same report as a PDF attachment (to print and file), and is
 kept under `CONCERNS_REPORTS` as PDF, HTML and a plain-text (markdown) copy, the copy Prefect shows.
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 
 from concerns.casework.views import deadlines_view, register
 from concerns.domain import resources
+from concerns.domain.drift import grouped, policy_drift
 from concerns.domain.formatting import ukdate
 from concerns.domain.policy import policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS
@@ -154,7 +156,18 @@ def build_report(session: Session, directory: Directory, la: str, as_of: date, s
                 for (p, s), n in sorted(Counter((c.pathway, c.state) for c in open_cases).items())]
     return {"la": la, "authority": council_name(la), "term": term.label, "term_words": sentence(term.label),
             "as_of": as_of, "since": since, "total": len(rows), "schools": schools, "moves": moves,
-            "counts": counts, "by_state": by_state, "overdue": overdue_all, "scheduled": scheduled}
+            "counts": counts, "by_state": by_state, "overdue": overdue_all, "scheduled": scheduled,
+            "procedure": procedure_section(policy, as_of)}
+
+
+def procedure_section(policy, as_of: date) -> dict | None:
+    """Where the authority's own procedure has fallen behind the law on `as_of`; None when its policy says
+    nothing of its procedure."""
+    if policy.procedure is None:
+        return None
+    groups = grouped(policy_drift(policy, as_of))
+    return {"title": policy.procedure.title, "written": policy.procedure.written,
+            "statements": groups[0]["statements"] if groups else []}
 
 
 def write_report(session: Session, settings: MailSettings, directory: Directory, la: str, as_of: date,

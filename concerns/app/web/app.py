@@ -100,7 +100,8 @@ class Ctx:
 
 def _environment() -> Environment:
     # The views give dates as ISO 8601 text: the pages write them with `| isodate | ukdate`.
-    return templating.environment(TEMPLATES, filters={"label": desk.label}, globals={"PATHWAYS": PATHWAYS})
+    return templating.environment(TEMPLATES, filters={"label": desk.label},
+                                  globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure})
 
 
 ENV = _environment()
@@ -325,6 +326,17 @@ def set_category(ctx: Ctx, urn: str) -> Response:
     except cases.Refused as exc:
         return refuse(f"{school.name}: {exc}")
     return RedirectResponse(f"/categories?done={school.urn}#school-{school.urn}", status_code=303)
+
+
+# --- the authority's procedure and the law ---------------------------------------------------------
+
+
+def procedure(ctx: Ctx) -> Response:
+    if not desk.may_see_procedure(ctx.officer):
+        return render(ctx, "error.html", status=403, title="Not for your role",
+                      message="This page is for the head of service and the director, who own the authority's "
+                              "procedure.")
+    return render(ctx, "procedure.html", proc=desk.procedure_and_the_law(ctx.officer, ctx.today))
 
 
 # --- letters -----------------------------------------------------------------------------------------
@@ -577,6 +589,7 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         r("/letters", letters),
         r("/categories", categories),
         r("/categories/{urn}", set_category, ("POST",)),
+        r("/procedure", procedure),
         r("/schools/{urn}", school),
         r("/schools/{urn}/events", record_event, ("POST",)),
         r("/schools/{urn}/letters/new", new_letter),

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 
 from concerns.casework import lacategories, views
-from concerns.domain.policy import names_of, policy_for
+from concerns.domain.drift import grouped, policy_drift
+from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from concerns.notify.directory import Directory
 from models import Case, Deadline, DeadlineNotice, Officer, School
@@ -186,3 +187,25 @@ def categorisation(session: Session, officer: Officer, as_of: date) -> dict:
     return {"rows": rows, "levels": policy.categories.levels, "year": rows[0]["year"] if rows else
             lacategories.year_for(policy, as_of), "decided": decided, "to_decide": len(rows) - decided,
             "timing": policy.categorisation, "may_set": may_set_categories(officer)}
+
+
+# Who sees where the authority's own procedure has fallen behind the law: those who own the procedure.
+SEES_PROCEDURE = ("service_head", "director")
+
+
+def may_see_procedure(officer: Officer | None) -> bool:
+    if officer is None:
+        return False
+    role = policy_for(officer.la).roles.get(officer.role)
+    acts_as = role.acts_as if role is not None else FUNCTION_OF_PRODUCT_ROLE.get(officer.role)
+    return acts_as in SEES_PROCEDURE
+
+
+def procedure_and_the_law(officer: Officer, as_of: date) -> dict:
+    """The officer's authority's procedure and where the law has moved past what it says, on `as_of`."""
+    policy = policy_for(officer.la)
+    rows = policy_drift(policy, as_of)
+    groups = grouped(rows)
+    return {"authority": policy.authority if policy.key != "default" else officer.la,
+            "procedure": policy.procedure, "statements": groups[0]["statements"] if groups else [],
+            "on": as_of}
