@@ -8,6 +8,7 @@ from models.cases import Case, CaseEvent, Deadline, use_dialect
 from models.inspections import Inspection, InspectionGrade
 from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
+from models.oidc import OidcSession, OidcSignIn
 from models.schools import Person, RoleAssignment, School
 from models.users import LetterForm, Officer, OfficerSession, SignInAttempt
 
@@ -25,6 +26,8 @@ __all__ = [
     "Notification",
     "Officer",
     "OfficerSession",
+    "OidcSession",
+    "OidcSignIn",
     "Person",
     "use_dialect",
     "RoleAssignment",

@@ -165,6 +165,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     wheel = sys.modules.get("tests.test_wheel")
     for line in getattr(wheel, "SUMMARY", ()):
         terminalreporter.write_line(line)
+    oidc_tests = sys.modules.get("tests.web.test_oidc")
+    if getattr(oidc_tests, "SUMMARY", None):
+        passed = sum(1 for r in terminalreporter.stats.get("passed", [])
+                     if r.when == "call" and r.nodeid.startswith("tests/web/test_oidc.py"))
+        terminalreporter.write_line(f"council sign-in (OpenID Connect) against the provider at "
+                                    f"{oidc_tests.SUMMARY[0]} -> {passed} tests passed")
     counts: dict[str, dict[str, int]] = {}
     for outcome in ("passed", "failed", "error", "skipped"):
         for report in terminalreporter.stats.get(outcome, []):

@@ -32,6 +32,8 @@ def add_user_commands(sub) -> None:
     uadd.add_argument("email")
     uadd.add_argument("--role", required=True, help="a role of the authority's policy, e.g. senior_adviser")
     uadd.add_argument("--la", required=True, help="the authority whose schools the officer sees")
+    uadd.add_argument("--no-password", action="store_true",
+                      help="signs in only with the council's provider (OpenID Connect): no password is read")
 
 
 def cmd_person_add(args) -> None:
@@ -47,6 +49,14 @@ def cmd_person_add(args) -> None:
 def cmd_user_add(args) -> None:
     from concerns.app.web.accounts import add_officer
 
+    if args.no_password:
+        from concerns.app.web.accounts import add_provider_officer
+
+        with session_scope(args.db) as session:
+            officer, created = add_provider_officer(session, args.email, role=args.role, la=args.la)
+            verb = "Added" if created else "Updated (no password; signed out everywhere)"
+            console.line(f"{verb} {officer.email}: {officer.role} for {officer.la}, signs in with the council's provider")
+        return
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Password again: ") != password:

@@ -98,6 +98,31 @@ def add_officer(session: Session, email: str, *, role: str, la: str, password: s
     return officer, created
 
 
+NO_PASSWORD = "!"  # a provider-only account: no password matches it (verify_password is False for it)
+
+
+def add_provider_officer(session: Session, email: str, *, role: str, la: str) -> tuple[Officer, bool]:
+    """An officer who signs in only through the council's OpenID provider: no password. An existing account
+    loses its password (and its sessions) and takes the new role and authority. Returns (row, created)."""
+    email = normalise_email(check_email(email.strip()))
+    la = la.strip()
+    if not la:
+        raise Refused("--la must not be empty")
+    policy = policy_for(la)
+    if role not in policy.roles:
+        raise Refused(f"role {role!r} is not in the {policy.key} policy; roles: {', '.join(policy.roles)}")
+    officer = session.exec(select(Officer).where(Officer.email == email)).first()
+    created = officer is None
+    if officer is None:
+        officer = Officer(email=email, role=role, la=la, password_hash=NO_PASSWORD)
+    else:
+        officer.role, officer.la, officer.password_hash, officer.active = role, la, NO_PASSWORD, True
+        session.exec(delete(OfficerSession).where(OfficerSession.officer_id == officer.id))
+    session.add(officer)
+    session.flush()
+    return officer, created
+
+
 def failed_attempts(session: Session, *, email: str | None = None, client: str | None = None) -> int:
     since = _now() - ATTEMPT_WINDOW
     query = select(func.count()).select_from(SignInAttempt).where(SignInAttempt.at > since)

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from concerns.app.web import accounts, desk
+from concerns.app.web import accounts, desk, oidc
 from concerns.app.web.letterform import (
     FormError,
     details_from_form,
@@ -78,6 +78,9 @@ class Settings:
     secure_cookies: bool = True
     # Name of a header the authority's single-sign-on proxy sets to the officer's e-mail address.
     trusted_header: str | None = None
+    # Council sign-in over OpenID Connect (oidc.py), and whether local passwords are kept beside it.
+    provider: oidc.Provider | None = None
+    passwords: bool = True
 
 
 @dataclass
@@ -123,8 +126,11 @@ def client_of(request: Request) -> str:
 def login_page(ctx: Ctx, error: str | None = None, email: str = "", status: int = 200) -> Response:
     token = ctx.request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
     ctx.csrf = token
+    provider = ctx.settings.provider
     response = render(ctx, "login.html", status=status, error=error, email=email,
-                      next=_safe_next(ctx.request.query_params.get("next") or ctx.value("next")))
+                      next=_safe_next(ctx.request.query_params.get("next") or ctx.value("next")),
+                      provider_name=provider.settings.provider_name if provider else None,
+                      passwords=ctx.settings.passwords)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, secure=ctx.settings.secure_cookies, samesite="lax",
                         path="/login")
     return response
@@ -145,6 +151,8 @@ def login(ctx: Ctx) -> Response:
     expected = ctx.request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, ctx.value("csrf_token")):
         return login_page(ctx, EXPIRED, status=403)
+    if not ctx.settings.passwords:
+        return login_page(ctx, "This desk does not take passwords: sign in with your council's account.", status=403)
     email, password = ctx.value("email"), (ctx.form.get("password") or [""])[0]
     if not email or not password:
         return login_page(ctx, "Enter your e-mail address and your password.", email=email, status=400)
@@ -160,8 +168,67 @@ def login(ctx: Ctx) -> Response:
 
 
 def logout(ctx: Ctx) -> Response:
+    if ctx.settings.provider is not None:
+        return oidc_logout(ctx)
     accounts.end_session(ctx.session, ctx.request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- council sign-in over OpenID Connect (oidc.py) ------------------------------------------------------
+
+
+def oidc_start(ctx: Ctx) -> Response:
+    provider = ctx.settings.provider
+    if provider is None:
+        raise NotFound()
+    try:
+        browser, url = oidc.begin(ctx.session, provider, _safe_next(ctx.request.query_params.get("next")))
+    except oidc.ProviderUnavailable as exc:
+        oidc.log.warning("oidc sign-in not started: %s", exc)
+        ctx.session.rollback()
+        return render(ctx, "error.html", status=502, title="Sign-in unavailable",
+                      message=f"{provider.settings.provider_name} cannot be reached just now. Try again in a few "
+                              "minutes; if it goes on, tell your authority's IT service desk.")
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(oidc.COOKIE, browser, max_age=oidc.SIGN_IN_MINUTES * 60, httponly=True,
+                        secure=ctx.settings.secure_cookies, samesite="lax", path=oidc.START_PATH)
+    return response
+
+
+def oidc_callback(ctx: Ctx) -> Response:
+    provider = ctx.settings.provider
+    if provider is None:
+        raise NotFound()
+    try:
+        signed, next_path = oidc.finish(ctx.session, provider, ctx.request.cookies.get(oidc.COOKIE),
+                                        dict(ctx.request.query_params))
+    except oidc.SignInRefused as refused:
+        ctx.session.commit()  # the sign-in under way is used up, whatever the reason
+        response = render(ctx, "error.html", status=refused.status, title=refused.title, message=refused.message)
+    else:
+        accounts.end_session(ctx.session, ctx.request.cookies.get(SESSION_COOKIE))  # any earlier session here
+        ctx.new_cookie = signed
+        response = RedirectResponse(_safe_next(next_path), status_code=303)
+    response.delete_cookie(oidc.COOKIE, path=oidc.START_PATH)
+    return response
+
+
+def oidc_logout(ctx: Ctx) -> Response:
+    """End the desk session; if it came from the provider and the provider has an end-session endpoint, send
+    the officer there too (a page that goes on by itself: a redirect after a form would break the pages'
+    `form-action 'self'`)."""
+    token = ctx.request.cookies.get(SESSION_COOKIE)
+    id_token = oidc.id_token_for(ctx.session, token)
+    leave = ctx.settings.provider.end_session_url(id_token) if id_token else None
+    accounts.end_session(ctx.session, token)
+    if leave is None:
+        response = RedirectResponse("/login", status_code=303)
+    else:
+        ctx.officer = None
+        response = render(ctx, "signed_out.html", provider_name=ctx.settings.provider.settings.provider_name,
+                          end_session_url=leave)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -570,11 +637,13 @@ def _endpoint(settings: Settings, handler, public: bool = False):
 
 
 def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = None,
-               secure_cookies: bool | None = None, trusted_header: str | None = None) -> Starlette:
+               secure_cookies: bool | None = None, trusted_header: str | None = None,
+               oidc_settings: oidc.OidcSettings | None = None, passwords: bool | None = None) -> Starlette:
     if secure_cookies is None:
         secure_cookies = os.environ.get("CONCERNS_WEB_INSECURE_COOKIES", "") not in ("1", "true", "yes")
     settings = Settings(db_url=db_url, today=today or system_today, secure_cookies=secure_cookies,
                         trusted_header=trusted_header or os.environ.get("CONCERNS_WEB_TRUSTED_HEADER") or None)
+    _council_sign_in(settings, oidc_settings, passwords)
 
     def r(path: str, handler, methods=("GET",), public: bool = False) -> Route:
         return Route(path, _endpoint(settings, handler, public), methods=list(methods))
@@ -582,6 +651,8 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
     routes = [
         r("/login", login, ("GET", "POST"), public=True),
         r("/logout", logout, ("POST",)),
+        r(oidc.START_PATH, oidc_start, public=True),
+        r(oidc.CALLBACK_PATH, oidc_callback, public=True),
         r("/", home),
         r("/week", week),
         r("/register", register),
@@ -602,3 +673,11 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
     return Starlette(routes=routes)
+
+
+def _council_sign_in(settings: Settings, given: oidc.OidcSettings | None, passwords: bool | None) -> None:
+    """The provider from the environment (CONCERNS_OIDC_*) unless given; a bad setting is refused by name."""
+    provider_settings = given or oidc.settings_from_env()
+    settings.provider = oidc.Provider(provider_settings) if provider_settings else None
+    settings.passwords = (oidc.passwords_kept(oidc_configured=settings.provider is not None)
+                          if passwords is None else passwords)
