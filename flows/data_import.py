@@ -17,6 +17,7 @@ from flows.common import (
     database_parameter,
     markdown_summary,
     publish_markdown,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -47,6 +48,8 @@ async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: 
     """
     if kind not in ("ofsted", "gias"):
         raise ValueError(f"kind must be 'ofsted' or 'gias', not {kind!r}")
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     summary = await data_import_task(database_parameter(db), kind, path, day, la, simulation)
     await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Import of {Path(path).name} ({kind})", summary),

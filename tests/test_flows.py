@@ -257,6 +257,11 @@ def test_a_flow_refuses_an_as_of_far_ahead_unless_it_is_a_simulation(demo_db):
     far = date(2062, 11, 19)
     refused = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, return_state=True))
     assert refused.is_failed() and "2062-11-19" in refused.message
+    # An expected refusal: one line naming the parameter (as Prefect spells it, not the command line's
+    # --simulation) and its value, and no exception behind it to print as a traceback.
+    assert "\n" not in refused.message and "the parameter as_of is 2062-11-19" in refused.message
+    assert "parameter simulation" in refused.message and "--" not in refused.message
+    assert refused.data is None or not isinstance(refused.data, BaseException)
     simulated = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, simulation=True, return_state=True))
     assert simulated.is_completed()
 
