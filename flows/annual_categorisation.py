@@ -32,6 +32,7 @@ from flows.common import (
     markdown_summary,
     publish_markdown,
     publish_table,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -147,6 +148,8 @@ async def annual_categorisation_flow(as_of: date | None = None, db: str | None =
                                      approval_hours: float = 72.0):
     """Propose every open school's category as of `as_of` (default: today in Europe/London), wait for the
     service head's approval, then record the categories and queue the letters."""
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     logger = get_run_logger()
     db = database_parameter(db)

@@ -65,6 +65,23 @@ def database_parameter(db: str | None) -> str | None:
     return refuse_password_in_flow_parameter(db) if db else db
 
 
+def refused_as_of(as_of: date | None, simulation: bool) -> State | None:
+    """A Failed state with one line naming the parameter and its value when `as_of` is refused (too far
+    ahead for a run that is not a simulation), else None. An expected refusal is the operator's to
+    correct, not a fault: no traceback, no retry."""
+    from concerns.domain.clock import AS_OF_LEEWAY, ImplausibleDate, check_as_of
+    from concerns.domain.formatting import ukdate
+
+    try:
+        check_as_of(as_of, simulation)
+    except ImplausibleDate:
+        return Failed(message=f"Refused: the parameter as_of is {as_of.isoformat()}, more than "
+                              f"{AS_OF_LEEWAY.days} days after today ({ukdate(today())}); a run that far ahead would "
+                              f"mark deadlines missed before they are due. Set the parameter simulation to true "
+                              f"for a what-if run.")
+    return None
+
+
 def resolve_as_of(as_of: date | None) -> date:
     """The day the run is "as of": the given date (backfills, tests), else today in Europe/London."""
     return as_of if as_of is not None else today()

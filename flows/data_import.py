@@ -7,8 +7,10 @@ so a retry is safe; a file that is not of the kind asked for is refused before a
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed
 
 from concerns.domain.clock import check_as_of
 from concerns.ingest.load import import_file
@@ -17,6 +19,7 @@ from flows.common import (
     database_parameter,
     markdown_summary,
     publish_markdown,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -39,14 +42,20 @@ async def data_import_task(db: str | None, kind: str, path: str, as_of: date, la
 
 @flow(name="data-import", flow_run_name=run_name("data-import"))
 async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: str | None = None,
-                           la: str | None = None, simulation: bool = False) -> dict:
+                           la: str | None = None, simulation: bool = False) -> Any:
     """Import `path` (kind "ofsted" or "gias"); deadlines already past on `as_of` become history.
 
     Publishes a markdown artifact "data-import" with the summary: rows read, schools new / changed,
     cases opened / moved / closed, and every refused row with its line number and reason.
     """
+    # Expected refusals, the operator's to correct: the run ends Failed with one line, no traceback.
     if kind not in ("ofsted", "gias"):
-        raise ValueError(f"kind must be 'ofsted' or 'gias', not {kind!r}")
+        return Failed(message=f"Refused: the parameter kind is {kind!r}; it must be 'ofsted' or 'gias'.")
+    if not Path(path).is_file():
+        return Failed(message=f"Refused: the parameter path is {path}, and there is no such file on this worker "
+                              f"(download the month's file there first, or give its full path).")
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     summary = await data_import_task(database_parameter(db), kind, path, day, la, simulation)
     await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Import of {Path(path).name} ({kind})", summary),

@@ -18,6 +18,7 @@ from flows.common import (
     finish,
     markdown_summary,
     publish_markdown,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -43,6 +44,8 @@ async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
     `offsets`: working days before a deadline on which to remind (default: the job's, 10 and 3).
     `db`: database URL (default: $CONCERNS_DB, else sqlite:///concerns.db in the working directory).
     """
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     db = database_parameter(db)
     summary = await deadline_check_task(db, day, tuple(offsets) if offsets is not None else None, simulation)

@@ -16,6 +16,7 @@ from flows.common import (
     database_parameter,
     markdown_summary,
     publish_markdown,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -32,6 +33,8 @@ async def hmi_reminders_task(db: str | None, as_of: date, simulation: bool = Fal
 @flow(name="hmi-reminders", flow_run_name=run_name("hmi-reminders"))
 async def hmi_reminders_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
     """Queue this term's HMI monitoring reminders as of `as_of` (default: today in Europe/London)."""
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     summary = await hmi_reminders_task(database_parameter(db), day, simulation)
     await publish_markdown(ARTIFACT_KEY,

@@ -18,6 +18,7 @@ from flows.common import (
     markdown_summary,
     publish_markdown,
     publish_table,
+    refused_as_of,
     resolve_as_of,
     run_job,
     run_name,
@@ -39,6 +40,8 @@ async def termly_review_flow(as_of: date | None = None, db: str | None = None, s
     Publishes a table artifact "termly-review" (open cases by pathway and state) and a markdown
     artifact "termly-review-report" (the whole report, as mailed to the assistant director).
     """
+    if (refusal := refused_as_of(as_of, simulation)) is not None:
+        return refusal
     day = resolve_as_of(as_of)
     summary = await termly_review_task(database_parameter(db), day, simulation)
     term = summary.get("term") or "no open cases"

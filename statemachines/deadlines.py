@@ -17,6 +17,17 @@ from concerns.domain.calendar import DayKind
 from statemachines.case import Deadline
 from statemachines.events import EventContext, MachineModel
 
+# The end of a warning notice's compliance period is the school's obligation, not an officer's: when it has
+# passed, an officer owes a decision (did the school comply? compliance_met or compliance_failed), so it is
+# told as a decision due, never as a step the officer missed, and never escalated as their failure.
+DECISION_KINDS: frozenset[str] = frozenset({"warning_notice_compliance", "tpc_warning_notice_compliance"})
+
+
+def status_word(kind: str, status: str) -> str:
+    """The word officers read for a deadline's status: the status itself (`open`, `met`, `missed`,
+    `cancelled`, `passed`), but "decision due" for a compliance period that has ended undecided."""
+    return "decision due" if status == "missed" and kind in DECISION_KINDS else status
+
 
 def _deadline(model: MachineModel, ctx: EventContext, kind: str, computed: rules.Computed, note: str = "") -> Deadline:
     # A date from a rule nobody could confirm says so wherever the deadline is read.

@@ -80,6 +80,8 @@ AOC = ["aoc_concern_raised", "aoc_category", "aoc_trust_met", "aoc_action_plan_r
        "aoc_warning_letter_sent", "aoc_referred"]
 # The open states, pathway by pathway in the domain's order.
 OPEN_STATES = [state for pathway in PATHWAYS for state, (on, _) in STATES.items() if on == pathway]
+# The states in which a progress meeting is held and recorded (the termly review schedules them there).
+MEETING_STATES = [state for state in OPEN_STATES if state != "concern_raised"]
 
 JUDGEMENT_TRIGGERS = {
     "ri": "judged_requires_improvement",
@@ -152,12 +154,13 @@ def _category_steps(prefix: str, level: str) -> list[Step]:
         Step(trigger, states, "=", meet=("hmi_monitoring", "safeguarding_return"), create=("next_hmi_monitoring",),
              law="EA 2005 s8 / s13(3)"),
         # Category no longer required (EA 2005 s13(4)/(5)): the case closes; an RI outcome opens an RI case.
-        Step(JUDGEMENT_TRIGGERS["good"], states, "closed", cancel=("*",), close="removed_from_category",
-             law="EA 2005 s13(4)-(5)"),
-        Step(JUDGEMENT_TRIGGERS["ri"], states, "closed", cancel=("*",), close="removed_from_category",
-             law="EA 2005 s13(4)-(5)"),
-        Step(JUDGEMENT_TRIGGERS[other], states, "closed", cancel=("*",), close=f"moved_to_{LEVEL_NAMES[other]}",
-             law="EA 2005 s13"),
+        # The judgement is the re-inspection: it meets that deadline (every other is cancelled).
+        Step(JUDGEMENT_TRIGGERS["good"], states, "closed", meet=("reinspection",), cancel=("*",),
+             close="removed_from_category", law="EA 2005 s13(4)-(5)"),
+        Step(JUDGEMENT_TRIGGERS["ri"], states, "closed", meet=("reinspection",), cancel=("*",),
+             close="removed_from_category", law="EA 2005 s13(4)-(5)"),
+        Step(JUDGEMENT_TRIGGERS[other], states, "closed", meet=("reinspection",), cancel=("*",),
+             close=f"moved_to_{LEVEL_NAMES[other]}", law="EA 2005 s13"),
         Step("convert_to_academy", states, "closed", cancel=("*",), close="converted",
              law="Academies Act 2010 s4"),
         Step("close_school", states, "closed", cancel=("*",), close="school_closed",
@@ -223,7 +226,7 @@ STEPS: list[Step] = [
     Step("withdraw_concern", "concern_raised", "closed", cancel=("*",), close="not_confirmed",
          law="local procedure"),
     Step("agree_improvement_plan", LA_ACTIVE, "=", meet=("improvement_plan",), law="local procedure"),
-    Step("progress_meeting", [*LA_ACTIVE, "exit_monitoring"], "=", create=("next_progress_meeting",),
+    Step("progress_meeting", [*LA_ACTIVE, "exit_monitoring", *TPC], "=", create=("next_progress_meeting",),
          meets_requested_meeting=True, law="local procedure"),
     Step("warning_letter", ["concern_confirmed"], "warning_letter_sent",
          law="local procedure (pre-warning letter)"),
@@ -294,16 +297,18 @@ STEPS: list[Step] = [
          facts={"category": "RSI"}, law="EA 2005 s8 / s13(3)"),
     Step("judged_special_measures", AOC, "=", meet=("hmi_monitoring",), create=("next_hmi_monitoring",),
          facts={"category": "SM"}, law="EA 2005 s8 / s13(3)"),
-    Step("judged_good", AOC, "closed", cancel=("*",), close="removed_from_category",
+    Step("judged_good", AOC, "closed", meet=("reinspection",), cancel=("*",), close="removed_from_category",
          law="EA 2005 s13(4)-(5)"),
-    Step("judged_requires_improvement", AOC, "closed", cancel=("*",), close="removed_from_category",
-         law="EA 2005 s13(4)-(5)"),
+    Step("judged_requires_improvement", AOC, "closed", meet=("reinspection",), cancel=("*",),
+         close="removed_from_category", law="EA 2005 s13(4)-(5)"),
     Step("close_concern", AOC, "closed", cancel=("*",), close="concern_resolved", law="local procedure"),
     Step("close_school", AOC, "closed", cancel=("*",), close="school_closed",
          law="Academies Act 2010 funding agreement (termination)"),
     # Every open case: the termly progress meeting the termly review schedules, its papers and minutes,
     # and the formal judgement of progress it asks for.
-    Step("schedule_meeting", OPEN_STATES, "=", create=("scheduled_meeting",), law="local procedure"),
+    # Not while a concern is only raised: its meetings begin when it is confirmed (confirm_concern), and a
+    # meeting scheduled before could not be recorded.
+    Step("schedule_meeting", MEETING_STATES, "=", create=("scheduled_meeting",), law="local procedure"),
     Step("progress_meeting", [*RI, *SWK, *SM, *AOC], "=", meets_requested_meeting=True,
          law="local procedure"),
     Step("papers_sent", OPEN_STATES, "=", meet=("meeting_papers",), law="local procedure"),

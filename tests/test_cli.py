@@ -279,7 +279,7 @@ def test_letter_draft_records_it_on_the_case_with_its_recipients(cli, tmp_path, 
     (case,) = [c for c in cli.json("case", "show", "990402", "--as-of", "2026-10-21")["cases"]
                if c["pathway"] == "la_concern"]
     (letter,) = case["letters"]
-    assert letter["kind"] == "warning_notice" and "Diocese of Derby" in letter["copies"]
+    assert letter["kind"] == "warning_notice" and "Diocese of Demoshire" in letter["copies"]
     html = (tmp_path / "letters" / "990402").glob("*warning-notice.html")
     assert "Friday 4 December 2026" in next(html).read_text()
     rc, _, err = cli("letter", "draft", "990501", "warning_notice", "--on", "2026-10-20", "--details", str(details))

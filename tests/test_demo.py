@@ -32,3 +32,11 @@ def test_the_demo_term_ends_like_a_good_service_a_few_items_overdue_and_the_summ
     assert len({d["urn"] for d in ahead}) >= 15, "the summer term's meetings are ahead of every open case"
     assert all(r["la_category"] for r in rows), "the demo's assistant director approved the year's categories"
     assert any("officers: kept up with" in line for line in said)
+
+
+def test_the_demo_schools_dioceses_are_as_fictional_as_demoshire():
+    # Demoshire's church schools must not be copied to real dioceses (Derby, Nottingham, ...).
+    from concerns.app.demo import SCHOOLS
+
+    dioceses = {body for *_, body in SCHOOLS if body and "Diocese" in body}
+    assert dioceses == {"Diocese of Demoshire", "Catholic Diocese of Wenbury"}

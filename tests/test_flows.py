@@ -257,8 +257,26 @@ def test_a_flow_refuses_an_as_of_far_ahead_unless_it_is_a_simulation(demo_db):
     far = date(2062, 11, 19)
     refused = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, return_state=True))
     assert refused.is_failed() and "2062-11-19" in refused.message
+    # An expected refusal: one line naming the parameter (as Prefect spells it, not the command line's
+    # --simulation) and its value, and no exception behind it to print as a traceback.
+    assert "\n" not in refused.message and "the parameter as_of is 2062-11-19" in refused.message
+    assert "parameter simulation" in refused.message and "--" not in refused.message
+    assert refused.data is None or not isinstance(refused.data, BaseException)
     simulated = asyncio.run(hmi_reminders_flow(as_of=far, db=demo_db, simulation=True, return_state=True))
     assert simulated.is_completed()
+
+
+def test_a_data_import_of_a_file_that_is_not_there_ends_failed_with_one_line_naming_it(demo_db, tmp_path):
+    from flows.data_import import data_import_flow
+
+    # The deployment's own example path (prefect.yaml), on a worker where the month's file is not yet.
+    missing = tmp_path / "srv" / "ofsted.csv"
+    state = asyncio.run(data_import_flow(kind="ofsted", path=str(missing), db=demo_db, return_state=True))
+    assert state.is_failed() and "\n" not in state.message
+    assert f"the parameter path is {missing}" in state.message and "no such file" in state.message
+    assert "FileNotFoundError" not in state.message and "Errno" not in state.message
+    wrong = asyncio.run(data_import_flow(kind="inspections", path=str(missing), db=demo_db, return_state=True))
+    assert wrong.is_failed() and "the parameter kind is 'inspections'" in wrong.message
 
 
 async def _paused_run(name: str, seconds: float = 90):

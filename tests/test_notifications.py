@@ -402,3 +402,42 @@ def test_record_system_events_writes_what_record_event_writes(demo_db):
 
     bulk = written(True)
     assert bulk[0] and bulk[1] and bulk == written(False)
+
+
+# --- the end of a compliance period: the school's obligation, the officer's decision -------------------
+
+def test_an_ended_compliance_period_is_a_decision_due_never_missed_and_escalated(demo_db, smtp):
+    # Demo: Holy Trinity's (990402) warning notice's compliance period ends Fri 4 Dec 2026; nothing is
+    # recorded by Mon 7 Dec. The school had to comply; the officer now decides whether it did.
+    run_deadline_check(demo_db, d("2026-12-04"))
+    run_send_notifications(demo_db)
+    smtp.messages.clear()
+    summary = run_deadline_check(demo_db, d("2026-12-07"))
+    decisions = [i for i in summary["items"] if i["school"].endswith("(990402)")]
+    assert [i["reminder"] for i in decisions] == ["decision due: did the school comply?"]
+    assert "escalated" not in summary["by_step"] or not [
+        i for i in summary["items"] if i["school"].endswith("(990402)") and "escalated" in i["reminder"]]
+    run_send_notifications(demo_db)
+    mail = by_recipient(smtp)
+    texts = {who: body(msgs[0]) for who, msgs in mail.items()}
+    officer = next(t for t in texts.values() if "Holy Trinity" in t)
+    assert "DECISION DUE" in officer and "decide whether it complied" in officer
+    section = officer.split("DECISION DUE", 1)[1]
+    assert "Holy Trinity" in section.split("\n\n\n", 1)[0]
+    assert not [t for t in texts.values() if "MISSED" in t and "Holy Trinity" in t.split("MISSED", 1)[1]
+                .split("\n\n\n", 1)[0]]
+    # Nobody's manager is told of it as a failure.
+    assert not [t for t in texts.values() if "ESCALATED TO YOU" in t and "Holy Trinity" in t]
+    with session_scope(demo_db) as session:
+        end = session.exec(select(Deadline).where(Deadline.urn == "990402",
+                                                  Deadline.kind == "warning_notice_compliance")).one()
+        # The status keeps the contract's value; officers read "decision due".
+        assert end.status == "missed"
+        steps = session.exec(select(DeadlineNotice.step).where(DeadlineNotice.deadline_id == end.id)).all()
+        assert "escalated" not in steps and "missed" not in steps and "decision" in steps
+        [row] = [r for r in deadlines_view(session, d("2026-12-07")) if r["urn"] == "990402"
+                 and r["kind"] == "warning_notice_compliance"]
+        assert (row["status"], row["shown"]) == ("missed", "decision due")
+        [case] = [c for c in case_view(session, "990402", d("2026-12-07"))["cases"] if c["pathway"] == "la_concern"]
+        [listed] = [x for x in case["deadlines"] if x["kind"] == "warning_notice_compliance"]
+        assert (listed["status"], listed["shown"]) == ("missed", "decision due")

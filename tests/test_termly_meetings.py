@@ -143,10 +143,17 @@ def test_default_policy_one_meeting_per_school_spread_over_the_term(demo_db):
     policy = policy_for("Demoshire")
     calendar = policy.calendar("statutory")
     with session_scope(demo_db) as session:
-        rows = register(session, AS_OF)
-        two_cases = [r["urn"] for r in rows if len(r["cases"]) > 1]
+        everyone = register(session, AS_OF)
         events = session.exec(select(CaseEvent).where(CaseEvent.event == "schedule_meeting")).all()
         cases = session.exec(select(Case).where(Case.closed.is_(None))).all()
+        owed = session.exec(select(Deadline.case_id).where(Deadline.kind == "progress_meeting")).all()
+    # A concern only raised (Kingsway's) has no meeting until it is confirmed: none is booked, and its case
+    # is owed none (it could not record one: deadlines nobody can meet).
+    raised = [r["urn"] for r in everyone if {c["state"] for c in r["cases"]} == {"concern_raised"}]
+    assert raised == ["990403"]
+    assert not {c.id for c in cases if c.state == "concern_raised"} & set(owed)
+    rows = [r for r in everyone if r["urn"] not in raised]
+    two_cases = [r["urn"] for r in rows if len(r["cases"]) > 1]
     meetings = summary["meetings"]
     # One meeting per school, whatever its number of cases; each of the school's cases records it.
     assert sorted(s for m in meetings for s in m["schools"]) == sorted(r["urn"] for r in rows)
@@ -210,7 +217,9 @@ def test_own_policy_half_termly_committee_and_a_panel_with_its_agenda(demo_db, o
     # The progress meetings only on the eight Wednesdays left in the term: crowded, three on some days,
     # around the panel (the senior adviser chairs both) and the committees (the link adviser attends both).
     reviews = by_kind["Progress review meeting"]
-    assert len(reviews) == len(rows) and all(datetime.fromisoformat(m["at"]).weekday() == 2 for m in reviews)
+    # Every school but the one whose concern is only raised (its meetings begin when it is confirmed).
+    recorded = [r for r in rows if {c["state"] for c in r["cases"]} != {"concern_raised"}]
+    assert len(reviews) == len(recorded) == len(rows) - 1 and all(datetime.fromisoformat(m["at"]).weekday() == 2 for m in reviews)
     assert max(Counter(m["at"][:10] for m in reviews).values()) == 3
     assert DIRECTOR in panel["invited"] and SENIOR in panel["invited"]
     assert not [p for p in panel["invited"] if "schools.demoshire" in p]  # no school's staff at a panel
@@ -249,6 +258,7 @@ def test_a_school_whose_case_opens_mid_term_is_booked_around_the_diary(demo_db, 
 
         free = sorted(s.urn for s in session.exec(select(School)).all() if s.urn not in taken)[0]
         record_event(session, free, "raise_concern", on=d("2027-01-11"), actor="t", note="attendance falling")
+        record_event(session, free, "confirm_concern", on=d("2027-01-11"), actor="t", note="confirmed")
     later = run_termly_review(demo_db, d("2027-01-12"), simulation=True)
     [new] = [m for m in later["meetings"] if m["meeting"] == "Progress review meeting"]
     assert new["schools"] == [free] and new["at"][:10] >= "2027-01-27"  # 15 days' notice
@@ -331,6 +341,7 @@ def test_an_officer_serving_two_authorities_is_not_booked_twice(demo_db, own_pol
             add_school(session, f"88000{n}", name=f"Other School {n}", la="Otherborough", type_name="Community school")
             session.flush()
             record_event(session, f"88000{n}", "raise_concern", on=d("2026-12-01"), actor="t", note="concern")
+            record_event(session, f"88000{n}", "confirm_concern", on=d("2026-12-01"), actor="t", note="confirmed")
         add_person(session, "Priya Shah", SENIOR, role="senior_adviser", la="Otherborough")
     summary = run_termly_review(demo_db, AS_OF, simulation=True)
     other = [m for m in summary["meetings"] if m["la"] == "Otherborough"]

@@ -30,18 +30,18 @@ OFFICERS = [
 # urn, name, GIAS type, diocese/trust
 SCHOOLS = [
     ("990101", "Brook Lane Primary School", "Community school", None),
-    ("990102", "St Mary's CE Primary School", "Voluntary aided school", "Diocese of Derby"),
+    ("990102", "St Mary's CE Primary School", "Voluntary aided school", "Diocese of Demoshire"),
     ("990103", "Hillside Academy", "Academy converter", "Peak Learning Trust"),
     ("990104", "Riverside Infant School", "Community school", None),
     ("990105", "Oakfield School", "Foundation school", None),
     ("990201", "Meadow View Primary School", "Community school", None),
-    ("990202", "St Joseph's Catholic Primary School", "Voluntary aided school", "Diocese of Nottingham"),
+    ("990202", "St Joseph's Catholic Primary School", "Voluntary aided school", "Catholic Diocese of Wenbury"),
     ("990203", "Castle Hill Junior School", "Community school", None),
     ("990301", "Northgate Primary School", "Community school", None),
     ("990302", "Park Road Nursery School", "Local authority nursery school", None),
     ("990303", "Westfield School", "Community school", None),
     ("990401", "Elm Tree Primary School", "Community school", None),
-    ("990402", "Holy Trinity CE Primary School", "Voluntary controlled school", "Diocese of Derby"),
+    ("990402", "Holy Trinity CE Primary School", "Voluntary controlled school", "Diocese of Demoshire"),
     ("990403", "Kingsway Primary School", "Community school", None),
     ("990404", "Bramble Hill Primary School", "Community school", None),
     ("990405", "Ashby Road Primary School", "Community school", None),
@@ -143,7 +143,7 @@ def load_demo(session: Session) -> str:
         church = extra if extra and extra.startswith("Diocese") else None
         trust = extra if extra and not church else None
         cases.add_school(session, urn, name=name, la=LA, type_name=type_name, diocese=church, trust=trust,
-                            religious_character=("Church of England" if church == "Diocese of Derby"
+                            religious_character=("Church of England" if church == "Diocese of Demoshire"
                                                  else "Roman Catholic" if church else None))
     session.flush()
     for name, email, role in OFFICERS:

@@ -18,6 +18,7 @@ from concerns.domain.judgements import coasting, is_stuck
 from concerns.domain.policy import names_of, policy_for
 from concerns.domain.rules import academy_order_position, status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
+from statemachines.deadlines import status_word
 from statemachines.pathways import allowed_events, describe_state
 
 # Which open case speaks for the school in the register when it has more than one.
@@ -47,7 +48,8 @@ def deadline_json(d, as_of: date, historical: bool = False) -> dict:
     # record to read, not something new for an officer to act on.
     status = d.status_on(as_of)
     status = "historical" if historical and status in ("missed", "passed") else status
-    return {"kind": d.kind, "due": d.due.isoformat(), "status": status, "historical": historical,
+    return {"kind": d.kind, "due": d.due.isoformat(), "status": status, "shown": status_word(d.kind, status),
+            "historical": historical,
             "responsible": d.responsible,
             "rule": d.rule, "source": d.source, "note": d.note,
             "met_on": d.met_on.isoformat() if d.met_on and d.met_on <= as_of else None}
@@ -276,6 +278,7 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
         status = _status_on(row, as_of)
         out.append({"urn": school.urn, "name": school.name, "la": school.la, "pathway": case.pathway,
                     "case_id": case.id, "kind": row.kind, "due": row.due.isoformat(), "status": status,
+                    "shown": status_word(row.kind, status),
                     "days_left": (row.due - as_of).days, "responsible": row.responsible, "rule": row.rule,
                     "source": row.source, "note": row.note})
     return out

@@ -43,6 +43,7 @@ STEP_WORDS = {
     "due": "due today",
     "missed": "missed",
     "escalated": "missed and escalated",
+    "decision": "decision due: did the school comply?",
     "expected": "expected from Ofsted",
 }
 

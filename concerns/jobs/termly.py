@@ -43,6 +43,7 @@ from concerns.output.letters import render_letter
 from concerns.output.mail import MailSettings, meeting_invitation
 from concerns.store.db import session_scope
 from models import Case, Notification, School
+from statemachines.pathways import MEETING_STATES
 
 LONDON = ZoneInfo("Europe/London")
 ACTOR = "termly-review"
@@ -60,6 +61,11 @@ class _School:
     @property
     def pathways(self) -> set[str]:
         return {c.pathway for c in self.cases}
+
+    def meeting(self) -> _School:
+        """The school with only its cases a meeting can be held on and recorded for (not a concern only
+        raised, whose meetings begin when it is confirmed): a school meeting is booked for these alone."""
+        return _School(self.school, [c for c in self.cases if c.state in MEETING_STATES], self.level)
 
     @property
     def categories(self) -> set[str]:
@@ -187,7 +193,8 @@ def _wanted(session: Session, directory: Directory, la: str, policy: Policy, ope
             window = _window(meeting, period, as_of)
             if window is None:
                 continue
-            chosen = [s for _, s in sorted(schools.items())
+            candidates = [s if meeting.is_panel else s.meeting() for _, s in sorted(schools.items())]
+            chosen = [s for s in candidates
                       if (s.cases or (meeting.is_panel and meeting.la_categories))
                       and meeting.selects(s.pathways, s.categories, s.level)]
             if meeting.is_panel:

@@ -114,7 +114,9 @@ def build_report(session: Session, directory: Directory, la: str, as_of: date, s
     for row in rows:
         urn = row["urn"]
         mine = [d for d in live if d["urn"] == urn]
-        overdue = _lines([{"due": date.fromisoformat(d["due"]), "kind": d["kind"], "what": kind(d["kind"]),
+        overdue = _lines([{"due": date.fromisoformat(d["due"]), "kind": d["kind"],
+                           "what": kind(d["kind"]) + (f" ({d['shown']}: did the school comply?)"
+                                                      if d["shown"] != d["status"] else ""),
                            "who": _people(directory, policy, la, d["responsible"], urn)}
                           for d in sorted(mine, key=lambda d: d["due"]) if d["status"] == "missed"])
         upcoming = sorted((d for d in mine if d["status"] == "open" and date.fromisoformat(d["due"]) >= as_of),

@@ -97,6 +97,9 @@ SECTIONS = (
     ("escalated", "Escalated to you", "Missed by the officer named on each line; as their manager, please "
                                       "make sure it is put right."),
     ("missed", "Missed", "The date has passed without the step being recorded as done."),
+    # The end of a warning notice's compliance period: the school's obligation, the officer's decision
+    ("decision", "Decision due", "The school's time to comply with the warning notice has ended: decide whether "
+                                 "it complied, and record it."),
     ("due", "Due today", ""),
     ("before-3wd", "Due within 3 working days", ""),
     ("before-10wd", "Due within 10 working days", ""),
@@ -157,9 +160,10 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
         sections = [{"title": title, "explain": explain,
                      "entries": _one_line_per_meeting([i for i in items if i.step == step])}
                     for step, title, explain in SECTIONS]
-        lines = sum(len(s["entries"]) for s in sections)
-        escalated = len(sections[0]["entries"])
-        urgent = sum(len(s["entries"]) for s in sections[1:3])
+        count = {step: len(section["entries"]) for (step, _, _), section in zip(SECTIONS, sections, strict=True)}
+        lines = sum(count.values())
+        escalated = count["escalated"]
+        urgent = count["missed"] + count["decision"] + count["due"]
         when = ukdate(result.as_of)
         if escalated == 1:
             first = sections[0]["entries"][0]
@@ -174,9 +178,11 @@ def queue_digests(session: Session, result: CheckResult, directory: Directory, s
             subject = (f"Schools causing concern: {lines} item{'s' if lines != 1 else ''}"
                        f"{f', {urgent} needing action now' if urgent else ''} ({when})")
         present = [words for words, n in (("deadlines escalated to you", escalated),
-                                          ("deadlines missed", len(sections[1]["entries"])),
-                                          ("deadlines coming up", sum(len(x["entries"]) for x in sections[2:5])),
-                                          ("dates expected from Ofsted", len(sections[5]["entries"]))) if n]
+                                          ("deadlines missed", count["missed"]),
+                                          (f"decision{'s' if count['decision'] != 1 else ''} due", count["decision"]),
+                                          ("deadlines coming up",
+                                           count["due"] + count["before-3wd"] + count["before-10wd"]),
+                                          ("dates expected from Ofsted", count["expected"])) if n]
         opening = (f"Your schools causing concern as at {when}: "
                    f"{', '.join(present[:-1]) + ' and ' + present[-1] if len(present) > 1 else present[0]}.")
 

@@ -2,7 +2,9 @@
 
 A date Ofsted owns (`concerns.domain.rules.OFSTED_OWNED_KINDS`: reinspection, HMI monitoring) is watched, not
 owed: it gets one "expected from Ofsted" heads-up ahead and becomes `passed` after, never `missed`, never
-escalated, never "due today".
+escalated, never "due today". The end of a warning notice's compliance period is the school's: when it has
+passed, its officer is told a decision is due (did the school comply?), never that it was missed, and no
+manager is told of it as the officer's failure.
 
 For each live deadline the check works out the one reminder step that is due now and records it in the
 DeadlineNotice ledger (unique key per deadline and step), so a second run the same day finds nothing
@@ -23,13 +25,16 @@ from concerns.domain.calendar import DayKind
 from concerns.domain.policy import policy_for
 from concerns.domain.schedule import DEFAULT_OFFSETS, first_notice_on, horizon, reminder_steps  # noqa: F401
 from models import Case, Deadline, DeadlineNotice, School
+from statemachines.deadlines import DECISION_KINDS
 
 
 @dataclass(frozen=True)
 class Item:
     """One line of a digest: what is due, for which school, and why this officer is told."""
 
-    step: str  # before-10wd | before-3wd | due | missed | escalated | expected (an Ofsted-owned date)
+    # before-10wd | before-3wd | due | missed | escalated | expected (an Ofsted-owned date) | decision (a
+    # compliance period ended: did the school comply?)
+    step: str
     deadline_id: int
     kind: str
     due: date
@@ -121,7 +126,12 @@ def deadline_check(session: Session, as_of: date, offsets: Sequence[int] | None 
             deadline.status, deadline.next_notice_on = "passed", None
             result.marked_passed += 1
             continue
-        if step == "missed":
+        if step == "missed" and deadline.kind in DECISION_KINDS:
+            # The school's compliance period has ended: the officer owes a decision, nobody failed.
+            deadline.status, deadline.missed_on, deadline.next_notice_on = "missed", as_of, None
+            result.marked_missed += 1
+            notices = [("decision", deadline.responsible, None)]
+        elif step == "missed":
             deadline.status, deadline.missed_on, deadline.next_notice_on = "missed", as_of, None
             result.marked_missed += 1
             notices = [("missed", deadline.responsible, None)]

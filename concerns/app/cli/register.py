@@ -63,7 +63,7 @@ def cmd_case_show(args) -> None:
         console.line(heading(c["pathway"], f" opened {c['opened']}, {status}: {c['state']} - {c['state_meaning']}"))
         if c["deadlines"]:
             table("Deadlines", ["Kind", "Due", "Status", "Responsible", "Rule"],
-                  [(d["kind"], d["due"], d["status"], d["responsible"], d["rule"]) for d in c["deadlines"]])
+                  [(d["kind"], d["due"], d["shown"], d["responsible"], d["rule"]) for d in c["deadlines"]])
         table("Events", ["On", "Event", "To", "By", "Note"],
               [(e["on"], e["event"], e["to_state"], e["actor"], ("[confidential] " if e["confidential"] else "") + e["note"])
                for e in c["events"]])
@@ -94,4 +94,4 @@ def cmd_deadlines(args) -> None:
         return
     table(f"Deadlines as of {as_of}" + (f", due within {args.within} days" if args.within is not None else ""),
           ["Due", "Days", "Status", "URN", "School", "Kind", "Responsible"],
-          [(r["due"], r["days_left"], r["status"], r["urn"], r["name"], r["kind"], r["responsible"]) for r in rows])
+          [(r["due"], r["days_left"], r["shown"], r["urn"], r["name"], r["kind"], r["responsible"]) for r in rows])
