@@ -156,8 +156,8 @@ def local_deadlines(model: MachineModel, ctx: EventContext) -> list[Deadline]:
     """Deadlines the authority's policy attaches to this event (e.g. written confirmation)."""
     made = []
     for local in model.policy.deadlines_on(ctx.trigger):
-        if not local.applies_to(model.school.maintained):
-            continue  # e.g. a deadline the authority sets its maintained schools only
+        if not local.applies_to(model.school.maintained, model.case.pathway):
+            continue  # e.g. a deadline the authority sets its maintained schools, or one pathway, only
         if local.unit == "working_days":
             due = model.policy.calendar(DayKind.statutory).add_working_days(ctx.on, local.count)
         elif local.unit == "months":
@@ -182,7 +182,7 @@ def recurring_deadlines(model: MachineModel, ctx: EventContext, meet: set[str]) 
         if deadline.kind not in meet:
             continue
         local = next((d for d in model.policy.local_deadlines if d.kind == deadline.kind and d.every), None)
-        if local is None or not local.applies_to(model.school.maintained):
+        if local is None or not local.applies_to(model.school.maintained, model.case.pathway):
             continue
         if local.every == "year":
             due = deadline.due + relativedelta(years=1)

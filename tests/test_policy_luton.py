@@ -179,3 +179,11 @@ def test_luton_inadequate_schools_service_director_chairs_the_group_for_inadequa
     assert not inadequate.selects_case("requires_improvement", "RI")
     assert ri.chair_role == "sia" and ri.selects_case("requires_improvement", "RI")
     assert not any(m.selects_case("academy_of_concern", None) for m in p.meetings)
+
+
+def test_luton_ri_protocol_item_8_school_review_is_owed_on_the_ri_pathway_only():
+    """RI protocol, item 8: "Within 12 months of the start of the Improvement Plan the LA will arrange for a
+    school review": a step of the RI protocol, not owed when a plan is agreed on an LA concern case."""
+    (review,) = [d for d in policy_for("Luton").local_deadlines if d.kind == "school_review"]
+    assert review.applies_to(True, "requires_improvement")
+    assert not review.applies_to(True, "la_concern")

@@ -93,9 +93,13 @@ class LocalDeadline:
     # date next year) later, until the case closes.
     every: Recurrence | None = None
     label: str = ""
+    # The pathways whose cases it is made on; empty: every pathway on which its event is recorded (an event
+    # such as agree_improvement_plan is recorded on more than one pathway, a procedure's step may not be).
+    pathways: tuple[str, ...] = ()
 
-    def applies_to(self, maintained: bool) -> bool:
-        return self.schools == "all" or (self.schools == "maintained") == maintained
+    def applies_to(self, maintained: bool, pathway: str | None = None) -> bool:
+        return ((self.schools == "all" or (self.schools == "maintained") == maintained)
+                and (not self.pathways or pathway is None or pathway in self.pathways))
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,15 @@ class LocalDeadlineTable(Strict):
     schools: Schools = "all"
     every: Recurrence | None = None
     label: str = ""
+    pathways: list[str] = []
+
+    @field_validator("pathways")
+    @classmethod
+    def _known_pathways(cls, pathways: list[str]) -> list[str]:
+        for pathway in pathways:
+            if pathway not in PATHWAYS:
+                raise Refusal("pathways", pathway, f"is not a pathway ({', '.join(PATHWAYS)})")
+        return pathways
 
     @model_validator(mode="after")
     def _recurs_once_met(self) -> LocalDeadlineTable:
@@ -267,7 +280,7 @@ class LocalDeadlineTable(Strict):
 
     def deadline(self) -> LocalDeadline:
         return LocalDeadline(self.on, self.kind, self.count, self.unit, self.responsible, self.source, self.met_by,
-                             self.schools, self.every, self.label)
+                             self.schools, self.every, self.label, tuple(self.pathways))
 
 
 class EventTable(Strict):
