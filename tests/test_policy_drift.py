@@ -77,7 +77,9 @@ def test_the_shipped_packs_state_their_procedure_and_default_need_not():
 def test_derbyshire_2023_is_not_behind_the_2016_warning_notice_change_and_leicester_2007_is():
     on = D("2026-12-01")
     derbyshire = policy_drift(policy_for("Derbyshire"), on)
-    assert not [r for r in derbyshire if r.topic in ("warning_notice", "sos_office", "safeguarding_return")]
+    assert not [r for r in derbyshire if r.topic in ("warning_notice", "sos_office")]
+    # Its safeguarding return (the 2023 handbook's 3 months) is behind the report-card framework of 10 Nov 2025.
+    assert {r.since for r in derbyshire if r.topic == "safeguarding_return"} == {D("2025-11-10")}
     leicester = [r for r in policy_drift(policy_for("Leicester"), on) if r.topic == "warning_notice"]
     assert {r.rule for r in leicester} == {"warning_notice/legacy", "warning_notice/issuer-sets-period"}
     assert {r.since for r in leicester} == {DEFAULT_RULES.starts("warning_notice/issuer-sets-period")}
@@ -242,3 +244,11 @@ def test_the_approval_form_says_when_the_categories_rest_on_a_replaced_judgement
 def test_the_approval_form_is_the_category_approval_inputs_description():
     source = Path(__file__).resolve().parents[1].joinpath("flows", "annual_categorisation.py").read_text()
     assert "CategoryApproval.with_initial_data(description=approval_form_text(" in source
+
+
+def test_a_rule_split_only_for_a_policy_default_is_one_change_of_the_law():
+    """The rule book splits the academy-order power on 1 Sep 2026 (the DfE's default route for RSI changed),
+    in the same words: a procedure written in 2023 sees one change of the law, on 29 June 2026, not three."""
+    rows = [r for r in policy_drift(policy_for("Derbyshire"), D("2026-12-01")) if r.topic == "academy_order"]
+    assert rows and {r.since for r in rows} == {D("2026-06-29")}
+    assert sorted(r.change for r in rows if r.section == rows[0].section) == ["ended", "in_force"]

@@ -94,29 +94,46 @@ class Drift:
                 "since": self.since.isoformat(), "source": self.source, "change": self.change, "rule": self.rule}
 
 
-def changes_since(topic: str, written: date, on: date, rules: RuleBook = DEFAULT_RULES) -> list[tuple[str, Rule]]:
-    """The rules on `topic` that changed between `written` and `on`: ("in_force", rule) for one that came
-    into force after `written` and applies on `on`; ("ended", rule) for one that still applied on or after
-    `written` and stopped applying before `on`. In order of the day of the change."""
+def _same_law_from(rule: Rule, on_topic: list[Rule]) -> date | None:
+    """The day the law `rule` states came in: its own start, or, where the rule book split it (a rule
+    followed the next day by one in the same words, where only a parameter of policy changed), the start of
+    the first rule in the same words."""
+    start = rule.applies_from
+    while start is not None:
+        before = next((r for r in on_topic if r.applies_to is not None and r.title == rule.title
+                       and r.applies_to + timedelta(days=1) == start), None)
+        if before is None:
+            break
+        start = before.applies_from
+    return start
+
+
+def changes_since(topic: str, written: date, on: date,
+                  rules: RuleBook = DEFAULT_RULES) -> list[tuple[str, Rule, date]]:
+    """The changes of the law on `topic` between `written` and `on`, as (change, rule, since): ("in_force",
+    rule, the day its law came in) for a rule whose law came in after `written` and applies on `on`;
+    ("ended", rule, the day after it ended) for one that still applied on or after `written` and stopped
+    applying before `on`. A rule followed by one in the same words is no change. In order of the day."""
+    on_topic = [rule for rule in rules.rules if rule.topic == topic]
     found: list[tuple[date, str, Rule]] = []
-    for rule in rules.rules:
-        if rule.topic != topic:
-            continue
-        if rule.applies_from is not None and rule.applies_from > written and rule.applies_on(on):
-            found.append((rule.applies_from, "in_force", rule))
+    for rule in on_topic:
+        if rule.applies_on(on):
+            came_in = _same_law_from(rule, on_topic)
+            if came_in is not None and came_in > written:
+                found.append((came_in, "in_force", rule))
         elif rule.applies_to is not None and written <= rule.applies_to < on:
-            found.append((rule.applies_to + timedelta(days=1), "ended", rule))
-    return [(change, rule) for _, change, rule in sorted(found, key=lambda f: (f[0], f[1] != "ended"))]
+            after = rule.applies_to + timedelta(days=1)
+            if not any(r.title == rule.title and r.applies_from == after for r in on_topic):
+                found.append((after, "ended", rule))
+    return [(change, rule, since) for since, change, rule in sorted(found, key=lambda f: (f[0], f[1] != "ended"))]
 
 
 def procedure_drift(authority: str, procedure: Procedure, on: date, rules: RuleBook = DEFAULT_RULES) -> list[Drift]:
     """Every statement of `procedure` the law has moved past by `on`, with what changed (statement order)."""
     out: list[Drift] = []
     for statement in procedure.statements:
-        for change, rule in changes_since(statement.topic, procedure.written, on, rules):
+        for change, rule, since in changes_since(statement.topic, procedure.written, on, rules):
             ended = change == "ended"
-            since = rule.applies_to + timedelta(days=1) if ended and rule.applies_to else rule.applies_from
-            assert since is not None  # changes_since only returns dated changes
             out.append(Drift(
                 authority=authority, procedure=procedure.title, written=procedure.written,
                 section=statement.section, topic=statement.topic, says=statement.says,

@@ -53,6 +53,12 @@ class Rule:
 
 D = date.fromisoformat
 
+# From the repeal of s4(A1) the power covers every school eligible for intervention; the DfE's default routes
+# (special measures -> academy order; RSI -> academy order, then from Sep 2026 RISE targeted intervention) are
+# policy, kept in the rules' params and sources, not in what the law says.
+ACADEMY_ORDER_POWER_2026 = ("The Secretary of State may make an academy order for any school eligible for intervention, "
+                            "special measures and significant improvement included: the duty in s4(A1) is repealed")
+
 RULES: tuple[Rule, ...] = (
     # --- Warning notices (EIA 2006 s60) -------------------------------------------------------------
     Rule(
@@ -118,9 +124,9 @@ RULES: tuple[Rule, ...] = (
     # Adoption Act 2016 ss7 and 9. The default routes are DfE policy, not statute (hence S).
     Rule(
         "academy_order/power-2026", "academy_order",
-        "Duty repealed: the Secretary of State may make an academy order for any school eligible for "
-        "intervention, special measures and significant improvement included (policy default: special "
-        "measures -> academy order; RSI -> academy order until Sep 2026)",
+        # The same words as the next rule: the law did not change on 1 Sep 2026, only the DfE's default route
+        # (in params and the source), so a report of changes in the law sees one change, on 29 Jun 2026.
+        ACADEMY_ORDER_POWER_2026,
         D("2026-06-29"), D("2026-08-31"),
         "Children's Wellbeing and Schools Act 2026 s58(2) (in force 29 Jun 2026, s78(2)); default routes: "
         "DfE accountability reform consultation response",
@@ -130,8 +136,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "academy_order/power-rise", "academy_order",
-        "The Secretary of State may make an academy order (policy default: special measures -> academy order; "
-        "RSI -> RISE targeted intervention)",
+        ACADEMY_ORDER_POWER_2026,
         D("2026-09-01"), None,
         "Children's Wellbeing and Schools Act 2026 s58(2); default routes: DfE consultation response "
         "9-10 Sep 2025",
