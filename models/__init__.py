@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from models.authority import AuthorityPolicy
 from models.cases import Case, CaseEvent, Deadline, use_dialect
+from models.imports import ImportedFile, ImportedSchool
 from models.inspections import Inspection, InspectionGrade
 from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
@@ -18,6 +19,8 @@ __all__ = [
     "CaseEvent",
     "Deadline",
     "DeadlineNotice",
+    "ImportedFile",
+    "ImportedSchool",
     "Inspection",
     "LaCategory",
     "InspectionGrade",

@@ -112,3 +112,67 @@ def test_a_school_the_machine_refuses_is_refused_the_same_way(regional, db_url, 
                                     {"day": date(2025, 9, 1)})
         fast, _ = _import_both(db_url, slow_url, regional["ofsted"])
         assert fast.refused and all("earlier than the case's last event" in r.reason for r in fast.refused)
+
+
+def _one_school_changed(path: Path, out: Path) -> tuple[Path, str]:
+    """The file with one school's name changed, and its latest inspection's grade (held already under its
+    number: not judged again, by either import)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    row = next(r for r in rows if r["Overall effectiveness"] in ("1", "2"))
+    row["School name"] = row["School name"] + " (renamed)"
+    row["Overall effectiveness"], row["Category of concern"] = "4", "SM"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, MI_2017_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out, row["URN"]
+
+
+def test_a_reimport_reads_only_what_changed_and_writes_what_a_full_import_writes(regional, db_url, tmp_path):
+    """An unchanged file is not read again; a file with one school changed reads and replays that school
+    only; and the database is the same as when the changed file is read in full onto the same history."""
+    changed, urn = _one_school_changed(regional["ofsted"], tmp_path / "changed.csv")
+    with twin_database(db_url, tmp_path) as full_url:
+        for url in (db_url, full_url):
+            first = import_ofsted(url, regional["ofsted"], as_of=AS_OF)
+            assert not first.file_unchanged and first.schools_unread == 0
+        again = import_ofsted(db_url, regional["ofsted"], as_of=AS_OF)
+        assert again.file_unchanged and again.rows_read == 0 and not again.changed_anything
+        assert again.schools_unread == first.schools_new
+        assert "not read" in "\n".join(again.lines())
+        one = import_ofsted(db_url, changed, as_of=AS_OF)
+        full = import_ofsted(full_url, changed, as_of=AS_OF, reuse=False)
+        assert (one.rows_read, one.schools_unread, one.schools_changed) == (1, first.schools_new - 1, 1)
+        assert full.rows_read == first.rows_read and full.schools_unread == 0
+        assert (one.schools_changed, one.inspections_recorded, one.cases_opened) == (
+            full.schools_changed, full.inspections_recorded, full.cases_opened)
+        assert differences(natural_dump(db_url), natural_dump(full_url)) == []
+        # Both know the changed file now: imported again, it is not read.
+        assert import_ofsted(full_url, changed, as_of=AS_OF).file_unchanged
+        # An officer edits the school: its digest, and the file's, are forgotten; only it is read again.
+        with engine_for(db_url).begin() as connection:
+            connection.execute(text("UPDATE school SET name = 'Edited by hand' WHERE urn = :urn"), {"urn": urn})
+        edited = import_ofsted(db_url, changed, as_of=AS_OF)
+        assert not edited.file_unchanged and (edited.rows_read, edited.schools_changed) == (1, 1)
+        with engine_for(db_url).connect() as connection:
+            name = connection.execute(text("SELECT name FROM school WHERE urn = :urn"), {"urn": urn}).scalar_one()
+        assert name.endswith(" (renamed)")
+
+
+def test_another_policy_or_authority_skips_nothing(regional, db_url, tmp_path, monkeypatch):
+    """The digest covers the policy files and `la`: a changed policy reads the file again."""
+    import_ofsted(db_url, regional["ofsted"], as_of=AS_OF)
+    assert import_ofsted(db_url, regional["ofsted"], as_of=AS_OF).file_unchanged
+    from concerns.domain.policy import all_policies
+    from concerns.ingest.load import digests
+    before = digests.context(None)
+    assert digests.context("Derbyshire") != before
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    default = Path(all_policies()["default"].path)
+    (policies / "default.toml").write_bytes(default.read_bytes() + b"\n# edited\n")
+    monkeypatch.setenv("CONCERNS_POLICY_DIR", str(policies))
+    assert digests.context(None) != before
+    again = import_ofsted(db_url, regional["ofsted"], as_of=AS_OF)
+    assert not again.file_unchanged and again.schools_unread == 0 and again.rows_read > 0

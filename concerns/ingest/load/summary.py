@@ -46,6 +46,8 @@ class ImportSummary:
     cases_closed: int = 0
     deadlines_historical: int = 0
     predecessors_linked: int = 0  # academies whose predecessor_urn this import set
+    file_unchanged: bool = False  # the file was taken in whole before and nothing changed since: not read
+    schools_unread: int = 0  # schools whose rows were taken in before and nothing changed since: not read
     refused: list[Refusal] = field(default_factory=list)  # bad rows: nothing of that school went in
     skipped: list[Refusal] = field(default_factory=list)  # correct rows deliberately left out, and why
     seconds: float = 0.0
@@ -77,6 +79,12 @@ class ImportSummary:
             + (f"; other authorities: {self.rows_other_la}" if self.rows_other_la else ""),
             f"  schools: {self.schools_new} new, {self.schools_changed} changed, {self.schools_unchanged} unchanged",
         ]
+        if self.file_unchanged:
+            out.insert(1, f"  the file is the one imported before and nothing has changed since: not read; its "
+                          f"{self.schools_unread} schools were left as they are")
+        elif self.schools_unread:
+            out.insert(1, f"  {self.schools_unread} schools' rows are the ones imported before and nothing has "
+                          "changed since: not read, left as they are")
         if self.kind == "ofsted":
             out.append(f"  inspections: {self.inspections_recorded} recorded, {self.inspections_held} already held")
         out.append(f"  cases: {self.cases_opened} opened, {self.cases_moved} moved, {self.cases_closed} closed")

@@ -152,9 +152,10 @@ def parse_date(text: str) -> date:
     raise ValueError(f"{text!r} is not a date (dd/mm/yyyy, dd-mm-yyyy or yyyy-mm-dd)")
 
 
-def read_file(path: Path, kind: str) -> Decoded:
-    """The file's lines, read once; NotRecognised if it is empty or binary."""
-    data = path.read_bytes()
+def read_file(path: Path, kind: str, data: bytes | None = None) -> Decoded:
+    """The file's lines, read once (or `data`, its bytes already read); NotRecognised if it is empty or binary."""
+    if data is None:
+        data = path.read_bytes()
     if not data or data.isspace():
         raise NotRecognised(f"{path.name} is not {kind}: the file is empty")
     if b"\x00" in data:
@@ -484,12 +485,24 @@ def open_table(
     kind: str,
     aliases: Mapping[str, Sequence[str]],
     layouts: Mapping[str, Collection[str]],
+    *,
+    data: bytes | None = None,
+    only: Collection[int] | None = None,
 ) -> CsvTable:
     """Decode the file and find its header; the first layout whose required fields are all present wins.
 
-    Raises NotRecognised, naming the missing columns of the nearest layout, when none matches.
+    Raises NotRecognised, naming the missing columns of the nearest layout, when none matches. `data`: the
+    file's bytes, already read. `only`: read just these physical lines (numbered from 1) after the header,
+    as if every other line were blank, so that rows keep their line numbers (a re-import reads only the
+    schools whose rows changed; each row must then be one physical line, which the caller checks).
     """
-    return find_table(Path(path), read_file(Path(path), kind), kind, aliases, layouts)
+    table = find_table(Path(path), read_file(Path(path), kind, data), kind, aliases, layouts)
+    if only is not None:
+        lines = table.lines
+        kept = {number - 1 for number in only if table.header_line < number <= len(lines)}
+        table.lines = ["\n" if index >= table.header_line and index not in kept else line
+                       for index, line in enumerate(lines)]
+    return table
 
 
 def find_table(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
@@ -33,13 +33,22 @@ from concerns.ingest.parse.csvfile import (
     CsvTable,
     Reading,
     collector_paused,
+    decode,
     field_reader,
+    find_table,
     open_table,
     picker,
     read_date,
 )
 from concerns.ingest.parse.gias_csv import read_descriptive, read_type_name, read_urn
-from concerns.ingest.parse.records import InspectionRecord, OfstedRow, ParseResult, RowError, SchoolRecord
+from concerns.ingest.parse.records import (
+    InspectionRecord,
+    NotRecognised,
+    OfstedRow,
+    ParseResult,
+    RowError,
+    SchoolRecord,
+)
 
 # Header spellings by field, first match wins. Headers are compared in normal form (case, spacing and
 # punctuation dropped: see csvfile.normalise_header), so only real renames need listing here.
@@ -400,13 +409,17 @@ for _layout in LAYOUTS:
 # --- rows ---------------------------------------------------------------------------------------
 
 
-def read_ofsted(path: str | Path) -> ParseResult:
-    """OfstedRow rows from an Ofsted MI CSV; NotRecognised (before reading any row) if it is not one."""
+def read_ofsted(path: str | Path, *, data: bytes | None = None, only: Collection[int] | None = None) -> ParseResult:
+    """OfstedRow rows from an Ofsted MI CSV; NotRecognised (before reading any row) if it is not one.
+
+    `data`: the file's bytes, already read; `only`: the physical lines to read (see csvfile.open_table)."""
     table = open_table(
         path,
         "an Ofsted management-information CSV",
         COLUMN_ALIASES,
         {layout.name: layout.required for layout in LAYOUTS},
+        data=data,
+        only=only,
     )
     layout = _LAYOUT_BY_NAME[table.layout]
     reading = Reading(table, READERS, SCHOOL_REQUIRED)
@@ -414,6 +427,17 @@ def read_ofsted(path: str | Path) -> ParseResult:
         rows, errors, read = table.read(reading, _row_builder(layout, reading), _newest_first(layout, table, reading))
         rows, conflicts = _without_conflicts(rows)
     return ParseResult(table.layout, rows, sorted(errors + conflicts, key=lambda e: e.line), read)
+
+
+def header_line(data: bytes, lines: int = 64) -> int | None:
+    """The physical line (from 1) of an Ofsted MI CSV's header, read from its first `lines` lines only;
+    None if they hold none (read_ofsted would then say why)."""
+    try:
+        table = find_table(Path("file"), decode(b"".join(data.splitlines(keepends=True)[:lines])), "", COLUMN_ALIASES,
+                           {layout.name: layout.required for layout in LAYOUTS})
+    except NotRecognised:
+        return None
+    return table.header_line
 
 
 def _newest_first(layout: Layout, table: CsvTable, reading: Reading) -> Callable[[int, tuple], list[str]]:
