@@ -9,7 +9,7 @@ from models.inspections import Inspection, InspectionGrade
 from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
 from models.schools import Person, RoleAssignment, School
-from models.users import LetterForm, Officer, OfficerSession, SignInAttempt
+from models.users import FormSubmission, LetterForm, Officer, OfficerSession, SignInAttempt
 
 __all__ = [
     "AuthorityPolicy",
@@ -21,6 +21,7 @@ __all__ = [
     "LaCategory",
     "InspectionGrade",
     "Letter",
+    "FormSubmission",
     "LetterForm",
     "Notification",
     "Officer",
