@@ -8,13 +8,14 @@ so a retry is safe; a file that is not of the kind asked for is refused before a
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 
 from concerns.domain.clock import check_as_of
 from concerns.ingest.load import import_file
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
+    flow,
     markdown_summary,
     publish_markdown,
     resolve_as_of,
