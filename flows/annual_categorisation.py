@@ -15,7 +15,7 @@ head's approval in the Prefect UI, then record the categories and write each sch
 
 from datetime import date
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
@@ -29,6 +29,7 @@ from concerns.jobs.categorisation import propose_categories, record_categories
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
+    flow,
     markdown_summary,
     publish_markdown,
     publish_table,

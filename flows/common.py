@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.flows import Flow
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
@@ -55,6 +56,31 @@ JOB_TASK_OPTIONS: dict[str, Any] = {
 # Rows shown in a markdown summary before the rest is cut short: artifacts are for a glance in the
 # UI; the full lists are in the returned summary and in the reports the jobs write.
 MAX_ROWS = 50
+
+
+class ConcernsFlow(Flow):
+    """A Prefect flow whose `db` parameter is stored masked.
+
+    Prefect writes a run's parameters to its own database (`flow_run.parameters`, shown in its UI) when it
+    creates the run, before the flow's own check (database_parameter) can refuse a password in `db`. So
+    the parameters are masked as they are serialised for Prefect: a password given by mistake reaches
+    neither Prefect's database nor its UI, and the run still fails, saying where the password goes
+    (CONCERNS_DB, or PGPASSWORD / ~/.pgpass on the worker)."""
+
+    def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        from concerns.store.db import mask_url
+
+        serialized = super().serialize_parameters(parameters)
+        if isinstance(serialized.get("db"), str):
+            serialized["db"] = mask_url(serialized["db"])
+        return serialized
+
+
+def flow(**options: Any) -> Callable[[Callable[..., Any]], ConcernsFlow]:
+    """`@flow(name=..., ...)` as Prefect's, making a ConcernsFlow."""
+    def decorate(fn: Callable[..., Any]) -> ConcernsFlow:
+        return ConcernsFlow(fn=fn, **options)
+    return decorate
 
 
 def database_parameter(db: str | None) -> str | None:

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.states import Failed
 
 from concerns.domain.clock import check_as_of
@@ -17,6 +17,7 @@ from concerns.ingest.load import import_file
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
+    flow,
     markdown_summary,
     publish_markdown,
     refused_as_of,

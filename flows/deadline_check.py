@@ -9,13 +9,14 @@ task that follows delivers what is pending and records each message as sent.
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 
 from concerns.jobs import run_deadline_check
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
     finish,
+    flow,
     markdown_summary,
     publish_markdown,
     refused_as_of,

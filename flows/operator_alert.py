@@ -17,13 +17,14 @@ import os
 from datetime import datetime
 from uuid import UUID
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterLevel
 from prefect.client.schemas.sorting import LogSort
 
 from concerns.domain.formatting import london_datetime
 from concerns.output.mail import OutgoingMail, build_message, transport_for
+from flows.common import flow
 from flows.send_notifications import mail_settings_from_blocks
 
 ENV_OPERATOR = "CONCERNS_OPERATOR_EMAIL"

@@ -20,7 +20,7 @@ import os
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from concerns.jobs import run_send_notifications
@@ -34,6 +34,7 @@ from concerns.output.mail.settings import (
 from flows.common import (
     database_parameter,
     finish,
+    flow,
     markdown_summary,
     publish_markdown,
     run_job,

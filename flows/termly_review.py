@@ -9,12 +9,13 @@ send-notifications run.
 
 from datetime import date
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 
 from concerns.jobs import run_termly_review
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
+    flow,
     markdown_summary,
     publish_markdown,
     publish_table,

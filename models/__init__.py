@@ -11,7 +11,7 @@ from models.judgements import LaCategory, SchoolFact
 from models.notifications import DeadlineNotice, Letter, Notification
 from models.oidc import OidcSession, OidcSignIn
 from models.schools import Person, RoleAssignment, School
-from models.users import LetterForm, Officer, OfficerSession, SignInAttempt
+from models.users import FormSubmission, LetterForm, Officer, OfficerSession, SignInAttempt
 
 __all__ = [
     "AuthorityPolicy",
@@ -25,6 +25,7 @@ __all__ = [
     "LaCategory",
     "InspectionGrade",
     "Letter",
+    "FormSubmission",
     "LetterForm",
     "Notification",
     "Officer",

@@ -46,6 +46,18 @@ class SignInAttempt(Table, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class FormSubmission(Table, table=True):
+    """A desk form accepted once: its one-time token (written into the form when the page was shown), so
+    that the same form submitted again (a double click, a resent request) is recognised and changes nothing."""
+
+    __tablename__ = "form_submission"
+
+    token: str = Field(primary_key=True, max_length=64)
+    officer_id: int = Field(foreign_key="officer.id", ondelete="CASCADE", index=True)
+    result: str = Field(max_length=500)  # where the first submission led
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class LetterForm(Table, table=True):
     """What an officer typed into the desk's letter form, kept with the letter it produced, so that the
     letter can be sent later exactly as it was drafted (the same details give the same letter key)."""

@@ -251,6 +251,23 @@ def test_a_flow_refuses_a_database_password_in_its_parameters(demo_db):
     assert "s3cret" not in str(refused.value)
 
 
+def test_a_database_password_in_a_flow_parameter_never_reaches_prefects_database(demo_db):
+    from prefect.client.orchestration import get_client
+
+    from flows.deadline_check import deadline_check_flow
+
+    state = asyncio.run(deadline_check_flow(db="postgresql+psycopg://concerns:pa55w0rd-x@dbhost/concerns",
+                                            return_state=True))
+    assert state.is_failed() and "CONCERNS_DB" in (state.message or "") + str(state.result(raise_on_failure=False))
+
+    async def stored() -> list[dict]:
+        async with get_client() as client:
+            run = await client.read_flow_run(state.state_details.flow_run_id)
+            return [run.parameters, run.model_dump(mode="json")]
+
+    assert "pa55w0rd-x" not in json.dumps(asyncio.run(stored()), default=str)
+
+
 def test_a_flow_refuses_an_as_of_far_ahead_unless_it_is_a_simulation(demo_db):
     from flows.hmi_monitoring_reminders import hmi_reminders_flow
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from concerns.domain.calendar import DayKind
-from concerns.domain.clock import ImplausibleDate, refuse_far_future
+from concerns.domain.clock import ImplausibleDate, check_date
 from concerns.domain.judgements import Judgement, Outcome, Summary, regime_on, summarise
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.rules import academy_order_position
@@ -57,6 +57,14 @@ def checked(check, value, what: str):
         return check(value, what)
     except (BadInput, ImplausibleDate) as exc:
         raise Refused(str(exc)) from None
+
+
+def event_date(day: date, what: str) -> date:
+    return check_date(day, "event", what)
+
+
+def inspection_date(day: date, what: str) -> date:
+    return check_date(day, "inspection", what)
 
 
 def get_school(session: Session, urn: str, *, for_update: bool = False) -> School:
@@ -220,9 +228,9 @@ def record_event(session: Session, urn: str, event: str, *, on: date, until: dat
                  meeting: str = "progress_meeting", extra: dict | None = None,
                  system: bool = False) -> EventResult:
     note = checked(check_note, note, "--note")
-    checked(refuse_far_future, on, "--on")
+    checked(event_date, on, "--on")
     if until is not None:
-        checked(refuse_far_future, until, "--until")
+        checked(event_date, until, "--until")
     school = get_school(session, urn, for_update=True)
     facts = school_facts(school)
     policy = policy_for(school.la)
@@ -322,7 +330,7 @@ def record_system_events(session: Session, event: str, planned: Sequence[SystemE
     """As `record_event(session, urn, event, on=on, actor=actor, pathway=row.pathway, note=note, extra=extra,
     system=True)` for each planned case, in order; a refusal raises Refused with record_event's words and
     the unit of work is rolled back by the caller, as one refused record_event would be."""
-    checked(refuse_far_future, on, "--on")
+    checked(event_date, on, "--on")
     if event not in SYSTEM_TRIGGERS:
         raise Refused(f"{event} is not an event the scheduled flows record")
     ids = [p.row.id for p in planned]
@@ -410,9 +418,9 @@ def record_inspection(session: Session, urn: str, judgement: Judgement, *, numbe
                       category_code: str | None = None, inspection_type: str | None = None,
                       source: str = "cli", actor: str = "") -> InspectionResult:
     """Record an inspection and carry the school's Ofsted-driven cases along with it."""
-    checked(refuse_far_future, judgement.published, "--published")
+    checked(inspection_date, judgement.published, "--published")
     if judgement.inspected:
-        checked(refuse_far_future, judgement.inspected, "--inspected")
+        checked(inspection_date, judgement.inspected, "--inspected")
     school = get_school(session, urn, for_update=True)
     if judgement.inspected and judgement.inspected > judgement.published:
         raise Refused(f"--inspected {judgement.inspected.isoformat()} is after --published "

@@ -21,12 +21,14 @@ from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, checked, get_school, judgement_from_row
 from concerns.domain.categories import CategoryLevel, SchoolPicture, propose
+from concerns.domain.clock import check_academic_year, check_date
 from concerns.domain.judgements import Outcome, is_stuck, summarise
 from concerns.domain.policy import Policy, fold, policy_for
-from concerns.domain.untrusted import check_note
+from concerns.domain.untrusted import check_note, printable
 from models import Case, CaseEvent, Inspection, InspectionGrade, LaCategory, School, SchoolFact
 
-YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+# [0-9], not \d (which takes any script's digits); matched with fullmatch, never `$`.
+YEAR = re.compile(r"([0-9]{4})/([0-9]{2})")
 APPROVED = "approved_proposal"
 OFFICER = "officer"
 
@@ -42,9 +44,10 @@ def year_for(policy: Policy, on: date) -> str:
 
 
 def check_year(text: str) -> str:
-    match = YEAR.match(text or "")
+    match = YEAR.fullmatch(text or "")
     if not match or (int(match[1]) + 1) % 100 != int(match[2]):
-        raise Refused(f"year {text!r} is not an academic year like 2026/27")
+        raise Refused(f"year {printable(text)!r} is not an academic year like 2026/27")
+    checked(lambda start, what: check_academic_year(start, what), int(match[1]), "year")
     return text
 
 
@@ -217,6 +220,7 @@ def set_category(session: Session, urn: str, level_key: str, on: date, reason: s
     school = get_school(session, urn, for_update=True)
     policy = policy_for(school.la)
     level = level_of(policy, level_key, school.la)
+    checked(lambda day, what: check_date(day, "category", what), on, "--on")
     reason = checked(check_note, (reason or "").strip(), "--reason")
     if not reason:
         raise Refused("a category is set with a reason: give --reason TEXT")
@@ -243,6 +247,9 @@ def record_fact(session: Session, urn: str, fact: str, starts: date, ends: date 
     if fact not in facts:
         known = ", ".join(facts) or "none"
         raise Refused(f"fact {fact!r} is not one {school.la}'s policy records; facts: {known}")
+    checked(lambda day, what: check_date(day, "fact", what), starts, "--on")
+    if ends is not None:
+        checked(lambda day, what: check_date(day, "fact_end", what), ends, "--until")
     if ends is not None and ends < starts:
         raise Refused(f"--until {ends.isoformat()} is before --on {starts.isoformat()}")
     row = SchoolFact(urn=school.urn, fact=fact, starts_on=starts, ends_on=ends,

@@ -53,7 +53,12 @@ AS_OF_LEEWAY = timedelta(days=7)
 
 
 class ImplausibleDate(ValueError):
-    """A date too far in the future to be meant; the message names it."""
+    """A date too far in the future (or past) to be meant; the message names it as typed (ISO 8601, on the
+    command line), `plain` as the desk shows it (31 December 9999)."""
+
+    def __init__(self, message: str, plain: str | None = None):
+        super().__init__(message)
+        self.plain = plain or message
 
 
 def refuse_far_future(day: date, what: str, clock: Clock | None = None) -> date:
@@ -62,6 +67,53 @@ def refuse_far_future(day: date, what: str, clock: Clock | None = None) -> date:
         raise ImplausibleDate(f"{what} {day.isoformat()} is more than a year after today ({now.isoformat()}); "
                               "check the year")
     return day
+
+
+# The window each kind of date must fall in: (earliest, how far after today). A date outside it is a typo
+# (2062 for 2026, 1800 for 2018) or an attack, and several of the tables it would land in refuse later
+# change (a category decision, a fact, an event): so every door refuses it before anything is written.
+# Ofsted began inspecting in September 1992; nothing this product records is older than that.
+OFSTED_BEGAN = date(1992, 9, 1)
+DATE_WINDOWS: dict[str, tuple[date, timedelta]] = {
+    "letter": (OFSTED_BEGAN, timedelta(days=92)),  # dated today or for a meeting next term, not beyond
+    "event": (OFSTED_BEGAN, FAR_FUTURE),
+    "inspection": (OFSTED_BEGAN, FAR_FUTURE),  # an inspection's publication or visit
+    "category": (OFSTED_BEGAN, FAR_FUTURE),  # an authority's category decision
+    "fact": (OFSTED_BEGAN, FAR_FUTURE),  # from when a fact about a school holds
+    "fact_end": (OFSTED_BEGAN, timedelta(days=366 * 10)),  # when it stops holding: may be years ahead
+    "detail": (OFSTED_BEGAN, timedelta(days=366 * 5)),  # a date inside a letter (a meeting, a deadline)
+}
+# The academic years a category may be recorded for: from Ofsted's first to the one after next.
+YEARS_AHEAD = 1
+
+
+def check_date(day: date, kind: str, what: str, clock: Clock | None = None) -> date:
+    """`day`, if it is plausible for a date of `kind` (a key of DATE_WINDOWS); else ImplausibleDate naming it."""
+    earliest, ahead = DATE_WINDOWS[kind]
+    if day < earliest:
+        raise ImplausibleDate(f"{what} {day.isoformat()} is before {earliest.year}; check the year",
+                              f"{what} {_written(day)} is before {earliest.year}: check the year")
+    now = today(clock)
+    if day > now + ahead:
+        span = "a year" if ahead == FAR_FUTURE else f"{ahead.days} days"
+        raise ImplausibleDate(f"{what} {day.isoformat()} is more than {span} after today ({now.isoformat()}); "
+                              "check the year",
+                              f"{what} {_written(day)} is more than {span} after today: check the year")
+    return day
+
+
+def _written(day: date) -> str:
+    """'31 December 9999': how a refusal names a date, on the desk as on the command line."""
+    return f"{day.day} {day.strftime('%B')} {day.year}"
+
+
+def check_academic_year(start: int, what: str, clock: Clock | None = None) -> int:
+    """The first calendar year of an academic year (2026 for 2026/27), if it is plausible."""
+    now = today(clock)
+    if not OFSTED_BEGAN.year <= start <= now.year + YEARS_AHEAD:
+        raise ImplausibleDate(f"{what} {start}/{(start + 1) % 100:02d} is not between {OFSTED_BEGAN.year}/"
+                              f"{(OFSTED_BEGAN.year + 1) % 100:02d} and next year; check the year")
+    return start
 
 
 def check_as_of(as_of: date | None, simulation: bool = False, clock: Clock | None = None,

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from concerns.domain.clock import as_utc
 from concerns.domain.formatting import london_datetime
+from concerns.domain.untrusted import check_number
 from models import Notification
 
 LONDON = ZoneInfo("Europe/London")
@@ -30,13 +31,8 @@ def alarm_after_from_env() -> timedelta:
     raw = (os.environ.get(ENV_ALARM_AFTER) or "").strip()
     if not raw:
         return DEFAULT_ALARM_AFTER
-    try:
-        minutes = float(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_ALARM_AFTER}: not a number of minutes: {raw!r}") from None
-    if minutes < 0:
-        raise ValueError(f"{ENV_ALARM_AFTER}: must not be negative, got {raw!r}")
-    return timedelta(minutes=minutes)
+    # A finite number of minutes, up to a year ('nan' would silence every alarm): BadSetting otherwise.
+    return timedelta(minutes=check_number(raw, f"{ENV_ALARM_AFTER} (minutes)", low=0, high=366 * 24 * 60))
 
 
 def working_time_between(start: datetime, end: datetime) -> timedelta:

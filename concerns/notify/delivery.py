@@ -47,6 +47,7 @@ from pathlib import Path
 from sqlalchemy import and_, select, update
 from sqlmodel import Session
 
+from concerns.domain.untrusted import check_number
 from concerns.output.mail import (
     Attachment,
     DeliveryError,
@@ -59,6 +60,7 @@ from models import Notification
 
 ENV_LEASE = "CONCERNS_OUTBOX_LEASE"
 DEFAULT_LEASE = timedelta(minutes=15)
+MAX_LEASE = timedelta(days=1)
 CHUNK = 20  # rows claimed at a time: small, so a sender that dies strands few until its lease ends
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)  # the longest wait between two tries, so mail moves soon after a fix
@@ -68,16 +70,12 @@ TABLE = Notification.__table__
 
 
 def lease_from_env() -> timedelta:
+    """CONCERNS_OUTBOX_LEASE: a number of seconds from 1 to a day ('nan', 'inf', 0 and negatives refused
+    in one line naming the setting and the value: BadSetting)."""
     raw = (os.environ.get(ENV_LEASE) or "").strip()
     if not raw:
         return DEFAULT_LEASE
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_LEASE}: not a number of seconds: {raw!r}") from None
-    if seconds <= 0:
-        raise ValueError(f"{ENV_LEASE}: must be positive, got {raw!r}")
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=check_number(raw, f"{ENV_LEASE} (seconds)", low=1, high=MAX_LEASE.total_seconds()))
 
 
 def backoff(attempts: int) -> timedelta:

@@ -18,10 +18,12 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, get_school, open_case_rows
+from concerns.domain.clock import Clock, ImplausibleDate, check_date
 from concerns.domain.formatting import iso_basic, ukdate
 from concerns.domain.letterspecs import LETTER_KINDS, LetterSpec, LetterSpecError
 from concerns.domain.policy import policy_for
 from concerns.domain.tomlcheck import load_toml
+from concerns.domain.untrusted import BadInput, check_details
 from concerns.notify import wording
 from concerns.notify.directory import Directory, Recipient
 from concerns.notify.letterdata import letter_attachment, letter_authority, letter_school, save_letter
@@ -168,10 +170,21 @@ def read_details(path: Path) -> dict:
     return load_toml(raw, f"--details {path}", Refused)
 
 
+def check_letter(on: date, details: dict, clock: Clock | None = None) -> None:
+    """The one door for a letter's date and details, whichever way they came (the desk's form, a --details
+    file, a letter sent later from the desk): Refused, naming the value, before anything is rendered."""
+    try:
+        check_date(on, "letter", "date of the letter", clock)
+        check_details(details, "letter details", lambda day, what: check_date(day, "detail", what, clock))
+    except (BadInput, ImplausibleDate) as exc:
+        raise Refused(str(exc)) from None
+
+
 def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict, *, send: bool = False,
                  settings: MailSettings | None = None) -> tuple[Letter, bool, int]:
     if kind not in LETTER_KINDS:
         raise Refused(f"unknown letter kind {kind!r}; kinds: {', '.join(LETTER_KINDS)}")
+    check_letter(on, details)
     school = get_school(session, urn)
     policy = policy_for(school.la)
     directory = Directory(session, {school.la})

@@ -95,8 +95,8 @@ def cmd_fact_add(args) -> None:
     with session_scope(args.db) as session:
         row = lacategories.record_fact(session, args.urn, args.fact, args.on, args.until, args.note,
                                        actor_of(args))
-        console.line(f"{row.urn}: {row.fact} from {row.starts_on}"
-                     f"{f' until {row.ends_on}' if row.ends_on else ''}")
+        said = f"{row.urn}: {row.fact} from {row.starts_on}{f' until {row.ends_on}' if row.ends_on else ''}"
+    console.line(said)  # after the commit
 
 
 def cmd_fact_list(args) -> None:

@@ -53,19 +53,22 @@ def cmd_inspection_add(args) -> None:
     outcome = parse_outcome(args.outcome) if args.outcome else None
     judgement = Judgement(published=args.published, inspected=args.inspected, outcome=outcome, areas=areas,
                           safeguarding=args.safeguarding, graded=not args.ungraded)
+    lines: list[str] = []
     with session_scope(args.db) as session:
         result = cases.record_inspection(session, args.urn, judgement, number=args.number, actor=actor_of(args))
         if not result.created:
-            console.line(f"That inspection of {args.urn} is already recorded; nothing changed.")
-            return
-        insp = result.inspection
-        console.line(f"Recorded inspection of {insp.urn} published {insp.published} ({insp.regime}): level {insp.level}")
-        for ev in result.events:
-            t = ev.transitioned
-            verb = "opened" if ev.opened else "moved"
-            console.line(f"  {t.pathway} case {verb}: {t.from_state} -> {t.to_state}")
-            for d in t.created:
-                console.line(f"    deadline {d.kind} due {d.due} ({d.responsible})")
+            lines.append(f"That inspection of {args.urn} is already recorded; nothing changed.")
+        else:
+            insp = result.inspection
+            lines.append(f"Recorded inspection of {insp.urn} published {insp.published} ({insp.regime}): "
+                         f"level {insp.level}")
+            for ev in result.events:
+                t = ev.transitioned
+                verb = "opened" if ev.opened else "moved"
+                lines.append(f"  {t.pathway} case {verb}: {t.from_state} -> {t.to_state}")
+                lines.extend(f"    deadline {d.kind} due {d.due} ({d.responsible})" for d in t.created)
+    for line in lines:  # after the commit
+        console.line(line)
 
 
 def cmd_event(args) -> None:
@@ -74,11 +77,10 @@ def cmd_event(args) -> None:
                                     confidential=args.confidential, actor=actor_of(args), pathway=args.pathway,
                                     meeting=args.meeting)
         t = result.transitioned
-        console.line(f"{result.urn} {t.pathway}: {t.event} on {t.on} -> {t.to_state}"
-                     f"{' (case opened)' if result.opened else ''}{' (case closed)' if t.closed else ''}")
-        for d in t.created:
-            console.line(f"  new deadline {d.kind} due {d.due} ({d.responsible})")
-        for d in t.met:
-            console.line(f"  met {d.kind} (due {d.due})")
-        for d in t.cancelled:
-            console.line(f"  cancelled {d.kind} (due {d.due})")
+        lines = [f"{result.urn} {t.pathway}: {t.event} on {t.on} -> {t.to_state}"
+                 f"{' (case opened)' if result.opened else ''}{' (case closed)' if t.closed else ''}"]
+        lines.extend(f"  new deadline {d.kind} due {d.due} ({d.responsible})" for d in t.created)
+        lines.extend(f"  met {d.kind} (due {d.due})" for d in t.met)
+        lines.extend(f"  cancelled {d.kind} (due {d.due})" for d in t.cancelled)
+    for line in lines:  # after the commit
+        console.line(line)

@@ -92,9 +92,12 @@ def cmd_letter_draft(args) -> None:
     with session_scope(args.db) as session:
         row, created, queued = draft_letter(session, args.urn, args.kind, args.on, details, send=args.send)
         verb = "Drafted" if created else "Already drafted"
-        console.line(f"{verb}: {row.title} -> {row.path}")
-        console.line(f"  to: {', '.join(p['name'] for p in row.addressees)}")
+        lines = [f"{verb}: {row.title} -> {row.path}", f"  to: {', '.join(p['name'] for p in row.addressees)}"]
         if row.copies:
-            console.line(f"  copies: {', '.join(p['name'] for p in row.copies)}")
+            lines.append(f"  copies: {', '.join(p['name'] for p in row.copies)}")
         if queued:
-            console.line(f"  {queued} e-mail(s) queued; `concerns run send-notifications` sends them")
+            lines.append(f"  {queued} e-mail(s) queued; `concerns run send-notifications` sends them")
+    # Printed after the commit: a reader that goes away (`| head -1`) must not leave letter files written
+    # and their record rolled back.
+    for line in lines:
+        console.line(line)

@@ -43,7 +43,8 @@ def cmd_person_add(args) -> None:
         person, assignment = add_person(session, args.name, args.email, role=args.role, la=args.la, urn=args.urn,
                                         school_side=args.school_side)
         scope = f"school {assignment.urn}" if assignment.urn else f"all of {assignment.la}"
-        console.line(f"{person.name} <{person.email}> is {assignment.role} for {scope}")
+        said = f"{person.name} <{person.email}> is {assignment.role} for {scope}"
+    console.line(said)  # after the commit
 
 
 def cmd_user_add(args) -> None:
@@ -66,4 +67,5 @@ def cmd_user_add(args) -> None:
     with session_scope(args.db) as session:
         officer, created = add_officer(session, args.email, role=args.role, la=args.la, password=password)
         verb = "Added" if created else "Updated (new password; signed out everywhere)"
-        console.line(f"{verb} {officer.email}: {officer.role} for {officer.la}")
+        said = f"{verb} {officer.email}: {officer.role} for {officer.la}"
+    console.line(said)  # after the commit

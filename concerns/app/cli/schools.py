@@ -33,8 +33,9 @@ def cmd_school_add(args) -> None:
         kind = "maintained" if school.maintained else "academy"
         policy = policy_for(school.la)
         verb = "Registered" if created else "Already registered (unchanged):"
-        console.line(f"{verb} {school.urn} {school.name} ({school.type_name}, {kind}), {school.la}, "
-                     f"policy {policy.key}")
+        said = (f"{verb} {school.urn} {school.name} ({school.type_name}, {kind}), {school.la}, "
+                f"policy {policy.key}")
+    console.line(said)  # after the commit: a reader that went away cannot undo what was recorded
 
 
 def cmd_school_list(args) -> None:

@@ -1,6 +1,12 @@
-"""Officer accounts: passwords (salted scrypt), sessions, and the sign-in rate limit.
+"""Officer accounts: passwords (salted scrypt), sessions, and the sign-in throttle.
 
 Nothing here knows about HTTP: the CLI's `concerns user add` and the web app both call these.
+
+The throttle cannot be turned against an officer (docs/security.md). Failures are counted per account
+*and client* pair and per client, never per account alone: five wrong passwords for an officer's address
+from elsewhere make *that* client wait, and the officer signs in from their own as before. Guessing one
+account from many clients is slowed (each try on an account with many recent failures waits a little
+longer before it is answered), never locked.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,13 +28,23 @@ from concerns.domain.policy import policy_for
 from concerns.domain.untrusted import check_email
 from models import Officer, OfficerSession, SignInAttempt
 
-# scrypt cost: n=2**15, r=8, p=1 needs 32 MiB and ~0.1 s a check: slow for a guesser, fine for a person.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# scrypt cost: OWASP's minimum today (Password Storage Cheat Sheet: N=2^17, r=8, p=1), 128 MiB and about
+# half a second a check. The parameters are stored with each hash; a hash made with less is made again,
+# with these, at the officer's next successful sign-in (`needs_rehash`).
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SCRYPT_MAXMEM = 256 * 1024 * 1024  # above 128 * r * N, which scrypt needs
 MIN_PASSWORD = 12
 SESSION_HOURS = 8
-# Failed sign-ins allowed per account, and per client address, in a sliding window.
+# Failed sign-ins allowed, in a sliding window, per account-and-client pair (then that pair waits) and per
+# client across accounts (then that client waits: it is guessing many accounts).
 ATTEMPTS_ALLOWED = 5
+CLIENT_ATTEMPTS_ALLOWED = 20
 ATTEMPT_WINDOW = timedelta(minutes=15)
+# Per account from anywhere: beyond this many failures in the window each try is answered more slowly
+# (SLOWDOWN_STEP more per failure, at most SLOWDOWN_MAX), the right password included; never refused.
+ACCOUNT_SLOWDOWN_AFTER = 10
+SLOWDOWN_STEP = 0.25
+SLOWDOWN_MAX = 3.0
 TOO_MANY = "Too many failed sign-in attempts: wait 15 minutes, then try again."
 WRONG = "The e-mail address or password is not right."
 
@@ -36,25 +53,52 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def hash_password(password: str) -> str:
+def sleep(seconds: float) -> None:
+    """The throttle's pause (a name of its own so that a test can see it without waiting)."""
+    time.sleep(seconds)
+
+
+def hash_password(password: str, *, n: int | None = None) -> str:
+    """A salted scrypt hash, "scrypt$N$r$p$salt$digest": the cost is stored with it."""
+    n = n or SCRYPT_N
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=64 * 1024 * 1024, dklen=32)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=SCRYPT_MAXMEM, dklen=32)
     b64 = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def _cost(stored: str) -> tuple[int, int, int] | None:
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(x.isascii() and x.isdigit() for x in parts[1:4]):
+        return None
+    n, r, p = (int(x) for x in parts[1:4])
+    # Bounds on what a stored hash may ask of the machine: a tampered row must not make a check take
+    # gigabytes or minutes.
+    if not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        return None
+    return n, r, p
 
 
 def verify_password(password: str, stored: str) -> bool:
+    cost = _cost(stored)
+    if cost is None:
+        return False
+    n, r, p = cost
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        _, _, _, _, salt, digest = stored.split("$")
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                                p=int(p), maxmem=64 * 1024 * 1024, dklen=len(expected))
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=n, r=r, p=p,
+                                maxmem=SCRYPT_MAXMEM, dklen=len(expected))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """A hash made at less than today's cost (or not readable as one): made again at the next sign-in."""
+    cost = _cost(stored)
+    return cost is None or cost[0] < SCRYPT_N or cost[1] < SCRYPT_R or cost[2] < SCRYPT_P
 
 
 # A hash to check against when the account does not exist, so that the time taken does not tell.
@@ -160,15 +204,23 @@ def sign_in(session: Session, email: str, password: str, client: str) -> SignedI
     """Check the password under the rate limit; a failure is recorded (commit it even when refusing)."""
     email = normalise_email(email)[:254]
     client = client[:64]
-    if (failed_attempts(session, email=email) >= ATTEMPTS_ALLOWED
-            or failed_attempts(session, client=client) >= ATTEMPTS_ALLOWED):
+    # Never a count for the account alone: that would let anyone lock any officer out.
+    if (failed_attempts(session, email=email, client=client) >= ATTEMPTS_ALLOWED
+            or failed_attempts(session, client=client) >= CLIENT_ATTEMPTS_ALLOWED):
         raise SignInRefused(TOO_MANY)
+    beyond = failed_attempts(session, email=email) - ACCOUNT_SLOWDOWN_AFTER
+    if beyond >= 0:
+        sleep(min(SLOWDOWN_STEP * (beyond + 1), SLOWDOWN_MAX))
     officer = session.exec(select(Officer).where(Officer.email == email)).first()
     ok = verify_password(password, officer.password_hash if officer else _dummy_hash())
     if not (ok and officer is not None and officer.active):
         session.add(SignInAttempt(email=email, client=client))
         raise SignInRefused(WRONG)
-    session.exec(delete(SignInAttempt).where(SignInAttempt.email == email))
+    if needs_rehash(officer.password_hash):
+        officer.password_hash = hash_password(password)
+        session.add(officer)
+    # This client's failures on this account are forgiven; others' stand (they are theirs to wait out).
+    session.exec(delete(SignInAttempt).where(SignInAttempt.email == email, SignInAttempt.client == client))
     session.exec(delete(OfficerSession).where(OfficerSession.officer_id == officer.id,
                                               OfficerSession.expires_at < _now()))
     return start_session(session, officer)
@@ -185,6 +237,13 @@ def session_for(session: Session, token: str | None) -> tuple[Officer, OfficerSe
     if officer is None or not officer.active:
         return None
     return officer, row
+
+
+def live_session(session: Session, officer: Officer) -> OfficerSession | None:
+    """The officer's latest session that has not expired (signed in by the trusted header, reused)."""
+    return session.exec(select(OfficerSession).where(OfficerSession.officer_id == officer.id,
+                                                     OfficerSession.expires_at > _now())
+                        .order_by(OfficerSession.expires_at.desc())).first()
 
 
 def end_session(session: Session, token: str | None) -> None:

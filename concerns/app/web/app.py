@@ -13,13 +13,15 @@ import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -35,17 +37,18 @@ from concerns.app.web.letterform import (
 )
 from concerns.casework import cases, views
 from concerns.domain import resources
+from concerns.domain.clock import FixedClock, ImplausibleDate, check_date
 from concerns.domain.clock import today as system_today
 from concerns.domain.letterspecs import LETTER_KINDS
 from concerns.domain.policy import names_of, policy_for, service_of
-from concerns.domain.untrusted import URN
+from concerns.domain.untrusted import URN, BadInput, parse_id
 from concerns.jobs.categorisation import decide_category
 from concerns.notify.directory import Directory
-from concerns.notify.drafting import bind_to_case, draft_letter, letter_reference
+from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, letter_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.output import templating
 from concerns.store.db import session_scope
-from models import Inspection, Letter, LetterForm, Notification, Officer, School
+from models import FormSubmission, Inspection, Letter, LetterForm, Notification, Officer, School
 from statemachines.case import CaseFile
 from statemachines.pathways import EVENTS_NEEDING_UNTIL, PATHWAYS, allowed_events
 
@@ -100,6 +103,11 @@ class Ctx:
     def today(self) -> date:
         return self.settings.today()
 
+    @property
+    def clock(self) -> FixedClock:
+        """The desk's today as a clock, for the date windows (concerns.domain.clock.check_date)."""
+        return FixedClock(datetime.combine(self.today, time(12)))
+
 
 def _environment() -> Environment:
     # The views give dates as ISO 8601 text: the pages write them with `| isodate | ukdate`.
@@ -112,8 +120,57 @@ ENV = _environment()
 
 def render(ctx: Ctx, template: str, status: int = 200, **values) -> HTMLResponse:
     html = ENV.get_template(template).render(officer=ctx.officer, csrf=ctx.csrf, path=ctx.request.url.path,
-                                             today=ctx.today.isoformat(), **values)
+                                             today=ctx.today.isoformat(), form_token=_form_token, **values)
     return HTMLResponse(html, status_code=status)
+
+
+def _form_token() -> str:
+    """A one-time token for one form as shown (`{{ form_token() }}` in a template): the same form
+    submitted twice carries the same token, and the second submission changes nothing."""
+    return secrets.token_urlsafe(24)
+
+
+FORM_TOKEN = "form_token"
+
+
+def _already_done(ctx: Ctx) -> Response | None:
+    """If this form (its one-time token) was accepted before, where the first submission led; else None,
+    and the token is claimed for this submission (in its transaction: a refusal rolls the claim back)."""
+    token = ctx.value(FORM_TOKEN)
+    if not token:
+        return None  # a form from before the tokens, or a script: no replay to recognise
+    if len(token) > 64 or not token.isascii():
+        raise NotFound()
+    done = ctx.session.get(FormSubmission, token)
+    if done is not None:
+        if done.officer_id != ctx.officer.id:
+            raise NotFound()
+        return RedirectResponse(done.result, status_code=303)
+    ctx.session.add(FormSubmission(token=token, officer_id=ctx.officer.id, result=""))
+    try:
+        ctx.session.flush()  # a second submission racing this one waits here, then fails, and is redirected
+    except IntegrityError:
+        ctx.session.rollback()
+        done = ctx.session.get(FormSubmission, token)
+        return RedirectResponse(done.result if done is not None else ctx.request.url.path, status_code=303)
+    return None
+
+
+def _done(ctx: Ctx, response: Response) -> Response:
+    """Remember where the form's first submission led, for a replay of it."""
+    token = ctx.value(FORM_TOKEN)
+    if token:
+        row = ctx.session.get(FormSubmission, token)
+        if row is not None:
+            row.result = response.headers.get("location", "/week")[:500]
+            ctx.session.add(row)
+    return response
+
+
+def same_token(expected: str, given: str) -> bool:
+    """Constant-time comparison of an anti-forgery token; any text given (compare_digest refuses non-ASCII
+    str, which would be a 500), compared as UTF-8 bytes."""
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
 
 
 def client_of(request: Request) -> str:
@@ -149,7 +206,7 @@ def login(ctx: Ctx) -> Response:
             return RedirectResponse("/week", status_code=303)
         return login_page(ctx)
     expected = ctx.request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, ctx.value("csrf_token")):
+    if not expected or not same_token(expected, ctx.value("csrf_token")):
         return login_page(ctx, EXPIRED, status=403)
     if not ctx.settings.passwords:
         return login_page(ctx, "This desk does not take passwords: sign in with your council's account.", status=403)
@@ -329,18 +386,26 @@ def record_event(ctx: Ctx, urn: str) -> Response:
         return school_page(ctx, school.urn, error=message, error_field=f"{case_key}-{field_name}", sent=sent,
                            status=400)
 
+    replay = _already_done(ctx)
+    if replay is not None:
+        return replay
     if not sent["event"]:
         return refuse("Choose the event to record.", "event")
     if not sent["on"]:
         return refuse("Date of the event: enter the date it happened (YYYY-MM-DD).", "on")
     try:
-        on = date.fromisoformat(sent["on"])
+        on = check_date(date.fromisoformat(sent["on"]), "event", "Date of the event:", ctx.clock)
+    except ImplausibleDate as exc:
+        return refuse(exc.plain, "on")
     except ValueError:
         return refuse(f"Date of the event: {sent['on']!r} is not a date (use YYYY-MM-DD, e.g. 2026-12-01).", "on")
     until = None
     if sent["until"]:
         try:
-            until = date.fromisoformat(sent["until"])
+            until = check_date(date.fromisoformat(sent["until"]), "event", "End of the compliance period:",
+                               ctx.clock)
+        except ImplausibleDate as exc:
+            return refuse(exc.plain, "until")
         except ValueError:
             return refuse(f"End of the compliance period: {sent['until']!r} is not a date (use YYYY-MM-DD).",
                           "until")
@@ -353,7 +418,7 @@ def record_event(ctx: Ctx, urn: str) -> Response:
                               confidential=sent["confidential"], actor=ctx.officer.email, pathway=pathway)
     except cases.Refused as exc:
         return refuse(str(exc), "event")
-    return RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303)
+    return _done(ctx, RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303))
 
 
 # --- the authority's categories ----------------------------------------------------------------------
@@ -466,8 +531,9 @@ def preview_letter(ctx: Ctx, urn: str) -> Response:
     if values.get("edit"):
         return letter_form_page(ctx, school, kind, values, keys)
     try:
-        on = letter_date(values.get("on", ""))
+        on = _letter_day(ctx, values.get("on", ""))
         details = details_from_form(kind, values, keys)
+        check_letter(on, details, ctx.clock)
         letter = _render_preview(ctx, school, kind, on, details)
     except FormError as exc:
         return letter_form_page(ctx, school, kind, values, keys, exc, status=400)
@@ -486,8 +552,9 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
     for transient in ("step", "edit"):
         keys.pop(transient, None)
     try:
-        on = letter_date(values.get("on", ""))
+        on = _letter_day(ctx, values.get("on", ""))
         details = details_from_form(kind, values, keys)
+        check_letter(on, details, ctx.clock)
         row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send")
     except FormError as exc:
         ctx.session.rollback()
@@ -501,8 +568,20 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
     return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done={done}&queued={queued}", status_code=303)
 
 
+def _letter_day(ctx: Ctx, text: str) -> date:
+    """The letter's date from the form, in the window a letter's date may fall in (said in plain words)."""
+    on = letter_date(text)
+    try:
+        return check_date(on, "letter", "Date of the letter:", ctx.clock)
+    except ImplausibleDate as exc:
+        raise FormError("on", exc.plain) from None
+
+
 def _letter(ctx: Ctx, school: School, letter_id: str) -> Letter:
-    row = ctx.session.get(Letter, int(letter_id)) if letter_id.isdigit() else None
+    try:
+        row = ctx.session.get(Letter, parse_id(letter_id, "letter"))
+    except BadInput:
+        raise NotFound() from None
     if row is None or row.urn != school.urn:
         raise NotFound()
     return row
@@ -565,8 +644,7 @@ def letters(ctx: Ctx) -> Response:
 
 
 def stylesheet(request: Request) -> Response:
-    return FileResponse(TEMPLATES / "desk.css", media_type="text/css",
-                        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(TEMPLATES / "desk.css", media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
 # --- plumbing ----------------------------------------------------------------------------------------
@@ -582,6 +660,13 @@ def _signed_in(ctx: Ctx) -> None:
         if email and (found is None or found[0].email != email):
             officer = accounts.officer_by_email(ctx.session, email)
             if officer is None:
+                return
+            # The proxy's header signs in every request: a client that keeps no cookie (a script, a
+            # browser in private mode) reuses the officer's live session rather than writing a new row
+            # each time. Only when there is none is one started, and its cookie set.
+            live = accounts.live_session(ctx.session, officer)
+            if live is not None:
+                ctx.officer, ctx.csrf = officer, live.csrf_token
                 return
             signed = accounts.start_session(ctx.session, officer)
             ctx.new_cookie = signed
@@ -600,7 +685,7 @@ def _handle(settings: Settings, handler, request: Request, form: dict, params: d
                 return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
             return render(ctx, "error.html", status=401, title="Sign in again",
                           message="You are not signed in (or your session has ended). Nothing was changed.")
-        if request.method == "POST" and not public and not hmac.compare_digest(ctx.csrf, ctx.value("csrf_token")):
+        if request.method == "POST" and not public and not same_token(ctx.csrf, ctx.value("csrf_token")):
             session.rollback()
             return render(ctx, "error.html", status=403, title="Form not accepted", message=EXPIRED)
         try:
@@ -623,17 +708,66 @@ def _endpoint(settings: Settings, handler, public: bool = False):
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > MAX_BODY:
-                    return HTMLResponse("<h1>Too much data</h1>", status_code=413)
+                    return error_page(413)
             try:
                 form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=500)
             except (UnicodeDecodeError, ValueError):
-                return HTMLResponse("<h1>Form not readable</h1>", status_code=400)
-        response = await run_in_threadpool(_handle, settings, handler, request, form, dict(request.path_params),
-                                           public)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
+                return error_page(400)
+        return await run_in_threadpool(_handle, settings, handler, request, form, dict(request.path_params), public)
     return endpoint
+
+
+# --- every response: the security headers; every error: a plain page -----------------------------------
+
+ERRORS = {
+    400: ("Form not readable", "The form could not be read. Nothing was changed: reload the page and try again."),
+    404: ("Page not found", "There is no such page or school on your authority's desk."),
+    405: ("Not allowed", "That page cannot be used that way. Nothing was changed."),
+    413: ("Too much data", "The form sent more than the desk accepts. Nothing was changed."),
+    500: ("Something went wrong", "The desk could not finish this request, and nothing was changed by it. "
+                                  "Try again; if it happens again, tell the desk's administrator the time."),
+}
+
+
+def error_page(status: int) -> HTMLResponse:
+    """The plain page for an error: a title and one sentence, never a traceback or an internal code."""
+    title, message = ERRORS.get(status, ("Not possible", "The desk cannot do that. Nothing was changed."))
+    html = ENV.get_template("error.html").render(officer=None, csrf="", path="", title=title, message=message,
+                                                 today=system_today().isoformat(), form_token=_form_token)
+    return HTMLResponse(html, status_code=status)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return error_page(exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return error_page(500)
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response the desk sends (pages, errors, the style
+    sheet, the icon), where the endpoint has not set its own (a letter file's stricter policy)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for key, value in SECURITY_HEADERS.items():
+                    if key.lower().encode("latin-1") not in present:
+                        headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = None,
@@ -672,7 +806,15 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         Route("/desk.css", stylesheet),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
-    return Starlette(routes=routes)
+    return DeskApp(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _server_error})
+
+
+class DeskApp(Starlette):
+    """Starlette with SecurityHeaders around its whole stack: outside ServerErrorMiddleware (which
+    Starlette always puts outermost), so that a 500 carries the headers as every other response does."""
+
+    def build_middleware_stack(self):
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def _council_sign_in(settings: Settings, given: oidc.OidcSettings | None, passwords: bool | None) -> None:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from concerns.casework.cases import (
     record_inspection,
 )
-from concerns.domain.clock import FAR_FUTURE, Clock, FixedClock, refuse_far_future, today
+from concerns.domain.clock import FAR_FUTURE, OFSTED_BEGAN, Clock, FixedClock, check_date, today
 from concerns.domain.judgements import (
     Judgement,
 )
@@ -371,16 +371,16 @@ def school_inspections(rows: list[OfstedRow], clock: Clock | None = None, leave_
     `clock` says what today is (the system clock by default): a publication date more than a year after
     it is refused. Inspections whose Ofsted number is in `leave_out` are neither read nor returned."""
     found: dict[str, tuple[int, InspectionRecord, Judgement, str | None]] = {}
-    latest_plausible = today(clock) + FAR_FUTURE  # refuse_far_future's bound, once per school
+    latest_plausible = today(clock) + FAR_FUTURE  # check_date's bound for an inspection, once per school
     for row in rows:
         for record in (row.previous, row.latest):
             if record is None or record.number in leave_out:
                 continue
             try:
                 judged = judgement_from_record(record)
-                if judged is not None and judged[0].published > latest_plausible:
+                if judged is not None and not OFSTED_BEGAN <= judged[0].published <= latest_plausible:
                     # A report "published" years ahead is a typo; recorded, it would refuse every real event.
-                    refuse_far_future(judged[0].published, "publication date", clock)
+                    check_date(judged[0].published, "inspection", "publication date", clock)
             except ValueError as exc:
                 raise RowRefused(f"line {row.line}: {exc}") from None
             if judged is None:

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from concerns.domain.policy import policy_for
 from concerns.domain.schooltypes import UnknownSchoolType, canonical_type, is_maintained
+from concerns.domain.untrusted import BadInput, check_line, check_name
 from concerns.ingest.load.summary import NotStateFunded, RowRefused
 from concerns.ingest.parse import (
     SchoolRecord,
@@ -82,6 +83,33 @@ _HELD_AT = {column.name: at for at, column in enumerate(_HELD_COLUMNS)}
 _POLICY = AuthorityPolicy.__table__
 
 
+# The file's texts that reach letters, mails, the desk and terminals, with the name each has in a refusal.
+_RECORD_TEXTS = (("laestab", "LAESTAB"), ("phase", "phase"), ("religious_character", "religious character"),
+                 ("diocese", "diocese"), ("trust", "trust"), ("predecessor_urn", "predecessor URN"),
+                 ("status", "status"))
+
+
+def check_record(record: SchoolRecord) -> None:
+    """The one door for a school's texts from a file (GIAS or Ofsted): names one line, not empty, at most
+    200 characters, nothing invisible (no control characters, no bidi overrides, no CR/LF); other texts one
+    bounded line. A bad row is refused alone (RowRefused, naming the value); the rest of the file goes on."""
+    try:
+        check_name(record.name, "school name")
+        if record.la_name is not None:
+            check_name(record.la_name, "local authority")
+        if record.type_name is not None:
+            check_line(record.type_name, "type of establishment")
+        for attr, what in _RECORD_TEXTS:
+            value = getattr(record, attr)
+            if value is not None:
+                check_line(value, what)
+        for part in record.address:
+            if part is not None:
+                check_line(part, "address")
+    except BadInput as exc:
+        raise RowRefused(str(exc)) from None
+
+
 class Schools:
     """The schools of one import: the ones already held, read in bulk as plain rows (an ORM School costs
     more to load than the row it holds, at 22,000 a file); new ones inserted with Core statements."""
@@ -102,6 +130,7 @@ class Schools:
         `says_open` False: the file's "open" is only implied (an Ofsted MI file lists the schools open at
         its date), so it sets the status of a new school but never reopens one another source closed.
         """
+        check_record(record)
         existing = self.by_urn.get(record.urn)
         type_name = self._canonical_type(record.type_name) if record.type_name else None
         la_name = record.la_name or la

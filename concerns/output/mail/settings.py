@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, unquote, urlsplit
 
+from concerns.domain.untrusted import BadSetting, printable
+
 Security = Literal["plain", "starttls", "tls"]
 
 #: URL scheme → (security mode, default port). The ports are the IANA ones prefect-email also uses
@@ -80,8 +82,9 @@ def parse_smtp_url(url: str) -> SmtpEndpoint:
     names the bad value, with the password masked."""
     shown = repr(redact_smtp_url(url))  # repr(): one line even if the value contains a newline
 
-    def bad(reason: str) -> ValueError:
-        return ValueError(f"{ENV_SMTP_URL}: {reason} in {shown}")
+    def bad(reason: str) -> BadSetting:
+        # BadSetting: the command line's one-line refusal (a ValueError still, for those who catch that).
+        return BadSetting(f"{ENV_SMTP_URL}: {reason} in {shown}")
 
     if any(ch.isspace() for ch in url):
         raise bad("whitespace is not allowed (percent-encode it as %20 in a user name or password)")
@@ -152,7 +155,7 @@ def _validate_mail_from(value: str) -> str:
     _, address = parseaddr(value)
     local, at, domain = address.rpartition("@")
     if not (at and local and domain) or any(ch in value for ch in "\r\n"):
-        raise ValueError(f"{ENV_MAIL_FROM}: not an e-mail address: {value!r}")
+        raise BadSetting(f"{ENV_MAIL_FROM}: not an e-mail address: {printable(value)!r}")
     return value
 
 
