@@ -427,14 +427,14 @@ def test_every_command_carries_what_runs_it_and_what_it_needs():
 
     found = {" ".join(words): (p.get_default("handler"), p.get_default("needs"))
              for words, p in commands(build_parser())}
-    assert len(found) == 30 and all(callable(h) and isinstance(n, Needs) for h, n in found.values())
+    assert len(found) == 31 and all(callable(h) and isinstance(n, Needs) for h, n in found.values())
     # The read-only views need the database but not the policies checked; init makes the database, and
     # the law, the diagram, Prefect's setup and the policy files themselves need neither.
     by_need = {need: sorted(c for c, (_, n) in found.items() if n is need) for need in Needs}
     assert by_need[Needs.SCHEMA] == ["case show", "deadlines", "outbox list", "outbox retry", "outbox send",
                                      "register"]
-    assert by_need[Needs.NOTHING] == ["diagram", "init", "policy check", "policy list", "prefect setup", "rules",
-                                      "workdays add"]
+    assert by_need[Needs.NOTHING] == ["diagram", "init", "policy check", "policy drift", "policy list", "prefect setup",
+                                      "rules", "workdays add"]
 
 
 def test_python_m_runs_the_command():

@@ -63,6 +63,8 @@ def test_the_legacy_notice_prints_the_date_the_case_computed(cli, tmp_path, monk
     cli.ok("person", "add", "Andrew Patel", "chair@ash.sch.uk", "--role", "chair_of_governors", "--la", "Derbyshire",
            "--urn", "100001")
     cli.ok("person", "add", "Helen Carter", "hc@derbyshire.gov.uk", "--role", "director", "--la", "Derbyshire")
+    # Derbyshire 2023 section 3: the Cabinet Member for Young People issues the warning notice.
+    cli.ok("person", "add", "Cllr Alex Dale", "ad@derbyshire.gov.uk", "--role", "cabinet_member", "--la", "Derbyshire")
     # Derbyshire copies its senior adviser and assistant director on warning notices ([letters.warning_notice]).
     cli.ok("person", "add", "David Okafor", "do@derbyshire.gov.uk", "--role", "assistant_director", "--la", "Derbyshire")
     cli.ok("person", "add", "Priya Shah", "ps@derbyshire.gov.uk", "--role", "senior_adviser", "--la", "Derbyshire")
