@@ -131,6 +131,18 @@ class Cli:
         return json.loads(self.ok(*args, "--json"))
 
 
+def refused(cli, *args: str, naming: str) -> str:
+    """Run a command that must be refused: exit 2, one line naming the value, and nothing changed."""
+    before = table_dump(cli.url)
+    rc, out, err = cli(*args)
+    assert rc == 2, f"concerns {' '.join(args)} was accepted: {out}"
+    assert err.startswith("concerns: error: ") and err.count("\n") == 1, err
+    assert naming in err, f"the refusal does not name {naming!r}: {err}"
+    assert "Traceback" not in err and "\x1b" not in err
+    assert table_dump(cli.url) == before
+    return err
+
+
 @pytest.fixture
 def cli(db_url, capsys) -> Cli:
     return Cli(db_url, capsys)

@@ -16,7 +16,7 @@ from concerns.domain.untrusted import (
     printable,
     safe_filename,
 )
-from tests.conftest import table_dump
+from tests.conftest import refused
 
 URN = "100001"
 
@@ -27,16 +27,6 @@ def school(cli) -> str:
     return URN
 
 
-def refused(cli, *args: str, naming: str) -> str:
-    """Run a command that must be refused: exit 2, one line naming the value, and nothing changed."""
-    before = table_dump(cli.url)
-    rc, out, err = cli(*args)
-    assert rc == 2, f"concerns {' '.join(args)} was accepted: {out}"
-    assert err.startswith("concerns: error: ") and err.count("\n") == 1, err
-    assert naming in err, f"the refusal does not name {naming!r}: {err}"
-    assert "Traceback" not in err and "\x1b" not in err
-    assert table_dump(cli.url) == before
-    return err
 
 
 def test_urns_are_ascii_digits(cli, school):

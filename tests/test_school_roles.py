@@ -16,7 +16,7 @@ from concerns.casework.people import SCHOOL_SIDE_ROLES, add_person
 from concerns.domain.meetings import SCHOOL_ROLES
 from concerns.store.db import session_scope
 from models import Person, RoleAssignment
-from tests.conftest import table_dump
+from tests.conftest import refused
 
 URN = "100001"
 
@@ -25,17 +25,6 @@ URN = "100001"
 def school(cli) -> str:
     cli.ok("school", "add", URN, "--name", "Ash Tree Primary", "--la", "Derbyshire", "--type", "Community school")
     return URN
-
-
-def refused(cli, *args: str, naming: str) -> str:
-    before = table_dump(cli.url)
-    rc, out, err = cli(*args)
-    assert rc == 2, f"concerns {' '.join(args)} was accepted: {out}"
-    assert err.startswith("concerns: error: ") and err.count("\n") == 1, err
-    assert naming in err, f"the refusal does not name {naming!r}: {err}"
-    assert "Traceback" not in err and "\x1b" not in err
-    assert table_dump(cli.url) == before
-    return err
 
 
 def test_school_side_roles_are_the_meetings_school_roles():
