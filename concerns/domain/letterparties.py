@@ -150,6 +150,31 @@ def greeting_name(party: LetterParty | None, fallback: str) -> str:
     return name
 
 
+def greeting(party: LetterParty | None, fallback: str) -> tuple[str, bool]:
+    """How one person is greeted and whether by name: ("Mrs Patel", True) or ("Headteacher", False)."""
+    return greeting_name(party, fallback), is_named(party)
+
+
+_POST = re.compile(r"^(head ?teacher|principal|(?:vice[- ])?chair of governors|(?:vice[- ])?chair|clerk|governor)s?\b",
+                   re.IGNORECASE)
+
+
+def post_of(name: str) -> str:
+    """A name as a greeting or a list says it: the post alone ("Headteacher") when the post was recorded in
+    place of a name ("Headteacher of Brook Lane Primary School"), the name as recorded otherwise."""
+    m = _POST.match(name.strip())
+    if m is None:
+        return name
+    return m.group(1)[:1].upper() + m.group(1)[1:]
+
+
+def closing(named: bool) -> str:
+    """The one rule for every letter and mail with a salutation: a person greeted by name ("Dear Mrs
+    Patel") is signed off "Yours sincerely"; a greeting without a name ("Dear Headteacher", "Dear Sir or
+    Madam", or one of several addressees greeted by post) is signed off "Yours faithfully"."""
+    return "Yours sincerely" if named else "Yours faithfully"
+
+
 # --- Conditions on the school, for distribution rows ------------------------------------------------
 
 CONDITIONS: dict[str, Callable[[LetterSchool], bool]] = {
