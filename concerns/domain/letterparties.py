@@ -160,12 +160,28 @@ _POST = re.compile(r"^(head ?teacher|principal|(?:vice[- ])?chair of governors|(
 
 
 def post_of(name: str) -> str:
-    """A name as a greeting or a list says it: the post alone ("Headteacher") when the post was recorded in
-    place of a name ("Headteacher of Brook Lane Primary School"), the name as recorded otherwise."""
+    """A name as a list says it: the post alone ("Headteacher") when the post was recorded in place of a
+    name ("Headteacher of Brook Lane Primary School"), the name as recorded otherwise."""
     m = _POST.match(name.strip())
     if m is None:
         return name
-    return m.group(1)[:1].upper() + m.group(1)[1:]
+    post = m.group(1).lower()
+    return re.sub(r"\bgovernors\b", "Governors", post[:1].upper() + post[1:])
+
+
+def greet(name: str, school: str | None = None) -> str:
+    """How a mail greets one recipient: "Mrs Patel" or "Priya Shah" by name, "Headteacher" for a post
+    recorded in place of a name, "Governing Body" for "The Governing Body of <school>": never the school's
+    name again, never "Dear The ..."."""
+    name = " ".join(name.split())
+    if _POST.match(name):
+        return post_of(name)
+    if _DESCRIPTION.match(name):
+        words = name.split(" ", 1)[1]
+        if school and words.endswith(f" of {school}"):
+            words = words[: -len(f" of {school}")]
+        return words[:1].upper() + words[1:]
+    return greeting_name(LetterParty(name, ""), name)
 
 
 def closing(named: bool) -> str:

@@ -30,6 +30,7 @@ from concerns.domain import diary
 from concerns.domain.calendar import DayKind
 from concerns.domain.clock import check_as_of
 from concerns.domain.formatting import ukdate, uktime
+from concerns.domain.letterparties import post_of
 from concerns.domain.meetings import MeetingCadence, Period
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.terms import Term
@@ -100,6 +101,9 @@ def facts_key(meeting: MeetingCadence, period: Period) -> str:
 
 
 def _titled(policy: Policy, person: Recipient) -> str:
+    """"Priya Shah (senior adviser)"; a person recorded by post ("Headteacher of X") by the post alone."""
+    if post_of(person.name) != person.name:
+        return policy.title_of(person.role)
     return f"{person.name} ({policy.title_of(person.role)})"
 
 
@@ -316,7 +320,8 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, want
             schools=[s.school.name for s in wanted.schools] if meeting.is_panel else [],
             meeting_at=start, until=booking.end, venue=venue,
             chair=_titled(policy, wanted.chair) if wanted.chair else None,
-            invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
+            # The others: neither the chair (named above) nor the addressee.
+            invited=[_titled(policy, p) for p in wanted.people if p not in (wanted.chair, person)],
             papers_due=papers_due, minutes_due=minutes_due, agenda=with_agenda, authority=wanted.la,
             subject=subject, recipient=person)
         _, created = queue(session, key=f"{wanted.key}:{person.email}", kind="invitation", recipient=person,

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from concerns.domain import resources
 from concerns.domain.desklinks import desk_url, school_link
 from concerns.domain.formatting import ukdate
+from concerns.domain.letterparties import greet
 from concerns.domain.policy import policy_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
@@ -41,7 +42,9 @@ def mail_environment() -> Environment:
     return templating.environment(
         TEMPLATES,
         filters={"citation": citation, "sentence": sentence, "plain_note": plain_note, "kind_words": kind,
-                 "pathway_words": pathway},
+                 "pathway_words": pathway,
+                 # "Dear Headteacher", never "Dear Headteacher of Brook Lane Primary School".
+                 "greeting": greet},
         # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
         globals={"detail": detail, "sign_off": sign_off, "school_link": school_link, "desk_url": desk_url},
     )
