@@ -82,3 +82,20 @@ def test_the_closing_rule():
     assert closing(True) == "Yours sincerely"
     assert closing(False) == "Yours faithfully"
 
+
+
+@pytest.mark.parametrize(("name", "greeting", "closes"), [
+    ("Mrs Jane Wilson", "Mrs Wilson", "Yours sincerely"),
+    ("Priya Shah", "Priya Shah", "Yours sincerely"),
+    ("Headteacher of Brook Lane Primary School", "Headteacher", "Yours faithfully"),
+    ("The Governing Body of Brook Lane Primary School", "Governing Body", "Yours faithfully"),
+])
+def test_a_cover_mail_greets_and_closes_by_the_same_rule(name, greeting, closes):
+    from concerns.notify.directory import Recipient
+    from concerns.notify.outbox import render_pair
+
+    recipient = Recipient(name, "someone@brook.sch.uk", "headteacher", True)
+    text, html = render_pair("letter", recipient=recipient, title="Warning notice", school="Brook Lane Primary School",
+                             urn="145678", on=ON, copy=False, authority="Demoshire", subject="Warning notice")
+    assert text.startswith(f"Dear {greeting},\n") and f"\n{closes},\n" in text, text
+    assert f"<p>Dear {greeting},</p>" in html and f"{closes},</p>" in html

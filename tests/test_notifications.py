@@ -288,7 +288,7 @@ def test_invitations_greet_by_post_and_do_not_list_the_addressee_among_the_other
     # The demo records its heads by post ("Headteacher of Northgate Primary School"): each is greeted by the
     # post, and nobody is listed among the others invited to their own invitation.
     for msg in invitations:
-        text = body(msg)
+        text = body(msg).replace("\r\n", "\n")
         greeting = next(line for line in text.splitlines() if line.startswith("Dear "))
         assert " of " not in re.sub(r"(?i)chair of governors", "", greeting), greeting
         others = next((line for line in text.splitlines() if line.startswith("Also invited: ")), "")
@@ -296,6 +296,9 @@ def test_invitations_greet_by_post_and_do_not_list_the_addressee_among_the_other
         name = msg["To"].split("<")[0].strip().strip('"')
         if name and not name.startswith(("Headteacher", "Chair")):
             assert name not in others, (name, others)
+        # Greeted by name, "Yours sincerely"; by post, "Yours faithfully" (the letters' rule).
+        assert ("\nYours faithfully,\n" if greeting.startswith(("Dear Headteacher", "Dear Chair"))
+                else "\nYours sincerely,\n") in text, text
     heads = [body(m) for m in school_side if body(m).startswith("Dear Headteacher,")]
     assert heads and all("Headteacher" not in text.split("Also invited: ")[1].split("\n")[0] for text in heads)
 

@@ -37,6 +37,7 @@ from concerns.domain.terms import Term
 from concerns.domain.untrusted import safe_filename
 from concerns.jobs.termly_report import write_report
 from concerns.notify.directory import Directory, Recipient
+from concerns.notify.drafting import next_reference
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
 from concerns.notify.outbox import inline_attachment, queue, render_pair
 from concerns.output import templating
@@ -341,7 +342,7 @@ def _agenda(session, directory, school, case, policy, start, papers_due, minutes
     authority = letter_authority(school.la, directory, policy)
     try:
         letter = render_letter("soc_meeting_agenda", school=letter_school_, authority=authority, on=as_of,
-                               reference=f"{school.urn}/{case.id}/{wanted.period.label}", meeting_at=start,
+                               reference=next_reference(session, school.urn, "soc_meeting_agenda", as_of), meeting_at=start,
                                venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
                                chair_role=wanted.meeting.chair_role if wanted.meeting.chair_role in policy.roles
                                else None)
