@@ -12,6 +12,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from concerns.jobs import run_deadline_check
+from concerns.jobs.deadline_check import STEP_WORDS
 from flows.common import (
     JOB_TASK_OPTIONS,
     database_parameter,
@@ -27,6 +28,23 @@ from flows.common import (
 from flows.send_notifications import publish_send_summary, send_notifications_task
 
 ARTIFACT_KEY = "deadline-check"
+
+
+def check_summary_in_words(summary: dict) -> dict:
+    """The check's summary as the operator reads it: each deadline once. A missed deadline that is
+    escalated is one reminder, "missed and escalated", not a "missed" row and an "escalated" row (the
+    job records both steps, one per officer told)."""
+    items = list(summary.get("items") or [])
+    escalated = {(i["school"], i["deadline"], i["due"]) for i in items if i["reminder"] == STEP_WORDS["escalated"]}
+    kept = [i for i in items if not (i["reminder"] == STEP_WORDS["missed"]
+                                     and (i["school"], i["deadline"], i["due"]) in escalated)]
+    by_step = dict(summary.get("by_step") or {})
+    if "missed" in by_step:
+        by_step["missed"] -= len(items) - len(kept)
+        if by_step["missed"] <= 0:
+            del by_step["missed"]
+    items = kept
+    return {**summary, "reminders": len(items), "by_step": by_step, "items": items}
 
 
 @task(name="deadline-check-job", task_run_name="deadline-check-job-{as_of}", **JOB_TASK_OPTIONS)
@@ -50,7 +68,8 @@ async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
     day = resolve_as_of(as_of)
     db = database_parameter(db)
     summary = await deadline_check_task(db, day, tuple(offsets) if offsets is not None else None, simulation)
-    await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Deadline check {day.isoformat()}", summary),
+    await publish_markdown(ARTIFACT_KEY, markdown_summary(f"Deadline check {day.isoformat()}",
+                                                          check_summary_in_words(summary)),
                            f"Deadline check as of {day.isoformat()}: reminders queued, deadlines missed")
     # Sending is its own task and the flow's last step: if it fails, the check is not re-run, and
     # anything left pending goes with the next 15-minute catch-up run.

@@ -106,8 +106,24 @@ async def send_notifications_task(db: str | None) -> dict:
     return await run_job(run_send_notifications, db, settings)
 
 
+def send_summary_in_words(summary: dict) -> dict:
+    """The run's summary as the operator reads it: each problem once. A message that failed for good is
+    in this run's delivery problems, in every outstanding alarm and, the first time, in the new ones: the
+    artifact lists it once, under "Needs the operator" (marked new when it is), and keeps under "Delivery
+    problems" only what no alarm already says (a message deferred for a retry, say)."""
+    alarms = list(summary.get("alarms") or [])
+    new = set(summary.get("new_alarms") or [])
+    said = [f"New in this run: {line}" if line in new else line for line in alarms]
+    said += [f"New in this run: {line}" for line in summary.get("new_alarms") or [] if line not in alarms]
+    # A delivery problem is "<message key>: <what happened>"; an alarm about the same message names its key.
+    errors = [line for line in summary.get("errors") or []
+              if not any(line.split(": ", 1)[0] in alarm for alarm in alarms)]
+    out = {key: value for key, value in summary.items() if key not in ("alarms", "new_alarms", "errors")}
+    return {**out, "errors": errors, "alarms": said}
+
+
 async def publish_send_summary(summary: dict) -> None:
-    await publish_markdown(ARTIFACT_KEY, markdown_summary("Notifications sent", summary),
+    await publish_markdown(ARTIFACT_KEY, markdown_summary("Notifications sent", send_summary_in_words(summary)),
                            "Outbox: messages sent, failed and deferred by this run")
 
 

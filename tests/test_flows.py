@@ -14,6 +14,7 @@ only imported when one of these tests runs.
 import asyncio
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -202,6 +203,15 @@ def test_a_run_whose_mail_is_refused_for_good_ends_failed_and_names_each_message
         assert "Deadlines marked missed" in shown and "marked_missed" not in shown
         assert "digests_queued" not in shown and "Reminders" in shown
         assert any(f"({urn})" in shown for urn in ("990301", "990202", "990401"))
+        # Each thing once: a missed and escalated deadline is one row, and the count is of those rows.
+        rows = [tuple(c.strip() for c in line.split("|")[1:4]) for line in shown.splitlines()
+                if line.startswith("| ") and re.search(r"\(99\d{4}\)", line)]
+        assert rows and len(rows) == len(set(rows)), rows
+        raised = re.search(r"^\| Reminders raised \| (\d+) \|$", shown, re.M)
+        assert raised and int(raised[1]) == len(rows)
+        # The sending artifact names each refused message once, not under three headings.
+        sending = artifacts["send-notifications"].data
+        assert sending.count("550") == len(summary["notifications"]["alarms"]), sending
 
         # What `concerns run` does with such a run: the summary survives, and the caller is told.
         # (The failed messages are put back in the queue first, as the operator's retry does.)
@@ -363,3 +373,24 @@ def test_annual_categorisation_not_approved_in_time_records_and_sends_nothing(de
     said = asyncio.run(_artifacts(state.state_details.flow_run_id))["annual-categorisation-summary"].data
     assert said.startswith("Not approved within 3 seconds: no category recorded and no letter sent.")
     assert _decisions(demo_db) == [] and not list((tmp_path / "letters").rglob("*categorisation*"))
+
+
+def test_the_artifacts_say_each_thing_once():
+    from flows.deadline_check import check_summary_in_words
+    from flows.send_notifications import send_summary_in_words
+
+    row = {"school": "Northgate Primary School (990301)", "deadline": "statement of action", "due": "2026-11-18",
+           "officer responsible": "Link adviser"}
+    check = {"examined": 2, "reminders": 3, "by_step": {"missed": 1, "escalated": 1, "due": 1},
+             "items": [{**row, "reminder": "missed"}, {**row, "reminder": "missed and escalated"},
+                       {**row, "deadline": "papers due", "reminder": "due today"}]}
+    said = check_summary_in_words(check)
+    assert said["reminders"] == 2 and said["by_step"] == {"escalated": 1, "due": 1}
+    assert [i["reminder"] for i in said["items"]] == ["missed and escalated", "due today"]
+    alarm = 'Mail failed and will not be sent to a@x.example, "Digest": 550 no. After putting it right: ' \
+            "concerns outbox retry digest:2026-11-22:a@x.example"
+    sent = send_summary_in_words({"sent": 0, "failed": 1, "alarms": [alarm], "new_alarms": [alarm],
+                                  "errors": ["digest:2026-11-22:a@x.example: failed: 550 no",
+                                             "digest:2026-11-22:b@x.example: deferred: 421 busy"]})
+    assert sent["alarms"] == [f"New in this run: {alarm}"]
+    assert sent["errors"] == ["digest:2026-11-22:b@x.example: deferred: 421 busy"] and "new_alarms" not in sent

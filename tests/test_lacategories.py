@@ -4,6 +4,9 @@ database), shown as history, in force on the register and the case, and a letter
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
@@ -124,6 +127,20 @@ def test_an_in_year_change_writes_a_letter_to_head_and_chair(cli, rutland):
     # The same level again changes nothing the school is told.
     out = cli.ok("category", "set", URN, "C", "--on", "2027-01-25", "--reason", "Confirmed at the panel")
     assert "no letter" in out and len(list((rutland / "letters" / URN).glob("*categorisation.html"))) == 2
+
+
+def _reference(path: Path) -> str:
+    return re.search(r"<th>Our reference</th><td>([^<]+)</td>", path.read_text())[1]
+
+
+def test_each_category_letter_has_its_own_reference(cli, rutland):
+    # The year's letter and an in-year change, on other days and on the same day: never one reference twice.
+    cli.ok("category", "set", URN, "B", "--on", "2026-10-05", "--reason", "Agreed at the autumn visit")
+    cli.ok("category", "set", URN, "C", "--on", "2026-10-05", "--reason", "Safeguarding audit not returned")
+    cli.ok("category", "set", URN, "A", "--on", "2027-01-20", "--reason", "Safeguarding audit returned and sound")
+    letters = sorted((rutland / "letters" / URN).glob("*categorisation*.html"))
+    refs = sorted(_reference(p) for p in letters)
+    assert refs == [f"{URN}/C/20261005", f"{URN}/C/20261005/2", f"{URN}/C/20270120"]
 
 
 def test_refusals_name_the_value_and_change_nothing(cli, rutland):

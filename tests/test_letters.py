@@ -996,6 +996,9 @@ def test_two_letters_of_one_kind_for_one_school_on_one_day_keep_their_own_files_
     assert [p.name for p in paths] == ["2026-10-20-990402-warning-notice.html",
                                        "2026-10-20-990402-warning-notice-2.html"]
     assert "since April" in paths[0].read_text() and "unapproved" in paths[1].read_text()
+    # ... and their own references, as their files have their own names.
+    refs = [re.search(r"<th>Our reference</th><td>([^<]+)</td>", p.read_text())[1] for p in paths]
+    assert refs == ["990402/WN/20261020", "990402/WN/20261020/2"]
     monkeypatch.chdir(tmp_path.parent)  # sending from another working directory changes nothing
     sent = _sent_letters(demo_session_url, tmp_path)
     assert sent and all(len(letters) == 2 for letters in sent.values())
@@ -1106,3 +1109,26 @@ def test_statement_of_action_academy_order_duty_follows_the_law_on_the_letters_d
                 "is required by section 4(A1)") in text
     else:
         assert "since 29 June 2026 this has been a power rather than a duty" in text
+
+
+def test_a_cover_mail_names_the_school_once_in_its_subject_and_once_in_its_body(demo_session_url, tmp_path):
+    import email
+    from email import policy as email_policy
+
+    from concerns.notify.outbox import send_pending
+    from concerns.store.db import session_scope
+    from models import School
+
+    _draft(demo_session_url, "The governing body has not met since April.")
+    with session_scope(demo_session_url) as session:
+        school = session.get(School, "990402").name
+        assert send_pending(session).errors == []
+    mails = [email.message_from_bytes(eml.read_bytes(), policy=email_policy.default)
+             for eml in (tmp_path / "outbox").glob("*.eml")]
+    assert mails
+    for msg in mails:
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        assert msg["Subject"].count(school) == 1, msg["Subject"]
+        assert text.count(school) == 1, text
+        assert html.split("<body")[1].replace("&#39;", "'").count(school) == 1, html

@@ -5,6 +5,7 @@ No Prefect here: the jobs the flows wrap are plain Python.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -279,6 +280,30 @@ def test_termly_review_invites_with_ics_and_agenda_and_reports(demo_db, smtp, tm
     assert "do not forward this message outside the authority" in body(officer[0])
     # The Demoshire demo has no SoC agenda: the invitation does not claim one.
     assert "agenda" not in body(invitations[0]) and "A calendar invitation is attached." in body(invitations[0])
+
+
+def test_invitations_greet_by_post_and_do_not_list_the_addressee_among_the_others(demo_db, smtp):
+    run_termly_review(demo_db, d("2027-01-04"), simulation=True)
+    run_send_notifications(demo_db)
+    invitations = [m.msg for m in smtp.messages if m.msg["Subject"].startswith("Progress review meeting")]
+    school_side = [m for m in invitations if "schools.demoshire" in m["To"]]
+    assert invitations and school_side
+    # The demo records its heads by post ("Headteacher of Northgate Primary School"): each is greeted by the
+    # post, and nobody is listed among the others invited to their own invitation.
+    for msg in invitations:
+        text = body(msg).replace("\r\n", "\n")
+        greeting = next(line for line in text.splitlines() if line.startswith("Dear "))
+        assert " of " not in re.sub(r"(?i)chair of governors", "", greeting), greeting
+        others = next((line for line in text.splitlines() if line.startswith("Also invited: ")), "")
+        assert " of " not in re.sub(r"(?i)chair of governors", "", others), others
+        name = msg["To"].split("<")[0].strip().strip('"')
+        if name and not name.startswith(("Headteacher", "Chair")):
+            assert name not in others, (name, others)
+        # Greeted by name, "Yours sincerely"; by post, "Yours faithfully" (the letters' rule).
+        assert ("\nYours faithfully,\n" if greeting.startswith(("Dear Headteacher", "Dear Chair"))
+                else "\nYours sincerely,\n") in text, text
+    heads = [body(m) for m in school_side if body(m).startswith("Dear Headteacher,")]
+    assert heads and all("Headteacher" not in text.split("Also invited: ")[1].split("\n")[0] for text in heads)
 
 
 def test_confidential_notes_never_reach_school_side_recipients(demo_db, smtp):

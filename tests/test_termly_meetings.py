@@ -241,8 +241,9 @@ def test_own_policy_half_termly_committee_and_a_panel_with_its_agenda(demo_db, o
     first = [r for r in committee_rows if r.urn == special[0] and "first half" in r.key]
     assert {r.recipient_email for r in first} == {f"chair{special[0][-3:]}@schools.demoshire.example",
                                                   f"head{special[0][-3:]}@schools.demoshire.example", LINK}
-    assert all("Chair: Chair of governors of" in r.body_text and "agenda" not in r.body_text.lower()
-               for r in first)
+    # The chair, recorded by post ("Chair of governors of ..."), is named by the post alone.
+    assert all("Chair: Chair of governors." in r.body_text and "Chair of governors of" not in r.body_text
+               and "agenda" not in r.body_text.lower() for r in first)
 
     again = run_termly_review(demo_db, AS_OF + timedelta(days=2), simulation=True)
     assert (again["meetings_scheduled"], again["invitations_queued"]) == (0, 0)
@@ -313,10 +314,13 @@ def test_doncaster_school_of_concern_meetings_and_governors_committees(cli, tmp_
         assert "Chair: Assistant Director (Assistant director)" in row.body_text
         assert "The agenda is attached" in row.body_text and b"School of Concern" in attachment(row, "text/html")
         assert "Please send the papers by" in row.body_text
+        # The agenda's reference is a letter's (URN, initials, date), with no case number or term in it.
+        assert re.search(rb"<th>Our reference</th><td>700001/SMA/\d{8}</td>", attachment(row, "text/html"))
     committee = [r for r in rows if r.urn == "700001" and ":improvement_committee:" in r.key and "first half" in r.key]
     assert sorted(r.recipient_email for r in committee) == sorted(
         [officers["senior_officer"], "head700001@school.example", "chair700001@school.example"])
-    assert all("Chair: Chair of Balby Carr Primary" in r.body_text and "agenda" not in r.body_text.lower()
+    assert all("Chair: Chair of governors." in r.body_text and "Chair of Balby Carr Primary" not in r.body_text
+               and "agenda" not in r.body_text.lower()
                and "formal judgement" not in r.body_text for r in committee)
     # The School of Concern meeting asks for papers, minutes and a formal judgement of progress; the
     # governors' committee for none of them.

@@ -150,6 +150,47 @@ def greeting_name(party: LetterParty | None, fallback: str) -> str:
     return name
 
 
+def greeting(party: LetterParty | None, fallback: str) -> tuple[str, bool]:
+    """How one person is greeted and whether by name: ("Mrs Patel", True) or ("Headteacher", False)."""
+    return greeting_name(party, fallback), is_named(party)
+
+
+_POST = re.compile(r"^(head ?teacher|principal|(?:vice[- ])?chair of governors|(?:vice[- ])?chair|clerk|governor)s?\b",
+                   re.IGNORECASE)
+
+
+def post_of(name: str) -> str:
+    """A name as a list says it: the post alone ("Headteacher") when the post was recorded in place of a
+    name ("Headteacher of Brook Lane Primary School"), the name as recorded otherwise."""
+    m = _POST.match(name.strip())
+    if m is None:
+        return name
+    post = m.group(1).lower()
+    return re.sub(r"\bgovernors\b", "Governors", post[:1].upper() + post[1:])
+
+
+def greet(name: str, school: str | None = None) -> str:
+    """How a mail greets one recipient: "Mrs Patel" or "Priya Shah" by name, "Headteacher" for a post
+    recorded in place of a name, "Governing Body" for "The Governing Body of <school>": never the school's
+    name again, never "Dear The ..."."""
+    name = " ".join(name.split())
+    if _POST.match(name):
+        return post_of(name)
+    if _DESCRIPTION.match(name):
+        words = name.split(" ", 1)[1]
+        if school and words.endswith(f" of {school}"):
+            words = words[: -len(f" of {school}")]
+        return words[:1].upper() + words[1:]
+    return greeting_name(LetterParty(name, ""), name)
+
+
+def closing(named: bool) -> str:
+    """The one rule for every letter and mail with a salutation: a person greeted by name ("Dear Mrs
+    Patel") is signed off "Yours sincerely"; a greeting without a name ("Dear Headteacher", "Dear Sir or
+    Madam", or one of several addressees greeted by post) is signed off "Yours faithfully"."""
+    return "Yours sincerely" if named else "Yours faithfully"
+
+
 # --- Conditions on the school, for distribution rows ------------------------------------------------
 
 CONDITIONS: dict[str, Callable[[LetterSchool], bool]] = {

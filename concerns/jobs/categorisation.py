@@ -30,6 +30,7 @@ from concerns.domain.formatting import ukdate
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.untrusted import safe_filename
 from concerns.notify.directory import Directory, Recipient
+from concerns.notify.drafting import next_reference
 from concerns.notify.letterdata import (
     letter_attachment,
     letter_authority,
@@ -96,11 +97,12 @@ def write_category_letter(session: Session, settings: MailSettings, directory: D
     party_school = letter_school(school, directory)
     if party_school.headteacher is None or party_school.chair is None:
         return "no headteacher or chair on record"
+    kind = policy.categories.change_letter if decision.previous is not None else "categorisation"
     try:
         letter = render_letter(
-            policy.categories.change_letter if decision.previous is not None else "categorisation",
-            school=party_school, authority=letter_authority(school.la, directory, policy), on=on,
-            reference=f"{school.urn}/category/{decision.row.year}", academic_year=decision.row.year,
+            kind, school=party_school, authority=letter_authority(school.la, directory, policy), on=on,
+            # Each letter its own reference: an in-year change is not the year's letter.
+            reference=next_reference(session, school.urn, kind, on), academic_year=decision.row.year,
             scheme=scheme_in_words(policy.categories), category=level.label, basis=basis,
             support=level.support or "Your link adviser will discuss this with you.",
             causing_concern=level.causing_concern, review=policy.categorisation or None,
@@ -115,7 +117,7 @@ def write_category_letter(session: Session, settings: MailSettings, directory: D
     for party in (party_school.headteacher, party_school.chair):
         recipient = Recipient(party.name, party.email, party.role, True)
         subject = f"{school.name}: the school's category for {decision.row.year}"
-        text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
+        text, html = render_pair("letter", recipient=recipient, title=letter.name, school=school.name,
                                  urn=school.urn, on=on, copy=False, authority=school.la, subject=subject)
         queue(session, key=f"letter:{saved.key}:{party.email}", kind="letter", recipient=recipient,
               subject=subject, text=text, html=html, for_date=on, domain=settings.domain,

@@ -30,12 +30,14 @@ from concerns.domain import diary
 from concerns.domain.calendar import DayKind
 from concerns.domain.clock import check_as_of
 from concerns.domain.formatting import ukdate, uktime
+from concerns.domain.letterparties import post_of
 from concerns.domain.meetings import MeetingCadence, Period
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.terms import Term
 from concerns.domain.untrusted import safe_filename
 from concerns.jobs.termly_report import write_report
 from concerns.notify.directory import Directory, Recipient
+from concerns.notify.drafting import next_reference
 from concerns.notify.letterdata import letter_authority, letter_school, reports_dir, save_letter
 from concerns.notify.outbox import inline_attachment, queue, render_pair
 from concerns.output import templating
@@ -100,6 +102,9 @@ def facts_key(meeting: MeetingCadence, period: Period) -> str:
 
 
 def _titled(policy: Policy, person: Recipient) -> str:
+    """"Priya Shah (senior adviser)"; a person recorded by post ("Headteacher of X") by the post alone."""
+    if post_of(person.name) != person.name:
+        return policy.title_of(person.role)
     return f"{person.name} ({policy.title_of(person.role)})"
 
 
@@ -316,7 +321,8 @@ def _invite(session: Session, settings: MailSettings, directory: Directory, want
             schools=[s.school.name for s in wanted.schools] if meeting.is_panel else [],
             meeting_at=start, until=booking.end, venue=venue,
             chair=_titled(policy, wanted.chair) if wanted.chair else None,
-            invited=[_titled(policy, p) for p in wanted.people if p != wanted.chair],
+            # The others: neither the chair (named above) nor the addressee.
+            invited=[_titled(policy, p) for p in wanted.people if p not in (wanted.chair, person)],
             papers_due=papers_due, minutes_due=minutes_due, agenda=with_agenda, authority=wanted.la,
             subject=subject, recipient=person)
         _, created = queue(session, key=f"{wanted.key}:{person.email}", kind="invitation", recipient=person,
@@ -336,7 +342,7 @@ def _agenda(session, directory, school, case, policy, start, papers_due, minutes
     authority = letter_authority(school.la, directory, policy)
     try:
         letter = render_letter("soc_meeting_agenda", school=letter_school_, authority=authority, on=as_of,
-                               reference=f"{school.urn}/{case.id}/{wanted.period.label}", meeting_at=start,
+                               reference=next_reference(session, school.urn, "soc_meeting_agenda", as_of), meeting_at=start,
                                venue=school.name, papers_due=papers_due, minutes_due=minutes_due,
                                chair_role=wanted.meeting.chair_role if wanted.meeting.chair_role in policy.roles
                                else None)

@@ -161,6 +161,15 @@ def letter_reference(urn: str, kind: str, on: date) -> str:
     return f"{urn}/{LETTER_KINDS[kind].initials}/{iso_basic(on)}"
 
 
+def next_reference(session: Session, urn: str, kind: str, on: date) -> str:
+    """The reference for a new letter: `letter_reference`, and for a second letter of the same kind for the
+    same school on the same day the next number after it ("100001/WN/20261020/2"), as its file takes the
+    next free name: no two letters share a reference."""
+    base = letter_reference(urn, kind, on)
+    made = session.exec(select(Letter.id).where(Letter.urn == urn, Letter.kind == kind, Letter.on == on)).all()
+    return base if not made else f"{base}/{len(made) + 1}"
+
+
 def read_details(path: Path) -> dict:
     """The details in the TOML file at `path`, or Refused in one line (no such file, not TOML, too deep)."""
     try:
@@ -192,7 +201,7 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
     try:
         letter = render_letter(kind, school=letter_school(school, directory),
                                authority=letter_authority(school.la, directory, policy), on=on,
-                               reference=letter_reference(school.urn, kind, on), **details)
+                               reference=next_reference(session, school.urn, kind, on), **details)
     except ValueError as exc:
         raise Refused(f"URN {school.urn}: {exc}") from None
     case = case_for(session, school.urn, kind)
@@ -218,7 +227,7 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
                 continue
             recipient = Recipient(party.name, party.email, party.role, party.email not in officers)
             subject = f"{letter.title}{' (copy)' if copy else ''}"
-            text, html = render_pair("letter", recipient=recipient, title=letter.title, school=school.name,
+            text, html = render_pair("letter", recipient=recipient, title=letter.name, school=school.name,
                                      urn=school.urn, on=on, copy=copy, authority=school.la, subject=subject)
             _, made = queue(session, key=keys[party.email], kind="letter", recipient=recipient,
                             subject=subject, text=text, html=html, for_date=on, domain=settings.domain,

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from concerns.domain import resources
 from concerns.domain.desklinks import desk_url, school_link
 from concerns.domain.formatting import ukdate
+from concerns.domain.letterparties import LetterParty, closing, greet, is_named
 from concerns.domain.policy import policy_for
 from concerns.notify.delivery import SendReport, send_pending  # noqa: F401  (where callers found them before)
 from concerns.notify.directory import Directory, Recipient
@@ -41,7 +42,9 @@ def mail_environment() -> Environment:
     return templating.environment(
         TEMPLATES,
         filters={"citation": citation, "sentence": sentence, "plain_note": plain_note, "kind_words": kind,
-                 "pathway_words": pathway},
+                 "pathway_words": pathway,
+                 # "Dear Headteacher", never "Dear Headteacher of Brook Lane Primary School".
+                 "greeting": greet},
         # Links to the officers' desk when its address (CONCERNS_WEB_URL) is configured, else none.
         globals={"detail": detail, "sign_off": sign_off, "school_link": school_link, "desk_url": desk_url},
     )
@@ -63,6 +66,9 @@ def render_pair(name: str, **context) -> tuple[str, str]:
     env = mail_environment()
     recipient = context.get("recipient")
     context.setdefault("school_side", bool(getattr(recipient, "school_side", False)))
+    # The same rule as the letters': greeted by name, "Yours sincerely"; by post or as "colleague", faithfully.
+    greeted = getattr(recipient, "name", None)
+    context.setdefault("closing", closing(bool(greeted) and is_named(LetterParty(greeted, ""))))
     return env.get_template(f"{name}.txt.j2").render(**context), env.get_template(f"{name}.html.j2").render(**context)
 
 

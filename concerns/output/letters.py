@@ -50,7 +50,9 @@ from concerns.domain.letterparties import (
     PARTIES,
     LetterParty,
     LetterSchool,
+    closing,
     greeting_name,
+    is_named,
     party_line,
 )
 from concerns.domain.lettersettings import LetterSetting
@@ -124,7 +126,8 @@ class LetterAuthority:
 @dataclass(frozen=True)
 class RenderedLetter:
     kind: str
-    title: str
+    title: str  # "Warning notice: Brook Lane Primary School"
+    name: str  # "Warning notice": the letter without the school, for a sentence that names the school itself
     filename_stem: str
     html: str
     text: str
@@ -430,16 +433,19 @@ _GREETING_FALLBACK = {"headteacher": "Headteacher", "chair": "Chair of Governors
                       "regional_director": "Regional Director"}
 
 
-def _salutation(kind: str, school: LetterSchool, on: date) -> str:
-    names = []
+def _salutation(kind: str, school: LetterSchool, on: date) -> tuple[str, bool]:
+    """"Mrs Patel and Mr Jones", and whether every person greeted is greeted by name."""
+    names: list[str] = []
+    named = True
     for row in recipient_rules(kind, school, on=on, addressee=True):
         person = {"governing_body": school.chair, "trust": school.trust_contact}.get(
             row.party, school.headteacher if row.party == "headteacher" else
             school.chair if row.party == "chair" else None)
         fallback = _GREETING_FALLBACK.get(row.party, "Sir or Madam")
+        named = named and is_named(person)
         if greeting_name(person, fallback) not in names:
             names.append(greeting_name(person, fallback))
-    return join_and(names) if names else "Sir or Madam"
+    return (join_and(names), named) if names else ("Sir or Madam", False)
 
 
 def _local_copies(kind: str, authority: LetterAuthority, school: LetterSchool, on: date) -> list[LetterParty]:
@@ -509,6 +515,11 @@ def render_letter(
 
     confidential = spec.confidential if values["sensitive"] is None else values["sensitive"]
     title = f"{spec.title}: {school.name}"
+    if "attendee_list" in extra:
+        salutation = join_and([greeting_name(p, "colleague") for p in addressees])
+        named = all(is_named(p) for p in addressees)
+    else:
+        salutation, named = _salutation(kind, school, given_on)
     context = {
         **values,
         **extra,
@@ -521,8 +532,8 @@ def render_letter(
         "signatory": signatory,
         "contact": contact,
         "addressees": addressees,
-        "salutation": _salutation(kind, school, given_on) if "attendee_list" not in extra
-        else join_and([greeting_name(p, "colleague") for p in addressees]),
+        "salutation": salutation,
+        "closing": closing(named),
         "copies": copies,
         "confidential": confidential,
         "marking": "OFFICIAL-SENSITIVE" if confidential else "OFFICIAL",
@@ -532,6 +543,7 @@ def render_letter(
     return RenderedLetter(
         kind=kind,
         title=title,
+        name=spec.title,
         filename_stem=stem,
         html=html,
         text=html_to_text(html),
