@@ -44,7 +44,7 @@ from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN, BadInput, parse_id
 from concerns.jobs.categorisation import decide_category
 from concerns.notify.directory import Directory
-from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, letter_reference
+from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.output import templating
 from concerns.store.db import session_scope
@@ -520,7 +520,7 @@ def _render_preview(ctx: Ctx, school: School, kind: str, on: date, details: dict
     details = bind_to_case(ctx.session, school, kind, details)
     letter = render_letter(kind, school=letter_school(school, directory),
                            authority=letter_authority(school.la, directory, policy_for(school.la)), on=on,
-                           reference=letter_reference(school.urn, kind, on), **details)
+                           reference=next_reference(ctx.session, school.urn, kind, on), **details)
     return letter
 
 
