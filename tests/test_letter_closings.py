@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from concerns.domain.letterparties import LetterParty, closing
+from concerns.domain.letterparties import LetterParty, LetterSchool, closing
 from concerns.domain.letterspecs import LETTER_KINDS
-from concerns.output.letters import LetterSchool, render_letter
+from concerns.output.letters import render_letter
 from tests.test_letters import ON, agenda_details, authority, statement_details, warning_notice_details  # noqa: F401
 
 DETAILS = {

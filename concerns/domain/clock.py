@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-LONDON = "Europe/London"
+from concerns.domain.formatting import LONDON, ukdate
 
 
 class Clock(Protocol):
@@ -104,7 +104,7 @@ def check_date(day: date, kind: str, what: str, clock: Clock | None = None) -> d
 
 def _written(day: date) -> str:
     """'31 December 9999': how a refusal names a date, on the desk as on the command line."""
-    return f"{day.day} {day.strftime('%B')} {day.year}"
+    return ukdate(day, weekday=False)
 
 
 def check_academic_year(start: int, what: str, clock: Clock | None = None) -> int:

@@ -14,7 +14,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from concerns.domain.clock import LONDON
+# The authority's time zone: every date and time an officer reads, and "today", are London's.
+LONDON = "Europe/London"
+
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # fmt: off
