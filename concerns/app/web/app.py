@@ -75,6 +75,8 @@ class NotFound(Exception):
 class Settings:
     db_url: str | None = None
     today: Callable[[], date] = system_today
+    # The desk's "today" is a set date (CONCERNS_TODAY: the demo's own "today"), not the calendar's.
+    simulated: bool = False
     secure_cookies: bool = True
     # Name of a header the authority's single-sign-on proxy sets to the officer's e-mail address.
     trusted_header: str | None = None
@@ -112,7 +114,8 @@ ENV = _environment()
 
 def render(ctx: Ctx, template: str, status: int = 200, **values) -> HTMLResponse:
     html = ENV.get_template(template).render(officer=ctx.officer, csrf=ctx.csrf, path=ctx.request.url.path,
-                                             today=ctx.today.isoformat(), **values)
+                                             today=ctx.today.isoformat(), simulated=ctx.settings.simulated,
+                                             **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -302,8 +305,7 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
     # A school without an open LA-raised case can have one opened: the machine says with which events.
     facts = cases.school_facts(school)
     opening = [] if any(c["origin"] == "la" for c in open_cases) else allowed_events(CaseFile(), facts)
-    timeline = sorted(((e, c["pathway"]) for c in doc["cases"] for e in c["events"]),
-                      key=lambda pair: pair[0]["on"], reverse=True)
+    timeline = desk.timeline(ctx.session, school.urn, ctx.today)
     letters = ctx.session.exec(select(Letter).where(Letter.urn == school.urn)
                                .order_by(Letter.on.desc(), Letter.id.desc())).all()
     return render(ctx, "school.html", status=status, school=doc, open_cases=open_cases, opening=opening,
@@ -641,7 +643,13 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
                oidc_settings: oidc.OidcSettings | None = None, passwords: bool | None = None) -> Starlette:
     if secure_cookies is None:
         secure_cookies = os.environ.get("CONCERNS_WEB_INSECURE_COOKIES", "") not in ("1", "true", "yes")
-    settings = Settings(db_url=db_url, today=today or system_today, secure_cookies=secure_cookies,
+    if today is None:
+        fixed = desk_today_from_env()
+        if fixed is not None:
+            today = lambda: fixed  # noqa: E731
+    # A set today (the demo's, a test's) is said on every page, so nobody takes it for the calendar's.
+    settings = Settings(db_url=db_url, today=today or system_today, simulated=today is not None,
+                        secure_cookies=secure_cookies,
                         trusted_header=trusted_header or os.environ.get("CONCERNS_WEB_TRUSTED_HEADER") or None)
     _council_sign_in(settings, oidc_settings, passwords)
 
@@ -673,6 +681,21 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
     return Starlette(routes=routes)
+
+
+TODAY_SETTING = "CONCERNS_TODAY"
+
+
+def desk_today_from_env() -> date | None:
+    """The desk's set "today" (CONCERNS_TODAY=2027-04-05), so that the desk and a simulated term (the demo)
+    share one clock; unset, the desk's today is the calendar's. A value that is not a date is refused by name."""
+    value = os.environ.get(TODAY_SETTING, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{TODAY_SETTING}={value!r} is not a date: write it as year-month-day, e.g. 2027-04-05") from None
 
 
 def _council_sign_in(settings: Settings, given: oidc.OidcSettings | None, passwords: bool | None) -> None:

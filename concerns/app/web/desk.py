@@ -14,7 +14,7 @@ from concerns.domain.drift import grouped, policy_drift
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from concerns.notify.directory import Directory
-from models import Case, Deadline, DeadlineNotice, Officer, School
+from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, School
 
 ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
             "iebs": "IEBs", "ieb": "IEB", "ce": "CE", "rd": "RD"}
@@ -27,6 +27,16 @@ def label(key: str | None) -> str:
     if out and out[0] == words[0]:
         out[0] = out[0].capitalize()
     return " ".join(out)
+
+
+def timeline(session: Session, urn: str, as_of: date) -> list[tuple[dict, str]]:
+    """Every event recorded on the school's cases, newest first, with its case's pathway: those dated after
+    the desk's today too, marked `later`, for one of them is what makes a case refuse an earlier date."""
+    rows = session.exec(select(CaseEvent, Case.pathway).join(Case, Case.id == CaseEvent.case_id)
+                        .where(Case.urn == urn).order_by(CaseEvent.on.desc(), CaseEvent.id.desc())).all()
+    return [({"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
+              "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
+              "confidential": e.confidential, "later": e.on > as_of}, pathway) for e, pathway in rows]
 
 
 class Responsibility:
