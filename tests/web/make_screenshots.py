@@ -65,7 +65,7 @@ def main(out: Path) -> None:
         shot("04-school")
         # A refusal: the machine's reason in one line at the top, nothing changed.
         form = page.locator("form.event-form", has=page.locator("input[name=case][value=special_measures]"))
-        form.get_by_label("Submit statement of action").check()
+        form.get_by_label("Statement of action submitted").check()
         form.get_by_label("Date it happened").fill("2026-11-01")
         form.get_by_role("button", name="Record the event").click()
         page.wait_for_load_state()

@@ -42,7 +42,7 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
         this_week.get_by_role("link", name="Ash Tree Primary").click()
         page.wait_for_url(f"{live.base}/schools/100001")
         form = page.locator("form.event-form", has=page.locator("input[name=case][value=special_measures]"))
-        form.get_by_label("Submit statement of action").check()
+        form.get_by_label("Statement of action submitted").check()
         form.get_by_label("Date it happened").fill("2026-11-16")
         form.get_by_label("Note (optional)").fill("Sent to HMCI by secure e-mail")
         form.get_by_role("button", name="Record the event").click()

@@ -132,8 +132,8 @@ def test_an_event_the_machine_does_not_allow_shows_its_reason_and_changes_nothin
     response = _event(desk, {"event": "remove_concern", "on": "2026-11-16"})
     assert response.status_code == 400
     message = error_summary(response.text)
-    assert message.startswith("URN 100001: event 'remove_concern' is not allowed for special_measures case "
-                              "in state sm_statement_due; allowed now:")
+    assert message.startswith("URN 100001: event “removed from concern” is not allowed for special measures case "
+                              "in state statement of action due; allowed now:")
     assert "\n" not in message and response.text.count('class="error-summary"') == 1
     assert table_dump(desk.url) == before
 
@@ -142,14 +142,14 @@ def test_a_bad_date_is_one_clear_message_and_changes_nothing(desk):
     before = table_dump(desk.url)
     response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-02-30"})
     assert response.status_code == 400
-    assert error_summary(response.text) == ("Date of the event: '2026-02-30' is not a date "
-                                            "(use YYYY-MM-DD, e.g. 2026-12-01).")
+    assert error_summary(response.text) == ("Date of the event is not a real date: check the day, the month "
+                                            "and the year.")
     # The form keeps what was typed, and the summary links to the field.
     assert 'value="2026-02-30"' in response.text and 'href="#special_measures-on"' in response.text
     for data, expected in [({"event": "submit_statement_of_action", "on": ""}, "Date of the event: enter"),
                            ({"on": "2026-11-16"}, "Choose the event to record."),
                            ({"event": "submit_statement_of_action", "on": "2026-12-25"}, "is in the future"),
-                           ({"event": "submit_statement_of_action", "on": "2026-11-01"}, "earlier than")]:
+                           ({"event": "submit_statement_of_action", "on": "2026-11-01"}, "is before the case's last event (4 November 2026)")]:
         response = _event(desk, data)
         assert response.status_code == 400 and expected in error_summary(response.text)
     assert table_dump(desk.url) == before
@@ -167,7 +167,7 @@ def test_a_refused_letter_form_changes_nothing(desk):
         "kind": "confirmation_of_concern", "on": "2026-11-16", "discussed_on": "2026-11-20",
         "concerns": "Attendance", "next_steps": "Plan", "review_cadence": "each term"})
     assert response.status_code == 400
-    assert error_summary(response.text) == "confirmation_of_concern: discussed_on is after the letter date"
+    assert error_summary(response.text) == "Confirmation of concern: discussed on is after the letter date"
     assert table_dump(desk.url) == before
 
 

@@ -40,6 +40,7 @@ from concerns.domain.letterspecs import LETTER_KINDS
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN
 from concerns.jobs.categorisation import decide_category
+from concerns.notify import wording
 from concerns.notify.directory import Directory
 from concerns.notify.drafting import bind_to_case, draft_letter, letter_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
@@ -105,7 +106,14 @@ class Ctx:
 
 def _environment() -> Environment:
     # The views give dates as ISO 8601 text: the pages write them with `| isodate | ukdate`.
-    return templating.environment(TEMPLATES, filters={"label": desk.label},
+    return templating.environment(TEMPLATES, filters={"label": desk.label, "event_words": desk.event_words,
+                                                      "state_words": desk.state_words,
+                                                      "pathway_words": desk.pathway_words,
+                                                      "kind_words": desk.kind_words,
+                                                      "category_words": desk.category_words,
+                                                      "actor_words": desk.actor_words,
+                                                      "plain": desk.plain_message, "citation": wording.citation,
+                                                      "plain_note": wording.plain_note},
                                   globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure})
 
 
@@ -334,17 +342,17 @@ def record_event(ctx: Ctx, urn: str) -> Response:
     if not sent["event"]:
         return refuse("Choose the event to record.", "event")
     if not sent["on"]:
-        return refuse("Date of the event: enter the date it happened (YYYY-MM-DD).", "on")
+        return refuse("Date of the event: enter the day, month and year it happened.", "on")
     try:
         on = date.fromisoformat(sent["on"])
     except ValueError:
-        return refuse(f"Date of the event: {sent['on']!r} is not a date (use YYYY-MM-DD, e.g. 2026-12-01).", "on")
+        return refuse("Date of the event is not a real date: check the day, the month and the year.", "on")
     until = None
     if sent["until"]:
         try:
             until = date.fromisoformat(sent["until"])
         except ValueError:
-            return refuse(f"End of the compliance period: {sent['until']!r} is not a date (use YYYY-MM-DD).",
+            return refuse("End of the compliance period is not a real date: check the day, the month and the year.",
                           "until")
     if on > ctx.today:
         return refuse(f"Date of the event: {on.isoformat()} is in the future; record events once they happen.",
@@ -545,8 +553,8 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     form = ctx.session.get(LetterForm, row.id)
     if form is None:
         return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
-                      message="It was not drafted on the desk, so its details are not here: send it with "
-                              "`concerns letter draft ... --send` and the same details file.")
+                      message="It was not drafted on the desk, so its details are not here: ask whoever "
+                              "drafted it to send it, or draft it again on the desk and send it from there.")
     fields = form.fields
     values = {k: v[0] for k, v in fields.items() if v}
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -13,6 +14,7 @@ from concerns.casework import lacategories, views
 from concerns.domain.drift import grouped, policy_drift
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
+from concerns.notify import wording
 from concerns.notify.directory import Directory
 from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, School
 
@@ -37,6 +39,67 @@ def timeline(session: Session, urn: str, as_of: date) -> list[tuple[dict, str]]:
     return [({"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
               "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
               "confidential": e.confidential, "later": e.on > as_of}, pathway) for e, pathway in rows]
+
+
+# --- words, never keys ---------------------------------------------------------------------------------
+
+
+def event_words(key: str | None) -> str:
+    """An event as officers say it: appoint_ieb -> Interim executive board appointed."""
+    return wording.sentence(wording.event(key))
+
+
+def state_words(key: str | None) -> str:
+    return wording.sentence(wording.state(key))
+
+
+def pathway_words(key: str | None) -> str:
+    return wording.sentence(wording.pathway(key))
+
+
+def kind_words(key: str | None) -> str:
+    return wording.sentence(wording.kind(key))
+
+
+def category_words(key: str | None) -> str:
+    """An Ofsted category on the register: 'SM' -> Special measures; 'LA' -> None (the authority's own concern)."""
+    return wording.sentence(wording.category(key)) if key and key != "None" else "None"
+
+
+def actor_words(actor: str | None) -> str:
+    """Who recorded an event: an officer's e-mail or name as recorded; an account name from the command line
+    (root, a service account) is not a person an officer knows."""
+    actor = (actor or "").strip()
+    if "@" in actor or " " in actor:
+        return actor
+    return "the casework system, outside the desk"
+
+
+_KEY = re.compile(r"'?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b'?")
+_OPTION = {"--on": "the date", "--until": "the end of the compliance period", "--pathway": "the case",
+           "--meeting": "the meeting", "--published": "the publication date", "--inspected": "the inspection date"}
+_COMMAND = re.compile(r"[,;:]?\s*(?:(?:record|register) it(?: first)? )?with `[^`]*`")
+
+
+def plain_message(message: str | None) -> str:
+    """A refusal as an officer reads it: keys in words, dates in words, no option or command."""
+    if not message:
+        return ""
+    text = _COMMAND.sub(" (ask your system administrator)", str(message))
+    for option, words in _OPTION.items():
+        text = text.replace(option, words)
+
+    def key_words(match: re.Match) -> str:
+        key = match[1]
+        for table in (wording.EVENTS, wording.STATES, wording.PATHWAYS, wording.KINDS):
+            if key in table:
+                return f"“{table[key]}”" if match[0].startswith("'") else table[key]
+        return wording.words(key)
+
+    text = _KEY.sub(key_words, text)
+    text = wording.plain_note(text)
+    text = re.sub(r"\bearlier than\b", "before", text)
+    return text[:1].upper() + text[1:]
 
 
 class Responsibility:
