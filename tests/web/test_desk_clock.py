@@ -41,14 +41,16 @@ def test_an_event_is_recorded_on_the_demos_today_after_the_cases_last_event(auth
     form = re.search(r'<form[^>]*action="/schools/100002/events".*?</form>', page, re.S).group(0)
     event = re.search(r'name="event" value="([a-z_]+)"', form).group(1)
     case = re.search(r'name="case" value="([a-z_]+)"', form).group(1)
+    # The form's date is the demo's today, as three fields.
+    assert _date_fields(form) == {"on_day": "5", "on_month": "4", "on_year": "2027"}
     response = desk.post_form(school, f"{school}/events", {"case": case, "event": event, "note": "",
-                                                           **_today_fields(form)})
+                                                           **_date_fields(form)})
     assert response.status_code == 303, response.text
 
 
-def _today_fields(form: str) -> dict:
-    """The date fields as the form fills them: the desk's today."""
-    return {name: value for name, value in re.findall(r'name="(on[a-z_]*)" value="([^"]*)"', form) if value}
+def _date_fields(form: str) -> dict:
+    """The date it happened as the form fills it in."""
+    return dict(re.findall(r'name="(on_(?:day|month|year))" [^>]*value="([^"]*)"', form))
 
 
 def test_a_date_that_is_not_a_date_in_concerns_today_is_refused_by_name(monkeypatch):

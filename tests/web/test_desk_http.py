@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 from sqlmodel import select
 
+from concerns.app.web.desk import read_date
 from concerns.store.db import session_scope
 from models import CaseEvent, Deadline, LaCategory, Officer, SignInAttempt
 from tests.conftest import table_dump
@@ -140,19 +142,43 @@ def test_an_event_the_machine_does_not_allow_shows_its_reason_and_changes_nothin
 
 def test_a_bad_date_is_one_clear_message_and_changes_nothing(desk):
     before = table_dump(desk.url)
-    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-02-30"})
+    response = _event(desk, {"event": "submit_statement_of_action", "on_day": "30", "on_month": "2", "on_year": "2026"})
     assert response.status_code == 400
-    assert error_summary(response.text) == ("Date of the event is not a real date: check the day, the month "
-                                            "and the year.")
-    # The form keeps what was typed, and the summary links to the field.
-    assert 'value="2026-02-30"' in response.text and 'href="#special_measures-on"' in response.text
-    for data, expected in [({"event": "submit_statement_of_action", "on": ""}, "Date of the event: enter"),
+    assert error_summary(response.text) == "The date it happened must be a real date: check the day and the month."
+    # The form keeps what was typed, and the summary links to the day field.
+    form = response.text.split('value="special_measures"', 1)[1]
+    assert re.search(r'name="on_day" [^>]*value="30"', form) and re.search(r'name="on_month" [^>]*value="2"', form)
+    assert 'href="#special_measures-on"' in response.text and 'id="special_measures-on" name="on_day"' in response.text
+    on = {"event": "submit_statement_of_action"}
+    for data, expected in [({**on, "on": ""}, "Enter the date it happened."),
+                           ({**on, "on_day": "16", "on_year": "2026"}, "The date it happened must include a month."),
+                           ({**on, "on_day": "16", "on_month": "11", "on_year": "26"}, "the year must have four numbers"),
+                           ({**on, "on_day": "16", "on_month": "Smarch", "on_year": "2026"}, "the month must be a number"),
                            ({"on": "2026-11-16"}, "Choose the event to record."),
-                           ({"event": "submit_statement_of_action", "on": "2026-12-25"}, "is in the future"),
-                           ({"event": "submit_statement_of_action", "on": "2026-11-01"}, "is before the case's last event (4 November 2026)")]:
+                           ({**on, "on": "2026-12-25"}, "is after today (Monday 16 November 2026)"),
+                           ({**on, "on": "2026-11-01"}, "is before the case's last event (4 November 2026)")]:
         response = _event(desk, data)
-        assert response.status_code == 400 and expected in error_summary(response.text)
+        assert response.status_code == 400 and expected in error_summary(response.text), (data, response.text[-3000:])
     assert table_dump(desk.url) == before
+
+
+def test_a_date_is_typed_day_month_year_never_in_a_browsers_own_date_box(desk):
+    page = desk.client.get(SCHOOL).text
+    assert 'type="date"' not in page
+    form = page.split('value="special_measures"', 1)[1].split("</form>", 1)[0]
+    for label in ("Day", "Month", "Year"):
+        assert f">{label}</label>" in form
+    # 5 December, typed day first, is stored as 5 December (a native box in a US locale read 05122026 as 12 May).
+    later = Desk(desk.url, today=date(2026, 12, 7))
+    assert later.sign_in().status_code == 303
+    response = _event(later, {"event": "submit_statement_of_action", "on_day": "5", "on_month": "12",
+                              "on_year": "2026"})
+    assert response.status_code == 303, error_summary(response.text)
+    with session_scope(desk.url) as session:
+        event = session.exec(select(CaseEvent).where(CaseEvent.event == "submit_statement_of_action")).one()
+        assert event.on == date(2026, 12, 5)
+    # A month may be typed as its name.
+    assert read_date("6", "Dec", "2026", "the date") == read_date("6", "december", "2026", "the date") == date(2026, 12, 6)
 
 
 def test_a_refused_letter_form_changes_nothing(desk):

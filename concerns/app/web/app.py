@@ -36,6 +36,7 @@ from concerns.app.web.letterform import (
 from concerns.casework import cases, views
 from concerns.domain import resources
 from concerns.domain.clock import today as system_today
+from concerns.domain.formatting import ukdate
 from concerns.domain.letterspecs import LETTER_KINDS
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN
@@ -114,7 +115,8 @@ def _environment() -> Environment:
                                                       "actor_words": desk.actor_words,
                                                       "plain": desk.plain_message, "citation": wording.citation,
                                                       "plain_note": wording.plain_note},
-                                  globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure})
+                                  globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure,
+                                           "date_parts": desk.date_parts})
 
 
 ENV = _environment()
@@ -328,6 +330,29 @@ def school(ctx: Ctx, urn: str) -> Response:
     return school_page(ctx, urn, notice=notice)
 
 
+def _typed_date(ctx: Ctx, sent: dict, name: str, what: str, required: bool) -> date | None:
+    """The date in the form's three fields `name`_day, _month, _year (kept in `sent` to show again)."""
+    parts = {p: ctx.value(f"{name}_{p}") for p in ("day", "month", "year")}
+    legacy = sent.get(name, "")
+    if not any(parts.values()) and legacy:
+        if not _iso(legacy):
+            sent[name + "_parts"] = parts
+            raise desk.DateError(f"{what[:1].upper() + what[1:]} must be a real date: check the day and the month.")
+        parts = desk.date_parts(legacy)
+    sent[name + "_parts"] = parts
+    if not any(parts.values()) and not required:
+        return None
+    return desk.read_date(parts["day"], parts["month"], parts["year"], what)
+
+
+def _iso(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def record_event(ctx: Ctx, urn: str) -> Response:
     school = _school(ctx, urn)
     sent = {k: ctx.value(k) for k in ("case", "event", "on", "until", "note")}
@@ -339,23 +364,24 @@ def record_event(ctx: Ctx, urn: str) -> Response:
         return school_page(ctx, school.urn, error=message, error_field=f"{case_key}-{field_name}", sent=sent,
                            status=400)
 
+    for name in ("on", "until"):  # what was typed, shown again if the form is refused
+        typed = {p: ctx.value(f"{name}_{p}") for p in ("day", "month", "year")}
+        if any(typed.values()):
+            sent[name + "_parts"] = typed
     if not sent["event"]:
         return refuse("Choose the event to record.", "event")
-    if not sent["on"]:
-        return refuse("Date of the event: enter the day, month and year it happened.", "on")
+    # Dates come as day, month and year (three fields, the GOV.UK pattern); one ISO field ("on") is still read.
     try:
-        on = date.fromisoformat(sent["on"])
-    except ValueError:
-        return refuse("Date of the event is not a real date: check the day, the month and the year.", "on")
-    until = None
-    if sent["until"]:
-        try:
-            until = date.fromisoformat(sent["until"])
-        except ValueError:
-            return refuse("End of the compliance period is not a real date: check the day, the month and the year.",
-                          "until")
+        on = _typed_date(ctx, sent, "on", "the date it happened", required=True)
+    except desk.DateError as exc:
+        return refuse(str(exc), "on")
+    try:
+        until = _typed_date(ctx, sent, "until", "the end of the compliance period", required=False)
+    except desk.DateError as exc:
+        return refuse(str(exc), "until")
     if on > ctx.today:
-        return refuse(f"Date of the event: {on.isoformat()} is in the future; record events once they happen.",
+        return refuse(f"The date it happened, {ukdate(on)}, is after today ({ukdate(ctx.today)}): "
+                      "record events once they happen.",
                       "on")
     pathway = sent["case"] if sent["case"] in PATHWAYS else None
     try:

@@ -102,6 +102,53 @@ def plain_message(message: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
+# --- dates typed as day, month and year (the GOV.UK date pattern) -----------------------------------------
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+
+
+class DateError(ValueError):
+    """A date that cannot be read; the message says what is wrong, in words."""
+
+
+def date_parts(day: date | str | None) -> dict[str, str]:
+    """A date as the three fields show it: {'day': '5', 'month': '4', 'year': '2027'}."""
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            day = None
+    if not isinstance(day, date):
+        return {"day": "", "month": "", "year": ""}
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
+def read_date(day: str, month: str, year: str, what: str) -> date:
+    """The date in three typed fields, day first whatever the browser's language; `what` names it in the
+    messages ("The date it happened must include a month"). A month may be typed as a number or a name."""
+    day, month, year = (day or "").strip(), (month or "").strip().lower(), (year or "").strip()
+    named = what[:1].upper() + what[1:]
+    missing = [name for name, value in (("day", day), ("month", month), ("year", year)) if not value]
+    if len(missing) == 3:
+        raise DateError(f"Enter {what}.")
+    if missing:
+        raise DateError(f"{named} must include a {' and a '.join(missing)}.")
+    if not month.isdigit():
+        found = [i + 1 for i, m in enumerate(MONTHS) if len(month) >= 3 and m.startswith(month)]
+        if len(found) != 1:
+            raise DateError(f"{named}: the month must be a number from 1 to 12, or its name.")
+        month = str(found[0])
+    if not day.isdigit() or not year.isdigit():
+        raise DateError(f"{named} must be a real date, in numbers: day, month and year.")
+    if len(year) != 4:
+        raise DateError(f"{named}: the year must have four numbers.")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise DateError(f"{named} must be a real date: check the day and the month.") from None
+
+
 class Responsibility:
     """Who answers for what in one authority: the directory of roles, climbing the management chain."""
 
