@@ -322,7 +322,8 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
                   timeline=timeline, letters=[_letter_summary(ctx, x) for x in letters],
                   kinds=kinds_now(ctx.session, school), needs_until=EVENTS_NEEDING_UNTIL,
                   inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
-                  sent=sent or {}, notice=notice, letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
+                  sent=sent or {}, notice=notice, request_done=ctx.request.query_params.get("done", ""),
+                  letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
 
 
 def school(ctx: Ctx, urn: str) -> Response:
@@ -389,24 +390,31 @@ def record_event(ctx: Ctx, urn: str) -> Response:
                               confidential=sent["confidential"], actor=ctx.officer.email, pathway=pathway)
     except cases.Refused as exc:
         return refuse(str(exc), "event")
-    return RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303)
+    return RedirectResponse(f"/schools/{school.urn}?done=recorded#recorded", status_code=303)
 
 
 # --- the authority's categories ----------------------------------------------------------------------
 
 
 def categories_page(ctx: Ctx, *, error: str | None = None, error_urn: str = "", sent: dict | None = None,
-                    status: int = 200, notice: str | None = None) -> Response:
+                    status: int = 200, notice: str | None = None, notice_urn: str = "") -> Response:
     return render(ctx, "categories.html", status=status, cat=desk.categorisation(ctx.session, ctx.officer, ctx.today),
-                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice)
+                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice,
+                  notice_urn=notice_urn)
 
 
 def categories(ctx: Ctx) -> Response:
     done = ctx.request.query_params.get("done", "")
-    notice = None
+    notice, notice_urn = None, ""
     if URN.fullmatch(done):
-        notice = f"The category of URN {done} was recorded; a letter goes to the school when its level changes."
-    return categories_page(ctx, notice=notice)
+        school = ctx.session.get(School, done)
+        if school is not None and school.la == ctx.officer.la:
+            letter = {"written": "A letter to the headteacher and chair was written and queued for sending.",
+                      "unchanged": "No letter was written: the level is the same as before."}.get(
+                ctx.request.query_params.get("letter", ""),
+                "No letter could be written (is a headteacher and a chair on record?): see the school's letters.")
+            notice, notice_urn = f"The category of {school.name} was recorded. {letter}", school.urn
+    return categories_page(ctx, notice=notice, notice_urn=notice_urn)
 
 
 def set_category(ctx: Ctx, urn: str) -> Response:
@@ -425,10 +433,13 @@ def set_category(ctx: Ctx, urn: str) -> Response:
     if not sent["reason"].strip():
         return refuse(f"{school.name}: give the reason for the category; it goes in the school's history.")
     try:
-        decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"], ctx.officer.email)
+        decided = decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"],
+                                  ctx.officer.email)
     except cases.Refused as exc:
         return refuse(f"{school.name}: {exc}")
-    return RedirectResponse(f"/categories?done={school.urn}#school-{school.urn}", status_code=303)
+    letter = ("written" if decided["letter"] == "written"
+              else "unchanged" if str(decided["letter"]).startswith("unchanged") else "not-written")
+    return RedirectResponse(f"/categories?done={school.urn}&letter={letter}#school-{school.urn}", status_code=303)
 
 
 # --- the authority's procedure and the law ---------------------------------------------------------
