@@ -58,3 +58,12 @@ def test_setting_a_category_names_the_school_and_says_whether_a_letter_was_writt
     again = desk.post_form("/categories", "/categories/100001", {"level": "inadequate", "reason": "Confirmed"})
     row = desk.client.get(again.headers["location"]).text.split('id="school-100001"', 1)[1].split("</tr>", 1)[0]
     assert "No letter was written: the level is the same as before." in row
+
+
+def test_each_deadline_on_my_week_is_one_click_from_the_form_that_closes_it(desk):
+    week = desk.client.get("/week").text
+    links = set(re.findall(r'href="(/schools/\d+)#([a-z_]+-event)"', week))
+    assert ("/schools/100001", "special_measures-event") in links
+    for school, anchor in links:
+        page = desk.client.get(school).text
+        assert f'id="{anchor}"' in page and "Record the event" in page.split(f'id="{anchor}"', 1)[1]

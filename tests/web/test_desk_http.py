@@ -248,9 +248,28 @@ def test_the_register_filters_sorts_and_exports_csv(desk):
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(r["urn"], r["pathway"], r["category"]) for r in rows] == [
-        ("100001", "special_measures", "SM"), ("100002", "la_concern", "LA")]
-    assert rows[0]["next_deadline"] == "statement_of_action" and "Sam Adviser" in rows[0]["officers"]
+    # In words, dates in words, as the page shows them.
+    assert [(r["URN"], r["Pathway"], r["Ofsted category"]) for r in rows] == [
+        ("100001", "Special measures", "Special measures"),
+        ("100002", "Local authority concern", "None (the authority's own concern)")]
+    assert rows[0]["Next deadline"] == "Statement of action to Ofsted" and "Sam Adviser" in rows[0]["Officers"]
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ 2026", rows[0]["Next deadline due"])
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|\b20\d\d-\d\d-\d\d\b", response.text)
+
+
+def test_the_registers_next_deadline_is_never_one_already_past(desk, cli):
+    # The statement of action is due on 18 November; on 25 November it is missed, not "next".
+    later = Desk(desk.url, today=date(2026, 11, 25))
+    assert later.sign_in().status_code == 303
+    page = later.client.get("/register").text
+    row = page.split('href="/schools/100001"', 1)[1].split("</tr>", 1)[0]
+    due = re.findall(r"(\w+day \d{1,2} \w+ 20\d\d)", row)
+    assert "missed" in row
+    for shown in due:
+        from datetime import datetime
+        assert datetime.strptime(shown, "%A %d %B %Y").date() >= date(2026, 11, 25), row
+    rows = list(csv.DictReader(io.StringIO(later.client.get("/register.csv").text)))
+    assert rows[0]["Next deadline"] != "Statement of action to Ofsted"
 
 
 def test_my_week_sorts_deadlines_by_urgency(desk):

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from concerns.casework import lacategories, views
 from concerns.domain.drift import grouped, policy_drift
+from concerns.domain.formatting import ukdate
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from concerns.notify import wording
@@ -244,8 +245,10 @@ def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: s
         roles = list(dict.fromkeys(d["responsible"] for d in deadlines)) or [policy.responsible_for("*")]
         row["officers"] = list(dict.fromkeys(n for role in roles for n in who.names(role, row["urn"])))
         row["officers_text"] = ", ".join(row["officers"])
-        row["next_due"] = min((d["due"] for d in deadlines), default="")
-        row["next_deadline"] = min(deadlines, key=lambda d: d["due"]) if deadlines else None
+        # The next deadline is one still ahead: a past one is counted as missed (or passed), never "next".
+        ahead = [d for d in deadlines if d["due"] >= as_of.isoformat()]
+        row["next_due"] = min((d["due"] for d in ahead), default="")
+        row["next_deadline"] = min(ahead, key=lambda d: d["due"]) if ahead else None
         row["missed"] = sum(1 for d in deadlines if d["status"] == "missed")
         row["la_category_text"] = row["la_category"]["label"] if row["la_category"] else ""
     choices = {"pathway": sorted({r["pathway"] for r in rows}), "category": sorted({str(r["category"]) for r in rows}),
@@ -277,14 +280,18 @@ def _cell(value) -> str:
 def register_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["urn", "name", "maintained", "pathway", "state", "category", "la_category", "stuck", "officers",
-                     "next_deadline", "next_due", "missed_deadlines"])
+    # In words, as the page shows it: a spreadsheet is read by people too.
+    writer.writerow(["URN", "School", "Maintained", "Pathway", "Also on", "Where it stands", "Ofsted category",
+                     "Our category", "Stuck", "Officers", "Next deadline", "Next deadline due", "Missed deadlines"])
     for r in rows:
         nxt = r["next_deadline"]
-        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no", r["pathway"],
-                                            r["state"], r["category"], r["la_category_text"],
-                                            "yes" if r["stuck"] else "no",
-                                            "; ".join(r["officers"]), nxt["kind"] if nxt else "", r["next_due"],
+        also = "; ".join(pathway_words(c["pathway"]) for c in r.get("cases", []) if c["pathway"] != r["pathway"])
+        due = ukdate(date.fromisoformat(r["next_due"]), weekday=False) if r["next_due"] else ""
+        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no",
+                                            pathway_words(r["pathway"]), also, state_words(r["state"]),
+                                            category_words(str(r["category"]) if r["category"] else None),
+                                            r["la_category_text"], "yes" if r["stuck"] else "no",
+                                            "; ".join(r["officers"]), kind_words(nxt["kind"]) if nxt else "", due,
                                             r["missed"])])
     return out.getvalue()
 
