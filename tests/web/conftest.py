@@ -60,7 +60,8 @@ def authority(cli, tmp_path, monkeypatch):
 class Desk:
     """A TestClient on the desk, signed in or not, reading forms' anti-forgery tokens as a browser would."""
 
-    def __init__(self, url: str, today: date = TODAY, **options):
+    def __init__(self, url: str, today: date | None = TODAY, **options):
+        """`today=None`: the desk's own clock (CONCERNS_TODAY, else the calendar's)."""
         import warnings
 
         with warnings.catch_warnings():  # Starlette 1.x asks for httpx2, which is not installed
@@ -70,7 +71,8 @@ class Desk:
         from concerns.app.web.app import create_app
 
         self.url = url
-        self.client = TestClient(create_app(url, today=lambda: today, **options), base_url="https://testserver",
+        clock = (lambda: today) if today is not None else None
+        self.client = TestClient(create_app(url, today=clock, **options), base_url="https://testserver",
                                  follow_redirects=False)
 
     @staticmethod

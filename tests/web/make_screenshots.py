@@ -65,8 +65,10 @@ def main(out: Path) -> None:
         shot("04-school")
         # A refusal: the machine's reason in one line at the top, nothing changed.
         form = page.locator("form.event-form", has=page.locator("input[name=case][value=special_measures]"))
-        form.get_by_label("Submit statement of action").check()
-        form.get_by_label("Date it happened").fill("2026-11-01")
+        form.get_by_label("Statement of action submitted").check()
+        form.get_by_label("Day").fill("1")
+        form.get_by_label("Month").fill("11")
+        form.get_by_label("Year").fill("2026")
         form.get_by_role("button", name="Record the event").click()
         page.wait_for_load_state()
         shot("05-school-refusal", full=False)

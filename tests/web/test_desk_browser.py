@@ -39,14 +39,16 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
         assert "Statement of action" in this_week.inner_text()
 
         # The school: record the statement of action as submitted.
-        this_week.get_by_role("link", name="Ash Tree Primary").click()
+        this_week.get_by_role("link", name="Ash Tree Primary", exact=True).click()
         page.wait_for_url(f"{live.base}/schools/100001")
         form = page.locator("form.event-form", has=page.locator("input[name=case][value=special_measures]"))
-        form.get_by_label("Submit statement of action").check()
-        form.get_by_label("Date it happened").fill("2026-11-16")
+        form.get_by_label("Statement of action submitted").check()
+        form.get_by_label("Day").fill("16")
+        form.get_by_label("Month").fill("11")
+        form.get_by_label("Year").fill("2026")
         form.get_by_label("Note (optional)").fill("Sent to HMCI by secure e-mail")
         form.get_by_role("button", name="Record the event").click()
-        page.wait_for_url(f"{live.base}/schools/100001?done=recorded#timeline")
+        page.wait_for_url(f"{live.base}/schools/100001?done=recorded#recorded")
         assert page.get_by_role("status").inner_text() == "The event was recorded."
         row = page.locator("tr", has_text="Statement of action").first
         assert "met on monday 16 november 2026" in row.inner_text().lower()

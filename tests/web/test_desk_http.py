@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 from sqlmodel import select
 
+from concerns.app.web.desk import read_date
 from concerns.store.db import session_scope
 from models import CaseEvent, Deadline, LaCategory, Officer, SignInAttempt
 from tests.conftest import table_dump
@@ -137,27 +139,51 @@ def test_an_event_the_machine_does_not_allow_shows_its_reason_and_changes_nothin
     response = _event(desk, {"event": "remove_concern", "on": "2026-11-16"})
     assert response.status_code == 400
     message = error_summary(response.text)
-    assert message.startswith("URN 100001: event 'remove_concern' is not allowed for special_measures case "
-                              "in state sm_statement_due; allowed now:")
+    assert message.startswith("URN 100001: event “removed from concern” is not allowed for special measures case "
+                              "in state statement of action due; allowed now:")
     assert "\n" not in message and response.text.count('class="error-summary"') == 1
     assert table_dump(desk.url) == before
 
 
 def test_a_bad_date_is_one_clear_message_and_changes_nothing(desk):
     before = table_dump(desk.url)
-    response = _event(desk, {"event": "submit_statement_of_action", "on": "2026-02-30"})
+    response = _event(desk, {"event": "submit_statement_of_action", "on_day": "30", "on_month": "2", "on_year": "2026"})
     assert response.status_code == 400
-    assert error_summary(response.text) == ("Date of the event: '2026-02-30' is not a date "
-                                            "(use YYYY-MM-DD, e.g. 2026-12-01).")
-    # The form keeps what was typed, and the summary links to the field.
-    assert 'value="2026-02-30"' in response.text and 'href="#special_measures-on"' in response.text
-    for data, expected in [({"event": "submit_statement_of_action", "on": ""}, "Date of the event: enter"),
+    assert error_summary(response.text) == "The date it happened must be a real date: check the day and the month."
+    # The form keeps what was typed, and the summary links to the day field.
+    form = response.text.split('value="special_measures"', 1)[1]
+    assert re.search(r'name="on_day" [^>]*value="30"', form) and re.search(r'name="on_month" [^>]*value="2"', form)
+    assert 'href="#special_measures-on"' in response.text and 'id="special_measures-on" name="on_day"' in response.text
+    on = {"event": "submit_statement_of_action"}
+    for data, expected in [({**on, "on": ""}, "Enter the date it happened."),
+                           ({**on, "on_day": "16", "on_year": "2026"}, "The date it happened must include a month."),
+                           ({**on, "on_day": "16", "on_month": "11", "on_year": "26"}, "the year must have four numbers"),
+                           ({**on, "on_day": "16", "on_month": "Smarch", "on_year": "2026"}, "the month must be a number"),
                            ({"on": "2026-11-16"}, "Choose the event to record."),
-                           ({"event": "submit_statement_of_action", "on": "2026-12-25"}, "is in the future"),
-                           ({"event": "submit_statement_of_action", "on": "2026-11-01"}, "earlier than")]:
+                           ({**on, "on": "2026-12-25"}, "is after today (Monday 16 November 2026)"),
+                           ({**on, "on": "2026-11-01"}, "is before the case's last event (4 November 2026)")]:
         response = _event(desk, data)
-        assert response.status_code == 400 and expected in error_summary(response.text)
+        assert response.status_code == 400 and expected in error_summary(response.text), (data, response.text[-3000:])
     assert table_dump(desk.url) == before
+
+
+def test_a_date_is_typed_day_month_year_never_in_a_browsers_own_date_box(desk):
+    page = desk.client.get(SCHOOL).text
+    assert 'type="date"' not in page
+    form = page.split('value="special_measures"', 1)[1].split("</form>", 1)[0]
+    for label in ("Day", "Month", "Year"):
+        assert f">{label}</label>" in form
+    # 5 December, typed day first, is stored as 5 December (a native box in a US locale read 05122026 as 12 May).
+    later = Desk(desk.url, today=date(2026, 12, 7))
+    assert later.sign_in().status_code == 303
+    response = _event(later, {"event": "submit_statement_of_action", "on_day": "5", "on_month": "12",
+                              "on_year": "2026"})
+    assert response.status_code == 303, error_summary(response.text)
+    with session_scope(desk.url) as session:
+        event = session.exec(select(CaseEvent).where(CaseEvent.event == "submit_statement_of_action")).one()
+        assert event.on == date(2026, 12, 5)
+    # A month may be typed as its name.
+    assert read_date("6", "Dec", "2026", "the date") == read_date("6", "december", "2026", "the date") == date(2026, 12, 6)
 
 
 def test_a_refused_letter_form_changes_nothing(desk):
@@ -172,7 +198,7 @@ def test_a_refused_letter_form_changes_nothing(desk):
         "kind": "confirmation_of_concern", "on": "2026-11-16", "discussed_on": "2026-11-20",
         "concerns": "Attendance", "next_steps": "Plan", "review_cadence": "each term"})
     assert response.status_code == 400
-    assert error_summary(response.text) == "confirmation_of_concern: discussed_on is after the letter date"
+    assert error_summary(response.text) == "Confirmation of concern: discussed on is after the letter date"
     assert table_dump(desk.url) == before
 
 
@@ -227,9 +253,28 @@ def test_the_register_filters_sorts_and_exports_csv(desk):
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(r["urn"], r["pathway"], r["category"]) for r in rows] == [
-        ("100001", "special_measures", "SM"), ("100002", "la_concern", "LA")]
-    assert rows[0]["next_deadline"] == "statement_of_action" and "Sam Adviser" in rows[0]["officers"]
+    # In words, dates in words, as the page shows them.
+    assert [(r["URN"], r["Pathway"], r["Ofsted category"]) for r in rows] == [
+        ("100001", "Special measures", "Special measures"),
+        ("100002", "Local authority concern", "None (the authority's own concern)")]
+    assert rows[0]["Next deadline"] == "Statement of action to Ofsted" and "Sam Adviser" in rows[0]["Officers"]
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ 2026", rows[0]["Next deadline due"])
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b|\b20\d\d-\d\d-\d\d\b", response.text)
+
+
+def test_the_registers_next_deadline_is_never_one_already_past(desk, cli):
+    # The statement of action is due on 18 November; on 25 November it is missed, not "next".
+    later = Desk(desk.url, today=date(2026, 11, 25))
+    assert later.sign_in().status_code == 303
+    page = later.client.get("/register").text
+    row = page.split('href="/schools/100001"', 1)[1].split("</tr>", 1)[0]
+    due = re.findall(r"(\w+day \d{1,2} \w+ 20\d\d)", row)
+    assert "missed" in row
+    for shown in due:
+        from datetime import datetime
+        assert datetime.strptime(shown, "%A %d %B %Y").date() >= date(2026, 11, 25), row
+    rows = list(csv.DictReader(io.StringIO(later.client.get("/register.csv").text)))
+    assert rows[0]["Next deadline"] != "Statement of action to Ofsted"
 
 
 def test_my_week_sorts_deadlines_by_urgency(desk):

@@ -25,5 +25,5 @@ def test_the_warning_notice_form_takes_the_compliance_period_from_the_case(desk,
     before = table_dump(desk.url)
     refused = desk.post_form(PAGE, "/schools/100002/letters/preview", {**NOTICE, "given_on": "2026-11-17"})
     assert refused.status_code == 400
-    assert "given_on 17 November 2026 does not match the case" in error_summary(refused.text)
+    assert "given on 17 November 2026 does not match the case" in error_summary(refused.text)
     assert table_dump(desk.url) == before

@@ -39,10 +39,12 @@ from concerns.casework import cases, views
 from concerns.domain import resources
 from concerns.domain.clock import FixedClock, ImplausibleDate, check_date
 from concerns.domain.clock import today as system_today
+from concerns.domain.formatting import ukdate
 from concerns.domain.letterspecs import LETTER_KINDS
 from concerns.domain.policy import names_of, policy_for, service_of
 from concerns.domain.untrusted import URN, BadInput, parse_id
 from concerns.jobs.categorisation import decide_category
+from concerns.notify import wording
 from concerns.notify.directory import Directory
 from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
@@ -78,6 +80,8 @@ class NotFound(Exception):
 class Settings:
     db_url: str | None = None
     today: Callable[[], date] = system_today
+    # The desk's "today" is a set date (CONCERNS_TODAY: the demo's own "today"), not the calendar's.
+    simulated: bool = False
     secure_cookies: bool = True
     # Name of a header the authority's single-sign-on proxy sets to the officer's e-mail address.
     trusted_header: str | None = None
@@ -111,8 +115,16 @@ class Ctx:
 
 def _environment() -> Environment:
     # The views give dates as ISO 8601 text: the pages write them with `| isodate | ukdate`.
-    return templating.environment(TEMPLATES, filters={"label": desk.label},
-                                  globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure})
+    return templating.environment(TEMPLATES, filters={"label": desk.label, "event_words": desk.event_words,
+                                                      "state_words": desk.state_words,
+                                                      "pathway_words": desk.pathway_words,
+                                                      "kind_words": desk.kind_words,
+                                                      "category_words": desk.category_words,
+                                                      "actor_words": desk.actor_words,
+                                                      "plain": desk.plain_message, "citation": wording.citation,
+                                                      "plain_note": wording.plain_note},
+                                  globals={"PATHWAYS": PATHWAYS, "sees_procedure": desk.may_see_procedure,
+                                           "date_parts": desk.date_parts})
 
 
 ENV = _environment()
@@ -120,7 +132,8 @@ ENV = _environment()
 
 def render(ctx: Ctx, template: str, status: int = 200, **values) -> HTMLResponse:
     html = ENV.get_template(template).render(officer=ctx.officer, csrf=ctx.csrf, path=ctx.request.url.path,
-                                             today=ctx.today.isoformat(), form_token=_form_token, **values)
+                                             today=ctx.today.isoformat(), simulated=ctx.settings.simulated,
+                                             form_token=_form_token, **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -359,20 +372,43 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
     # A school without an open LA-raised case can have one opened: the machine says with which events.
     facts = cases.school_facts(school)
     opening = [] if any(c["origin"] == "la" for c in open_cases) else allowed_events(CaseFile(), facts)
-    timeline = sorted(((e, c["pathway"]) for c in doc["cases"] for e in c["events"]),
-                      key=lambda pair: pair[0]["on"], reverse=True)
+    timeline = desk.timeline(ctx.session, school.urn, ctx.today)
     letters = ctx.session.exec(select(Letter).where(Letter.urn == school.urn)
                                .order_by(Letter.on.desc(), Letter.id.desc())).all()
     return render(ctx, "school.html", status=status, school=doc, open_cases=open_cases, opening=opening,
                   timeline=timeline, letters=[_letter_summary(ctx, x) for x in letters],
                   kinds=kinds_now(ctx.session, school), needs_until=EVENTS_NEEDING_UNTIL,
                   inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
-                  sent=sent or {}, notice=notice, letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
+                  sent=sent or {}, notice=notice, request_done=ctx.request.query_params.get("done", ""),
+                  letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
 
 
 def school(ctx: Ctx, urn: str) -> Response:
     notice = {"recorded": "The event was recorded."}.get(ctx.request.query_params.get("done", ""))
     return school_page(ctx, urn, notice=notice)
+
+
+def _typed_date(ctx: Ctx, sent: dict, name: str, what: str, required: bool) -> date | None:
+    """The date in the form's three fields `name`_day, _month, _year (kept in `sent` to show again)."""
+    parts = {p: ctx.value(f"{name}_{p}") for p in ("day", "month", "year")}
+    legacy = sent.get(name, "")
+    if not any(parts.values()) and legacy:
+        if not _iso(legacy):
+            sent[name + "_parts"] = parts
+            raise desk.DateError(f"{what[:1].upper() + what[1:]} must be a real date: check the day and the month.")
+        parts = desk.date_parts(legacy)
+    sent[name + "_parts"] = parts
+    if not any(parts.values()) and not required:
+        return None
+    return desk.read_date(parts["day"], parts["month"], parts["year"], what)
+
+
+def _iso(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def record_event(ctx: Ctx, urn: str) -> Response:
@@ -389,28 +425,31 @@ def record_event(ctx: Ctx, urn: str) -> Response:
     replay = _already_done(ctx)
     if replay is not None:
         return replay
+    for name in ("on", "until"):  # what was typed, shown again if the form is refused
+        typed = {p: ctx.value(f"{name}_{p}") for p in ("day", "month", "year")}
+        if any(typed.values()):
+            sent[name + "_parts"] = typed
     if not sent["event"]:
         return refuse("Choose the event to record.", "event")
-    if not sent["on"]:
-        return refuse("Date of the event: enter the date it happened (YYYY-MM-DD).", "on")
+    # Dates come as day, month and year (three fields, the GOV.UK pattern); one ISO field ("on") is still read.
     try:
-        on = check_date(date.fromisoformat(sent["on"]), "event", "Date of the event:", ctx.clock)
+        on = check_date(_typed_date(ctx, sent, "on", "the date it happened", required=True), "event",
+                        "Date of the event:", ctx.clock)
+    except desk.DateError as exc:
+        return refuse(str(exc), "on")
     except ImplausibleDate as exc:
         return refuse(exc.plain, "on")
-    except ValueError:
-        return refuse(f"Date of the event: {sent['on']!r} is not a date (use YYYY-MM-DD, e.g. 2026-12-01).", "on")
-    until = None
-    if sent["until"]:
-        try:
-            until = check_date(date.fromisoformat(sent["until"]), "event", "End of the compliance period:",
-                               ctx.clock)
-        except ImplausibleDate as exc:
-            return refuse(exc.plain, "until")
-        except ValueError:
-            return refuse(f"End of the compliance period: {sent['until']!r} is not a date (use YYYY-MM-DD).",
-                          "until")
+    try:
+        until = _typed_date(ctx, sent, "until", "the end of the compliance period", required=False)
+        if until is not None:
+            until = check_date(until, "event", "End of the compliance period:", ctx.clock)
+    except desk.DateError as exc:
+        return refuse(str(exc), "until")
+    except ImplausibleDate as exc:
+        return refuse(exc.plain, "until")
     if on > ctx.today:
-        return refuse(f"Date of the event: {on.isoformat()} is in the future; record events once they happen.",
+        return refuse(f"The date it happened, {ukdate(on)}, is after today ({ukdate(ctx.today)}): "
+                      "record events once they happen.",
                       "on")
     pathway = sent["case"] if sent["case"] in PATHWAYS else None
     try:
@@ -418,24 +457,31 @@ def record_event(ctx: Ctx, urn: str) -> Response:
                               confidential=sent["confidential"], actor=ctx.officer.email, pathway=pathway)
     except cases.Refused as exc:
         return refuse(str(exc), "event")
-    return _done(ctx, RedirectResponse(f"/schools/{school.urn}?done=recorded#timeline", status_code=303))
+    return _done(ctx, RedirectResponse(f"/schools/{school.urn}?done=recorded#recorded", status_code=303))
 
 
 # --- the authority's categories ----------------------------------------------------------------------
 
 
 def categories_page(ctx: Ctx, *, error: str | None = None, error_urn: str = "", sent: dict | None = None,
-                    status: int = 200, notice: str | None = None) -> Response:
+                    status: int = 200, notice: str | None = None, notice_urn: str = "") -> Response:
     return render(ctx, "categories.html", status=status, cat=desk.categorisation(ctx.session, ctx.officer, ctx.today),
-                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice)
+                  error=error, error_urn=error_urn, sent=sent or {"urn": "", "level": "", "reason": ""}, notice=notice,
+                  notice_urn=notice_urn)
 
 
 def categories(ctx: Ctx) -> Response:
     done = ctx.request.query_params.get("done", "")
-    notice = None
+    notice, notice_urn = None, ""
     if URN.fullmatch(done):
-        notice = f"The category of URN {done} was recorded; a letter goes to the school when its level changes."
-    return categories_page(ctx, notice=notice)
+        school = ctx.session.get(School, done)
+        if school is not None and school.la == ctx.officer.la:
+            letter = {"written": "A letter to the headteacher and chair was written and queued for sending.",
+                      "unchanged": "No letter was written: the level is the same as before."}.get(
+                ctx.request.query_params.get("letter", ""),
+                "No letter could be written (is a headteacher and a chair on record?): see the school's letters.")
+            notice, notice_urn = f"The category of {school.name} was recorded. {letter}", school.urn
+    return categories_page(ctx, notice=notice, notice_urn=notice_urn)
 
 
 def set_category(ctx: Ctx, urn: str) -> Response:
@@ -454,10 +500,13 @@ def set_category(ctx: Ctx, urn: str) -> Response:
     if not sent["reason"].strip():
         return refuse(f"{school.name}: give the reason for the category; it goes in the school's history.")
     try:
-        decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"], ctx.officer.email)
+        decided = decide_category(ctx.session, school.urn, sent["level"], ctx.today, sent["reason"],
+                                  ctx.officer.email)
     except cases.Refused as exc:
         return refuse(f"{school.name}: {exc}")
-    return RedirectResponse(f"/categories?done={school.urn}#school-{school.urn}", status_code=303)
+    letter = ("written" if decided["letter"] == "written"
+              else "unchanged" if str(decided["letter"]).startswith("unchanged") else "not-written")
+    return RedirectResponse(f"/categories?done={school.urn}&letter={letter}#school-{school.urn}", status_code=303)
 
 
 # --- the authority's procedure and the law ---------------------------------------------------------
@@ -622,8 +671,8 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     form = ctx.session.get(LetterForm, row.id)
     if form is None:
         return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
-                      message="It was not drafted on the desk, so its details are not here: send it with "
-                              "`concerns letter draft ... --send` and the same details file.")
+                      message="It was not drafted on the desk, so its details are not here: ask whoever "
+                              "drafted it to send it, or draft it again on the desk and send it from there.")
     fields = form.fields
     values = {k: v[0] for k, v in fields.items() if v}
     try:
@@ -775,7 +824,13 @@ def create_app(db_url: str | None = None, *, today: Callable[[], date] | None = 
                oidc_settings: oidc.OidcSettings | None = None, passwords: bool | None = None) -> Starlette:
     if secure_cookies is None:
         secure_cookies = os.environ.get("CONCERNS_WEB_INSECURE_COOKIES", "") not in ("1", "true", "yes")
-    settings = Settings(db_url=db_url, today=today or system_today, secure_cookies=secure_cookies,
+    if today is None:
+        fixed = desk_today_from_env()
+        if fixed is not None:
+            today = lambda: fixed  # noqa: E731
+    # A set today (the demo's, a test's) is said on every page, so nobody takes it for the calendar's.
+    settings = Settings(db_url=db_url, today=today or system_today, simulated=today is not None,
+                        secure_cookies=secure_cookies,
                         trusted_header=trusted_header or os.environ.get("CONCERNS_WEB_TRUSTED_HEADER") or None)
     _council_sign_in(settings, oidc_settings, passwords)
 
@@ -815,6 +870,21 @@ class DeskApp(Starlette):
 
     def build_middleware_stack(self):
         return SecurityHeaders(super().build_middleware_stack())
+
+
+TODAY_SETTING = "CONCERNS_TODAY"
+
+
+def desk_today_from_env() -> date | None:
+    """The desk's set "today" (CONCERNS_TODAY=2027-04-05), so that the desk and a simulated term (the demo)
+    share one clock; unset, the desk's today is the calendar's. A value that is not a date is refused by name."""
+    value = os.environ.get(TODAY_SETTING, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{TODAY_SETTING}={value!r} is not a date: write it as year-month-day, e.g. 2027-04-05") from None
 
 
 def _council_sign_in(settings: Settings, given: oidc.OidcSettings | None, passwords: bool | None) -> None:

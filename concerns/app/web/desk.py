@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -11,10 +12,12 @@ from sqlmodel import Session, select
 
 from concerns.casework import lacategories, views
 from concerns.domain.drift import grouped, policy_drift
+from concerns.domain.formatting import ukdate
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
+from concerns.notify import wording
 from concerns.notify.directory import Directory
-from models import Case, Deadline, DeadlineNotice, Officer, School
+from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, School
 
 ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
             "iebs": "IEBs", "ieb": "IEB", "ce": "CE", "rd": "RD"}
@@ -27,6 +30,124 @@ def label(key: str | None) -> str:
     if out and out[0] == words[0]:
         out[0] = out[0].capitalize()
     return " ".join(out)
+
+
+def timeline(session: Session, urn: str, as_of: date) -> list[tuple[dict, str]]:
+    """Every event recorded on the school's cases, newest first, with its case's pathway: those dated after
+    the desk's today too, marked `later`, for one of them is what makes a case refuse an earlier date."""
+    rows = session.exec(select(CaseEvent, Case.pathway).join(Case, Case.id == CaseEvent.case_id)
+                        .where(Case.urn == urn).order_by(CaseEvent.on.desc(), CaseEvent.id.desc())).all()
+    return [({"event": e.event, "on": e.on.isoformat(), "until": e.until.isoformat() if e.until else None,
+              "from_state": e.from_state, "to_state": e.to_state, "actor": e.actor, "note": e.note,
+              "confidential": e.confidential, "later": e.on > as_of}, pathway) for e, pathway in rows]
+
+
+# --- words, never keys ---------------------------------------------------------------------------------
+
+
+def event_words(key: str | None) -> str:
+    """An event as officers say it: appoint_ieb -> Interim executive board appointed."""
+    return wording.sentence(wording.event(key))
+
+
+def state_words(key: str | None) -> str:
+    return wording.sentence(wording.state(key))
+
+
+def pathway_words(key: str | None) -> str:
+    return wording.sentence(wording.pathway(key))
+
+
+def kind_words(key: str | None) -> str:
+    return wording.sentence(wording.kind(key))
+
+
+def category_words(key: str | None) -> str:
+    """An Ofsted category on the register: 'SM' -> Special measures; 'LA' -> None (the authority's own concern)."""
+    return wording.sentence(wording.category(key)) if key and key != "None" else "None"
+
+
+def actor_words(actor: str | None) -> str:
+    """Who recorded an event: an officer's e-mail or name as recorded; an account name from the command line
+    (root, a service account) is not a person an officer knows."""
+    actor = (actor or "").strip()
+    if "@" in actor or " " in actor:
+        return actor
+    return "the casework system, outside the desk"
+
+
+_KEY = re.compile(r"'?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b'?")
+_OPTION = {"--on": "the date", "--until": "the end of the compliance period", "--pathway": "the case",
+           "--meeting": "the meeting", "--published": "the publication date", "--inspected": "the inspection date"}
+_COMMAND = re.compile(r"[,;:]?\s*(?:(?:record|register) it(?: first)? )?with `[^`]*`")
+
+
+def plain_message(message: str | None) -> str:
+    """A refusal as an officer reads it: keys in words, dates in words, no option or command."""
+    if not message:
+        return ""
+    text = _COMMAND.sub(" (ask your system administrator)", str(message))
+    for option, words in _OPTION.items():
+        text = text.replace(option, words)
+
+    def key_words(match: re.Match) -> str:
+        key = match[1]
+        for table in (wording.EVENTS, wording.STATES, wording.PATHWAYS, wording.KINDS):
+            if key in table:
+                return f"“{table[key]}”" if match[0].startswith("'") else table[key]
+        return wording.words(key)
+
+    text = _KEY.sub(key_words, text)
+    text = wording.plain_note(text)
+    text = re.sub(r"\bearlier than\b", "before", text)
+    return text[:1].upper() + text[1:]
+
+
+# --- dates typed as day, month and year (the GOV.UK date pattern) -----------------------------------------
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+
+
+class DateError(ValueError):
+    """A date that cannot be read; the message says what is wrong, in words."""
+
+
+def date_parts(day: date | str | None) -> dict[str, str]:
+    """A date as the three fields show it: {'day': '5', 'month': '4', 'year': '2027'}."""
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            day = None
+    if not isinstance(day, date):
+        return {"day": "", "month": "", "year": ""}
+    return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
+
+
+def read_date(day: str, month: str, year: str, what: str) -> date:
+    """The date in three typed fields, day first whatever the browser's language; `what` names it in the
+    messages ("The date it happened must include a month"). A month may be typed as a number or a name."""
+    day, month, year = (day or "").strip(), (month or "").strip().lower(), (year or "").strip()
+    named = what[:1].upper() + what[1:]
+    missing = [name for name, value in (("day", day), ("month", month), ("year", year)) if not value]
+    if len(missing) == 3:
+        raise DateError(f"Enter {what}.")
+    if missing:
+        raise DateError(f"{named} must include a {' and a '.join(missing)}.")
+    if not month.isdigit():
+        found = [i + 1 for i, m in enumerate(MONTHS) if len(month) >= 3 and m.startswith(month)]
+        if len(found) != 1:
+            raise DateError(f"{named}: the month must be a number from 1 to 12, or its name.")
+        month = str(found[0])
+    if not day.isdigit() or not year.isdigit():
+        raise DateError(f"{named} must be a real date, in numbers: day, month and year.")
+    if len(year) != 4:
+        raise DateError(f"{named}: the year must have four numbers.")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise DateError(f"{named} must be a real date: check the day and the month.") from None
 
 
 class Responsibility:
@@ -124,8 +245,10 @@ def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: s
         roles = list(dict.fromkeys(d["responsible"] for d in deadlines)) or [policy.responsible_for("*")]
         row["officers"] = list(dict.fromkeys(n for role in roles for n in who.names(role, row["urn"])))
         row["officers_text"] = ", ".join(row["officers"])
-        row["next_due"] = min((d["due"] for d in deadlines), default="")
-        row["next_deadline"] = min(deadlines, key=lambda d: d["due"]) if deadlines else None
+        # The next deadline is one still ahead: a past one is counted as missed (or passed), never "next".
+        ahead = [d for d in deadlines if d["due"] >= as_of.isoformat()]
+        row["next_due"] = min((d["due"] for d in ahead), default="")
+        row["next_deadline"] = min(ahead, key=lambda d: d["due"]) if ahead else None
         row["missed"] = sum(1 for d in deadlines if d["status"] == "missed")
         row["la_category_text"] = row["la_category"]["label"] if row["la_category"] else ""
     choices = {"pathway": sorted({r["pathway"] for r in rows}), "category": sorted({str(r["category"]) for r in rows}),
@@ -157,14 +280,18 @@ def _cell(value) -> str:
 def register_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["urn", "name", "maintained", "pathway", "state", "category", "la_category", "stuck", "officers",
-                     "next_deadline", "next_due", "missed_deadlines"])
+    # In words, as the page shows it: a spreadsheet is read by people too.
+    writer.writerow(["URN", "School", "Maintained", "Pathway", "Also on", "Where it stands", "Ofsted category",
+                     "Our category", "Stuck", "Officers", "Next deadline", "Next deadline due", "Missed deadlines"])
     for r in rows:
         nxt = r["next_deadline"]
-        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no", r["pathway"],
-                                            r["state"], r["category"], r["la_category_text"],
-                                            "yes" if r["stuck"] else "no",
-                                            "; ".join(r["officers"]), nxt["kind"] if nxt else "", r["next_due"],
+        also = "; ".join(pathway_words(c["pathway"]) for c in r.get("cases", []) if c["pathway"] != r["pathway"])
+        due = ukdate(date.fromisoformat(r["next_due"]), weekday=False) if r["next_due"] else ""
+        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no",
+                                            pathway_words(r["pathway"]), also, state_words(r["state"]),
+                                            category_words(str(r["category"]) if r["category"] else None),
+                                            r["la_category_text"], "yes" if r["stuck"] else "no",
+                                            "; ".join(r["officers"]), kind_words(nxt["kind"]) if nxt else "", due,
                                             r["missed"])])
     return out.getvalue()
 
