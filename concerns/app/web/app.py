@@ -781,8 +781,9 @@ ERRORS = {
 def error_page(status: int) -> HTMLResponse:
     """The plain page for an error: a title and one sentence, never a traceback or an internal code."""
     title, message = ERRORS.get(status, ("Not possible", "The desk cannot do that. Nothing was changed."))
+    # No "today" line: an error page is drawn without the request's settings (the demo's own date).
     html = ENV.get_template("error.html").render(officer=None, csrf="", path="", title=title, message=message,
-                                                 today=system_today().isoformat(), form_token=_form_token)
+                                                 form_token=_form_token)
     return HTMLResponse(html, status_code=status)
 
 
