@@ -28,6 +28,7 @@ from concerns.domain.policy import policy_for
 from concerns.jobs.categorisation import propose_categories, record_categories
 from flows.common import (
     JOB_TASK_OPTIONS,
+    DatabaseURL,
     database_parameter,
     flow,
     markdown_summary,
@@ -144,7 +145,7 @@ async def record_task(db: str | None, as_of: date, approved_by: str, changes: li
 
 
 @flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
-async def annual_categorisation_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False,
+async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL | None = None, simulation: bool = False,
                                      approved_by: str | None = None, wait_for_approval: bool = True,
                                      approval_hours: float = 72.0):
     """Propose every open school's category as of `as_of` (default: today in Europe/London), wait for the

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from prefect import get_run_logger
@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.flows import Flow
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
+from pydantic import Field
 
 from concerns.domain.clock import today
 from concerns.jobs.deadline_check import STEP_WORDS
@@ -81,6 +82,18 @@ def flow(**options: Any) -> Callable[[Callable[..., Any]], ConcernsFlow]:
     def decorate(fn: Callable[..., Any]) -> ConcernsFlow:
         return ConcernsFlow(fn=fn, **options)
     return decorate
+
+
+# A database URL that carries no password (not `user:secret@`, not `?password=`), as a pattern in the
+# deployment's parameter schema: Prefect's server checks a deployment run's parameters against it before it
+# stores the run (enforce_parameter_schema), so a password typed into the Prefect UI or sent to its API is
+# refused there, not stored. Only in the JSON schema (the lookaheads are Python's re, which the server uses;
+# pydantic's own engine has none): a flow called directly is checked by database_parameter, and its
+# parameters are masked as Prefect stores them (ConcernsFlow).
+NO_PASSWORD_IN_URL = r"^(?![^?#]*://[^/?#@]*:[^/?#@]*@)(?![^#]*[?&][Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]=)"
+DatabaseURL = Annotated[str, Field(
+    description="database URL without a password (the password belongs in CONCERNS_DB or ~/.pgpass on the worker)",
+    json_schema_extra={"pattern": NO_PASSWORD_IN_URL})]
 
 
 def database_parameter(db: str | None) -> str | None:

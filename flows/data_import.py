@@ -16,6 +16,7 @@ from concerns.domain.clock import check_as_of
 from concerns.ingest.load import import_file
 from flows.common import (
     JOB_TASK_OPTIONS,
+    DatabaseURL,
     database_parameter,
     flow,
     markdown_summary,
@@ -42,7 +43,7 @@ async def data_import_task(db: str | None, kind: str, path: str, as_of: date, la
 
 
 @flow(name="data-import", flow_run_name=run_name("data-import"))
-async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: str | None = None,
+async def data_import_flow(kind: str, path: str, as_of: date | None = None, db: DatabaseURL | None = None,
                            la: str | None = None, simulation: bool = False) -> Any:
     """Import `path` (kind "ofsted" or "gias"); deadlines already past on `as_of` become history.
 

@@ -15,6 +15,7 @@ from concerns.jobs import run_deadline_check
 from concerns.jobs.deadline_check import STEP_WORDS
 from flows.common import (
     JOB_TASK_OPTIONS,
+    DatabaseURL,
     database_parameter,
     finish,
     flow,
@@ -55,7 +56,7 @@ async def deadline_check_task(db: str | None, as_of: date, offsets: tuple[int, .
 
 
 @flow(name="deadline-check", flow_run_name=run_name("deadline-check"))
-async def deadline_check_flow(as_of: date | None = None, db: str | None = None,
+async def deadline_check_flow(as_of: date | None = None, db: DatabaseURL | None = None,
                               offsets: list[int] | None = None, simulation: bool = False) -> Any:
     """Check every open deadline as of `as_of` (default: today in Europe/London), queue the reminders
     and escalations due, mark missed deadlines, then send the outbox.

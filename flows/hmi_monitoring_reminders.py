@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from concerns.jobs import run_hmi_reminders
 from flows.common import (
     JOB_TASK_OPTIONS,
+    DatabaseURL,
     database_parameter,
     flow,
     markdown_summary,
@@ -32,7 +33,7 @@ async def hmi_reminders_task(db: str | None, as_of: date, simulation: bool = Fal
 
 
 @flow(name="hmi-reminders", flow_run_name=run_name("hmi-reminders"))
-async def hmi_reminders_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
+async def hmi_reminders_flow(as_of: date | None = None, db: DatabaseURL | None = None, simulation: bool = False) -> dict:
     """Queue this term's HMI monitoring reminders as of `as_of` (default: today in Europe/London)."""
     if (refusal := refused_as_of(as_of, simulation)) is not None:
         return refusal

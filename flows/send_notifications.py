@@ -32,6 +32,7 @@ from concerns.output.mail.settings import (
     build_smtp_url,
 )
 from flows.common import (
+    DatabaseURL,
     database_parameter,
     finish,
     flow,
@@ -129,7 +130,7 @@ async def publish_send_summary(summary: dict) -> None:
 
 # The run name never includes `db`: a PostgreSQL URL may carry a password.
 @flow(name="send-notifications", flow_run_name=sending_run_name)
-async def send_notifications_flow(as_of: date | None = None, db: str | None = None) -> Any:
+async def send_notifications_flow(as_of: date | None = None, db: DatabaseURL | None = None) -> Any:
     """Send every pending notification in the outbox (SMTP, or .eml files without an SMTP URL).
 
     `as_of` is accepted so all flows take the same parameters; sending is "now" whatever it says.

@@ -14,6 +14,7 @@ from prefect import get_run_logger, task
 from concerns.jobs import run_termly_review
 from flows.common import (
     JOB_TASK_OPTIONS,
+    DatabaseURL,
     database_parameter,
     flow,
     markdown_summary,
@@ -35,7 +36,7 @@ async def termly_review_task(db: str | None, as_of: date, simulation: bool = Fal
 
 
 @flow(name="termly-review", flow_run_name=run_name("termly-review"))
-async def termly_review_flow(as_of: date | None = None, db: str | None = None, simulation: bool = False) -> dict:
+async def termly_review_flow(as_of: date | None = None, db: DatabaseURL | None = None, simulation: bool = False) -> dict:
     """Run the termly review as of `as_of` (default: today in Europe/London).
 
     Publishes a table artifact "termly-review" (open cases by pathway and state) and a markdown
