@@ -176,3 +176,26 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def demo_desk_database(folder, mp, officers: dict[str, str], password: str) -> str:
+    """The demo authority through its term in a SQLite file under `folder` (mail, letters and reports kept
+    there too, no SMTP), with desk accounts for `officers` (e-mail -> role): what the desk tests that walk
+    every page of a real authority read."""
+    from concerns.app.demo import load_demo
+    from concerns.app.demo_term import run_demo_term
+    from concerns.app.web.accounts import add_officer
+    from concerns.store.db import session_scope, upgrade
+
+    for name, sub in (("CONCERNS_OUTBOX", "outbox"), ("CONCERNS_LETTERS", "letters"), ("CONCERNS_REPORTS", "reports")):
+        mp.setenv(name, str(folder / sub))
+    mp.delenv("CONCERNS_SMTP_URL", raising=False)
+    url = f"sqlite:///{folder / 'concerns.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        load_demo(session)
+    run_demo_term(url, use_prefect=False, echo=lambda line: None)
+    with session_scope(url) as session:
+        for email, role in officers.items():
+            add_officer(session, email, role=role, la="Demoshire", password=password)
+    return url

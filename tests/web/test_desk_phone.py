@@ -8,12 +8,10 @@ from datetime import date
 
 import pytest
 
-from concerns.app.demo import load_demo
-from concerns.app.demo_term import TERM, run_demo_term
-from concerns.app.web.accounts import add_officer
+from concerns.app.demo_term import TERM
 from concerns.casework import views
-from concerns.store.db import session_scope, upgrade
-from tests.web.conftest import LiveDesk
+from concerns.store.db import session_scope
+from tests.web.conftest import LiveDesk, demo_desk_database
 
 pytestmark = pytest.mark.browser
 
@@ -25,17 +23,7 @@ PHONE = 375
 def demo_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("phone-demo")
     with pytest.MonkeyPatch.context() as mp:
-        for name, sub in (("CONCERNS_OUTBOX", "outbox"), ("CONCERNS_LETTERS", "letters"),
-                          ("CONCERNS_REPORTS", "reports")):
-            mp.setenv(name, str(folder / sub))
-        mp.delenv("CONCERNS_SMTP_URL", raising=False)
-        url = f"sqlite:///{folder / 'concerns.db'}"
-        upgrade(url)
-        with session_scope(url) as session:
-            load_demo(session)
-        run_demo_term(url, use_prefect=False, echo=lambda line: None)
-        with session_scope(url) as session:
-            add_officer(session, EMAIL, role="director", la="Demoshire", password=PASSWORD)
+        url = demo_desk_database(folder, mp, {EMAIL: "director"}, PASSWORD)
         yield url, mp
 
 

@@ -10,13 +10,11 @@ import re
 
 import pytest
 
-from concerns.app.demo import load_demo
-from concerns.app.demo_term import TERM, run_demo_term
-from concerns.app.web.accounts import add_officer
+from concerns.app.demo_term import TERM
 from concerns.casework import views
-from concerns.store.db import session_scope, upgrade
+from concerns.store.db import session_scope
 from tests.test_plain_words import findings, visible_text
-from tests.web.conftest import Desk, error_summary
+from tests.web.conftest import Desk, demo_desk_database, error_summary
 
 EMAIL, DIRECTOR, PASSWORD = "priya.shah@demoshire.example", "dana.director@demoshire.example", "demo-desk-password"
 DEMO_TODAY = TERM[-1][0]
@@ -28,18 +26,7 @@ def demo_desk(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("desk-demo")
     with pytest.MonkeyPatch.context() as mp:
-        for name, sub in (("CONCERNS_OUTBOX", "outbox"), ("CONCERNS_LETTERS", "letters"),
-                          ("CONCERNS_REPORTS", "reports")):
-            mp.setenv(name, str(folder / sub))
-        mp.delenv("CONCERNS_SMTP_URL", raising=False)
-        url = f"sqlite:///{folder / 'concerns.db'}"
-        upgrade(url)
-        with session_scope(url) as session:
-            load_demo(session)
-        run_demo_term(url, use_prefect=False, echo=lambda line: None)
-        with session_scope(url) as session:
-            add_officer(session, EMAIL, role="senior_adviser", la="Demoshire", password=PASSWORD)
-            add_officer(session, DIRECTOR, role="director", la="Demoshire", password=PASSWORD)
+        url = demo_desk_database(folder, mp, {EMAIL: "senior_adviser", DIRECTOR: "director"}, PASSWORD)
         today = date.fromisoformat(DEMO_TODAY)
         yield url, today, Desk(url, today=today), Desk(url, today=today)
 
