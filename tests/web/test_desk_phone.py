@@ -93,20 +93,6 @@ def test_no_page_scrolls_sideways_on_a_phone(demo_db, chromium):
             if width > PHONE:
                 wide.append(f"{path}: {width} px")
 
-        page.goto(f"{live.base}/login")
-        measure("/login")
-        page.get_by_label("E-mail address").fill(EMAIL)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live.base}/week")
-        seen = set()
-        for path in desk_pages(url, today):
-            page.goto(f"{live.base}{path}")
-            measure(path)
-            for link in re.findall(r'href="(/schools/\d+/letters/(?:\d+|new\?kind=[a-z_]+))"', page.content())[:2]:
-                if link not in seen:
-                    seen.add(link)
-                    page.goto(f"{live.base}{link}")
-                    measure(link)
+        seen = _walk(live, page, url, today, measure)
         assert seen, "no letter page was measured"
         assert not wide, "pages wider than a phone:\n" + "\n".join(wide)
