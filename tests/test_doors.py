@@ -178,3 +178,18 @@ def test_a_bad_smtp_url_is_one_line_with_the_password_masked(cli, tmp_path, monk
         from concerns.output.mail import MailSettings
 
         MailSettings.from_env({"CONCERNS_SMTP_URL": "smtp://host:99999"})
+
+
+def test_a_date_and_time_in_letter_details_is_checked_by_its_day():
+    # A meeting's start (TOML's date-time) is a datetime: checked by its day, neither refused nor a crash.
+    from datetime import date, datetime
+
+    from concerns.domain.untrusted import BadInput, check_details
+
+    seen = []
+    check_details({"first_review": datetime(2026, 11, 20, 10, 0)}, "letter details",
+                  lambda day, what: seen.append((type(day), day)))
+    assert seen == [(date, date(2026, 11, 20))]
+    with pytest.raises(BadInput):
+        check_details({"first_review": datetime(2026, 11, 20, 10, 0)}, "letter details",
+                      lambda day, what: (_ for _ in ()).throw(BadInput(f"{what} is out of range")))

@@ -18,7 +18,7 @@ import hashlib
 import math
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 NOTE_WHITESPACE = frozenset("\n\t")
@@ -132,7 +132,8 @@ def check_details(details: object, what: str, check_day=None) -> object:
                 raise BadInput(f"{what} {name} is longer than {MAX_DETAIL} characters ({len(text)})")
         elif isinstance(value, date):
             if check_day is not None:
-                check_day(value, f"{what} {name}")
+                # A date and time (a meeting's start, say) is checked by its day.
+                check_day(value.date() if isinstance(value, datetime) else value, f"{what} {name}")
         elif isinstance(value, dict):
             for key, inner in value.items():
                 check_line(str(key), f"{what} key", 100)
