@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from concerns.domain.formatting import LONDON, ukdate
+from concerns.domain.rules import OFSTED_BEGAN
 
 
 class Clock(Protocol):
@@ -73,7 +74,6 @@ def refuse_far_future(day: date, what: str, clock: Clock | None = None) -> date:
 # (2062 for 2026, 1800 for 2018) or an attack, and several of the tables it would land in refuse later
 # change (a category decision, a fact, an event): so every door refuses it before anything is written.
 # Ofsted began inspecting in September 1992; nothing this product records is older than that.
-OFSTED_BEGAN = date(1992, 9, 1)
 DATE_WINDOWS: dict[str, tuple[date, timedelta]] = {
     "letter": (OFSTED_BEGAN, timedelta(days=92)),  # dated today or for a meeting next term, not beyond
     "event": (OFSTED_BEGAN, FAR_FUTURE),

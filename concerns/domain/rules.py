@@ -59,6 +59,10 @@ D = date.fromisoformat
 ACADEMY_ORDER_POWER_2026 = ("The Secretary of State may make an academy order for any school eligible for intervention, "
                             "special measures and significant improvement included: the duty in s4(A1) is repealed")
 
+# The earliest day a school's record can plausibly carry: the Office for Standards in Education and Her
+# Majesty's Chief Inspector's office under the Education (Schools) Act 1992 began on 1 September 1992.
+OFSTED_BEGAN = D("1992-09-01")
+
 RULES: tuple[Rule, ...] = (
     # --- Warning notices (EIA 2006 s60) -------------------------------------------------------------
     Rule(
