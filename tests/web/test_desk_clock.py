@@ -74,3 +74,14 @@ def test_the_run_script_starts_the_desk_on_the_demos_last_day():
     assert f"CONCERNS_TODAY={TERM[-1][0]} " in run
     demo = (ROOT / "docs" / "demo.md").read_text()
     assert f"CONCERNS_TODAY={TERM[-1][0]} " in demo
+
+
+@pytest.mark.parametrize("value, said", [
+    ("2062-01-01", "CONCERNS_TODAY 2062-01-01 is more than"),  # decades ahead: a typo, not a simulated term
+    ("2026-12-0\x07", "CONCERNS_TODAY='2026-12-0\\x07' is not a date"),  # a control character, shown escaped
+])
+def test_concerns_today_is_refused_in_one_line_at_the_command_that_starts_the_desk(cli, monkeypatch, value, said):
+    monkeypatch.setenv("CONCERNS_TODAY", value)
+    rc, out, err = cli("web", "--port", "8765")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and said in err and "Traceback" not in err
+    assert "\x07" not in err

@@ -18,7 +18,10 @@ def cmd_web(args) -> None:
 
     from concerns.app.web.app import create_app
 
+    # The app first: a refused setting (CONCERNS_TODAY, CONCERNS_OIDC_*) is the command's one line, with no
+    # address printed above it as if the desk had started.
+    app = create_app(args.db)
     console.line(f"The officers' desk: http://{args.host}:{args.port}/login (Ctrl-C stops it)")
     # Behind the authority's reverse proxy, FORWARDED_ALLOW_IPS names it, so that the sign-in limit per
     # client counts browsers and not the proxy (uvicorn trusts X-Forwarded-For from 127.0.0.1 only by default).
-    uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="warning", server_header=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False)
