@@ -73,7 +73,7 @@ def officer(demo, chromium):
     with LiveDesk(demo, today=DEMO_TODAY) as live:
         context = chromium.new_context(accept_downloads=True)
         page = context.new_page()
-        page.set_default_timeout(15000)
+        page.set_default_timeout(60000)  # the machine may be busy: saving a letter writes it and its mails
         page.goto(f"{live.base}/login")
         page.get_by_label("E-mail address").fill(EMAIL)
         page.get_by_label("Password").fill(PASSWORD)
@@ -108,6 +108,12 @@ def start(officer, task: str):
     page.goto(f"{live.base}/week")
     assert page.get_by_role("heading", level=1).inner_text() == "My week"
     return page, loads
+
+
+def follow(page, target) -> None:
+    """Click a link or a form's button and wait for the document it leads to (a click does not wait for it)."""
+    with page.expect_navigation():
+        target.click()
 
 
 def fill(scope, label: str, value: str) -> None:
@@ -145,8 +151,7 @@ def test_find_what_is_overdue(officer, demo):
         oldest = missed[0]
         name = session.get(School, oldest.urn).name
     assert name in text and name == "Riverside Infant School", text
-    overdue.first.get_by_role("link", name=name, exact=True).first.click()
-    page.wait_for_load_state()
+    follow(page, overdue.first.get_by_role("link", name=name, exact=True).first)
     assert page.get_by_role("heading", level=1).inner_text() == name
     cases = page.locator("section", has=page.get_by_role("heading", name="Cases and deadlines")).inner_text()
     # The tags are capitals by the style sheet; inner_text reads them as shown.
@@ -162,8 +167,7 @@ def test_record_a_statement_of_action(officer, demo):
     assert "Monday 19 April 2027" in row.inner_text()
     links = row.get_by_role("link")
     record = links.filter(has_text=re.compile(r"record|statement", re.I))
-    (record if record.count() else links.filter(has_text=school)).first.click()
-    page.wait_for_load_state()
+    follow(page, (record if record.count() else links.filter(has_text=school)).first)
     form = page.locator("form").filter(has=page.get_by_role("radio", name="Statement of action submitted"))
     form.get_by_role("radio", name="Statement of action submitted").check()
     fill_date(form, "Date it happened", DEMO_TODAY)
@@ -191,26 +195,21 @@ def test_draft_preview_and_send_a_letter(officer, demo):
     with session_scope(demo) as session:
         mails_before = len(session.exec(select(Notification)).all())
     page, loads = start(officer, "draft, preview and send a letter")
-    page.get_by_role("link", name=school, exact=True).first.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name=school, exact=True).first)
     page.get_by_label("Draft a letter").select_option(label="Warning letter")
-    page.get_by_role("button", name="Start the letter").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Start the letter"))
     fill(page, "Concerns", "Attendance has fallen for three terms running")
     fill(page, "Actions", "Agree an attendance plan with the local authority")
     fill_date(page, "Complete by", date(2027, 6, 30))
-    page.get_by_role("button", name="Preview the letter").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Preview the letter"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Preview:")
     letter_text = page.frame_locator("iframe.letter-frame").locator("body").inner_text()
     assert "Attendance has fallen for three terms running" in letter_text and "30 June 2027" in letter_text
-    page.get_by_role("button", name="Save and send by e-mail").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Save and send by e-mail"))
     assert re.search(rf"/schools/{urn}/letters/\d+\?done=sent", page.url), page.locator("main").inner_text()[:300]
     queued = re.search(r"(\d+) e-mail\(s\) were queued", page.get_by_role("status").inner_text())
     assert queued, page.get_by_role("status").inner_text()
-    page.get_by_role("link", name="Letters", exact=True).first.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name="Letters", exact=True).first)
     listed = page.get_by_role("row").filter(has_text=school).first.inner_text()
     assert "Warning letter" in listed and "queued or sent" in listed
     with session_scope(demo) as session:
@@ -229,14 +228,12 @@ def test_set_a_category_with_a_reason(officer, demo):
     urn, school, _ = NEW_REPORT
     reason = "Ofsted judged it to have serious weaknesses on 5 April 2027"
     page, loads = start(officer, "set a category with a reason")
-    page.get_by_role("link", name="Categories", exact=True).first.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name="Categories", exact=True).first)
     choice = page.get_by_label(f"Category for {school}")
     row = page.get_by_role("row").filter(has=choice)
     choice.select_option(label="Inadequate (causing concern)")
     fill(row, "Reason", reason)
-    row.get_by_role("button", name="Set the category").click()
-    page.wait_for_load_state()
+    follow(page, row.get_by_role("button", name="Set the category"))
     confirmation = page.get_by_role("status").inner_text()
     assert school in confirmation, confirmation
     with session_scope(demo) as session:
@@ -248,8 +245,7 @@ def test_set_a_category_with_a_reason(officer, demo):
 
 def test_download_the_register(officer, demo):
     page, loads = start(officer, "download the register")
-    page.get_by_role("link", name="Register", exact=True).first.click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("link", name="Register", exact=True).first)
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Download this list as CSV")).click()
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
