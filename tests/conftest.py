@@ -172,10 +172,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line saying how many tests ran on each database engine, for the CI log; then the outbox
-    fault table, and what the wheel test ran."""
+    fault table, what the wheel test ran, and how many page loads the officer tasks took."""
     outbox_fault_table(terminalreporter, exitstatus, config)
     wheel = sys.modules.get("tests.test_wheel")
     for line in getattr(wheel, "SUMMARY", ()):
+        terminalreporter.write_line(line)
+    officer_tasks = sys.modules.get("tests.web.test_officer_tasks")
+    line = officer_tasks.summary_line() if officer_tasks else None
+    if line:
         terminalreporter.write_line(line)
     oidc_tests = sys.modules.get("tests.web.test_oidc")
     if getattr(oidc_tests, "SUMMARY", None):
