@@ -190,10 +190,12 @@ def check_letter(on: date, details: dict, clock: Clock | None = None) -> None:
 
 
 def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict, *, send: bool = False,
-                 settings: MailSettings | None = None) -> tuple[Letter, bool, int]:
+                 settings: MailSettings | None = None, clock: Clock | None = None) -> tuple[Letter, bool, int]:
+    """Draft (and with `send`, queue) a letter. `clock` is the caller's today for the date windows: the
+    desk's own (CONCERNS_TODAY, the demo's day) so that a letter it previewed is not refused when saved."""
     if kind not in LETTER_KINDS:
         raise Refused(f"unknown letter kind {kind!r}; kinds: {', '.join(LETTER_KINDS)}")
-    check_letter(on, details)
+    check_letter(on, details, clock)
     school = get_school(session, urn)
     policy = policy_for(school.la)
     directory = Directory(session, {school.la})

@@ -184,12 +184,8 @@ def test_record_a_statement_of_action(officer, demo):
     loads.done("record a statement of action")
 
 
-# A bug in the product, not in this walk: concerns.notify.drafting.draft_letter checks the letter's date against
-# the wall clock (check_letter without the desk's clock), so on the demo's desk, whose today is ahead of the
-# calendar, "Save and send" is refused ("more than 92 days after today") although the preview passed. With that
-# one call given the desk's clock the walk passes (tried); strict, so the mark goes when the bug is fixed.
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="draft_letter checks the letter's date against the wall clock, not the desk's today")
+# On the demo's desk, whose today is ahead of the calendar, the letter saved is checked against the desk's day
+# (draft_letter takes the desk's clock), as the preview was.
 def test_draft_preview_and_send_a_letter(officer, demo):
     urn, school = "990104", "Riverside Infant School"
     with session_scope(demo) as session:

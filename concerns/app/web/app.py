@@ -604,7 +604,8 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
         on = _letter_day(ctx, values.get("on", ""))
         details = details_from_form(kind, values, keys)
         check_letter(on, details, ctx.clock)
-        row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send")
+        row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send",
+                                            clock=ctx.clock)
     except FormError as exc:
         ctx.session.rollback()
         return letter_form_page(ctx, school, kind, values, keys, exc, status=400)
@@ -677,7 +678,8 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     values = {k: v[0] for k, v in fields.items() if v}
     try:
         details = details_from_form(row.kind, values, fields)
-        _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True)
+        _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True,
+                                      clock=ctx.clock)
     except ValueError as exc:
         ctx.session.rollback()
         return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),
