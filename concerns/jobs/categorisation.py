@@ -29,6 +29,7 @@ from concerns.domain.policy import Policy, policy_for
 from concerns.domain.untrusted import safe_filename
 from concerns.jobs.letterbatch import (
     category_letter_key,
+    letters_owed,
     queue_category_mails,
     render_category_letter,
     write_letter_batch,
@@ -164,6 +165,10 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
         # decision's id, the reasons it gives), written afterwards in batches (concerns.jobs.letterbatch).
         orders = [{"category": decision.row.id, "basis": _basis(p["reasons"], note)}
                   for p, decision, note in decisions if decision.changed]
+        # A run that crashed after its commit and before its letters left decisions without a letter: the
+        # rerun finds them decided and owes their letters still.
+        orders += letters_owed(session, [(p, decided_now[p["year"]][p["urn"]]) for p in rows
+                                         if p["urn"] not in wanted and p["urn"] in decided_now[p["year"]]])
     summary = {"as_of": as_of.isoformat(), "approved_by": approved_by, "schools": len(rows), "recorded": recorded,
                "changed": changed}
     if not write_letters:

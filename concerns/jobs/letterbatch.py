@@ -33,7 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused
-from concerns.casework.lacategories import Decision
+from concerns.casework.lacategories import APPROVED, Decision
 from concerns.domain.categories import CategoryLevel, scheme_in_words
 from concerns.domain.clock import check_as_of
 from concerns.domain.formatting import ukdate
@@ -246,6 +246,35 @@ def _previous(session: Session, row: LaCategory) -> LaCategory | None:
                                                     LaCategory.id < row.id)
                            .order_by(LaCategory.decided_on, LaCategory.id)).all()
     return earlier[-1] if earlier else None
+
+
+def letters_owed(session: Session, decided: list[tuple[dict, LaCategory]]) -> list[dict]:
+    """Orders for the year's approved proposals (each with its proposal) whose letter was never written."""
+    approved = [(p, row) for p, row in decided if row.source == APPROVED]
+    keys = {f"categorisation:{row.urn}:{row.year}": (p, row) for p, row in approved}
+    written: set[str] = set()
+    listed = list(keys)
+    for start in range(0, len(listed), 900):
+        written.update(session.exec(select(Letter.key).where(Letter.key.in_(listed[start:start + 900]))).all())
+    return [{"category": row.id, "basis": list(p["reasons"])} for key, (p, row) in keys.items() if key not in written]
+
+
+def letters_in_database(db: str | None, orders: list[dict]) -> dict:
+    """What the batches left, read back from the database: how many of the orders' letters are written, and
+    the schools whose decision asked for a letter that is not there (no headteacher or chair on record, or
+    a batch that did not finish: a rerun of the categorisation writes those)."""
+    orders = check_orders(orders)
+    letters, without_letter = 0, []
+    with session_scope(db, writes=False) as session:
+        for start in range(0, len(orders), 900):
+            ids = [order["category"] for order in orders[start:start + 900]]
+            rows = session.exec(select(LaCategory).where(LaCategory.id.in_(ids))).all()
+            decisions = [d for d in (Decision(row, _previous(session, row)) for row in rows) if d.changed]
+            keys = {category_letter_key(d): d.row.urn for d in decisions}
+            found = set(session.exec(select(Letter.key).where(Letter.key.in_(list(keys)))).all())
+            letters += len(found)
+            without_letter += [urn for key, urn in keys.items() if key not in found]
+    return {"letters": letters, "without_letter": sorted(without_letter)}
 
 
 def _no_checkpoint(_stage: str) -> None:
