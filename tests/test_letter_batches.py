@@ -181,3 +181,54 @@ def test_an_order_that_is_not_a_decision_and_its_reasons_is_refused(order):
     with pytest.raises(Refused, match="letter order") as refused:
         check_orders([{"category": 1, "basis": ["fine"]}, order])
     assert "\n" not in str(refused.value)
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """Prefect's test server (a subprocess with its own SQLite database), as tests/test_flows.py starts it."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        mp.setenv("PREFECT_HOME", str(home))
+        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+        from prefect.testing.utilities import prefect_test_harness
+
+        with (temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+              prefect_test_harness(server_startup_timeout=60)):
+            yield
+
+
+@pytest.mark.prefect
+def test_the_annual_flow_writes_the_letters_in_batches_over_two_processes(prefect_server, tmp_path, monkeypatch):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    from concerns.store.db import upgrade
+    from flows.annual_categorisation import annual_categorisation_flow
+
+    monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
+    monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    db = f"sqlite:///{tmp_path / 'concerns.db'}"
+    upgrade(db)
+    with session_scope(db) as session:
+        load_demo(session)
+    summary = asyncio.run(annual_categorisation_flow(as_of=AS_OF, db=db, approved_by="Alex Morgan",
+                                                     letter_batch_size=10, letter_processes=2))
+    assert summary["letter_batches"] == -(-(summary["letters"] + len(summary["without_letter"])) // 10) >= 2
+    assert_each_letter_once(db, tmp_path / "letters", summary["letters"])
+
+    async def batch_task_runs():
+        async with get_client() as client:
+            return await client.read_task_runs(task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(like_="write-letters-2026-10-01-batch-")))
+
+    assert len(asyncio.run(batch_task_runs())) == summary["letter_batches"]
+    refused = asyncio.run(annual_categorisation_flow(as_of=AS_OF, db=db, approved_by="Alex Morgan",
+                                                     letter_batch_size=9, return_state=True))
+    assert refused.is_failed() and refused.message == (
+        "Refused: letter batch size 9: a batch holds between 10 and 500 letters")
+    refused = asyncio.run(annual_categorisation_flow(as_of=AS_OF, db=db, approved_by="Alex Morgan",
+                                                     letter_processes=0, return_state=True))
+    assert refused.message == "Refused: letter processes 0: between 1 and 16 processes write the letters"
