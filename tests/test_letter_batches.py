@@ -232,3 +232,26 @@ def test_the_annual_flow_writes_the_letters_in_batches_over_two_processes(prefec
     refused = asyncio.run(annual_categorisation_flow(as_of=AS_OF, db=db, approved_by="Alex Morgan",
                                                      letter_processes=0, return_state=True))
     assert refused.message == "Refused: letter processes 0: between 1 and 16 processes write the letters"
+
+
+def test_a_letter_batch_run_with_a_password_in_db_is_refused_before_prefect_stores_it():
+    from prefect.utilities.callables import parameter_schema
+    from prefect.utilities.schema_tools import validate
+    from prefect.utilities.schema_tools.validation import ValidationError
+
+    from flows.letter_batches import letter_batch_flow
+
+    schema = parameter_schema(letter_batch_flow.fn).model_dump_for_openapi()
+    given = {"orders": [{"category": 1, "basis": ["A reason."]}], "as_of": "2026-10-01"}
+    with pytest.raises(ValidationError, match="db"):
+        validate({**given, "db": "postgresql+psycopg://concerns:s3cret@dbhost/concerns"}, schema, raise_on_error=True)
+    validate({**given, "db": "postgresql+psycopg://concerns@dbhost/concerns"}, schema, raise_on_error=True)
+
+
+@pytest.mark.prefect
+def test_a_letter_batch_run_given_an_order_that_is_not_one_fails_in_one_line(prefect_server):
+    from flows.letter_batches import letter_batch_flow
+
+    state = letter_batch_flow(orders=[{"category": 0, "basis": []}], as_of=AS_OF, return_state=True)
+    assert state.is_failed() and state.message == (
+        "Refused: letter order {'category': 0, 'basis': []}: no decision's id (a whole number from 1)")
