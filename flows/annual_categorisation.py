@@ -22,10 +22,12 @@ from prefect.input import RunInput
 from prefect.states import Completed, Failed
 from pydantic import BaseModel, Field
 
+from concerns.casework.cases import Refused
 from concerns.domain.drift import judgement_regime_superseded
 from concerns.domain.formatting import ukdate
 from concerns.domain.policy import policy_for
 from concerns.jobs.categorisation import propose_categories, record_categories
+from concerns.jobs.letterbatch import DEFAULT_BATCH_SIZE, check_batch_size
 from flows.common import (
     JOB_TASK_OPTIONS,
     DatabaseURL,
@@ -39,6 +41,7 @@ from flows.common import (
     run_job,
     run_name,
 )
+from flows.letter_batches import DEFAULT_PROCESSES, check_processes, write_letters
 
 TABLE_KEY = "annual-categorisation"
 SUMMARY_KEY = "annual-categorisation-summary"
@@ -141,17 +144,26 @@ async def propose_task(db: str | None, as_of: date, simulation: bool = False) ->
 @task(name="record-categories", task_run_name="record-categories-{as_of}", **JOB_TASK_OPTIONS)
 async def record_task(db: str | None, as_of: date, approved_by: str, changes: list[dict],
                       simulation: bool = False) -> dict:
-    return await run_job(record_categories, db, as_of, approved_by, changes, None, None, simulation)
+    # The decisions only, in one transaction; the letters are left as orders for the batches.
+    return await run_job(record_categories, db, as_of, approved_by, changes, None, None, simulation, False)
 
 
 @flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
 async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL | None = None, simulation: bool = False,
                                      approved_by: str | None = None, wait_for_approval: bool = True,
-                                     approval_hours: float = 72.0):
+                                     approval_hours: float = 72.0, letter_batch_size: int = DEFAULT_BATCH_SIZE,
+                                     letter_processes: int = DEFAULT_PROCESSES, letters_on_workers: bool = False):
     """Propose every open school's category as of `as_of` (default: today in Europe/London), wait for the
-    service head's approval, then record the categories and queue the letters."""
+    service head's approval, then record the categories and queue the letters: written in batches of
+    `letter_batch_size`, over `letter_processes` processes on this machine, or with `letters_on_workers`
+    as runs of the letter-batch deployment that any worker on the pool may take."""
     if (refusal := refused_as_of(as_of, simulation)) is not None:
         return refusal
+    try:
+        check_batch_size(letter_batch_size)
+        check_processes(letter_processes)
+    except Refused as exc:
+        return Failed(message=f"Refused: {exc}")
     day = resolve_as_of(as_of)
     logger = get_run_logger()
     db = database_parameter(db)
@@ -195,10 +207,18 @@ async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL 
         approved_by = answer.approved_by
         changes = [c.model_dump() for c in answer.changes]
     recorded = await record_task(db, day, approved_by, changes, simulation)
-    result = {**summary, **recorded}
+    orders = recorded.pop("letter_orders")
+    letters = await write_letters(db, orders, day, simulation, letter_batch_size, letter_processes,
+                                  letters_on_workers)
+    failed_batches = letters.pop("failed_batches")
+    result = {**summary, **recorded, **letters}
     await publish_markdown(SUMMARY_KEY, markdown_summary(f"Annual categorisation {day.isoformat()}", result),
                            f"Annual categorisation as of {day.isoformat()}: approved by {approved_by}")
     logger.info("approved by %s: %s categories recorded (%s changed by the approver), %s letters written, "
                 "%s without a letter", approved_by, recorded["recorded"], len(recorded["changed"]),
-                recorded["letters"], len(recorded["without_letter"]))
+                result["letters"], len(result["without_letter"]))
+    if failed_batches:
+        return Failed(message=f"{len(failed_batches)} of {result['letter_batches']} letter batches did not finish "
+                              f"({', '.join(failed_batches)}): the categories are recorded; run annual-categorisation "
+                              "again to write the letters still owed.", data=result)
     return result

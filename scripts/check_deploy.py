@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 OPERATOR = "operator@la.example"
 SCHEDULED = ["annual-categorisation", "deadline-check", "hmi-reminders", "send-notifications", "termly-review"]
-ON_DEMAND = ["data-import", "operator-alert"]
+ON_DEMAND = ["data-import", "letter-batch", "operator-alert"]
 # The demo's "today": the deadline check has work to do on this day whatever today is.
 DEMO_DAY = "2026-11-22"
 T0 = time.monotonic()

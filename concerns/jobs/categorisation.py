@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from concerns.casework.cases import Refused, get_school, lock_schools
 from concerns.casework.lacategories import (
@@ -24,25 +24,25 @@ from concerns.casework.lacategories import (
     proposals,
     set_category,
 )
-from concerns.domain.categories import CategoryLevel, scheme_in_words
 from concerns.domain.clock import check_as_of
-from concerns.domain.formatting import ukdate
 from concerns.domain.policy import Policy, policy_for
 from concerns.domain.untrusted import safe_filename
-from concerns.notify.directory import Directory, Recipient
-from concerns.notify.drafting import next_reference
+from concerns.jobs.letterbatch import (
+    category_letter_key,
+    letters_owed,
+    queue_category_mails,
+    render_category_letter,
+    write_letter_batch,
+)
+from concerns.notify.directory import Directory
 from concerns.notify.letterdata import (
     letter_attachment,
-    letter_authority,
-    letter_school,
     reports_dir,
     save_letter,
 )
-from concerns.notify.outbox import queue, render_pair
-from concerns.output.letters import render_letter
 from concerns.output.mail import MailSettings
 from concerns.store.db import session_scope
-from models import LaCategory, School
+from models import LaCategory
 
 TABLE_COLUMNS = ("urn", "name", "la", "academic_year", "category", "causing_concern", "decided", "reasons")
 APPROVER = "annual categorisation"
@@ -92,54 +92,27 @@ def _basis(reasons: list[str], changed_by_approver: str | None = None) -> list[s
 
 def write_category_letter(session: Session, settings: MailSettings, directory: Directory, school, policy: Policy,
                           decision: Decision, basis: list[str], on: date, key: str) -> str:
-    """The category letter to the school's headteacher and chair, queued for sending: "written", or why not."""
-    level: CategoryLevel = policy.categories.level(decision.row.level)
-    party_school = letter_school(school, directory)
-    if party_school.headteacher is None or party_school.chair is None:
-        return "no headteacher or chair on record"
-    kind = policy.categories.change_letter if decision.previous is not None else "categorisation"
-    try:
-        letter = render_letter(
-            kind, school=party_school, authority=letter_authority(school.la, directory, policy), on=on,
-            # Each letter its own reference: an in-year change is not the year's letter.
-            reference=next_reference(session, school.urn, kind, on), academic_year=decision.row.year,
-            scheme=scheme_in_words(policy.categories), category=level.label, basis=basis,
-            support=level.support or "Your link adviser will discuss this with you.",
-            causing_concern=level.causing_concern, review=policy.categorisation or None,
-            replaces=None if decision.previous is None else
-            f"{decision.previous.label}, given on {ukdate(decision.previous.decided_on, weekday=False)}")
-    except ValueError as exc:
-        return str(exc)  # e.g. nobody on record to sign it
+    """The category letter to the school's headteacher and chair, queued for sending, in the caller's unit of
+    work (an officer's own decision): "written", or why not."""
+    rendered = render_category_letter(session, directory, school, policy, decision, basis, on)
+    if isinstance(rendered, str):
+        return rendered
+    party_school, letter = rendered
     saved, created = save_letter(session, letter, key=key, urn=school.urn, case_id=None, on=on)
     if not created:
         return "written"  # its mails were queued with it, in the same transaction
-    attachment = letter_attachment(saved)
-    for party in (party_school.headteacher, party_school.chair):
-        recipient = Recipient(party.name, party.email, party.role, True)
-        subject = f"{school.name}: the school's category for {decision.row.year}"
-        text, html = render_pair("letter", recipient=recipient, title=letter.name, school=school.name,
-                                 urn=school.urn, on=on, copy=False, authority=school.la, subject=subject)
-        queue(session, key=f"letter:{saved.key}:{party.email}", kind="letter", recipient=recipient,
-              subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
-              attachments=[attachment], urn=school.urn)
+    queue_category_mails(session, settings, school, party_school, letter, saved.key, decision.row.year, on,
+                         letter_attachment(saved))
     return "written"
 
 
-def _school_rows(session: Session, urns: list[str]) -> dict[str, object]:
-    c = School.__table__.c
-    out = {}
-    for start in range(0, len(urns), 900):
-        for row in session.connection().execute(
-                select(c.urn, c.name, c.la, c.type_name, c.maintained, c.diocese, c.religious_character, c.laestab,
-                       c.trust, c.street, c.locality, c.address3, c.town, c.county, c.postcode)
-                .where(c.urn.in_(urns[start:start + 900]))):
-            out[row.urn] = row
-    return out
-
-
 def record_categories(db: str | None, as_of: date, approved_by: str, changes: list[dict] | None = None,
-                      la: str | None = None, year: str | None = None, simulation: bool = False) -> dict:
+                      la: str | None = None, year: str | None = None, simulation: bool = False,
+                      write_letters: bool = True) -> dict:
     """Record the year's approved categories and write the letters.
+
+    With `write_letters=False` the letters are left as orders (summary["letter_orders"]) for batches to write
+    (flows/letter_batches.py); otherwise this process writes them, one batch, before returning.
 
     Each open school without a decision for the year gets the proposed level, or the approver's change
     ({"urn", "level", "reason"}); a school already decided this year keeps its decision unless changed here.
@@ -149,8 +122,7 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
     approved_by = " ".join((approved_by or "").split())
     if not approved_by:
         raise Refused("the approval needs the approver's name")
-    settings = MailSettings.from_env()
-    recorded, letters, without_letter, changed = 0, 0, [], []
+    changed = []
     with session_scope(db) as session:
         rows = proposals(session, as_of, la=la, year=year, due_only=True)
         by_urn = {p["urn"]: p for p in rows}
@@ -168,8 +140,6 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
         lock_schools(session, list(by_urn))
         decided_now = {year: decided_for_year(session, year, [p["urn"] for p in rows if p["year"] == year])
                        for year in {p["year"] for p in rows}}
-        schools = _school_rows(session, list(by_urn))
-        directory = Directory(session, {p["la"] for p in rows})
         decisions: list[tuple[dict, Decision, str | None]] = []
         approved: list[tuple[dict, LaCategory]] = []
         for p in rows:
@@ -190,21 +160,22 @@ def record_categories(db: str | None, as_of: date, approved_by: str, changes: li
         session.add_all([row for _, row in approved])
         session.flush()
         decisions += [(p, Decision(row, None), None) for p, row in approved]
-        for p, decision, note in decisions:
-            recorded += 1
-            if not decision.changed:
-                continue
-            result = write_category_letter(
-                session, settings, directory, schools[p["urn"]], policy_for(p["la"]), decision,
-                _basis(p["reasons"], note),
-                as_of, key=f"categorisation:{p['urn']}:{p['year']}" if decision.previous is None
-                else f"categorisation:{p['urn']}:{p['year']}:{decision.row.id}")
-            if result == "written":
-                letters += 1
-            else:
-                without_letter.append(p["urn"])
-    return {"as_of": as_of.isoformat(), "approved_by": approved_by, "schools": len(rows), "recorded": recorded,
-            "changed": changed, "letters": letters, "without_letter": without_letter}
+        recorded = len(decisions)
+        # Only the decisions are written in this transaction; each letter that follows is an order (the
+        # decision's id, the reasons it gives), written afterwards in batches (concerns.jobs.letterbatch).
+        orders = [{"category": decision.row.id, "basis": _basis(p["reasons"], note)}
+                  for p, decision, note in decisions if decision.changed]
+        # A run that crashed after its commit and before its letters left decisions without a letter: the
+        # rerun finds them decided and owes their letters still.
+        orders += letters_owed(session, [(p, decided_now[p["year"]][p["urn"]]) for p in rows
+                                         if p["urn"] not in wanted and p["urn"] in decided_now[p["year"]]])
+    summary = {"as_of": as_of.isoformat(), "approved_by": approved_by, "schools": len(rows), "recorded": recorded,
+               "changed": changed}
+    if not write_letters:
+        return {**summary, "letters": 0, "without_letter": [], "letter_orders": orders}
+    written = write_letter_batch(db, orders, as_of, simulation)
+    return {**summary, "letters": written["letters"] + written["already_written"],
+            "without_letter": written["without_letter"]}
 
 
 def run_annual_categorisation(db: str | None, as_of: date, simulation: bool = False,
@@ -227,7 +198,7 @@ def decide_category(session: Session, urn: str, level: str, on: date, reason: st
     letter = "unchanged level: no letter"
     if decision.changed:
         directory = Directory(session, {school.la})
-        key = f"categorisation:{school.urn}:{decision.row.year}:{decision.row.id}"
+        key = category_letter_key(decision)
         letter = write_category_letter(session, settings or MailSettings.from_env(), directory, school, policy,
                                        decision, _basis([reason]), on, key)
     return {"urn": school.urn, "year": decision.row.year, "level": decision.row.level, "label": decision.row.label,
