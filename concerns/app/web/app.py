@@ -365,13 +365,14 @@ def _latest_inspection(ctx: Ctx, urn: str) -> dict | None:
 
 
 def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: str = "", sent: dict | None = None,
-                status: int = 200, notice: str | None = None) -> Response:
+                status: int = 200, notice: str | None = None, chosen: dict | None = None) -> Response:
     school = _school(ctx, urn)
     doc = views.case_view(ctx.session, school.urn, ctx.today)
     open_cases = [c for c in doc["cases"] if not c["closed"]]
     # A school without an open LA-raised case can have one opened: the machine says with which events.
     facts = cases.school_facts(school)
     opening = [] if any(c["origin"] == "la" for c in open_cases) else allowed_events(CaseFile(), facts)
+    offered = {c["pathway"]: c["allowed_events"] for c in open_cases} | ({"new": opening} if opening else {})
     timeline = desk.timeline(ctx.session, school.urn, ctx.today)
     letters = ctx.session.exec(select(Letter).where(Letter.urn == school.urn)
                                .order_by(Letter.on.desc(), Letter.id.desc())).all()
@@ -380,12 +381,22 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
                   kinds=kinds_now(ctx.session, school), needs_until=EVENTS_NEEDING_UNTIL,
                   inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
                   sent=sent or {}, notice=notice, request_done=ctx.request.query_params.get("done", ""),
+                  chosen=_chosen_event(chosen or {}, offered),
                   letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
 
 
+def _chosen_event(query: dict, offered: dict[str, list[str]]) -> dict:
+    """The event form to set from a link (`?event=...&case=...`, from My week): kept only when the case is one
+    of the school's open cases (or "new") and the event one it offers now; anything else is ignored, never
+    shown back."""
+    case, event = query.get("case", ""), query.get("event", "")
+    return {"case": case, "event": event} if event in offered.get(case, ()) else {}
+
+
 def school(ctx: Ctx, urn: str) -> Response:
-    notice = {"recorded": "The event was recorded."}.get(ctx.request.query_params.get("done", ""))
-    return school_page(ctx, urn, notice=notice)
+    q = ctx.request.query_params
+    notice = {"recorded": "The event was recorded."}.get(q.get("done", ""))
+    return school_page(ctx, urn, notice=notice, chosen={"case": q.get("case", ""), "event": q.get("event", "")})
 
 
 def _typed_date(ctx: Ctx, sent: dict, name: str, what: str, required: bool) -> date | None:
