@@ -46,7 +46,7 @@ from concerns.domain.untrusted import URN, BadInput, parse_id, printable
 from concerns.jobs.categorisation import decide_category
 from concerns.notify import wording
 from concerns.notify.directory import Directory
-from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference
+from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference, queue_letter
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.output import templating
 from concerns.store.db import session_scope
@@ -542,7 +542,7 @@ def _letter_summary(ctx: Ctx, row: Letter) -> dict:
             "to": [p["name"] for p in row.addressees], "copies": [p["name"] for p in row.copies],
             "mails": [{"to": m.recipient_name or m.recipient_email, "email": m.recipient_email, "status": m.status,
                        "subject": m.subject} for m in mails],
-            "can_send": form is not None and not mails and any(p.get("email") for p in row.addressees + row.copies),
+            "can_send": not mails and any(p.get("email") for p in row.addressees + row.copies),
             "drafted_by": form.drafted_by if form else None}
 
 
@@ -680,15 +680,14 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     school = _school(ctx, urn)
     row = _letter(ctx, school, letter_id)
     form = ctx.session.get(LetterForm, row.id)
-    if form is None:
-        return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
-                      message="It was not drafted on the desk, so its details are not here: ask whoever "
-                              "drafted it to send it, or draft it again on the desk and send it from there.")
-    fields = form.fields
-    values = {k: v[0] for k, v in fields.items() if v}
     try:
-        details = details_from_form(row.kind, values, fields)
-        _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True)
+        if form is None:  # drafted on the command line: sent as it was drafted, to whom it was drafted for
+            queued = queue_letter(ctx.session, row, school)
+        else:
+            fields = form.fields
+            values = {k: v[0] for k, v in fields.items() if v}
+            details = details_from_form(row.kind, values, fields)
+            _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True)
     except ValueError as exc:
         ctx.session.rollback()
         return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),
