@@ -263,12 +263,17 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     term = policy.terms.current_or_next_term(as_of)
     meeting = policy.meeting()
     role = meeting.responsible if meeting else policy.responsible_for(DESK_MEETING)
+    # A case has one scheduled meeting a term (its facts keep them by term): once a meeting is recorded on the
+    # case in the term, the term's meeting is held and leaves the list.
+    held = set(session.exec(select(CaseEvent.case_id).where(
+        CaseEvent.event == DESK_MEETING, CaseEvent.on >= term.start, CaseEvent.on <= min(as_of, term.end))).all())
     meetings = []
     for case, school in session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
             School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
         for on in (case.facts or {}).get("meetings", {}).values():
             day = date.fromisoformat(on[:10])
-            if not (max(as_of, term.start) <= day <= term.end) or not who.is_mine(officer, role, school.urn):
+            if (not (max(as_of, term.start) <= day <= term.end) or case.id in held
+                    or not who.is_mine(officer, role, school.urn)):
                 continue
             meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
                              "what": meeting.name if meeting else "Progress meeting",
