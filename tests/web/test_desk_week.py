@@ -16,6 +16,7 @@ from concerns.app.web.desk import week_bounds
 from concerns.store.db import session_scope
 from models import Deadline, Letter, Notification
 from tests.conftest import table_dump
+from tests.test_plain_words import findings, visible_text
 from tests.web.conftest import LA, OFFICER, Desk, add_desk_user, demo_desk_database, error_summary
 
 SECTIONS = ("overdue", "due", "decisions", "meetings", "expected", "escalations")
@@ -52,6 +53,7 @@ def follow(desk: Desk, link: str) -> str:
     _, case, event = chosen(link)
     page = desk.client.get(link)
     assert page.status_code == 200, link
+    assert findings(link, visible_text(page.text.split("<body>", 1)[-1])) == []
     assert checked_events(page.text) == [(case, event)], link
     return page.text
 
@@ -66,6 +68,14 @@ def record(desk: Desk, link: str, on: date) -> None:
         "csrf_token": Desk.token(page), "form_token": token, "case": case, "event": event,
         "on_day": str(on.day), "on_month": str(on.month), "on_year": str(on.year)})
     assert response.status_code == 303, error_summary(response.text)
+
+
+def week(desk: Desk) -> str:
+    """My week as the officer reads it: in plain words (no internal key, code, ISO date or command)."""
+    page = desk.client.get("/week")
+    assert page.status_code == 200
+    assert findings("/week", visible_text(page.text.split("<body>", 1)[-1])) == []
+    return page.text
 
 
 def signed_in(url: str, today: date, email: str = OFFICER) -> Desk:
@@ -88,7 +98,7 @@ def test_due_this_week_and_next_runs_from_today_to_the_sunday_of_next_week(today
 
 def test_on_a_sunday_the_week_holds_what_is_due_in_the_days_after(desk):
     # Sunday 15 November: the statement of action due on Wednesday 18th is this week and next, not "nothing".
-    page = signed_in(desk.url, date(2026, 11, 15)).client.get("/week").text
+    page = week(signed_in(desk.url, date(2026, 11, 15)))
     due = section(page, "due")
     assert "Ash Tree Primary" in due and "Statement of action" in due
     assert "Due from today to Sunday 22 November 2026" in due
@@ -99,30 +109,52 @@ def test_on_a_sunday_the_week_holds_what_is_due_in_the_days_after(desk):
 # --- one click from the form that closes it ------------------------------------------------------------
 
 
+def test_the_event_that_closes_a_deadline_is_read_from_the_machine_and_the_policy():
+    from concerns.app.web.desk import events_meeting
+    from concerns.domain.policy import policy_for
+
+    derbyshire, default = policy_for("Derbyshire"), policy_for("Testshire")
+    offered = ["appoint_ieb", "hmi_monitoring_visit", "plan_of_action_shared", "progress_meeting",
+               "submit_statement_of_action"]
+    # The machine's table: the step from this state that meets the kind.
+    assert events_meeting("statement_of_action", "sm_statement_due", offered, default) == ["submit_statement_of_action"]
+    assert events_meeting("hmi_monitoring", "sm_statement_due", offered, default) == ["hmi_monitoring_visit"]
+    assert events_meeting("progress_meeting", "sm_statement_due", offered, default) == ["progress_meeting"]
+    # Both decisions meet an ended compliance period.
+    assert events_meeting("warning_notice_compliance", "warning_notice_given",
+                          ["compliance_failed", "compliance_met", "progress_meeting"], default) == [
+        "compliance_failed", "compliance_met"]
+    # The authority's own: Derbyshire's plan of action is met by its own event.
+    assert events_meeting("plan_of_action", "sm_statement_due", offered, derbyshire) == ["plan_of_action_shared"]
+    assert events_meeting("plan_of_action", "sm_statement_due", offered, default) == []
+    # Only an inspection meets the re-inspection date: no event form closes it.
+    assert events_meeting("reinspection", "sm_monitoring", offered, default) == []
+
+
 def test_a_deadline_due_this_week_opens_its_form_and_leaves_the_week_once_recorded(desk):
-    page = desk.client.get("/week").text
+    page = week(desk)
     links = action_links(section(page, "due"))
     link = next(x for x in links if chosen(x) == ("100001", "special_measures", "submit_statement_of_action"))
     record(desk, link, date(2026, 11, 16))
-    after = desk.client.get("/week").text
+    after = week(desk)
     assert link.replace("&", "&amp;") not in after and "Ash Tree Primary" not in section(after, "due")
 
 
 def test_an_overdue_deadline_opens_its_form_and_leaves_the_week_once_recorded(desk):
     late = signed_in(desk.url, date(2026, 11, 20))
-    page = late.client.get("/week").text
+    page = week(late)
     assert "Ash Tree Primary" in section(page, "overdue") and "Ash Tree Primary" not in section(page, "due")
     link = next(x for x in action_links(section(page, "overdue")) if chosen(x)[0] == "100001")
     assert chosen(link)[2] == "submit_statement_of_action"
     record(late, link, date(2026, 11, 19))
-    assert "Statement of action" not in section(late.client.get("/week").text, "overdue")
+    assert "Statement of action" not in section(week(late), "overdue")
 
 
 def test_an_ended_compliance_period_is_a_decision_due_with_complied_and_not_complied(desk, cli):
     cli.ok("event", "100002", "confirm_concern", "--on", "2026-11-03")
     cli.ok("event", "100002", "warning_notice", "--on", "2026-11-04", "--until", "2026-11-25")
     later = signed_in(desk.url, date(2026, 12, 1))
-    page = later.client.get("/week").text
+    page = week(later)
     decisions = section(page, "decisions")
     assert "Beech Road Infants" in decisions and "decision due" in decisions
     assert "Beech Road Infants" not in section(page, "overdue")  # the school's obligation, not the officer's
@@ -130,7 +162,7 @@ def test_an_ended_compliance_period_is_a_decision_due_with_complied_and_not_comp
     assert set(links) == {"compliance_met", "compliance_failed"}
     follow(later, links["compliance_met"])
     record(later, links["compliance_failed"], date(2026, 12, 1))
-    after = later.client.get("/week").text
+    after = week(later)
     assert "Beech Road Infants" not in section(after, "decisions") and "No decision is due." in after
 
 
@@ -141,12 +173,12 @@ def test_an_escalated_deadline_opens_its_form_for_the_manager_and_leaves_once_re
     rc, _, err = add_desk_user(cli, "ann.assistant@testshire.example", "assistant_director", LA)
     assert rc == 0, err
     manager = signed_in(desk.url, date(2026, 11, 20), "ann.assistant@testshire.example")
-    escalated = section(manager.client.get("/week").text, "escalations")
+    escalated = section(week(manager), "escalations")
     assert "Ash Tree Primary" in escalated
     [link] = action_links(escalated)
     assert chosen(link) == ("100001", "special_measures", "submit_statement_of_action")
     record(manager, link, date(2026, 11, 20))
-    assert "Nothing has been escalated to you." in section(manager.client.get("/week").text, "escalations")
+    assert "Nothing has been escalated to you." in section(week(manager), "escalations")
 
 
 def test_an_expected_ofsted_visit_opens_the_visit_form_and_leaves_once_recorded(desk, cli):
@@ -156,24 +188,24 @@ def test_an_expected_ofsted_visit_opens_the_visit_form_and_leaves_once_recorded(
         due = session.exec(select(Deadline.due).where(Deadline.urn == "100001",
                                                       Deadline.kind == "hmi_monitoring")).one()
     link_adviser = signed_in(desk.url, due, "lee.link@testshire.example")
-    expected = section(link_adviser.client.get("/week").text, "expected")
+    expected = section(week(link_adviser), "expected")
     assert "Ash Tree Primary" in expected and "HMI monitoring" in expected
     link = next(x for x in action_links(expected) if chosen(x)[2] == "hmi_monitoring_visit")
     record(link_adviser, link, due)
-    assert "Ash Tree Primary" not in section(link_adviser.client.get("/week").text, "expected")
+    assert "Ash Tree Primary" not in section(week(link_adviser), "expected")
 
 
 def test_this_terms_meetings_open_the_meeting_form_and_a_held_meeting_leaves(desk):
     from concerns.jobs.termly import run_termly_review
 
     run_termly_review(desk.url, date(2026, 11, 16))
-    page = desk.client.get("/week").text
+    page = week(desk)
     meetings = section(page, "meetings")
     assert "Autumn term, to Friday 18 December 2026" in meetings and "Ash Tree Primary" in meetings
     link = next(x for x in action_links(meetings) if chosen(x)[0] == "100001")
     assert chosen(link)[2] == "progress_meeting"
     record(desk, link, date(2026, 11, 16))
-    assert "Ash Tree Primary" not in section(desk.client.get("/week").text, "meetings")
+    assert "Ash Tree Primary" not in section(week(desk), "meetings")
 
 
 def test_in_a_holiday_the_meetings_are_those_of_the_next_term(desk):
@@ -181,7 +213,7 @@ def test_in_a_holiday_the_meetings_are_those_of_the_next_term(desk):
 
     run_termly_review(desk.url, date(2026, 11, 16))
     # Christmas: the autumn term's meetings are past; the spring term is the one ahead.
-    meetings = section(signed_in(desk.url, date(2026, 12, 28)).client.get("/week").text, "meetings")
+    meetings = section(week(signed_in(desk.url, date(2026, 12, 28))), "meetings")
     assert "Spring term, which starts on Monday 4 January 2027" in meetings
     assert "December 2026" not in meetings.split("</p>", 1)[1]
 
@@ -234,7 +266,7 @@ def test_every_row_of_the_demo_week_opens_a_form_set_to_the_event_that_closes_it
     seen = set()
     for email in (DEMO_OFFICER, DEMO_MANAGER):
         desk = _demo_desk(demo, email)
-        page = desk.client.get("/week").text
+        page = week(desk)
         for name in SECTIONS:
             rows = section(page, name).split("<tbody>", 1)[-1].split("<tr>")[1:]
             for row in rows:
@@ -252,14 +284,14 @@ def test_every_row_of_the_demo_week_opens_a_form_set_to_the_event_that_closes_it
 def test_on_the_demo_an_overdue_and_an_escalated_row_leave_the_week_once_recorded(demo):
     url, today = demo
     officer, manager = _demo_desk(demo, DEMO_OFFICER), _demo_desk(demo, DEMO_MANAGER)
-    overdue = action_links(section(officer.client.get("/week").text, "overdue"))
-    escalated = action_links(section(manager.client.get("/week").text, "escalations"))
+    overdue = action_links(section(week(officer), "overdue"))
+    escalated = action_links(section(week(manager), "escalations"))
     # Bramble Hill's missed progress meeting: overdue for the officer, escalated to the manager.
     link = next(x for x in overdue if chosen(x)[0] == "990404" and chosen(x)[2] == "progress_meeting")
     assert link in escalated
     record(officer, link, today)
-    assert link not in action_links(section(officer.client.get("/week").text, "overdue"))
-    assert link not in action_links(section(manager.client.get("/week").text, "escalations"))
+    assert link not in action_links(section(week(officer), "overdue"))
+    assert link not in action_links(section(week(manager), "escalations"))
 
 
 # --- letters drafted on the command line ---------------------------------------------------------------
