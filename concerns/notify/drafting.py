@@ -21,7 +21,7 @@ from concerns.casework.cases import Refused, get_school, open_case_rows
 from concerns.domain.clock import Clock, ImplausibleDate, check_date
 from concerns.domain.formatting import iso_basic, ukdate
 from concerns.domain.letterspecs import LETTER_KINDS, LetterSpec, LetterSpecError
-from concerns.domain.policy import policy_for
+from concerns.domain.policy import Policy, policy_for
 from concerns.domain.tomlcheck import load_toml
 from concerns.domain.untrusted import BadInput, check_details
 from concerns.notify import wording
@@ -210,29 +210,41 @@ def draft_letter(session: Session, urn: str, kind: str, on: date, details: dict,
     fingerprint = hashlib.sha256(json.dumps(typed, sort_keys=True, default=str).encode()).hexdigest()[:10]
     row, created = save_letter(session, letter, key=f"{kind}:{school.urn}:{on.isoformat()}:{fingerprint}",
                                urn=school.urn, case_id=case.id if case else None, on=on)
-    queued = 0
-    if send:
-        settings = settings or MailSettings.from_env()
-        officers = {p.email for role in policy.roles for p in directory.holders(school.la, role)}
-        # "The Secretary of State" has no e-mail: sent by post or through the RD's portal.
-        parties = [(p, copy) for p, copy in [*((p, False) for p in letter.addressees),
-                                              *((p, True) for p in letter.copies)] if p.email]
-        keys = {party.email: f"letter:{row.key}:{party.email}" for party, _ in parties}
-        already = set(session.exec(select(Notification.key).where(Notification.key.in_(keys.values()))).all())
-        if set(keys.values()) - already:
-            try:
-                attachment = letter_attachment(row)  # a letter drafted earlier goes as it was drafted, or not at all
-            except ValueError as exc:
-                raise Refused(str(exc)) from None
-        for party, copy in parties:
-            if keys[party.email] in already:
-                continue
-            recipient = Recipient(party.name, party.email, party.role, party.email not in officers)
-            subject = f"{letter.title}{' (copy)' if copy else ''}"
-            text, html = render_pair("letter", recipient=recipient, title=letter.name, school=school.name,
-                                     urn=school.urn, on=on, copy=copy, authority=school.la, subject=subject)
-            _, made = queue(session, key=keys[party.email], kind="letter", recipient=recipient,
-                            subject=subject, text=text, html=html, for_date=on, domain=settings.domain,
-                            attachments=[attachment], urn=school.urn, case_id=row.case_id)
-            queued += made
+    queued = queue_letter(session, row, school, settings=settings, policy=policy, directory=directory) if send else 0
     return row, created, queued
+
+
+def queue_letter(session: Session, row: Letter, school: School, *, settings: MailSettings | None = None,
+                 policy: Policy | None = None, directory: Directory | None = None) -> int:
+    """Queue a drafted letter by e-mail, as drafted: its own file, to the addressees and copies recorded when it
+    was drafted (so a letter drafted on the command line is sent from the desk as it was written). Each
+    recipient once, whichever way (`--send`, the desk) it was sent first; returns how many were queued."""
+    settings = settings or MailSettings.from_env()
+    policy = policy or policy_for(school.la)
+    directory = directory or Directory(session, {school.la})
+    officers = {p.email for role in policy.roles for p in directory.holders(school.la, role)}
+    # "The Secretary of State" has no e-mail: sent by post or through the RD's portal.
+    parties = [(p, copy) for p, copy in [*((p, False) for p in row.addressees), *((p, True) for p in row.copies)]
+               if p.get("email")]
+    keys = {party["email"]: f"letter:{row.key}:{party['email']}" for party, _ in parties}
+    already = set(session.exec(select(Notification.key).where(Notification.key.in_(keys.values()))).all())
+    if set(keys.values()) - already:
+        try:
+            attachment = letter_attachment(row)  # a letter drafted earlier goes as it was drafted, or not at all
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+    name = LETTER_KINDS[row.kind].title if row.kind in LETTER_KINDS else row.title
+    queued = 0
+    for party, copy in parties:
+        if keys[party["email"]] in already:
+            continue
+        recipient = Recipient(party["name"], party["email"], party["role"], party["email"] not in officers)
+        subject = f"{row.title}{' (copy)' if copy else ''}"
+        text, html = render_pair("letter", recipient=recipient, title=name, school=school.name,
+                                 urn=school.urn, on=row.on, copy=copy, authority=school.la, subject=subject)
+        _, made = queue(session, key=keys[party["email"]], kind="letter", recipient=recipient,
+                        subject=subject, text=text, html=html, for_date=row.on, domain=settings.domain,
+                        attachments=[attachment], urn=school.urn, case_id=row.case_id)
+        already.add(keys[party["email"]])  # one address as addressee and copy: one mail
+        queued += made
+    return queued

@@ -34,7 +34,7 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
 
         # My week: the statement of action is due this week.
         assert page.get_by_role("heading", level=1).inner_text() == "My week"
-        this_week = page.locator("section", has=page.locator("#this-week"))
+        this_week = page.locator("section", has=page.locator("#due"))
         assert "Ash Tree Primary" in this_week.inner_text()
         assert "Statement of action" in this_week.inner_text()
 
@@ -56,7 +56,7 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
 
         # My week no longer lists it.
         page.get_by_role("link", name="My week").click()
-        assert "Ash Tree Primary" not in page.locator("section", has=page.locator("#this-week")).inner_text()
+        assert "Ash Tree Primary" not in page.locator("section", has=page.locator("#due")).inner_text()
 
         # A letter from the LA-concern case: the date of the discussion comes from the case.
         page.goto(f"{live.base}/schools/100002")

@@ -62,8 +62,9 @@ def test_setting_a_category_names_the_school_and_says_whether_a_letter_was_writt
 
 def test_each_deadline_on_my_week_is_one_click_from_the_form_that_closes_it(desk):
     week = desk.client.get("/week").text
-    links = set(re.findall(r'href="(/schools/\d+)#([a-z_]+-event)"', week))
-    assert ("/schools/100001", "special_measures-event") in links
+    links = set(re.findall(r'href="(/schools/\d+\?[^"#]*)#([a-z_]+-event)"', week))
+    assert ("/schools/100001?event=submit_statement_of_action&amp;case=special_measures",
+            "special_measures-event") in links
     for school, anchor in links:
-        page = desk.client.get(school).text
+        page = desk.client.get(school.replace("&amp;", "&")).text
         assert f'id="{anchor}"' in page and "Record the event" in page.split(f'id="{anchor}"', 1)[1]

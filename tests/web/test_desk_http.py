@@ -279,13 +279,13 @@ def test_the_registers_next_deadline_is_never_one_already_past(desk, cli):
 
 def test_my_week_sorts_deadlines_by_urgency(desk):
     page = desk.client.get("/week").text
-    this_week = page[page.index('id="this-week"'):page.index('id="next-two-weeks"')]
-    assert "Ash Tree Primary" in this_week and "Statement of action" in this_week
+    due = page[page.index('id="due"'):page.index('id="decisions"')]
+    assert "Ash Tree Primary" in due and "Statement of action" in due
     later = Desk(desk.url, today=date(2026, 11, 20))
     later.sign_in()
     page = later.client.get("/week").text
-    missed = page[page.index('id="missed"'):page.index('id="this-week"')]
-    assert "Ash Tree Primary" in missed
+    overdue = page[page.index('id="overdue"'):page.index('id="due"')]
+    assert "Ash Tree Primary" in overdue
 
 
 def test_my_week_shows_ofsted_dates_as_expected_never_missed_or_escalated(desk, cli):
@@ -313,8 +313,8 @@ def test_my_week_shows_ofsted_dates_as_expected_never_missed_or_escalated(desk, 
         assert officer.sign_in(email).status_code == 303
         pages[email] = officer.client.get("/week").text
     link = pages["lee.link@testshire.example"]
-    assert "HMI monitoring" not in link[link.index('id="missed"'):link.index('id="expected"')]
-    expected = link[link.index('id="expected"'):link.index('id="meetings"')]
+    assert "HMI monitoring" not in link[link.index('id="overdue"'):link.index('id="meetings"')]
+    expected = link[link.index('id="expected"'):link.index('id="escalations"')]
     assert "Ash Tree Primary" in expected and "HMI monitoring" in expected and "passed" in expected
     senior = pages[OFFICER]
     assert "Nothing has been escalated to you." in senior[senior.index('id="escalations"'):]
@@ -340,8 +340,8 @@ def test_my_week_lists_the_meetings_the_termly_review_scheduled(desk):
 
     run_termly_review(desk.url, TODAY)
     page = desk.client.get("/week").text
-    meetings = page[page.index('id="meetings"'):page.index('id="escalations"')]
-    assert "Ash Tree Primary" in meetings and "No meetings scheduled." not in meetings
+    meetings = page[page.index('id="meetings"'):page.index('id="expected"')]
+    assert "Ash Tree Primary" in meetings and "No meetings scheduled this term." not in meetings
     # Beech Road's concern is only raised: it is confirmed in writing before progress meetings are owed, and
     # no meeting could be recorded on it yet, so the termly review books none.
     assert "Beech Road Infants" not in meetings

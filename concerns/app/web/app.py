@@ -46,7 +46,7 @@ from concerns.domain.untrusted import URN, BadInput, parse_id, printable
 from concerns.jobs.categorisation import decide_category
 from concerns.notify import wording
 from concerns.notify.directory import Directory
-from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference
+from concerns.notify.drafting import bind_to_case, check_letter, draft_letter, next_reference, queue_letter
 from concerns.notify.letterdata import letter_authority, letter_content, letter_school
 from concerns.output import templating
 from concerns.store.db import session_scope
@@ -365,13 +365,14 @@ def _latest_inspection(ctx: Ctx, urn: str) -> dict | None:
 
 
 def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: str = "", sent: dict | None = None,
-                status: int = 200, notice: str | None = None) -> Response:
+                status: int = 200, notice: str | None = None, chosen: dict | None = None) -> Response:
     school = _school(ctx, urn)
     doc = views.case_view(ctx.session, school.urn, ctx.today)
     open_cases = [c for c in doc["cases"] if not c["closed"]]
     # A school without an open LA-raised case can have one opened: the machine says with which events.
     facts = cases.school_facts(school)
     opening = [] if any(c["origin"] == "la" for c in open_cases) else allowed_events(CaseFile(), facts)
+    offered = {c["pathway"]: c["allowed_events"] for c in open_cases} | ({"new": opening} if opening else {})
     timeline = desk.timeline(ctx.session, school.urn, ctx.today)
     letters = ctx.session.exec(select(Letter).where(Letter.urn == school.urn)
                                .order_by(Letter.on.desc(), Letter.id.desc())).all()
@@ -380,12 +381,22 @@ def school_page(ctx: Ctx, urn: str, *, error: str | None = None, error_field: st
                   kinds=kinds_now(ctx.session, school), needs_until=EVENTS_NEEDING_UNTIL,
                   inspection=_latest_inspection(ctx, school.urn), error=error, error_field=error_field,
                   sent=sent or {}, notice=notice, request_done=ctx.request.query_params.get("done", ""),
+                  chosen=_chosen_event(chosen or {}, offered),
                   letter_titles={k: s.title for k, s in LETTER_KINDS.items()})
 
 
+def _chosen_event(query: dict, offered: dict[str, list[str]]) -> dict:
+    """The event form to set from a link (`?event=...&case=...`, from My week): kept only when the case is one
+    of the school's open cases (or "new") and the event one it offers now; anything else is ignored, never
+    shown back."""
+    case, event = query.get("case", ""), query.get("event", "")
+    return {"case": case, "event": event} if event in offered.get(case, ()) else {}
+
+
 def school(ctx: Ctx, urn: str) -> Response:
-    notice = {"recorded": "The event was recorded."}.get(ctx.request.query_params.get("done", ""))
-    return school_page(ctx, urn, notice=notice)
+    q = ctx.request.query_params
+    notice = {"recorded": "The event was recorded."}.get(q.get("done", ""))
+    return school_page(ctx, urn, notice=notice, chosen={"case": q.get("case", ""), "event": q.get("event", "")})
 
 
 def _typed_date(ctx: Ctx, sent: dict, name: str, what: str, required: bool) -> date | None:
@@ -531,7 +542,7 @@ def _letter_summary(ctx: Ctx, row: Letter) -> dict:
             "to": [p["name"] for p in row.addressees], "copies": [p["name"] for p in row.copies],
             "mails": [{"to": m.recipient_name or m.recipient_email, "email": m.recipient_email, "status": m.status,
                        "subject": m.subject} for m in mails],
-            "can_send": form is not None and not mails and any(p.get("email") for p in row.addressees + row.copies),
+            "can_send": not mails and any(p.get("email") for p in row.addressees + row.copies),
             "drafted_by": form.drafted_by if form else None}
 
 
@@ -670,16 +681,15 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     school = _school(ctx, urn)
     row = _letter(ctx, school, letter_id)
     form = ctx.session.get(LetterForm, row.id)
-    if form is None:
-        return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
-                      message="It was not drafted on the desk, so its details are not here: ask whoever "
-                              "drafted it to send it, or draft it again on the desk and send it from there.")
-    fields = form.fields
-    values = {k: v[0] for k, v in fields.items() if v}
     try:
-        details = details_from_form(row.kind, values, fields)
-        _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True,
-                                      clock=ctx.clock)
+        if form is None:  # drafted on the command line: sent as it was drafted, to whom it was drafted for
+            queued = queue_letter(ctx.session, row, school)
+        else:
+            fields = form.fields
+            values = {k: v[0] for k, v in fields.items() if v}
+            details = details_from_form(row.kind, values, fields)
+            _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True,
+                                          clock=ctx.clock)
     except ValueError as exc:
         ctx.session.rollback()
         return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),

@@ -7,17 +7,20 @@ import io
 import re
 from collections import defaultdict
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from sqlmodel import Session, select
 
 from concerns.casework import lacategories, views
 from concerns.domain.drift import grouped, policy_drift
 from concerns.domain.formatting import ukdate
-from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, names_of, policy_for
+from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, Policy, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
 from concerns.notify import wording
 from concerns.notify.directory import Directory
 from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, School
+from statemachines.deadlines import DECISION_KINDS
+from statemachines.pathways import STEP_INDEX
 
 ACRONYMS = {"la": "LA", "ri": "RI", "sm": "SM", "swk": "SWK", "hmi": "HMI", "aoc": "AoC", "soc": "SoC", "sos": "SoS",
             "iebs": "IEBs", "ieb": "IEB", "ce": "CE", "rd": "RD"}
@@ -172,37 +175,109 @@ class Responsibility:
 
 
 def week_bounds(as_of: date) -> tuple[date, date]:
-    """End of this week (Sunday) and end of the two weeks after it."""
+    """The end of this week (Sunday) and the end of next week: "this week and next" runs from today to the
+    Sunday of next week, so it is never just one day (on a Sunday it is today and the seven days after)."""
     end_of_week = as_of + timedelta(days=6 - as_of.weekday())
-    return end_of_week, end_of_week + timedelta(days=14)
+    return end_of_week, end_of_week + timedelta(days=7)
+
+
+# The meeting an event form on the desk records: the form has no choice of meeting, so `progress_meeting`
+# (casework.cases.record_event's own default) is the one kind a meeting recorded there meets.
+DESK_MEETING = "progress_meeting"
+
+
+def events_meeting(kind: str, state: str, allowed: list[str], policy: Policy) -> list[str]:
+    """Of the events `allowed` on a case in `state`, those that meet a deadline of `kind`, read from the
+    machine's table (a step's `meet`, and the meeting a meeting event records) and from the authority's
+    policy (its own events' `meets`, its local deadlines' `met_by`): the form that closes the deadline."""
+    found = []
+    for event in allowed:
+        meets = set(policy.met_by(event))
+        for step in STEP_INDEX.get((event, state), []):
+            meets.update(step.meet)
+            if step.meets_requested_meeting:
+                meets.add(DESK_MEETING)
+        if kind in meets:
+            found.append(event)
+    return found
+
+
+def event_link(urn: str, case: str, event: str) -> str:
+    """The school page with the event form of the `case` (a pathway) set to `event`, scrolled to that form."""
+    return f"/schools/{urn}?{urlencode({'event': event, 'case': case})}#{case}-event"
+
+
+class OpenCases:
+    """Each case's state and the events allowed on it on `as_of`, read once per school (the school page's view),
+    for the links that close a deadline."""
+
+    def __init__(self, session: Session, as_of: date):
+        self.session, self.as_of = session, as_of
+        self._by_school: dict[str, dict[int, dict]] = {}
+
+    def case(self, urn: str, case_id: int) -> dict | None:
+        if urn not in self._by_school:
+            doc = views.case_view(self.session, urn, self.as_of)
+            self._by_school[urn] = {c["id"]: c for c in doc["cases"] if not c["closed"]}
+        return self._by_school[urn].get(case_id)
+
+    def actions(self, urn: str, case_id: int, kind: str, policy: Policy) -> list[dict]:
+        """The links that close a deadline of `kind` on the case: one per event that meets it (a decision due
+        has two: complied, not complied). None when no event recorded on the desk meets it (an inspection
+        does, which comes from Ofsted's files)."""
+        case = self.case(urn, case_id)
+        if case is None:
+            return []
+        return [{"href": event_link(urn, case["pathway"], event), "event": event, "text": f"Record: {wording.event(event)}"}
+                for event in events_meeting(kind, case["state"], case["allowed_events"], policy)]
+
+
+def _with_actions(rows: list[dict], cases: OpenCases, policy: Policy) -> list[dict]:
+    for row in rows:
+        row["actions"] = cases.actions(row["urn"], row["case_id"], row["kind"], policy)
+    return rows
 
 
 def my_week(session: Session, officer: Officer, as_of: date) -> dict:
+    """The officer's week on `as_of`: what is overdue, due this week and next, the decisions due, the meetings
+    of this term (in a holiday, the next), Ofsted's dates and what was escalated to them; each deadline with the
+    links to the form that closes it."""
     who = Responsibility(session, officer.la)
+    policy = policy_for(officer.la)
+    cases = OpenCases(session, as_of)
     end_of_week, horizon = week_bounds(as_of)
     rows = views.deadlines_view(session, as_of, within=(horizon - as_of).days, la=officer.la)
     mine = [r for r in rows if who.is_mine(officer, r["responsible"], r["urn"])]
-    missed = [r for r in mine if r["status"] == "missed"]
-    owed = [r for r in mine if r["status"] == "open" and not ofsted_owned(r["kind"])]
-    this_week = [r for r in owed if r["due"] <= end_of_week.isoformat()]
-    next_two = [r for r in owed if r["due"] > end_of_week.isoformat()]
+    # A compliance period that has ended undecided is the school's obligation, not the officer's missed step:
+    # the officer owes a decision (complied or not), so it has a section of its own, never "overdue".
+    decisions = [r for r in mine if r["status"] == "missed" and r["kind"] in DECISION_KINDS]
+    overdue = [r for r in mine if r["status"] == "missed" and r["kind"] not in DECISION_KINDS]
+    due = [r for r in mine if r["status"] == "open" and not ofsted_owned(r["kind"])]
     # Ofsted's own dates (reinspection, HMI monitoring): watched, not owed, so apart, and never "missed".
     expected = [r for r in mine if ofsted_owned(r["kind"]) and r["status"] in ("open", "passed")]
+    for section in (decisions, overdue, due, expected):
+        _with_actions(section, cases, policy)
 
-    # Meetings the pathway has scheduled (a case's facts keep them by term), for cases whose meetings
-    # this officer answers for.
-    policy = policy_for(officer.la)
+    # The meetings the termly review scheduled this term (a case's facts keep them by term), from today to the
+    # term's end; in a holiday, those of the next term. Only for cases whose meetings this officer answers for.
+    term = policy.terms.current_or_next_term(as_of)
     meeting = policy.meeting()
+    role = meeting.responsible if meeting else policy.responsible_for(DESK_MEETING)
+    # A case has one scheduled meeting a term (its facts keep them by term): once a meeting is recorded on the
+    # case in the term, the term's meeting is held and leaves the list.
+    held = set(session.exec(select(CaseEvent.case_id).where(
+        CaseEvent.event == DESK_MEETING, CaseEvent.on >= term.start, CaseEvent.on <= min(as_of, term.end))).all())
     meetings = []
     for case, school in session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
             School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
-        for term, on in sorted((case.facts or {}).get("meetings", {}).items(), key=lambda kv: kv[1]):
-            if on < as_of.isoformat():
+        for on in (case.facts or {}).get("meetings", {}).values():
+            day = date.fromisoformat(on[:10])
+            if (not (max(as_of, term.start) <= day <= term.end) or case.id in held
+                    or not who.is_mine(officer, role, school.urn)):
                 continue
-            role = meeting.responsible if meeting else policy.responsible_for("progress_meeting")
-            if who.is_mine(officer, role, school.urn):
-                meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
-                                 "term": term, "what": meeting.name if meeting else "Progress meeting"})
+            meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
+                             "what": meeting.name if meeting else "Progress meeting",
+                             "actions": cases.actions(school.urn, case.id, DESK_MEETING, policy)})
     meetings.sort(key=lambda m: (m["on"], m["urn"]))
 
     # Missed deadlines escalated to this officer (their role is the responsible role's manager) and still owed.
@@ -219,11 +294,13 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
             escalations.append({"urn": school.urn, "name": school.name, "kind": deadline.kind,
                                 "due": deadline.due.isoformat(), "escalated_on": notice.for_date.isoformat(),
                                 "responsible": deadline.responsible,
-                                "responsible_names": who.names(deadline.responsible, school.urn)})
+                                "responsible_names": who.names(deadline.responsible, school.urn),
+                                "actions": cases.actions(school.urn, deadline.case_id, deadline.kind, policy)})
     return {"as_of": as_of.isoformat(), "end_of_week": end_of_week.isoformat(), "horizon": horizon.isoformat(),
-            "missed": missed, "this_week": this_week, "next_two_weeks": next_two, "expected": expected,
-            "meetings": meetings,
-            "escalations": escalations}
+            "overdue": overdue, "due": due, "decisions": decisions, "meetings": meetings,
+            "term": {"name": term.name, "start": term.start.isoformat(), "end": term.end.isoformat(),
+                     "now": term.start <= as_of},
+            "expected": expected, "escalations": escalations}
 
 
 REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
