@@ -8,13 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
 
 from concerns.app.demo_term import TERM
 from concerns.casework import views
+from concerns.domain.formatting import ukdate
 from concerns.store.db import session_scope
 from models import Deadline, LaCategory, Letter, Notification, School
 from tests.web.conftest import LiveDesk, demo_desk_database
@@ -23,9 +24,11 @@ pytestmark = pytest.mark.browser
 
 DEMO_TODAY = date.fromisoformat(TERM[-1][0])  # Monday 5 April 2027: the desk's clock, as `./run demo` prints it
 EMAIL, PASSWORD = "priya.shah@demoshire.example", "demo-desk-password"
-# Ofsted's report on Oakfield School, published on the demo's day: on that day every statement of action in the
-# demo is already met, so the report gives the officer one to record, as a real report would.
+# Ofsted's report on Oakfield School, published the Thursday before the demo's day: on that day every statement of
+# action in the demo is already met, so the report gives the officer one to record, as a real report would; its
+# due date falls within "this week and next" on My week (to the Sunday of next week).
 NEW_REPORT = ("990105", "Oakfield School", "serious_weaknesses")
+PUBLISHED = DEMO_TODAY - timedelta(days=4)
 
 # The most page loads each task may take (every main-frame document load: the first page typed in, each link,
 # each form post with the page its redirect lands on). An officer's task done in more than a handful of pages is
@@ -62,7 +65,7 @@ def demo(tmp_path_factory):
         from concerns.app.cli import main
 
         urn, _, outcome = NEW_REPORT
-        assert main(["--db", url, "inspection", "add", urn, "--published", DEMO_TODAY.isoformat(),
+        assert main(["--db", url, "inspection", "add", urn, "--published", PUBLISHED.isoformat(),
                      "--inspected", "2027-03-10", "--outcome", outcome]) == 0
         yield url
 
@@ -162,9 +165,12 @@ def test_find_what_is_overdue(officer, demo):
 def test_record_a_statement_of_action(officer, demo):
     urn, school, _ = NEW_REPORT
     page, loads = start(officer, "record a statement of action")
-    # Due on 19 April 2027: in the next fortnight on the current page, "Due this week and next" on the new one.
+    with session_scope(demo) as session:
+        due = session.exec(select(Deadline).where(Deadline.urn == urn,
+                                                  Deadline.kind == "statement_of_action")).one().due
+    assert DEMO_TODAY < due <= DEMO_TODAY + timedelta(days=13)  # on the week's "due this week and next"
     row = page.get_by_role("row").filter(has_text=school).filter(has_text="Statement of action").first
-    assert "Monday 19 April 2027" in row.inner_text()
+    assert ukdate(due) in row.inner_text()
     links = row.get_by_role("link")
     record = links.filter(has_text=re.compile(r"record|statement", re.I))
     follow(page, (record if record.count() else links.filter(has_text=school)).first)
