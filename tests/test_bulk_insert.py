@@ -1,11 +1,14 @@
 """concerns.store.db.insert_many and insert_rows store exactly what SQLAlchemy's own executemany stores, on both
-engines."""
+engines; on PostgreSQL, their COPY stores what their executemany stores."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from sqlalchemy import insert, text
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlmodel import SQLModel
 
 from concerns.store.db import (
     engine_for,
@@ -16,6 +19,7 @@ from concerns.store.db import (
     row_tuples,
 )
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, School
+from tests.conftest import _require_postgres
 
 NOW = datetime(2026, 11, 24, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -168,3 +172,94 @@ def test_held_school_rows_are_the_same_read_by_urn_or_in_one_pass(db_url):
     assert sorted(few) == ["300001", "300004"] and sorted(most) == [f"30000{n}" for n in range(5)]
     assert {urn: most[urn] for urn in few} == few
     assert few["300004"]._mapping["opened_on"] == date(2001, 9, 1) and few["300004"]._mapping["maintained"] is True
+
+
+# --- COPY on PostgreSQL against the executemany it replaced ---------------------------------------------------
+
+
+@pytest.fixture
+def postgres_urls() -> Iterator[Callable[[], str]]:
+    """Fresh migrated PostgreSQL databases, as many as the test asks for, dropped after it."""
+    _require_postgres()
+    from tests.support.databases import drop_postgres_database, fresh_postgres_database
+
+    names: list[str] = []
+
+    def fresh() -> str:
+        url, name = fresh_postgres_database()
+        names.append(name)
+        return url
+
+    yield fresh
+    for name in names:
+        drop_postgres_database(name)
+
+
+def _everything(url: str) -> dict[str, list[tuple]]:
+    """Every row of every application table, as the server stores it, in primary-key order, ids and all."""
+    found = {}
+    with engine_for(url).connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            key = ", ".join(c.name for c in table.primary_key.columns)
+            found[table.name] = [tuple(row) for row in connection.exec_driver_sql(
+                f"SELECT * FROM {table.name} ORDER BY {key}")]
+    return found
+
+
+def test_copy_stores_what_executemany_stores_for_every_table_the_import_fills(postgres_urls, tmp_path):
+    """A national sample imported on PostgreSQL (its rows written by COPY); every row of every table it
+    filled read back and written again into two fresh databases, once by COPY and once by executemany
+    (insert_many's copy=False, as before COPY), ids given: the three databases hold the same rows, value
+    for value as the server stores them (dates, aware timestamps, JSON, booleans, NULLs)."""
+    from bench.make_national import write as write_national
+    from concerns.ingest.load import import_ofsted
+
+    sample = write_national(tmp_path / "sample", 400, 2028)
+    imported = postgres_urls()
+    summary = import_ofsted(imported, sample["ofsted"], as_of=date(2026, 11, 24))
+    assert summary.cases_opened > 0 and summary.rows_refused == 0
+    # The 2017 layout carries no report-card grades: a school with grades and nested JSON facts added, as a
+    # report-card file's import writes them.
+    with engine_for(imported).begin() as connection:
+        _write(connection, "999009", bulk=True)
+    written = _everything(imported)
+    filled = [name for name, rows in written.items() if rows and name != "alembic_version"]
+    # The import's tables, its digests among them: something of every kind was compared.
+    assert {"school", "authority_policy", "inspection", "inspection_grade", "pathway_case", "case_event", "deadline",
+            "import_file_digest", "import_school_digest"} <= set(filled)
+    with engine_for(imported).connect() as connection:
+        rows = {name: [dict(row._mapping) for row in connection.execute(select(SQLModel.metadata.tables[name]))]
+                for name in filled}
+    stored = {}
+    for copy in (True, False):
+        url = postgres_urls()
+        with engine_for(url).begin() as connection:
+            for table in SQLModel.metadata.sorted_tables:  # parents first
+                if table.name in rows:
+                    insert_many(connection, table, rows[table.name], copy=copy)
+        stored[copy] = _everything(url)
+    assert stored[True] == stored[False] == written
+    assert any(value is None for row in written["deadline"] for value in row)  # NULLs went through too
+
+
+def test_ids_given_to_copy_move_the_sequence_past_them_and_never_back(postgres_urls):
+    """Rows written with their own ids: a later insert numbered by the sequence takes the next id, not one
+    of theirs; rows given lower ids than the sequence has reached leave it where it is."""
+    url = postgres_urls()
+    events = CaseEvent.__table__
+
+    def event(n: int) -> dict:
+        return dict(case_id=case_id, urn="100001", event="judgement_sm", on=date(2024, 4, 1), until=None,
+                    from_state="start", to_state="sm_statement_due", actor="import", note="", confidential=False,
+                    recorded_at=NOW)
+
+    with engine_for(url).begin() as connection:
+        _write(connection, "100001", bulk=True)
+        case_id = connection.execute(select(Case.__table__.c.id).limit(1)).scalar_one()
+        first = connection.execute(select(func.max(events.c.id))).scalar_one()
+        insert_many(connection, events, [event(n) | {"id": first + 100 + n} for n in range(3)])
+        after_given = connection.execute(insert(events).values(event(0))).inserted_primary_key[0]
+        insert_many(connection, events, [event(0) | {"id": first + 50}], copy=False)  # below: not moved back
+        after_lower = connection.execute(insert(events).values(event(0))).inserted_primary_key[0]
+        [drawn] = insert_returning_ids(connection, events, [event(0)])
+    assert (after_given, after_lower, drawn) == (first + 103, first + 104, first + 105)

@@ -9,17 +9,32 @@ compared the same way in test_imports.py.
 
 from __future__ import annotations
 
+import copy
 import csv
-from datetime import date
+import logging
+import random
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from bench.make_national import write as write_national
+from concerns.domain.judgements import Judgement, Outcome, summarise
+from concerns.domain.policy import all_policies
 from concerns.ingest.load import import_gias, import_ofsted
 from concerns.ingest.parse.ofsted_csv import MI_2017_HEADER
 from concerns.store.db import engine_for
+from statemachines.bound import BoundMachine, Unreplayable, check_covered
+from statemachines.case import CaseFile, SchoolFacts
+from statemachines.pathways import (
+    EVENTS_NEEDING_UNTIL,
+    MACHINE,
+    EventContext,
+    EventRefused,
+    build_machine,
+    fire,
+)
 from tests.support.equivalence import differences, natural_dump, twin_database
 
 AS_OF = date(2026, 11, 24)
@@ -176,3 +191,93 @@ def test_another_policy_or_authority_skips_nothing(regional, db_url, tmp_path, m
     assert digests.context(None) != before
     again = import_ofsted(db_url, regional["ofsted"], as_of=AS_OF)
     assert not again.file_unchanged and again.schools_unread == 0 and again.rows_read > 0
+
+
+# --- the replay's machine: the same steps as pathways.fire, without the library's logging -----------------
+
+_OUTCOME_OF = {"judged_good": Outcome.good, "judged_requires_improvement": Outcome.requires_improvement,
+               "judged_serious_weaknesses": Outcome.serious_weaknesses, "judged_special_measures": Outcome.special_measures}
+
+
+def _walk_context(trigger: str, on: date, rng: random.Random) -> EventContext:
+    if trigger in _OUTCOME_OF:
+        judgement = Judgement(published=on, outcome=_OUTCOME_OF[trigger])
+        return EventContext(trigger, on, judgement=judgement, summary=summarise(judgement), actor="walk")
+    until = on + timedelta(days=rng.choice((20, 45, 90))) if trigger in EVENTS_NEEDING_UNTIL else None
+    # The termly review says when the meeting it schedules is held (statemachines.deadlines.scheduled_meeting).
+    extra = {"meeting_on": on + timedelta(days=rng.randrange(7, 60))} if trigger == "schedule_meeting" else {}
+    return EventContext(trigger, on, until=until, actor="walk", extra=extra)
+
+
+@pytest.mark.parametrize("maintained", [True, False])
+def test_the_bound_machine_takes_the_steps_pathways_fire_takes(maintained):
+    """Random walks over the whole table, every shipped policy: each event fired on one case through
+    BoundMachine (the replay's, no `transitions` trigger wrapper) and on its twin through pathways.fire (the
+    library's trigger) is taken or refused alike, with the same result and the same case after it."""
+    school = (SchoolFacts("100001", "Ash Tree Primary", "Derbyshire", "Community school", True) if maintained
+              else SchoolFacts("100002", "Oak Academy", "Derbyshire", "Academy converter", False))
+    rng = random.Random(22 + maintained)
+    machine = BoundMachine()
+    taken, refused, states = 0, 0, set()
+    for policy in all_policies().values():
+        for _ in range(40):
+            bound, library = CaseFile(), CaseFile()
+            on = date(2015, 9, 1) + timedelta(days=rng.randrange(3000))
+            for _ in range(14):
+                triggers = sorted(MACHINE.get_triggers(library.state))
+                if not triggers:
+                    break
+                if rng.random() < 0.1:  # now and then an event the state does not take at all
+                    triggers = sorted(MACHINE.events)
+                ctx = _walk_context(rng.choice(triggers), on, rng)
+                try:
+                    expected = fire(library, school, policy, ctx)
+                except EventRefused:
+                    expected = None
+                try:
+                    got = machine.fire(bound, school, policy, ctx)
+                except Unreplayable:
+                    got = None
+                    bound = copy.deepcopy(library)  # the import throws a refused case away; the twin is unchanged
+                assert got == expected, (policy.key, ctx)
+                assert bound == library, (policy.key, ctx)
+                taken, refused = taken + (got is not None), refused + (got is None)
+                states.add(library.state)
+                on += timedelta(days=rng.randrange(1, 120))
+    # The walks went far: most of the states open to the school reached (an academy's cases stay off the
+    # maintained schools' pathways), and refusals compared as well as steps.
+    assert taken > 800 and refused > 80 and len(states) >= (20 if maintained else 10), (taken, refused, len(states))
+
+
+def test_the_bound_machine_refuses_a_machine_using_what_it_does_not_reproduce():
+    """A callback BoundMachine would skip (here an enter callback, a transition's own, a prepare) fails
+    when the machine is built, not silently on an event."""
+    check_covered(build_machine())  # the table as it is: covered
+    for change in (lambda m: m.states["ri_plan_agreed"].add_callback("enter", "plan_effects"),
+                   lambda m: m.events["judged_good"].transitions["ri_plan_agreed"][0].before.append("plan_effects"),
+                   lambda m: m.prepare_event.append("plan_effects")):
+        machine = build_machine()
+        change(machine)
+        with pytest.raises(RuntimeError, match="does not reproduce"):
+            check_covered(machine)
+
+
+def test_the_replay_logs_nothing_and_keeps_the_librarys_warnings(caplog):
+    """Fired through BoundMachine, an event sends nothing to the `transitions` loggers even at debug level
+    (pathways.fire's trigger sends a dozen records); the library's own warnings still reach the log."""
+    school = SchoolFacts("100001", "Ash Tree Primary", "Derbyshire", "Community school", True)
+    policy = all_policies()["derbyshire"]
+    on = date(2026, 11, 4)
+    judgement = Judgement(published=on, outcome=Outcome.special_measures)
+    ctx = EventContext("judged_special_measures", on, judgement=judgement, summary=summarise(judgement))
+    with caplog.at_level(logging.DEBUG, logger="transitions"):
+        BoundMachine().fire(CaseFile(), school, policy, ctx)
+        assert [r for r in caplog.records if r.name.startswith("transitions")] == []
+        fire(CaseFile(), school, policy, ctx)
+        assert len([r for r in caplog.records if r.name.startswith("transitions")]) > 5
+    caplog.clear()
+    machine = build_machine()
+    with caplog.at_level(logging.WARNING, logger="transitions"):
+        # A model that already has an attribute named as a trigger: the library warns it will not bind it.
+        machine.add_model(type("Taken", (), {"judged_good": 1})(), initial="start")
+    assert any(r.levelno == logging.WARNING and "judged_good" in r.getMessage() for r in caplog.records)

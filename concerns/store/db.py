@@ -325,7 +325,7 @@ _INSERTS: dict[tuple, tuple[str, tuple[str, ...] | None] | None] = {}
 _PYFORMAT_BIND = re.compile(r"%\((\w+)\)s")
 
 
-def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
+def insert_many(connection: Connection, table: Table, rows: list[dict], *, copy: bool = True) -> None:
     """Insert the rows with one executemany: what `connection.execute(insert(table), rows)` does, less
     its per-row work.
 
@@ -337,20 +337,27 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
     Every row must have the same keys. A column the rows leave out takes its scalar default as
     SQLAlchemy would give it; rows that leave out a column whose default is computed per row go through
     SQLAlchemy unchanged.
+
+    On PostgreSQL the rows go in with COPY ... FROM STDIN (psycopg's Cursor.copy and write_row), on the
+    same connection and so in the same transaction, unless `copy` is False: the server parses one stream
+    of rows instead of executing the statement once per row (see _copy_rows). Rows that give their ids
+    leave the table's sequence past the largest (_advance_sequence), so a later insert does not collide.
     """
     if not rows:
         return
     names = tuple(rows[0])
-    insert_rows(connection, table, names, row_tuples(rows, names))
+    insert_rows(connection, table, names, row_tuples(rows, names), copy=copy)
 
 
 def insert_rows(connection: Connection, table: Table, names: Sequence[str], rows: Sequence[tuple], *,
-                same: dict | None = None) -> None:
+                same: dict | None = None, copy: bool = True) -> None:
     """insert_many for rows given as tuples of the `names` columns' values, in that order: a writer that
     builds its rows itself saves making a dict of each and taking it apart again. `same`: columns whose
-    value is the same for every row (a batch's timestamp), put through the column type once."""
+    value is the same for every row (a batch's timestamp), put through the column type once. `copy`:
+    on PostgreSQL, COPY (the default) or an executemany (what COPY is compared with)."""
     if rows:
-        _insert_columns(connection, table, tuple(names), list(zip(*rows, strict=True)), len(rows), same or {})
+        _insert_columns(connection, table, tuple(names), list(zip(*rows, strict=True)), len(rows), same or {},
+                        copy=copy)
 
 
 def row_tuples(rows: list[dict], names: Sequence[str]) -> list[tuple]:
@@ -361,34 +368,80 @@ def row_tuples(rows: list[dict], names: Sequence[str]) -> list[tuple]:
 
 
 def _insert_columns(connection: Connection, table: Table, names: tuple[str, ...], columns: list[Sequence],
-                    count: int, same: dict) -> None:
-    """Insert `count` rows given column by column (`columns[i]` holds column `names[i]`'s values)."""
+                    count: int, same: dict, *, copy: bool = True, ids_drawn: bool = False) -> None:
+    """Insert `count` rows given column by column (`columns[i]` holds column `names[i]`'s values).
+    `ids_drawn`: the rows' ids were drawn from the table's own sequence (insert_rows_returning_ids), which
+    is therefore past them already."""
     fill = dict(same)
     for column in table.columns:
         if column.key in names or column.key in fill or column.default is None:
             continue
         if not column.default.is_scalar:
             _insert_by_sqlalchemy(connection, table, names, columns, same)
+            if "id" in names and not ids_drawn:
+                _advance_sequence(connection, table, columns[names.index("id")])
             return
         fill[column.key] = column.default.arg
     dialect = connection.dialect
     keys = (*names, *fill)
-    statement = _insert_statement(table, dialect, keys)
-    if statement is None:  # a bind name the driver must see spelt otherwise
-        _insert_by_sqlalchemy(connection, table, names, columns, same)
-        return
-    sql, order = statement
     memos: dict[tuple, dict] = {}
     values: dict[str, Iterable] = {name: _converted(table.c[name], dialect, column, memos)
                                    for name, column in zip(names, columns, strict=True)}
     for name, value in fill.items():
         process = _bind_processor(table.c[name], dialect)
         values[name] = repeat(value if process is None else process(value), count)
+    if "id" in names and not ids_drawn:
+        _advance_sequence(connection, table, columns[names.index("id")])
+    if copy and dialect.name == "postgresql":
+        _copy_rows(connection, table, keys, zip(*(values[k] for k in keys), strict=True))
+        return
+    statement = _insert_statement(table, dialect, keys)
+    if statement is None:  # a bind name the driver must see spelt otherwise
+        _insert_by_sqlalchemy(connection, table, names, columns, same)
+        return
+    sql, order = statement
     if order is None:  # PostgreSQL, a statement whose placeholders could not be made positional
         parameters = [dict(zip(keys, row, strict=True)) for row in zip(*(values[k] for k in keys), strict=True)]
     else:
         parameters = list(zip(*(values[name] for name in order), strict=True))
     connection.exec_driver_sql(sql, parameters)
+
+
+def _copy_rows(connection: Connection, table: Table, keys: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """COPY the rows into the table on PostgreSQL, in the connection's transaction.
+
+    The values are those the executemany would have been given (each column's bind processor applied:
+    aware UTC timestamps, dates, booleans, JSON already wrapped as psycopg's Json); psycopg's text dumpers
+    write each as the server reads that type's input (an offset kept on a timestamp with time zone,
+    None as NULL, tabs, newlines and backslashes escaped). tests/test_bulk_insert.py holds the stored
+    rows equal to the executemany's for every table the import fills. Nothing is converted again here,
+    and no column's own type is named: the server parses the text as the column's type, as it does a
+    statement's untyped parameter."""
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(table.c[key].name) for key in keys)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as stream:
+            write = stream.write_row
+            for row in rows:
+                write(row)
+    finally:
+        cursor.close()
+
+
+def _advance_sequence(connection: Connection, table: Table, ids: Sequence) -> None:
+    """Rows given their own ids leave the table's id sequence where it was: move it past the largest, so
+    that the next row the sequence numbers does not take one of theirs (PostgreSQL; on SQLite a new rowid
+    is the largest plus one anyway). Never moved back: another transaction may have drawn further."""
+    given = [i for i in ids if i is not None]
+    if connection.dialect.name != "postgresql" or not given:
+        return
+    # nextval - 1: the last value drawn (or 0 on a fresh sequence), whatever is_called says; the value
+    # that nextval takes is a gap at most, as any rolled-back draw leaves. A table whose id has no
+    # sequence gets NULL from pg_get_serial_sequence, and is left alone.
+    connection.execute(text("SELECT setval(s, GREATEST(:top, nextval(s) - 1)) "
+                            "FROM pg_get_serial_sequence(:table, 'id') AS s WHERE s IS NOT NULL"),
+                       {"top": max(given), "table": connection.dialect.identifier_preparer.format_table(table)})
 
 
 def _insert_by_sqlalchemy(connection: Connection, table: Table, names: tuple[str, ...], columns: list[Sequence],
@@ -536,7 +589,7 @@ def insert_rows_returning_ids(connection: Connection, table: Table, names: Seque
         ids = list(connection.execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count) ORDER BY 1"),
             {"table": table.name, "count": len(rows)}).scalars())
-        _insert_columns(connection, table, (*names, "id"), [*columns, ids], len(rows), same)
+        _insert_columns(connection, table, (*names, "id"), [*columns, ids], len(rows), same, ids_drawn=True)
         return ids
     if connection.dialect.name != "sqlite":
         raise ValueError(f"insert_rows_returning_ids: no way to know the new ids on {connection.dialect.name}")
