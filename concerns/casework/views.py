@@ -263,8 +263,9 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
 # A national authority has thousands of open cases: the desk asks the database for one page of schools (and
 # their count), then reads the extras (cases, events, inspection history, next deadline) for that page only.
 
-# Each sort the desk offers, by the register's column it sorts on.
-REGISTER_SORTS = ("urn", "name", "pathway", "state", "category", "la_category", "officer", "next")
+# Each sort the desk offers, and the register's column it sorts on.
+REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
+                  "la_category": "la_category", "officer": "officer", "next": "next_due"}
 
 
 @dataclass(frozen=True)
@@ -318,49 +319,62 @@ def _open_cases(as_of: date, la: str | None):
             .subquery("open_case"))
 
 
-def _deadline_summary(as_of: date, la: str | None, roles: tuple[str, ...]):
-    """Per school: its next live deadline's day (still ahead), how many are missed, and its roles' mask."""
+def _deadline_columns(as_of: date, urn, roles: tuple[str, ...]) -> dict:
+    """The school's live deadlines, summed up for the register: the next day one is due (still ahead), how
+    many are missed, and the set of roles they name (a bit mask over `roles`). Each is a lookup by the
+    school's URN (deadline.urn is indexed), which both engines run as an index search per school."""
+    live = (Deadline.urn == urn, *_live_deadline(as_of))
     bit = sql_case({r: 1 << i for i, r in enumerate(roles)}, value=Deadline.responsible, else_=0) if roles else literal(0)
     missed = and_(Deadline.due < as_of, Deadline.kind.not_in(sorted(OFSTED_OWNED_KINDS)))
-    return (select(Deadline.urn, func.min(sql_case((Deadline.due >= as_of, Deadline.due))).label("next_due"),
-                   func.sum(sql_case((missed, 1), else_=0)).label("missed"), func.sum(distinct(bit)).label("mask"))
-            .where(*_live_deadline(as_of), Deadline.urn.in_(_schools_of(la)))
-            .group_by(Deadline.urn).subquery("deadline_summary"))
+    return {
+        "next_due": select(func.min(Deadline.due)).where(*live, Deadline.due >= as_of).scalar_subquery(),
+        "missed": select(func.count()).where(*live, missed).scalar_subquery(),
+        "mask": func.coalesce(select(func.sum(distinct(bit))).where(*live).scalar_subquery(), 0),
+    }
 
 
-def register_role_masks(session: Session, as_of: date, la: str | None, roles: tuple[str, ...],
-                        urns: list[str]) -> tuple[set[int], dict[str, int]]:
-    """The role masks on the register: those of schools other than `urns`, and each of `urns`' own."""
+@dataclass(frozen=True)
+class RegisterOverview:
+    """What the whole register holds, in one query: its role masks (at schools other than the ones asked
+    about), those schools' own masks, and the pathways and Ofsted categories its filters offer."""
+    masks: set[int]
+    own: dict[str, int]
+    pathways: list[str]
+    categories: list[str]
+
+
+def register_overview(session: Session, as_of: date, la: str | None, roles: tuple[str, ...],
+                      urns: list[str]) -> RegisterOverview:
     cases = _open_cases(as_of, la)
-    summary = _deadline_summary(as_of, la, roles)
-    mask = func.coalesce(summary.c.mask, 0)
-    special = set(urns)
+    mask = _deadline_columns(as_of, cases.c.urn, roles)["mask"]
+    special = sorted(set(urns))
+    asked = sql_case((cases.c.urn.in_(special), cases.c.urn), else_=None) if special else literal(None)
+    category = sql_case((cases.c.origin == "ofsted", cases.c.ofsted_category), else_="LA")
+    query = select(cases.c.pathway, category, mask, asked).where(cases.c.rank == 1).distinct()
     masks: set[int] = set()
     own: dict[str, int] = {}
-    query = (select(cases.c.urn, mask).outerjoin(summary, summary.c.urn == cases.c.urn)
-             .where(cases.c.rank == 1))
-    if special:
-        query = query.where(cases.c.urn.in_(sorted(special)))
-        own = {urn: int(m) for urn, m in session.connection().execute(query)}
-    everyone = (select(mask).select_from(cases).outerjoin(summary, summary.c.urn == cases.c.urn)
-                .where(cases.c.rank == 1, cases.c.urn.not_in(sorted(special))).distinct())
-    masks = {int(m) for m in session.exec(everyone)}
-    return masks, own
+    pathways, categories = set(), set()
+    for pathway, cat, mask, urn in session.connection().execute(query):
+        pathways.add(pathway)
+        categories.add(str(cat))
+        if urn is None:
+            masks.add(int(mask))
+        else:
+            own[urn] = int(mask)
+    return RegisterOverview(masks, own, sorted(pathways), sorted(categories))
 
 
 def _register_table(session: Session, as_of: date, la: str | None, officers: RegisterOfficers):
     """One row per school with a case open on `as_of`: the columns the register filters and sorts by."""
     cases = _open_cases(as_of, la)
-    summary = _deadline_summary(as_of, la, officers.roles)
+    deadlines = _deadline_columns(as_of, cases.c.urn, officers.roles)
     state = (select(CaseEvent.to_state).where(CaseEvent.case_id == cases.c.case_id, CaseEvent.on <= as_of)
              .order_by(CaseEvent.on.desc(), CaseEvent.id.desc()).limit(1).scalar_subquery())
-    decided = func.row_number().over(partition_by=LaCategory.urn, order_by=(
-        LaCategory.year.desc(), LaCategory.decided_on.desc(), LaCategory.id.desc()))
-    categories = (select(LaCategory.urn, LaCategory.year, LaCategory.level, LaCategory.label,
-                         decided.label("rank"))
-                  .where(LaCategory.decided_on <= as_of, LaCategory.urn.in_(_schools_of(la)))
-                  .subquery("la_category_in_force"))
-    mask = func.coalesce(summary.c.mask, 0)
+    # The authority's category in force: its latest decision made by then, as lacategories.in_force reads it.
+    category = (select(LaCategory.label).where(LaCategory.urn == cases.c.urn, LaCategory.decided_on <= as_of)
+                .order_by(LaCategory.year.desc(), LaCategory.decided_on.desc(), LaCategory.id.desc())
+                .limit(1).scalar_subquery())
+    mask = deadlines["mask"]
     by_mask = {m: ", ".join(names) for m, names in officers.by_mask.items()}
     text = sql_case(by_mask, value=mask, else_="") if by_mask else literal("")
     if officers.by_urn:
@@ -368,13 +382,9 @@ def _register_table(session: Session, as_of: date, la: str | None, officers: Reg
     return (select(School.urn, School.name, School.la, School.maintained, cases.c.case_id, cases.c.pathway,
                    func.coalesce(state, cases.c.state).label("state"),
                    sql_case((cases.c.origin == "ofsted", cases.c.ofsted_category), else_="LA").label("category"),
-                   categories.c.label.label("la_category"), categories.c.year.label("la_year"),
-                   categories.c.level.label("la_level"), summary.c.next_due,
-                   func.coalesce(summary.c.missed, 0).label("missed"), mask.label("mask"),
-                   text.label("officer"))
+                   category.label("la_category"), deadlines["next_due"].label("next_due"),
+                   deadlines["missed"].label("missed"), mask.label("mask"), text.label("officer"))
             .select_from(cases).join(School, School.urn == cases.c.urn)
-            .outerjoin(categories, and_(categories.c.urn == cases.c.urn, categories.c.rank == 1))
-            .outerjoin(summary, summary.c.urn == cases.c.urn)
             .where(cases.c.rank == 1)
             .subquery("register"))
 
@@ -408,23 +418,19 @@ def register_page(session: Session, as_of: date, la: str | None, *, officers: Re
     many schools the filters leave. `sort` is one of REGISTER_SORTS (the caller checks what people send)."""
     table = _register_table(session, as_of, la, officers)
     where = _filtered(table, filters, officers)
-    total = session.exec(select(func.count()).select_from(table).where(*where)).one()
-    column = table.c[sort]
+    column = table.c[REGISTER_SORTS[sort]]
     empty = column.is_(None) if sort == "next" else or_(column.is_(None), column == "")
     key = column if sort == "next" else _text_order(session, column)
-    query = (select(table).where(*where)
+    # The count rides on the page's rows (a window over the filtered register); a page past the end has
+    # no rows to carry it, and only then is it counted on its own.
+    query = (select(table, func.count().over().label("total")).where(*where)
              .order_by(sql_case((empty, 1), else_=0), key.desc() if descending else key.asc(),
                        _text_order(session, table.c.urn)).offset(offset))
     if limit is not None:
         query = query.limit(limit)
-    return _register_rows(session, as_of, session.connection().execute(query).all(), officers), total
-
-
-def register_choices(session: Session, as_of: date, la: str | None) -> dict[str, list[str]]:
-    """The pathways and Ofsted categories the register holds, for its filters."""
-    table = _register_table(session, as_of, la, RegisterOfficers())
-    pairs = session.connection().execute(select(table.c.pathway, table.c.category).distinct()).all()
-    return {"pathway": sorted({p for p, _ in pairs}), "category": sorted({str(c) for _, c in pairs})}
+    page = session.connection().execute(query).all()
+    total = page[0].total if page else session.exec(select(func.count()).select_from(table).where(*where)).one()
+    return _register_rows(session, as_of, page, officers), total
 
 
 def _iso(day) -> str:
@@ -448,6 +454,7 @@ def _register_rows(session: Session, as_of: date, page: list, officers: Register
     full = graded_histories(session, urns, as_of)
     predecessors = {urn: s.predecessor_urn for urn, s in schools.items() if s.predecessor_urn}
     before = graded_histories(session, sorted(set(predecessors.values())), as_of)
+    categories = in_force(session, as_of, urns)
     nexts: dict[str, Deadline] = {}
     for d in session.exec(select(Deadline).where(*_live_deadline(as_of), Deadline.urn.in_(urns),
                                                  Deadline.due >= as_of)
@@ -469,8 +476,7 @@ def _register_rows(session: Session, as_of: date, page: list, officers: Register
             "pathway": r.pathway, "state": r.state, "category": r.category,
             "stuck": is_stuck(latest, previous), "coasting": found.coasting,
             "academy_order": order["duty"] if order else None, "opened": primary.opened.isoformat(),
-            "la_category": {"year": r.la_year, "level": r.la_level, "label": r.la_category}
-            if r.la_category is not None else None,
+            "la_category": categories.get(r.urn),
             "la_category_text": r.la_category or "",
             "cases": [{"pathway": c.pathway, "state": _state_on(events[c.id], as_of) or c.state,
                        "opened": c.opened.isoformat()} for c in by_school[r.urn]],

@@ -286,7 +286,8 @@ def register_ask(params) -> RegisterAsk:
     return RegisterAsk(filters, sort, ORDERS[order], page, size)
 
 
-def register_officers(session: Session, officer: Officer, as_of: date) -> views.RegisterOfficers:
+def register_officers(session: Session, officer: Officer, as_of: date
+                      ) -> tuple[views.RegisterOfficers, views.RegisterOverview]:
     """Who answers for each school's live deadlines, resolved once per set of roles (and per school only
     where the school's own role holders change the answer). Names in alphabetical order, so that the
     Officer column sorts as it reads."""
@@ -306,14 +307,15 @@ def register_officers(session: Session, officer: Officer, as_of: date) -> views.
                                                             School.la.in_(names_of(officer.la)))))
                        .distinct()).all()
     differ = [u for u in own if any(who.names(role, u) != who.names(role, None) for role in (*roles, default))]
-    masks, by_school = views.register_role_masks(session, as_of, officer.la, roles, differ)
-    return views.RegisterOfficers(roles=roles, by_mask={m: names(m, None) for m in masks},
-                                  by_urn={u: names(m, u) for u, m in by_school.items()})
+    overview = views.register_overview(session, as_of, officer.la, roles, differ)
+    officers = views.RegisterOfficers(roles=roles, by_mask={m: names(m, None) for m in overview.masks},
+                                      by_urn={u: names(m, u) for u, m in overview.own.items()})
+    return officers, overview
 
 
 def register_page(session: Session, officer: Officer, as_of: date, ask: RegisterAsk) -> dict:
     """One page of the register for the officer's authority, its count, and the filters' choices."""
-    officers = register_officers(session, officer, as_of)
+    officers, overview = register_officers(session, officer, as_of)
     offset = (ask.page - 1) * ask.size
     rows, total = views.register_page(session, as_of, officer.la, officers=officers, filters=ask.filters,
                                       sort=ask.sort, descending=ask.descending, offset=offset, limit=ask.size)
@@ -321,10 +323,10 @@ def register_page(session: Session, officer: Officer, as_of: date, ask: Register
     if ask.page > pages:
         raise RegisterRefused(f"There is no page {ask.page}: this list has {pages} page{'' if pages == 1 else 's'}"
                               f" of {ask.size} schools.")
-    choices = views.register_choices(session, as_of, officer.la)
-    choices["officer"] = sorted({n for names in (*officers.by_mask.values(), *officers.by_urn.values())
-                                 for n in names})
-    choices["la_category"] = [lv.label for lv in policy_for(officer.la).categories.levels]
+    choices = {"pathway": overview.pathways, "category": overview.categories,
+               "officer": sorted({n for names in (*officers.by_mask.values(), *officers.by_urn.values())
+                                  for n in names}),
+               "la_category": [lv.label for lv in policy_for(officer.la).categories.levels]}
     return {"rows": rows, "total": total, "page": ask.page, "pages": pages, "size": ask.size,
             "first": offset + 1 if rows else 0, "last": offset + len(rows), "choices": choices}
 
@@ -373,7 +375,7 @@ def register_csv(db_url: str | None, officer: Officer, as_of: date, ask: Registe
     its own read-only unit of work (a streamed response outlives the request's)."""
     yield _csv_line(CSV_HEADER)
     with session_scope(db_url, writes=False) as session:
-        officers = register_officers(session, officer, as_of)
+        officers, _ = register_officers(session, officer, as_of)
         offset = 0
         while True:
             rows, _ = views.register_page(session, as_of, officer.la, officers=officers, filters=ask.filters,
