@@ -54,23 +54,25 @@ LEVELS = ("good", "requires_improvement", "inadequate")
 TARGET_MS = 300
 
 
-def one_authority_file(out: Path, schools: int, seed: int, la: str = LA) -> Path:
-    """The national Ofsted file with every school in `la`."""
+def one_authority_file(out: Path, schools: int, seed: int, la: str = LA, urn_offset: int = 0) -> Path:
+    """The national Ofsted file with every school in `la` (its URNs moved up by `urn_offset`, so that the
+    national file itself can be imported beside it)."""
     national = write(out, schools, seed)["ofsted"]
     moved = out / "one_authority.csv"
     with national.open(encoding="utf-8", newline="") as fi, moved.open("w", encoding="utf-8", newline="") as fo:
         reader, writer = csv.reader(fi), csv.writer(fo)
         header = next(reader)
         writer.writerow(header)
-        column = header.index("Local authority")
+        column, urn = header.index("Local authority"), header.index("URN")
         for row in reader:
             row[column] = la
+            row[urn] = str(int(row[urn]) + urn_offset)
             writer.writerow(row)
     return moved
 
 
 def build_authority(url: str, schools: int, seed: int = 2026, la: str = LA, as_of: date = AS_OF,
-                    work: Path | None = None) -> int:
+                    work: Path | None = None, urn_offset: int = 0) -> int:
     """One authority of `schools` schools in the (migrated, empty) database at `url`, with people, live
     deadlines, categories and a desk account for OFFICER; returns the number of schools on its register."""
     from sqlalchemy import insert, select
@@ -84,7 +86,7 @@ def build_authority(url: str, schools: int, seed: int = 2026, la: str = LA, as_o
     from models._base import utcnow
 
     with tempfile.TemporaryDirectory(dir=work) as folder:
-        summary = import_ofsted(url, one_authority_file(Path(folder), schools, seed, la), as_of=as_of)
+        summary = import_ofsted(url, one_authority_file(Path(folder), schools, seed, la, urn_offset), as_of=as_of)
         assert summary.rows_refused == 0, summary.lines()
     rng = random.Random(seed)
     with session_scope(url) as session:
