@@ -421,15 +421,18 @@ def register_page(session: Session, as_of: date, la: str | None, *, officers: Re
     column = table.c[REGISTER_SORTS[sort]]
     empty = column.is_(None) if sort == "next" else or_(column.is_(None), column == "")
     key = column if sort == "next" else _text_order(session, column)
-    # The count rides on the page's rows (a window over the filtered register); a page past the end has
-    # no rows to carry it, and only then is it counted on its own.
-    query = (select(table, func.count().over().label("total")).where(*where)
+    # In three steps, so that each computes only the columns it needs (both engines inline the register's
+    # subquery and drop the columns a query does not use): the count reads the filters' columns, the page's
+    # URNs the sort's too, and the page's rows everything, for its schools only.
+    total = session.exec(select(func.count()).select_from(table).where(*where)).one()
+    query = (select(table.c.urn).where(*where)
              .order_by(sql_case((empty, 1), else_=0), key.desc() if descending else key.asc(),
                        _text_order(session, table.c.urn)).offset(offset))
     if limit is not None:
         query = query.limit(limit)
-    page = session.connection().execute(query).all()
-    total = page[0].total if page else session.exec(select(func.count()).select_from(table).where(*where)).one()
+    urns = list(session.exec(query).all())
+    rows = {r.urn: r for r in session.connection().execute(select(table).where(table.c.urn.in_(urns)))} if urns else {}
+    page = [rows[u] for u in urns]
     return _register_rows(session, as_of, page, officers), total
 
 
