@@ -1,6 +1,6 @@
 """The officers' desk under an open-loop load, quiet and during a national Ofsted import.
 
-    python bench/desk_load.py [--rate 10] [--seconds 20] [--sessions 20] [--schools 16500]
+    python bench/desk_load.py [--rate 10] [--seconds 20] [--sessions 20] [--schools 19450]
                               [--engines sqlite,postgresql]
 
 For each engine (SQLite; PostgreSQL when a server answers: CONCERNS_BENCH_POSTGRES, else the local unix
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=10, help="GETs a second, sent on schedule")
     parser.add_argument("--seconds", type=int, default=20, help="length of each run")
     parser.add_argument("--sessions", type=int, default=20, help="officers signed in, each with a session")
-    parser.add_argument("--schools", type=int, default=16500, help="schools in the authority (about 1 in 6 on the register)")
+    parser.add_argument("--schools", type=int, default=19450, help="schools in the authority (about 1 in 6 on the register)")
     parser.add_argument("--national", type=int, default=22000, help="schools in the national file imported under load")
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The desk's register at scale: one page of a 2,600-case authority, through the desk app in-process.
 
-    python bench/register_page.py [--schools 16500] [--requests 60] [--seed 2026]
+    python bench/register_page.py [--schools 19450] [--requests 60] [--seed 2026]
 
 Issue 22's stress case is one authority with 2,661 open cases on its register. This builds one: the
 synthetic national Ofsted file (bench/make_national.py) with every school moved into one authority
@@ -182,7 +182,7 @@ def measure(engine: str, url: str, schools: int, requests: int, seed: int) -> No
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--schools", type=int, default=16500, help="schools in the authority (about 1 in 6 on the register)")
+    parser.add_argument("--schools", type=int, default=19450, help="schools in the authority (about 1 in 6 on the register)")
     parser.add_argument("--requests", type=int, default=60, help="register GETs timed on each engine")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--engines", default="sqlite,postgresql")

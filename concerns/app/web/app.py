@@ -739,8 +739,16 @@ def _signed_in(ctx: Ctx) -> None:
         ctx.officer, ctx.csrf = found[0], found[1].csrf_token
 
 
+# Pages that only read: their GET opens a read-only unit of work, which on SQLite begins deferred and so
+# neither waits for a writer (an import, another officer's change) nor makes the other pages wait for it
+# (every unit of work that may write begins IMMEDIATE, taking the one write lock: concerns.store.db).
+# Behind a single-sign-on header a GET may start a session (a write), so there every page keeps the lock.
+READS_ONLY = (week, register, register_csv, school)
+
+
 def _handle(settings: Settings, handler, request: Request, form: dict, params: dict, public: bool) -> Response:
-    with session_scope(settings.db_url) as session:
+    writes = not (request.method == "GET" and handler in READS_ONLY and not settings.trusted_header)
+    with session_scope(settings.db_url, writes=writes) as session:
         ctx = Ctx(request=request, session=session, settings=settings, form=form)
         _signed_in(ctx)
         if ctx.officer is None and not public:
