@@ -7,17 +7,19 @@ it in, and a deadline's status on a date comes from when it was created, met or 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import and_, distinct, func, literal, or_
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, select
 
 from concerns.casework.cases import case_file, get_school, judgement_from_row, school_facts
 from concerns.casework.lacategories import history, in_force
 from concerns.domain.judgements import coasting, is_stuck
 from concerns.domain.policy import names_of, policy_for
-from concerns.domain.rules import academy_order_position, status_when_past
-from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, Letter, School
+from concerns.domain.rules import OFSTED_OWNED_KINDS, academy_order_position, status_when_past
+from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, LaCategory, Letter, School
 from statemachines.deadlines import status_word
 from statemachines.pathways import allowed_events, describe_state
 
@@ -253,6 +255,237 @@ def register(session: Session, as_of: date, la: str | None = None) -> list[dict]
             "opened": primary.opened.isoformat(), "la_category": la_categories.get(urn),
             "cases": [{"pathway": c.pathway, "state": _state_on(events[c.id], as_of) or c.state,
                        "opened": c.opened.isoformat()} for c in cases],
+        })
+    return out
+
+
+# --- the register, filtered, sorted and paged in the database ---------------------------------------------
+# A national authority has thousands of open cases: the desk asks the database for one page of schools (and
+# their count), then reads the extras (cases, events, inspection history, next deadline) for that page only.
+
+# Each sort the desk offers, and the register's column it sorts on.
+REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
+                  "la_category": "la_category", "officer": "officer", "next": "next_due"}
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    pathway: str = ""
+    category: str = ""
+    la_category: str = ""
+    officer: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterOfficers:
+    """Who answers for each school, as the caller's directory resolves it. A school's live deadlines name a
+    set of roles, kept as a bit mask over `roles` (0: none live, the authority's default role); `by_mask`
+    gives the names for a set, `by_urn` the names at schools whose own role holders differ."""
+    roles: tuple[str, ...] = ()
+    by_mask: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    by_urn: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def names(self, urn: str, mask: int) -> tuple[str, ...]:
+        return self.by_urn[urn] if urn in self.by_urn else self.by_mask.get(mask, ())
+
+
+def _live_deadline(as_of: date):
+    """A deadline live on `as_of`, as deadlines_view counts it (met or cancelled later still counts)."""
+    return (Deadline.created_on <= as_of, or_(Deadline.met_on.is_(None), Deadline.met_on > as_of),
+            or_(Deadline.cancelled_on.is_(None), Deadline.cancelled_on > as_of), Deadline.historical.is_(False))
+
+
+def _schools_of(la: str | None):
+    query = select(School.urn)
+    return query.where(School.la.in_(names_of(la))) if la else query
+
+
+def live_deadline_roles(session: Session, as_of: date, la: str | None) -> list[str]:
+    """The roles the authority's live deadlines name (a handful, whatever the authority's size)."""
+    query = select(Deadline.responsible).where(*_live_deadline(as_of), Deadline.urn.in_(_schools_of(la)))
+    return sorted(session.exec(query.distinct()).all())
+
+
+def _open_cases(as_of: date, la: str | None):
+    """Cases open on `as_of`, ranked within each school: rank 1 speaks for it (Ofsted's before the
+    authority's own, then by SEVERITY, then the oldest case), as register() chooses."""
+    severity = sql_case({p: i for i, p in enumerate(SEVERITY)}, value=Case.pathway, else_=len(SEVERITY))
+    rank = func.row_number().over(partition_by=Case.urn, order_by=(
+        sql_case((Case.origin == "ofsted", 0), else_=1), severity, Case.id))
+    return (select(Case.id.label("case_id"), Case.urn, Case.pathway, Case.state, Case.origin,
+                   Case.facts["category"].as_string().label("ofsted_category"), rank.label("rank"))
+            .where(Case.opened <= as_of, or_(Case.closed.is_(None), Case.closed > as_of),
+                   Case.urn.in_(_schools_of(la)))
+            .subquery("open_case"))
+
+
+def _deadline_columns(as_of: date, urn, roles: tuple[str, ...]) -> dict:
+    """The school's live deadlines, summed up for the register: the next day one is due (still ahead), how
+    many are missed, and the set of roles they name (a bit mask over `roles`). Each is a lookup by the
+    school's URN (deadline.urn is indexed), which both engines run as an index search per school."""
+    live = (Deadline.urn == urn, *_live_deadline(as_of))
+    bit = sql_case({r: 1 << i for i, r in enumerate(roles)}, value=Deadline.responsible, else_=0) if roles else literal(0)
+    missed = and_(Deadline.due < as_of, Deadline.kind.not_in(sorted(OFSTED_OWNED_KINDS)))
+    return {
+        "next_due": select(func.min(Deadline.due)).where(*live, Deadline.due >= as_of).scalar_subquery(),
+        "missed": select(func.count()).where(*live, missed).scalar_subquery(),
+        "mask": func.coalesce(select(func.sum(distinct(bit))).where(*live).scalar_subquery(), 0),
+    }
+
+
+@dataclass(frozen=True)
+class RegisterOverview:
+    """What the whole register holds, in one query: its role masks (at schools other than the ones asked
+    about), those schools' own masks, and the pathways and Ofsted categories its filters offer."""
+    masks: set[int]
+    own: dict[str, int]
+    pathways: list[str]
+    categories: list[str]
+
+
+def register_overview(session: Session, as_of: date, la: str | None, roles: tuple[str, ...],
+                      urns: list[str]) -> RegisterOverview:
+    cases = _open_cases(as_of, la)
+    mask = _deadline_columns(as_of, cases.c.urn, roles)["mask"]
+    special = sorted(set(urns))
+    asked = sql_case((cases.c.urn.in_(special), cases.c.urn), else_=None) if special else literal(None)
+    category = sql_case((cases.c.origin == "ofsted", cases.c.ofsted_category), else_="LA")
+    query = select(cases.c.pathway, category, mask, asked).where(cases.c.rank == 1).distinct()
+    masks: set[int] = set()
+    own: dict[str, int] = {}
+    pathways, categories = set(), set()
+    for pathway, cat, mask, urn in session.connection().execute(query):
+        pathways.add(pathway)
+        categories.add(str(cat))
+        if urn is None:
+            masks.add(int(mask))
+        else:
+            own[urn] = int(mask)
+    return RegisterOverview(masks, own, sorted(pathways), sorted(categories))
+
+
+def _register_table(session: Session, as_of: date, la: str | None, officers: RegisterOfficers):
+    """One row per school with a case open on `as_of`: the columns the register filters and sorts by."""
+    cases = _open_cases(as_of, la)
+    deadlines = _deadline_columns(as_of, cases.c.urn, officers.roles)
+    state = (select(CaseEvent.to_state).where(CaseEvent.case_id == cases.c.case_id, CaseEvent.on <= as_of)
+             .order_by(CaseEvent.on.desc(), CaseEvent.id.desc()).limit(1).scalar_subquery())
+    # The authority's category in force: its latest decision made by then, as lacategories.in_force reads it.
+    category = (select(LaCategory.label).where(LaCategory.urn == cases.c.urn, LaCategory.decided_on <= as_of)
+                .order_by(LaCategory.year.desc(), LaCategory.decided_on.desc(), LaCategory.id.desc())
+                .limit(1).scalar_subquery())
+    mask = deadlines["mask"]
+    by_mask = {m: ", ".join(names) for m, names in officers.by_mask.items()}
+    text = sql_case(by_mask, value=mask, else_="") if by_mask else literal("")
+    if officers.by_urn:
+        text = sql_case({u: ", ".join(names) for u, names in officers.by_urn.items()}, value=cases.c.urn, else_=text)
+    return (select(School.urn, School.name, School.la, School.maintained, cases.c.case_id, cases.c.pathway,
+                   func.coalesce(state, cases.c.state).label("state"),
+                   sql_case((cases.c.origin == "ofsted", cases.c.ofsted_category), else_="LA").label("category"),
+                   category.label("la_category"), deadlines["next_due"].label("next_due"),
+                   deadlines["missed"].label("missed"), mask.label("mask"), text.label("officer"))
+            .select_from(cases).join(School, School.urn == cases.c.urn)
+            .where(cases.c.rank == 1)
+            .subquery("register"))
+
+
+def _text_order(session: Session, column):
+    # Python's order (by code point) on both engines: PostgreSQL's default collation follows the locale.
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
+
+
+def _filtered(table, filters: RegisterFilters, officers: RegisterOfficers) -> list:
+    c = table.c
+    where = []
+    if filters.pathway:
+        where.append(c.pathway == filters.pathway)
+    if filters.category:
+        # A case without a recorded category is offered (and shown) as "None".
+        where.append(c.category.is_(None) if filters.category == "None" else c.category == filters.category)
+    if filters.la_category:
+        where.append(c.la_category == filters.la_category)
+    if filters.officer:
+        masks = [m for m, names in officers.by_mask.items() if filters.officer in names]
+        urns = [u for u, names in officers.by_urn.items() if filters.officer in names]
+        where.append(or_(and_(c.urn.not_in(sorted(officers.by_urn)), c.mask.in_(masks)), c.urn.in_(urns)))
+    return where
+
+
+def register_page(session: Session, as_of: date, la: str | None, *, officers: RegisterOfficers,
+                  filters: RegisterFilters = RegisterFilters(), sort: str = "urn", descending: bool = False,
+                  offset: int = 0, limit: int | None = 50) -> tuple[list[dict], int]:
+    """One page of the register sorted by `sort` (empty values last either way, then by URN), and how
+    many schools the filters leave. `sort` is one of REGISTER_SORTS (the caller checks what people send)."""
+    table = _register_table(session, as_of, la, officers)
+    where = _filtered(table, filters, officers)
+    column = table.c[REGISTER_SORTS[sort]]
+    empty = column.is_(None) if sort == "next" else or_(column.is_(None), column == "")
+    key = column if sort == "next" else _text_order(session, column)
+    # In three steps, so that each computes only the columns it needs (both engines inline the register's
+    # subquery and drop the columns a query does not use): the count reads the filters' columns, the page's
+    # URNs the sort's too, and the page's rows everything, for its schools only.
+    total = session.exec(select(func.count()).select_from(table).where(*where)).one()
+    query = (select(table.c.urn).where(*where)
+             .order_by(sql_case((empty, 1), else_=0), key.desc() if descending else key.asc(),
+                       _text_order(session, table.c.urn)).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    urns = list(session.exec(query).all())
+    rows = {r.urn: r for r in session.connection().execute(select(table).where(table.c.urn.in_(urns)))} if urns else {}
+    page = [rows[u] for u in urns]
+    return _register_rows(session, as_of, page, officers), total
+
+
+def _iso(day) -> str:
+    return day if isinstance(day, str) else day.isoformat() if day else ""
+
+
+def _register_rows(session: Session, as_of: date, page: list, officers: RegisterOfficers) -> list[dict]:
+    """The page's rows with their extras, read for the page's schools only (a fixed number of queries)."""
+    urns = [r.urn for r in page]
+    if not urns:
+        return []
+    cases = session.exec(select(Case).where(Case.urn.in_(urns), Case.opened <= as_of,
+                                            or_(Case.closed.is_(None), Case.closed > as_of))
+                         .order_by(Case.urn, Case.id)).all()
+    events = _events_by_case(session, [c.id for c in cases])
+    by_school: dict[str, list[Case]] = defaultdict(list)
+    for c in cases:
+        by_school[c.urn].append(c)
+    schools = {s.urn: s for s in session.exec(select(School).where(School.urn.in_(urns))).all()}
+    history = graded_history(session, urns, as_of)
+    full = graded_histories(session, urns, as_of)
+    predecessors = {urn: s.predecessor_urn for urn, s in schools.items() if s.predecessor_urn}
+    before = graded_histories(session, sorted(set(predecessors.values())), as_of)
+    categories = in_force(session, as_of, urns)
+    nexts: dict[str, Deadline] = {}
+    for d in session.exec(select(Deadline).where(*_live_deadline(as_of), Deadline.urn.in_(urns),
+                                                 Deadline.due >= as_of)
+                          .order_by(Deadline.due, Deadline.urn, Deadline.id)).all():
+        nexts.setdefault(d.urn, d)
+    out = []
+    for r in page:
+        school = schools[r.urn]
+        primary = next(c for c in by_school[r.urn] if c.id == r.case_id)
+        latest, previous = (history.get(r.urn, []) + [None, None])[:2]
+        pred = before.get(predecessors.get(r.urn), [])
+        found = coasting(full.get(r.urn, []), as_of, predecessor=pred[-1] if pred else None,
+                         type_name=school.type_name)
+        order = academy_order_as_of(primary, events[primary.id], as_of, school.maintained)
+        nxt = nexts.get(r.urn)
+        names = list(officers.names(r.urn, int(r.mask)))
+        out.append({
+            "urn": r.urn, "name": r.name, "la": r.la, "maintained": r.maintained,
+            "pathway": r.pathway, "state": r.state, "category": r.category,
+            "stuck": is_stuck(latest, previous), "coasting": found.coasting,
+            "academy_order": order["duty"] if order else None, "opened": primary.opened.isoformat(),
+            "la_category": categories.get(r.urn),
+            "la_category_text": r.la_category or "",
+            "cases": [{"pathway": c.pathway, "state": _state_on(events[c.id], as_of) or c.state,
+                       "opened": c.opened.isoformat()} for c in by_school[r.urn]],
+            "officers": names, "officers_text": ", ".join(names),
+            "next_due": _iso(r.next_due), "next_deadline": {"kind": nxt.kind, "due": nxt.due.isoformat()} if nxt else None,
+            "missed": int(r.missed),
         })
     return out
 

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from concerns.app.web import accounts, desk, oidc
@@ -314,37 +314,51 @@ def week(ctx: Ctx) -> Response:
     return render(ctx, "week.html", week=desk.my_week(ctx.session, ctx.officer, ctx.today))
 
 
+REGISTER_KEYS = ("pathway", "category", "la_category", "officer", "sort", "order", "size")
+
+
 def _register_query(ctx: Ctx) -> dict[str, str]:
     q = ctx.request.query_params
-    return {k: q.get(k, "") for k in ("pathway", "category", "la_category", "officer", "sort", "order")}
+    return {k: q.get(k, "") for k in REGISTER_KEYS}
+
+
+def _register_refused(ctx: Ctx, refused: desk.RegisterRefused) -> Response:
+    return render(ctx, "error.html", status=400, title="Not a page of the register", message=str(refused))
 
 
 def register(ctx: Ctx) -> Response:
     query = _register_query(ctx)
-    rows, choices = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
-                                       category=query["category"], person=query["officer"],
-                                       la_category=query["la_category"],
-                                       sort=query["sort"] or "urn", descending=query["order"] == "desc")
+    try:
+        ask = desk.register_ask(ctx.request.query_params)
+        shown = desk.register_page(ctx.session, ctx.officer, ctx.today, ask)
+    except desk.RegisterRefused as refused:
+        return _register_refused(ctx, refused)
+    kept = {k: v for k, v in query.items() if v}
 
     def sort_link(key: str) -> str:
-        order = "desc" if query["sort"] == key and query["order"] != "desc" else "asc"
-        return "/register?" + urlencode({**{k: v for k, v in query.items() if v and k not in ("sort", "order")},
+        order = "desc" if ask.sort == key and not ask.descending else "asc"
+        return "/register?" + urlencode({**{k: v for k, v in kept.items() if k not in ("sort", "order")},
                                          "sort": key, "order": order})
 
-    csv_link = "/register.csv?" + urlencode({k: v for k, v in query.items() if v})
-    return render(ctx, "register.html", rows=rows, choices=choices, query=query, sort_link=sort_link,
-                  csv_link=csv_link)
+    def page_link(page: int) -> str:
+        return "/register?" + urlencode({**kept, "page": page})
+
+    csv_link = "/register.csv?" + urlencode({k: v for k, v in kept.items() if k != "size"})
+    return render(ctx, "register.html", rows=shown["rows"], choices=shown["choices"], query=query, ask=ask,
+                  shown=shown, sort_link=sort_link, page_link=page_link,
+                  page_numbers=desk.page_numbers(shown["page"], shown["pages"]), csv_link=csv_link)
 
 
 def register_csv(ctx: Ctx) -> Response:
-    query = _register_query(ctx)
-    rows, _ = desk.register_rows(ctx.session, ctx.officer, ctx.today, pathway=query["pathway"],
-                                 category=query["category"], person=query["officer"],
-                                 la_category=query["la_category"],
-                                 sort=query["sort"] or "urn", descending=query["order"] == "desc")
+    try:
+        ask = desk.register_ask(ctx.request.query_params)
+    except desk.RegisterRefused as refused:
+        return _register_refused(ctx, refused)
     name = f"register-{ctx.officer.la.lower().replace(' ', '-')}-{ctx.today.isoformat()}.csv"
-    return Response(desk.register_csv(rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    # Streamed: the rows are read and written a chunk at a time, never held whole.
+    return StreamingResponse(desk.register_csv(ctx.settings.db_url, ctx.officer, ctx.today, ask),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _school(ctx: Ctx, urn: str) -> School:
@@ -737,8 +751,16 @@ def _signed_in(ctx: Ctx) -> None:
         ctx.officer, ctx.csrf = found[0], found[1].csrf_token
 
 
+# Pages that only read: their GET opens a read-only unit of work, which on SQLite begins deferred and so
+# neither waits for a writer (an import, another officer's change) nor makes the other pages wait for it
+# (every unit of work that may write begins IMMEDIATE, taking the one write lock: concerns.store.db).
+# Behind a single-sign-on header a GET may start a session (a write), so there every page keeps the lock.
+READS_ONLY = (week, register, register_csv, school)
+
+
 def _handle(settings: Settings, handler, request: Request, form: dict, params: dict, public: bool) -> Response:
-    with session_scope(settings.db_url) as session:
+    writes = not (request.method == "GET" and handler in READS_ONLY and not settings.trusted_header)
+    with session_scope(settings.db_url, writes=writes) as session:
         ctx = Ctx(request=request, session=session, settings=settings, form=form)
         _signed_in(ctx)
         if ctx.officer is None and not public:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -16,9 +17,11 @@ from concerns.domain.drift import grouped, policy_drift
 from concerns.domain.formatting import ukdate
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, Policy, names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, ofsted_owned
+from concerns.domain.untrusted import BadInput, check_line, printable
 from concerns.notify import wording
 from concerns.notify.directory import Directory
-from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, School
+from concerns.store.db import session_scope
+from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, RoleAssignment, School
 from statemachines.deadlines import DECISION_KINDS
 from statemachines.pathways import STEP_INDEX
 
@@ -303,49 +306,117 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
             "expected": expected, "escalations": escalations}
 
 
-REGISTER_SORTS = {"urn": "urn", "name": "name", "pathway": "pathway", "state": "state", "category": "category",
-                  "la_category": "la_category_text", "officer": "officers_text", "next": "next_due"}
+# --- the register: one page at a time ------------------------------------------------------------------
+
+PAGE_SIZE = 50
+PAGE_SIZES = range(10, 501)  # a page of up to 500 schools stays quick; the CSV has them all
+CSV_CHUNK = 500  # schools read from the database at a time for the CSV
+SORT_TITLES = {"urn": "URN", "name": "School", "pathway": "Pathway", "state": "State", "category": "Ofsted category",
+               "la_category": "Our category", "officer": "Officer", "next": "Next deadline"}
+ORDERS = {"asc": False, "desc": True}
 
 
-def register_rows(session: Session, officer: Officer, as_of: date, *, pathway: str = "", category: str = "",
-                  person: str = "", la_category: str = "", sort: str = "urn", descending: bool = False
-                  ) -> tuple[list[dict], dict]:
-    """The register for the officer's authority, each school with who answers for its live deadlines."""
+class RegisterRefused(ValueError):
+    """A register address with a value the desk does not offer: one line, in words."""
+
+
+@dataclass(frozen=True)
+class RegisterAsk:
+    filters: views.RegisterFilters
+    sort: str = "urn"
+    descending: bool = False
+    page: int = 1
+    size: int = PAGE_SIZE
+
+
+def _whole_number(text: str, what: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise RegisterRefused(f"The {what} {printable(text[:40])!r} is not a whole number.")
+    return int(text)
+
+
+def register_ask(params) -> RegisterAsk:
+    """What a register address asks for, each value checked: an unknown sort, order, page or size is refused."""
+    get = lambda key: (params.get(key) or "").strip()  # noqa: E731
+    sort, order = get("sort") or "urn", get("order") or "asc"
+    if sort not in SORT_TITLES:
+        raise RegisterRefused(f"The register cannot be sorted by {printable(sort[:40])!r}: "
+                              "choose a column heading to sort by.")
+    if order not in ORDERS:
+        raise RegisterRefused(f"The order {printable(order[:40])!r} is neither ascending nor descending: "
+                              "choose a column heading to sort by.")
+    page = _whole_number(get("page") or "1", "page number")
+    size = _whole_number(get("size") or str(PAGE_SIZE), "page size")
+    if page < 1:
+        raise RegisterRefused(f"There is no page {page}: pages are counted from 1.")
+    if size not in PAGE_SIZES:
+        raise RegisterRefused(f"A page of {size} schools is not offered: choose from {PAGE_SIZES.start} to "
+                              f"{PAGE_SIZES.stop - 1} schools a page.")
+    filters = views.RegisterFilters(pathway=get("pathway"), category=get("category"),
+                                    la_category=get("la_category"), officer=get("officer"))
+    for what, value in (("pathway", filters.pathway), ("category", filters.category),
+                        ("our category", filters.la_category), ("officer", filters.officer)):
+        try:
+            check_line(value, f"The {what}", limit=200)
+        except BadInput as refused:
+            raise RegisterRefused(str(refused)) from None
+    return RegisterAsk(filters, sort, ORDERS[order], page, size)
+
+
+def register_officers(session: Session, officer: Officer, as_of: date
+                      ) -> tuple[views.RegisterOfficers, views.RegisterOverview]:
+    """Who answers for each school's live deadlines, resolved once per set of roles (and per school only
+    where the school's own role holders change the answer). Names in alphabetical order, so that the
+    Officer column sorts as it reads."""
     who = Responsibility(session, officer.la)
     policy = policy_for(officer.la)
-    rows = views.register(session, as_of, la=officer.la)
-    live: dict[str, list[dict]] = defaultdict(list)
-    for d in views.deadlines_view(session, as_of, la=officer.la):
-        live[d["urn"]].append(d)
-    for row in rows:
-        deadlines = live.get(row["urn"], [])
-        roles = list(dict.fromkeys(d["responsible"] for d in deadlines)) or [policy.responsible_for("*")]
-        row["officers"] = list(dict.fromkeys(n for role in roles for n in who.names(role, row["urn"])))
-        row["officers_text"] = ", ".join(row["officers"])
-        # The next deadline is one still ahead: a past one is counted as missed (or passed), never "next".
-        ahead = [d for d in deadlines if d["due"] >= as_of.isoformat()]
-        row["next_due"] = min((d["due"] for d in ahead), default="")
-        row["next_deadline"] = min(ahead, key=lambda d: d["due"]) if ahead else None
-        row["missed"] = sum(1 for d in deadlines if d["status"] == "missed")
-        row["la_category_text"] = row["la_category"]["label"] if row["la_category"] else ""
-    choices = {"pathway": sorted({r["pathway"] for r in rows}), "category": sorted({str(r["category"]) for r in rows}),
-               "officer": sorted({n for r in rows for n in r["officers"]}),
-               "la_category": [lv.label for lv in policy.categories.levels]}
-    if pathway:
-        rows = [r for r in rows if r["pathway"] == pathway]
-    if category:
-        rows = [r for r in rows if str(r["category"]) == category]
-    if person:
-        rows = [r for r in rows if person in r["officers"]]
-    if la_category:
-        rows = [r for r in rows if r["la_category_text"] == la_category]
-    key = REGISTER_SORTS.get(sort, "urn")
-    # Empty values (no next deadline) sort last either way.
-    rows.sort(key=lambda r: (r[key] in ("", None), str(r[key] or "")), reverse=False)
-    if descending:
-        filled = [r for r in rows if r[key] not in ("", None)]
-        rows = list(reversed(filled)) + [r for r in rows if r[key] in ("", None)]
-    return rows, choices
+    roles = tuple(views.live_deadline_roles(session, as_of, officer.la))
+    default = policy.responsible_for("*")
+
+    def roles_of(mask: int) -> list[str]:
+        return [r for i, r in enumerate(roles) if mask >> i & 1] or [default]
+
+    def names(mask: int, urn: str | None) -> tuple[str, ...]:
+        return tuple(sorted({n for role in roles_of(mask) for n in who.names(role, urn)}))
+
+    own = session.exec(select(RoleAssignment.urn).where(RoleAssignment.urn.is_not(None),
+                                                        RoleAssignment.urn.in_(select(School.urn).where(
+                                                            School.la.in_(names_of(officer.la)))))
+                       .distinct()).all()
+    differ = [u for u in own if any(who.names(role, u) != who.names(role, None) for role in (*roles, default))]
+    overview = views.register_overview(session, as_of, officer.la, roles, differ)
+    officers = views.RegisterOfficers(roles=roles, by_mask={m: names(m, None) for m in overview.masks},
+                                      by_urn={u: names(m, u) for u, m in overview.own.items()})
+    return officers, overview
+
+
+def register_page(session: Session, officer: Officer, as_of: date, ask: RegisterAsk) -> dict:
+    """One page of the register for the officer's authority, its count, and the filters' choices."""
+    officers, overview = register_officers(session, officer, as_of)
+    offset = (ask.page - 1) * ask.size
+    rows, total = views.register_page(session, as_of, officer.la, officers=officers, filters=ask.filters,
+                                      sort=ask.sort, descending=ask.descending, offset=offset, limit=ask.size)
+    pages = max(1, -(-total // ask.size))
+    if ask.page > pages:
+        raise RegisterRefused(f"There is no page {ask.page}: this list has {pages} page{'' if pages == 1 else 's'}"
+                              f" of {ask.size} schools.")
+    choices = {"pathway": overview.pathways, "category": overview.categories,
+               "officer": sorted({n for names in (*officers.by_mask.values(), *officers.by_urn.values())
+                                  for n in names}),
+               "la_category": [lv.label for lv in policy_for(officer.la).categories.levels]}
+    return {"rows": rows, "total": total, "page": ask.page, "pages": pages, "size": ask.size,
+            "first": offset + 1 if rows else 0, "last": offset + len(rows), "choices": choices}
+
+
+def page_numbers(page: int, pages: int) -> list[int | None]:
+    """The page links to show: the first, the last and those around this one; None for a gap (…)."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def _cell(value) -> str:
@@ -354,23 +425,43 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def register_csv(rows: list[dict]) -> str:
+CSV_HEADER = ["URN", "School", "Maintained", "Pathway", "Also on", "Where it stands", "Ofsted category",
+              "Our category", "Stuck", "Officers", "Next deadline", "Next deadline due", "Missed deadlines"]
+
+
+def _csv_line(values) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    # In words, as the page shows it: a spreadsheet is read by people too.
-    writer.writerow(["URN", "School", "Maintained", "Pathway", "Also on", "Where it stands", "Ofsted category",
-                     "Our category", "Stuck", "Officers", "Next deadline", "Next deadline due", "Missed deadlines"])
-    for r in rows:
-        nxt = r["next_deadline"]
-        also = "; ".join(pathway_words(c["pathway"]) for c in r.get("cases", []) if c["pathway"] != r["pathway"])
-        due = ukdate(date.fromisoformat(r["next_due"]), weekday=False) if r["next_due"] else ""
-        writer.writerow([_cell(v) for v in (r["urn"], r["name"], "yes" if r["maintained"] else "no",
-                                            pathway_words(r["pathway"]), also, state_words(r["state"]),
-                                            category_words(str(r["category"]) if r["category"] else None),
-                                            r["la_category_text"], "yes" if r["stuck"] else "no",
-                                            "; ".join(r["officers"]), kind_words(nxt["kind"]) if nxt else "", due,
-                                            r["missed"])])
+    csv.writer(out, lineterminator="\r\n").writerow([_cell(v) for v in values])
     return out.getvalue()
+
+
+def register_csv_line(r: dict) -> str:
+    """One school as a CSV line, in words as the page shows it: a spreadsheet is read by people too."""
+    nxt = r["next_deadline"]
+    also = "; ".join(pathway_words(c["pathway"]) for c in r.get("cases", []) if c["pathway"] != r["pathway"])
+    due = ukdate(date.fromisoformat(r["next_due"]), weekday=False) if r["next_due"] else ""
+    return _csv_line((r["urn"], r["name"], "yes" if r["maintained"] else "no",
+                      pathway_words(r["pathway"]), also, state_words(r["state"]),
+                      category_words(str(r["category"]) if r["category"] else None),
+                      r["la_category_text"], "yes" if r["stuck"] else "no",
+                      "; ".join(r["officers"]), kind_words(nxt["kind"]) if nxt else "", due, r["missed"]))
+
+
+def register_csv(db_url: str | None, officer: Officer, as_of: date, ask: RegisterAsk) -> Iterator[str]:
+    """The whole filtered, sorted register as CSV, read from the database CSV_CHUNK schools at a time, in
+    its own read-only unit of work (a streamed response outlives the request's)."""
+    yield _csv_line(CSV_HEADER)
+    with session_scope(db_url, writes=False) as session:
+        officers, _ = register_officers(session, officer, as_of)
+        offset = 0
+        while True:
+            rows, _ = views.register_page(session, as_of, officer.la, officers=officers, filters=ask.filters,
+                                          sort=ask.sort, descending=ask.descending, offset=offset,
+                                          limit=CSV_CHUNK)
+            yield "".join(register_csv_line(r) for r in rows)
+            if len(rows) < CSV_CHUNK:
+                return
+            offset += CSV_CHUNK
 
 
 # Who sets the authority's categories on the desk: the functions that lead casework and the service.
