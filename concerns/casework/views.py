@@ -21,6 +21,7 @@ from concerns.domain.policy import names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, academy_order_position, status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, LaCategory, Letter, School
 from statemachines.deadlines import status_word
+from statemachines.case import CaseFile
 from statemachines.pathways import allowed_events, describe_state
 
 # Which open case speaks for the school in the register when it has more than one.
@@ -107,6 +108,30 @@ def case_view(session: Session, urn: str, as_of: date) -> dict:
 
 
 CATEGORY_PATHWAYS = ("special_measures", "serious_weaknesses")
+
+
+def open_case_states(session: Session, case_ids: list[int], as_of: date) -> dict[int, dict]:
+    """Each case's pathway, state and the officer events allowed on it on `as_of`, for many cases at once, as
+    `case_view` gives them for one school (the state its last event on or before `as_of` left it in; none for
+    a case not yet opened or already closed then). The week's links read this: a few queries whatever the
+    number of cases, where a `case_view` per school read a dozen each."""
+    if not case_ids:
+        return {}
+    rows = session.exec(select(Case, School).join(School, School.urn == Case.urn)
+                        .where(Case.id.in_(sorted(set(case_ids))), Case.opened <= as_of)).all()
+    # Only a case with an event after `as_of` (the desk's day set back) needs its events to know its state then.
+    later = [row.id for row, _ in rows if row.last_event_on and row.last_event_on > as_of]
+    events = _events_by_case(session, later) if later else {}
+    out = {}
+    for row, school in rows:
+        if row.closed and row.closed <= as_of:
+            continue
+        state = (_state_on(events.get(row.id, []), as_of) if row.id in events else None) or row.state
+        file = CaseFile(pathway=row.pathway, state=state, opened=row.opened, closed=None, outcome=None,
+                        origin=row.origin, facts=dict(row.facts or {}), last_event_on=row.last_event_on, id=row.id)
+        out[row.id] = {"pathway": row.pathway, "state": state,
+                       "allowed_events": allowed_events(file, school_facts(school), policy=policy_for(school.la))}
+    return out
 
 
 def _order_made_on(events: list[CaseEvent], facts: dict, as_of: date) -> date | None:

@@ -311,7 +311,10 @@ def home(ctx: Ctx) -> Response:
 
 
 def week(ctx: Ctx) -> Response:
-    return render(ctx, "week.html", week=desk.my_week(ctx.session, ctx.officer, ctx.today))
+    # ?all=SECTION shows every row of that section; any other value is ignored (the week as usual).
+    section = ctx.value("all")
+    show_all = section if section in desk.WEEK_SECTIONS else None
+    return render(ctx, "week.html", week=desk.my_week(ctx.session, ctx.officer, ctx.today, show_all))
 
 
 REGISTER_KEYS = ("pathway", "category", "la_category", "officer", "sort", "order", "size")

@@ -211,18 +211,22 @@ def event_link(urn: str, case: str, event: str) -> str:
 
 
 class OpenCases:
-    """Each case's state and the events allowed on it on `as_of`, read once per school (the school page's view),
-    for the links that close a deadline."""
+    """Each case's state and the events allowed on it on `as_of` (views.open_case_states), read for all the
+    week's cases at once, for the links that close a deadline."""
 
     def __init__(self, session: Session, as_of: date):
         self.session, self.as_of = session, as_of
-        self._by_school: dict[str, dict[int, dict]] = {}
+        self._cases: dict[int, dict | None] = {}
+
+    def load(self, case_ids) -> None:
+        wanted = [i for i in set(case_ids) if i not in self._cases]
+        found = views.open_case_states(self.session, wanted, self.as_of)
+        self._cases.update({i: found.get(i) for i in wanted})
 
     def case(self, urn: str, case_id: int) -> dict | None:
-        if urn not in self._by_school:
-            doc = views.case_view(self.session, urn, self.as_of)
-            self._by_school[urn] = {c["id"]: c for c in doc["cases"] if not c["closed"]}
-        return self._by_school[urn].get(case_id)
+        if case_id not in self._cases:
+            self.load([case_id])
+        return self._cases[case_id]
 
     def actions(self, urn: str, case_id: int, kind: str, policy: Policy) -> list[dict]:
         """The links that close a deadline of `kind` on the case: one per event that meets it (a decision due
@@ -236,15 +240,29 @@ class OpenCases:
 
 
 def _with_actions(rows: list[dict], cases: OpenCases, policy: Policy) -> list[dict]:
+    cases.load(row["case_id"] for row in rows)
     for row in rows:
         row["actions"] = cases.actions(row["urn"], row["case_id"], row["kind"], policy)
     return rows
 
 
-def my_week(session: Session, officer: Officer, as_of: date) -> dict:
+# The week's sections, and how many rows each shows until the officer asks for all of them: an authority with
+# thousands of open cases can give one officer hundreds of overdue deadlines, and a page of a thousand rows is
+# slow to make and no use to read; the counts at the top are always whole.
+WEEK_SECTIONS = ("overdue", "due", "decisions", "meetings", "expected", "escalations")
+WEEK_ROWS = 50
+
+
+def my_week(session: Session, officer: Officer, as_of: date, show_all: str | None = None) -> dict:
     """The officer's week on `as_of`: what is overdue, due this week and next, the decisions due, the meetings
     of this term (in a holiday, the next), Ofsted's dates and what was escalated to them; each deadline with the
-    links to the form that closes it."""
+    links to the form that closes it. Each section shows its first WEEK_ROWS rows, the one named `show_all`
+    all of its rows."""
+    def shown(section: str, rows: list[dict]) -> list[dict]:
+        counts[section] = len(rows)
+        return rows if show_all == section else rows[:WEEK_ROWS]
+
+    counts: dict[str, int] = {}
     who = Responsibility(session, officer.la)
     policy = policy_for(officer.la)
     cases = OpenCases(session, as_of)
@@ -258,6 +276,8 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
     due = [r for r in mine if r["status"] == "open" and not ofsted_owned(r["kind"])]
     # Ofsted's own dates (reinspection, HMI monitoring): watched, not owed, so apart, and never "missed".
     expected = [r for r in mine if ofsted_owned(r["kind"]) and r["status"] in ("open", "passed")]
+    decisions, overdue = shown("decisions", decisions), shown("overdue", overdue)
+    due, expected = shown("due", due), shown("expected", expected)
     for section in (decisions, overdue, due, expected):
         _with_actions(section, cases, policy)
 
@@ -279,9 +299,11 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
                     or not who.is_mine(officer, role, school.urn)):
                 continue
             meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
-                             "what": meeting.name if meeting else "Progress meeting",
-                             "actions": cases.actions(school.urn, case.id, DESK_MEETING, policy)})
+                             "what": meeting.name if meeting else "Progress meeting", "case_id": case.id,
+                             "kind": DESK_MEETING})
     meetings.sort(key=lambda m: (m["on"], m["urn"]))
+    meetings = shown("meetings", meetings)
+    _with_actions(meetings, cases, policy)
 
     # Missed deadlines escalated to this officer (their role is the responsible role's manager) and still owed.
     # An Ofsted date is never owed: one escalated before that rule (an older database) is not shown.
@@ -298,12 +320,14 @@ def my_week(session: Session, officer: Officer, as_of: date) -> dict:
                                 "due": deadline.due.isoformat(), "escalated_on": notice.for_date.isoformat(),
                                 "responsible": deadline.responsible,
                                 "responsible_names": who.names(deadline.responsible, school.urn),
-                                "actions": cases.actions(school.urn, deadline.case_id, deadline.kind, policy)})
+                                "case_id": deadline.case_id})
+    escalations = shown("escalations", escalations)
+    _with_actions(escalations, cases, policy)
     return {"as_of": as_of.isoformat(), "end_of_week": end_of_week.isoformat(), "horizon": horizon.isoformat(),
             "overdue": overdue, "due": due, "decisions": decisions, "meetings": meetings,
             "term": {"name": term.name, "start": term.start.isoformat(), "end": term.end.isoformat(),
                      "now": term.start <= as_of},
-            "expected": expected, "escalations": escalations}
+            "expected": expected, "escalations": escalations, "counts": counts, "rows_shown": WEEK_ROWS}
 
 
 # --- the register: one page at a time ------------------------------------------------------------------
