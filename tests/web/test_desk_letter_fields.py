@@ -313,3 +313,52 @@ def test_a_double_submit_of_the_category_form_records_one_category(authority, cl
         assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
     with session_scope(authority) as session:
         assert len(session.exec(select(LaCategory).where(LaCategory.urn == "100001")).all()) == 1
+
+
+# --- on a phone, and to axe-core -------------------------------------------------------------------------
+
+FORMS = ["/schools/100001/letters/new?kind=statement_of_action",
+         "/schools/100002/letters/new?kind=confirmation_of_concern",
+         "/schools/100002/letters/new?kind=soc_meeting_agenda"]
+
+
+@pytest.mark.browser
+def test_the_letter_forms_fit_a_phone_and_axe_finds_no_violation(desk, chromium):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.web.conftest import OFFICER, PASSWORD, LiveDesk
+
+    axe, problems = Axe(), []
+    with LiveDesk(desk.url) as live:
+        context = chromium.new_context(viewport={"width": 375, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{live.base}/login")
+        page.get_by_label("E-mail address").fill(OFFICER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live.base}/week")
+
+        def check(where: str) -> None:
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 375:
+                problems.append(f"{where}: {width} px wide")
+            for v in axe.run(page).response["violations"]:
+                problems.append(f"{where}: {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}")
+
+        for form in FORMS:
+            page.goto(f"{live.base}{form}")
+            check(form)
+        # A priority and an action more (no script: the form comes back), then a refusal with its summary.
+        page.goto(f"{live.base}{FORMS[0]}")
+        page.get_by_role("button", name="Add another priority").click()
+        page.get_by_role("button", name="Add another action to priority 2").click()
+        assert page.locator("#f-priorities-1-actions-2-action").count() == 1
+        check("statement of action with more rows")
+        page.locator("#f-on").fill("31")
+        page.locator("#f-on-month").fill("2")
+        page.get_by_role("button", name="Preview the letter").click()
+        assert "must be a real date" in page.locator(".error-summary").inner_text()
+        check("statement of action refused")
+        context.close()
+    assert not problems, "\n".join(problems)
