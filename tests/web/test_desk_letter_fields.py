@@ -362,3 +362,24 @@ def test_the_letter_forms_fit_a_phone_and_axe_finds_no_violation(desk, chromium)
         check("statement of action refused")
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_letter_drafted_with_the_old_form_is_not_sent_with_other_details(desk):
+    from models import LetterForm
+
+    saved = desk.client.post("/schools/100002/letters", data={**form_fields(_preview(desk)), "step": "draft"})
+    letter = saved.headers["location"].split("?")[0]
+    with session_scope(desk.url) as session:
+        form = session.exec(select(LetterForm)).one()
+        # As the form with one box of structured details kept it: next steps as lines, "| date" at the end.
+        form.fields = {"kind": ["confirmation_of_concern"], "on": ["2026-11-16"], "concerns": ["Attendance"],
+                       "next_steps": ["Plan | 2026-12-04"], "review_cadence": ["each term"], "more": [""]}
+        session.add(form)
+    page = desk.client.get(letter).text
+    form_html = re.search(r'<form method="post" action="[^"]*/send">.*?</form>', page, re.S).group(0)
+    data = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form_html))
+    before = table_dump(desk.url)
+    refused = desk.client.post(f"{letter}/send", data=data)
+    assert refused.status_code == 400
+    assert error_summary(refused.text).startswith("This letter was drafted before the letter forms had a field")
+    assert table_dump(desk.url) == before

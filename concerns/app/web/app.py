@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from concerns.app.web import accounts, desk, formdates, oidc
 from concerns.app.web.letterform import (
+    OLD_FORM_FIELD,
     YEARS,
     FormError,
     details_from_form,
@@ -681,6 +682,13 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
         return render(ctx, "error.html", status=400, title="This letter cannot be sent from the desk",
                       message="It was not drafted on the desk, so its details are not here: ask whoever "
                               "drafted it to send it, or draft it again on the desk and send it from there.")
+    if OLD_FORM_FIELD in form.fields:
+        # Its dates, lists and structured details were typed in the old form's way: read with today's fields
+        # they would not give the details it was drafted with, and a different letter would go out.
+        return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row), notice=None,
+                      problem="This letter was drafted before the letter forms had a field for each detail, so the "
+                              "desk cannot send it exactly as it was drafted: draft it again on the desk, then send "
+                              "it.", content="")
     replay = _already_done(ctx)
     if replay is not None:
         return replay

@@ -18,7 +18,6 @@ from concerns.app.web.desk import DateError, date_parts
 from concerns.app.web.formdates import PARTS, TIME_PARTS, parts_of, time_parts, typed_date, typed_time
 from concerns.domain.letterspecs import LETTER_KINDS, Detail
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, Policy
-from concerns.domain.tomlcheck import load_toml
 from concerns.domain.untrusted import EMAIL
 from concerns.notify.drafting import kind_pathways, refusal_now
 
@@ -333,17 +332,9 @@ def _rows(form: Mapping[str, str], prefix: str, rows: Rows, noun: str) -> list:
     return found
 
 
-def _legacy_toml(form: Mapping[str, str], details: dict) -> None:
-    """A letter drafted on the desk before its structured details had fields kept them as the text of a
-    details file: read so that it can still be sent exactly as it was drafted."""
-    extra = (form.get("more") or "").strip()
-    if not extra:
-        return
-    try:
-        more = load_toml(extra, "The structured details kept with this letter")
-    except ValueError as exc:
-        raise FormError("", str(exc)) from None
-    details.update({k: v for k, v in more.items() if k not in details})
+# A form kept with a letter drafted before the letter forms had a field for each detail: it had one box of
+# structured details, always sent (empty or not), under this name.
+OLD_FORM_FIELD = "more"
 
 
 def details_from_form(kind: str, form: Mapping[str, str], keys: Mapping[str, list[str]],
@@ -382,7 +373,6 @@ def details_from_form(kind: str, form: Mapping[str, str], keys: Mapping[str, lis
             details[f.name] = [line.strip() for line in text.splitlines() if line.strip()]
         else:
             details[f.name] = text
-    _legacy_toml(form, details)
     missing = [f for f in fields if f.required and f.name not in details]
     if missing:
         f = missing[0]
