@@ -586,7 +586,7 @@ def preview_letter(ctx: Ctx, urn: str) -> Response:
         return letter_form_page(ctx, school, kind, values, keys)
     try:
         on = _letter_day(ctx, values)
-        details = details_from_form(kind, values, keys, _roles(school))
+        details = details_from_form(kind, values, keys, _roles(school), ctx.clock)
         check_letter(on, details, ctx.clock)
         letter = _render_preview(ctx, school, kind, on, details)
     except FormError as exc:
@@ -610,7 +610,7 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
         return replay
     try:
         on = _letter_day(ctx, values)
-        details = details_from_form(kind, values, keys, _roles(school))
+        details = details_from_form(kind, values, keys, _roles(school), ctx.clock)
         check_letter(on, details, ctx.clock)
         row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send")
     except FormError as exc:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from concerns.app.web.desk import DateError, date_parts
 from concerns.app.web.formdates import PARTS, TIME_PARTS, parts_of, time_parts, typed_date, typed_time
+from concerns.domain.clock import Clock, ImplausibleDate, check_date
 from concerns.domain.letterspecs import LETTER_KINDS, Detail
 from concerns.domain.policy import FUNCTION_OF_PRODUCT_ROLE, Policy
 from concerns.domain.untrusted import EMAIL
@@ -79,7 +80,7 @@ PARTY = Rows("Person", (
     Column("role", "Role or title", required=True),
     Column("email", "E-mail address", kind="email", hint="If the letter is to be sent to them by e-mail"),
 ))
-ITEM = Rows("Item", (Column("text", "What", required=True), Column("by", "Due by (optional)", kind="date")),
+ITEM = Rows("Item", (Column("text", "What", required=True), Column("by", "Due by", kind="date")),
             shape="items", blank=3)
 # The structured details of the product's letters, by detail name (their shapes are checked in
 # concerns.output.letters: PriorityRow, ActionRow, AgendaItem and the roll tables).
@@ -215,22 +216,34 @@ def kinds_now(session, school) -> list[str]:
 # --- reading the form ----------------------------------------------------------------------------------
 
 
-def _date_field(form: Mapping[str, str], name: str, what: str, required: bool) -> date | None:
+def _in_window(day: date | None, field: str, what: str, clock: Clock | None) -> date | None:
+    """A detail's date in the window a date inside a letter may fall in (a typo such as 2062 for 2026 is
+    refused here, naming the field, before the letter's own door refuses it naming the detail's key)."""
+    if day is None or clock is None:
+        return day
+    try:
+        return check_date(day, "detail", f"{what[:1].upper() + what[1:]}:", clock)
+    except ImplausibleDate as exc:
+        raise FormError(field, exc.plain) from None
+
+
+def _date_field(form: Mapping[str, str], name: str, what: str, required: bool,
+                clock: Clock | None = None) -> date | None:
     try:
         day, _ = typed_date(parts_of(form.get, name), form.get(name, "") or "", what, required)
     except DateError as exc:
         raise FormError(name, str(exc)) from None
-    return day
+    return _in_window(day, name, what, clock)
 
 
 def letter_date(form: Mapping[str, str]) -> date:
     return _date_field(form, "on", "the date of the letter", required=True)
 
 
-def _moment(form: Mapping[str, str], f: Field) -> date | datetime | None:
+def _moment(form: Mapping[str, str], f: Field, clock: Clock | None) -> date | datetime | None:
     """A date (and for a date and time, its hour and minute): a datetime when a time is given."""
     what = f.label.lower()
-    day = _date_field(form, f.name, what, f.required)
+    day = _date_field(form, f.name, what, f.required, clock)
     try:
         at = typed_time(parts_of(form.get, f.name, TIME_PARTS), what, f.kind == "datetime" and day is not None)
     except DateError as exc:
@@ -264,7 +277,7 @@ def _number(text: str, where: str, field: str, whole: bool) -> int | float:
     raise FormError(field, f"{where}: “{text[:40]}” is not {kind}.")
 
 
-def _row(form: Mapping[str, str], prefix: str, rows: Rows, where: str) -> object | None:
+def _row(form: Mapping[str, str], prefix: str, rows: Rows, where: str, clock: Clock | None) -> object | None:
     """One row as the details file has it, or None when every field of it is empty."""
     got: dict = {}
     typed = False
@@ -279,7 +292,7 @@ def _row(form: Mapping[str, str], prefix: str, rows: Rows, where: str) -> object
             except DateError as exc:
                 raise FormError(name, str(exc)) from None
             if day is not None:
-                got[c.key] = day
+                got[c.key] = _in_window(day, name, said, clock)
         elif c.kind == "counts":
             texts = [(form.get(f"{name}-{i}") or "").strip() for i in range(len(YEARS))]
             typed = typed or any(texts)
@@ -304,7 +317,7 @@ def _row(form: Mapping[str, str], prefix: str, rows: Rows, where: str) -> object
     nested = []
     if rows.nested is not None:
         key, inner = rows.nested
-        nested = _rows(form, f"{prefix}-{key}", inner, f"{where}, {inner.noun.lower()}")
+        nested = _rows(form, f"{prefix}-{key}", inner, f"{where}, {inner.noun.lower()}", clock)
     if not typed and not nested:
         return None
     missing = next((c for c in rows.columns if c.required and c.key not in got), None)
@@ -322,11 +335,11 @@ def _row(form: Mapping[str, str], prefix: str, rows: Rows, where: str) -> object
     return got
 
 
-def _rows(form: Mapping[str, str], prefix: str, rows: Rows, noun: str) -> list:
+def _rows(form: Mapping[str, str], prefix: str, rows: Rows, noun: str, clock: Clock | None) -> list:
     found = []
     for i in range(row_count(form, prefix, rows)):
         where = noun if rows.shape == "mapping" else f"{noun[:1].upper() + noun[1:]} {i + 1}"
-        row = _row(form, f"{prefix}-{i}", rows, where)
+        row = _row(form, f"{prefix}-{i}", rows, where, clock)
         if row is not None:
             found.append(row)
     return found
@@ -338,8 +351,9 @@ OLD_FORM_FIELD = "more"
 
 
 def details_from_form(kind: str, form: Mapping[str, str], keys: Mapping[str, list[str]],
-                      roles: Mapping[str, str] | None = None) -> dict:
-    """The details for draft_letter from the form's fields. Raises FormError naming the first bad field."""
+                      roles: Mapping[str, str] | None = None, clock: Clock | None = None) -> dict:
+    """The details for draft_letter from the form's fields. Raises FormError naming the first bad field (with
+    `clock`, a date outside the window of a date inside a letter too)."""
     fields = fields_for(kind, roles)
     details: dict = {}
     for f in fields:
@@ -349,13 +363,13 @@ def details_from_form(kind: str, form: Mapping[str, str], keys: Mapping[str, lis
                 details[f.name] = chosen
             continue
         if f.kind in ("date", "datetime", "when"):
-            moment = (_date_field(form, f.name, f.label.lower(), f.required) if f.kind == "date"
-                      else _moment(form, f))
+            moment = (_date_field(form, f.name, f.label.lower(), f.required, clock) if f.kind == "date"
+                      else _moment(form, f, clock))
             if moment is not None:
                 details[f.name] = moment
             continue
         if f.kind == "rows":
-            found = _rows(form, f.name, f.rows, f.rows.noun)
+            found = _rows(form, f.name, f.rows, f.rows.noun, clock)
             if found:
                 details[f.name] = found[0] if f.rows.shape == "mapping" else found
             continue
