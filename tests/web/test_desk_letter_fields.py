@@ -386,3 +386,28 @@ def test_a_letter_drafted_with_the_old_form_is_not_sent_with_other_details(desk)
     assert refused.status_code == 400
     assert error_summary(refused.text).startswith("This letter was drafted before the letter forms had a field")
     assert table_dump(desk.url) == before
+
+
+def test_a_person_invited_with_an_address_that_is_not_one_is_refused_naming_it(desk):
+    page = "/schools/100002/letters/new?kind=soc_meeting_agenda"
+    typed = {**CASES["soc_meeting_agenda"][2], "attendees-1-email": "head at beech"}
+    data = {**form_fields(desk.client.get(page).text), **typed}
+    before = table_dump(desk.url)
+    response = desk.client.post("/schools/100002/letters/preview", data=data)
+    assert response.status_code == 400
+    assert error_summary(response.text) == "Person 2, e-mail address: “head at beech” is not an e-mail address."
+    assert '<a href="#f-attendees-1-email">' in response.text
+    assert table_dump(desk.url) == before
+
+
+def test_a_details_file_names_its_parties_as_tables():
+    from concerns.domain.letterparties import LetterParty
+    from concerns.domain.letterspecs import LETTER_KINDS
+
+    attendees = next(d for d in LETTER_KINDS["soc_meeting_agenda"].details if d.name == "attendees")
+    assert attendees.normalise("soc_meeting_agenda", [{"name": "Ann", "role": "Adviser", "email": "ann@la.example"}]) \
+        == [LetterParty("Ann", "Adviser", "ann@la.example")]
+    for bad in ([{"name": "Ann"}], [{"name": "Ann", "role": "Adviser", "email": "not an address"}],
+                [{"name": "Ann", "role": "Adviser", "colour": "red"}], "Ann"):
+        with pytest.raises(ValueError, match="'attendees' must be a list of parties"):
+            attendees.normalise("soc_meeting_agenda", bad)
