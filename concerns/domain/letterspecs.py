@@ -28,6 +28,7 @@ from concerns.domain.letterparties import CONDITIONS, PARTIES, LetterParty
 from concerns.domain.policy import FUNCTIONS
 from concerns.domain.rules import DEFAULT_RULES
 from concerns.domain.tomlcheck import Refusal, Strict, by_name, deep_refusal, load_toml, problems, shown
+from concerns.domain.untrusted import EMAIL
 
 TEMPLATES_DIR = resources.TEMPLATES
 BUILTIN_LETTERS = resources.LETTERS
@@ -64,6 +65,28 @@ def _items(value: Any, d: Detail) -> list[dict] | None:
         return None
     items = [_item(x) for x in value]
     return None if any(x is None for x in items) else items
+
+
+def _party(item: Any) -> LetterParty | None:
+    """A party as Python passes it, or as a details file or the desk's form gives it: a table with a name and a
+    role, and an e-mail address (a plain one: the letter may be sent to it) or a postal address if known."""
+    if isinstance(item, LetterParty):
+        return item
+    if not (isinstance(item, Mapping) and set(item) <= {"name", "role", "email", "address"}
+            and _is_text(item.get("name")) and _is_text(item.get("role"))):
+        return None
+    email, address = item.get("email") or None, item.get("address") or None
+    if (email is not None and not (isinstance(email, str) and EMAIL.fullmatch(email))) or (
+            address is not None and not isinstance(address, str)):
+        return None
+    return LetterParty(item["name"].strip(), item["role"].strip(), email, address)
+
+
+def _parties(value: Any, d: Detail) -> list[LetterParty] | None:
+    if not isinstance(value, list | tuple):
+        return None
+    parties = [_party(x) for x in value]
+    return None if any(x is None for x in parties) else parties
 
 
 def _keys(value: Any, d: Detail) -> list[str] | None:
@@ -106,8 +129,8 @@ TYPES: dict[str, DetailType] = {
     "keys": DetailType("a non-empty list of keys", _keys),
     "choice": DetailType("one of the listed values", _choice),
     "bool": DetailType("True or False", lambda v, d: v if isinstance(v, bool) else None),
-    "parties": DetailType("a list of LetterParty", lambda v, d: list(v) if isinstance(v, list | tuple)
-                          and all(isinstance(x, LetterParty) for x in v) else None),
+    "parties": DetailType("a list of parties, each a table with a name and a role (and, if known, an e-mail "
+                          "address and a postal address)", _parties),
     "records": DetailType("a list of dicts", lambda v, d: list(v) if isinstance(v, list | tuple) and v else None),
     "mapping": DetailType("a dict", lambda v, d: dict(v) if isinstance(v, Mapping) else None),
 }

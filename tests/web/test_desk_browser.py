@@ -62,14 +62,22 @@ def test_an_officer_records_the_statement_of_action_and_sends_a_letter(authority
         page.goto(f"{live.base}/schools/100002")
         page.get_by_label("Draft a letter").select_option("confirmation_of_concern")
         page.get_by_role("button", name="Start the letter").click()
-        assert page.get_by_label("Discussed on").input_value() == "2026-11-02"
+        discussed = page.locator("fieldset", has=page.locator("legend", has_text="Discussed on"))
+        assert [discussed.get_by_label(p).input_value() for p in ("Day", "Month", "Year")] == ["2", "11", "2026"]
         page.get_by_label("Concerns", exact=True).fill("Attendance has fallen for three terms\nGovernors lack data")
-        page.get_by_label("Next steps").fill("Agree an attendance plan | 2026-12-04\nTermly review meetings")
+        # Next steps as rows, each with its own date; "Add another item" brings one more row, without scripts.
+        page.locator("#f-next_steps-0-text").fill("Agree an attendance plan")
+        for field, value in (("", "4"), ("-month", "12"), ("-year", "2026")):
+            page.locator(f"#f-next_steps-0-by{field}").fill(value)
+        page.get_by_role("button", name="Add another item").click()
+        page.locator("#f-next_steps-3-text").fill("Termly review meetings")
+        assert page.locator("#f-next_steps-0-text").input_value() == "Agree an attendance plan"
         page.get_by_label("Review cadence").fill("each term")
         page.get_by_role("button", name="Preview the letter").click()
         assert page.get_by_role("heading", level=1).inner_text().startswith("Preview:")
         frame = page.frame_locator("iframe.letter-frame")
         assert "Attendance has fallen for three terms" in frame.locator("body").inner_text()
+        assert "4 December 2026" in frame.locator("body").inner_text()
         page.get_by_role("button", name="Save and send by e-mail").click()
         page.wait_for_url(re.compile(r"/schools/100002/letters/\d+\?done=sent"))
         assert "e-mail(s) were queued" in page.get_by_role("status").inner_text()

@@ -9,7 +9,7 @@ from tests.web.conftest import error_summary
 
 PAGE = "/schools/100002/letters/new?kind=warning_notice"
 NOTICE = {"kind": "warning_notice", "on": "2026-11-16", "grounds": "management_breakdown",
-          "matters": "The governing body has not met.", "actions_required": "Appoint a chair of governors",
+          "matters": "The governing body has not met.", "actions_required-0-text": "Appoint a chair of governors",
           "minded_to": "s65"}
 
 
@@ -18,7 +18,9 @@ def test_the_warning_notice_form_takes_the_compliance_period_from_the_case(desk,
         cli.ok("event", "100002", event, "--on", "2026-11-09" if event == "confirm_concern" else "2026-11-16", *extra)
     form = desk.client.get(PAGE)
     assert form.status_code == 200 and 'name="compliance_end"' not in form.text
-    assert re.search(r'name="given_on"[^>]*value="2026-11-16"', form.text)
+    # The case's date of the notice, filled in as Day, Month and Year.
+    for part, value in (("day", "16"), ("month", "11"), ("year", "2026")):
+        assert re.search(rf'name="given_on_{part}"[^>]*value="{value}"', form.text)
     preview = desk.post_form(PAGE, "/schools/100002/letters/preview", NOTICE)
     assert preview.status_code == 200, error_summary(preview.text)
     assert "Friday 18 December 2026" in preview.text

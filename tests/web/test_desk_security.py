@@ -123,7 +123,7 @@ def test_the_desk_refuses_a_letter_dated_9999_in_plain_words(desk):
     for action in ("/schools/100002/letters/preview", "/schools/100002/letters"):
         response = desk.post_form(page, action, {"kind": "confirmation_of_concern", "on": "9999-12-31",
                                                  "discussed_on": "2026-11-02", "concerns": "Attendance",
-                                                 "next_steps": "Plan", "review_cadence": "each term"})
+                                                 "next_steps-0-text": "Plan", "review_cadence": "each term"})
         assert response.status_code == 400
         said = error_summary(response.text)
         assert "31 December 9999" in said and "9999-12-31" not in said
@@ -136,7 +136,7 @@ def test_the_desk_refuses_control_characters_in_letter_details(desk, bad):
     page = "/schools/100002/letters/new?kind=confirmation_of_concern"
     response = desk.post_form(page, "/schools/100002/letters", {
         "kind": "confirmation_of_concern", "on": "2026-11-16", "discussed_on": "2026-11-02",
-        "concerns": f"Attendance{bad}", "next_steps": "Plan", "review_cadence": "each term", "step": "send"})
+        "concerns": f"Attendance{bad}", "next_steps-0-text": "Plan", "review_cadence": "each term", "step": "send"})
     assert response.status_code == 400 and "control character" in error_summary(response.text)
     assert table_dump(desk.url) == before
     with session_scope(desk.url) as session:

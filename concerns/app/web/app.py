@@ -26,14 +26,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from concerns.app.web import accounts, desk, oidc
+from concerns.app.web import accounts, desk, formdates, oidc
 from concerns.app.web.letterform import (
+    OLD_FORM_FIELD,
+    YEARS,
     FormError,
     details_from_form,
     fields_for,
+    hidden_fields,
     kinds_now,
     letter_date,
     prefill,
+    roles_of,
+    shown_values,
+    table,
 )
 from concerns.casework import cases, views
 from concerns.domain import resources
@@ -418,25 +424,9 @@ def school(ctx: Ctx, urn: str) -> Response:
 
 def _typed_date(ctx: Ctx, sent: dict, name: str, what: str, required: bool) -> date | None:
     """The date in the form's three fields `name`_day, _month, _year (kept in `sent` to show again)."""
-    parts = {p: ctx.value(f"{name}_{p}") for p in ("day", "month", "year")}
-    legacy = sent.get(name, "")
-    if not any(parts.values()) and legacy:
-        if not _iso(legacy):
-            sent[name + "_parts"] = parts
-            raise desk.DateError(f"{what[:1].upper() + what[1:]} must be a real date: check the day and the month.")
-        parts = desk.date_parts(legacy)
-    sent[name + "_parts"] = parts
-    if not any(parts.values()) and not required:
-        return None
-    return desk.read_date(parts["day"], parts["month"], parts["year"], what)
-
-
-def _iso(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    sent[name + "_parts"] = formdates.parts_of(ctx.value, name)
+    day, sent[name + "_parts"] = formdates.typed_date(sent[name + "_parts"], sent.get(name, ""), what, required)
+    return day
 
 
 def record_event(ctx: Ctx, urn: str) -> Response:
@@ -520,6 +510,9 @@ def set_category(ctx: Ctx, urn: str) -> Response:
         ctx.session.rollback()
         return categories_page(ctx, error=message, error_urn=school.urn, sent=sent, status=400)
 
+    replay = _already_done(ctx)
+    if replay is not None:
+        return replay
     if not desk.may_set_categories(ctx.officer):
         return refuse("Your role does not set the authority's categories; ask the lead adviser or the head of "
                       "service.")
@@ -534,7 +527,8 @@ def set_category(ctx: Ctx, urn: str) -> Response:
         return refuse(f"{school.name}: {exc}")
     letter = ("written" if decided["letter"] == "written"
               else "unchanged" if str(decided["letter"]).startswith("unchanged") else "not-written")
-    return RedirectResponse(f"/categories?done={school.urn}&letter={letter}#school-{school.urn}", status_code=303)
+    return _done(ctx, RedirectResponse(f"/categories?done={school.urn}&letter={letter}#school-{school.urn}",
+                                       status_code=303))
 
 
 # --- the authority's procedure and the law ---------------------------------------------------------
@@ -563,16 +557,27 @@ def _letter_summary(ctx: Ctx, row: Letter) -> dict:
             "drafted_by": form.drafted_by if form else None}
 
 
+# What the letter form carries that is not a detail: the anti-forgery token, the one-time token of the save
+# form, the preview's buttons ("Change the details", "Add another", which draft or send).
+NOT_DETAILS = ("csrf_token", FORM_TOKEN, "edit", "add", "step")
+
+
 def _form_values(ctx: Ctx) -> tuple[dict[str, str], dict[str, list[str]]]:
     single = {k: v[0] for k, v in ctx.form.items() if v and k != "csrf_token"}
     return single, {k: v for k, v in ctx.form.items() if k != "csrf_token"}
 
 
+def _roles(school: School) -> dict[str, str]:
+    return roles_of(policy_for(school.la))
+
+
 def letter_form_page(ctx: Ctx, school: School, kind: str, values: dict[str, str], keys: dict[str, list[str]],
                      error: FormError | None = None, status: int = 200) -> Response:
-    fields, structured = fields_for(kind)
+    fields = fields_for(kind, _roles(school))
+    tables = {f.name: table(values, f.name, f.rows) for f in fields if f.kind == "rows"}
     return render(ctx, "letter_form.html", status=status, school=school, kind=kind, spec=LETTER_KINDS[kind],
-                  fields=fields, structured=structured, values=values, keys=keys, error=error)
+                  fields=fields, tables=tables, values=shown_values(fields, values), keys=keys, error=error,
+                  years=YEARS)
 
 
 def _kind(ctx: Ctx, school: School, kind: str) -> str:
@@ -605,19 +610,19 @@ def preview_letter(ctx: Ctx, urn: str) -> Response:
     school = _school(ctx, urn)
     kind = _kind(ctx, school, ctx.value("kind"))
     values, keys = _form_values(ctx)
-    if values.get("edit"):
+    if values.get("edit") or values.get("add"):  # back to the form, or the form with one more row
         return letter_form_page(ctx, school, kind, values, keys)
     try:
-        on = _letter_day(ctx, values.get("on", ""))
-        details = details_from_form(kind, values, keys)
+        on = _letter_day(ctx, values)
+        details = details_from_form(kind, values, keys, _roles(school), ctx.clock)
         check_letter(on, details, ctx.clock)
         letter = _render_preview(ctx, school, kind, on, details)
     except FormError as exc:
         return letter_form_page(ctx, school, kind, values, keys, exc, status=400)
     except ValueError as exc:
         return letter_form_page(ctx, school, kind, values, keys, FormError("", str(exc)), status=400)
-    hidden = [(k, v) for k, vs in keys.items() for v in vs]
-    return render(ctx, "letter_preview.html", school=school, kind=kind, letter=letter, hidden=hidden,
+    return render(ctx, "letter_preview.html", school=school, kind=kind, letter=letter,
+                  hidden=hidden_fields(keys, lambda name: name in NOT_DETAILS),
                   can_send=any(p.email for p in [*letter.addressees, *letter.copies]))
 
 
@@ -626,11 +631,14 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
     kind = _kind(ctx, school, ctx.value("kind"))
     values, keys = _form_values(ctx)
     action = values.pop("step", "draft")
-    for transient in ("step", "edit"):
+    for transient in NOT_DETAILS:
         keys.pop(transient, None)
+    replay = _already_done(ctx)
+    if replay is not None:
+        return replay
     try:
-        on = _letter_day(ctx, values.get("on", ""))
-        details = details_from_form(kind, values, keys)
+        on = _letter_day(ctx, values)
+        details = details_from_form(kind, values, keys, _roles(school), ctx.clock)
         check_letter(on, details, ctx.clock)
         row, created, queued = draft_letter(ctx.session, school.urn, kind, on, details, send=action == "send",
                                             clock=ctx.clock)
@@ -643,12 +651,13 @@ def save_letter(ctx: Ctx, urn: str) -> Response:
     if ctx.session.get(LetterForm, row.id) is None:
         ctx.session.add(LetterForm(letter_id=row.id, fields=keys, drafted_by=ctx.officer.email))
     done = "sent" if action == "send" else ("drafted" if created else "existing")
-    return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done={done}&queued={queued}", status_code=303)
+    return _done(ctx, RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done={done}&queued={queued}",
+                                       status_code=303))
 
 
-def _letter_day(ctx: Ctx, text: str) -> date:
+def _letter_day(ctx: Ctx, values: dict[str, str]) -> date:
     """The letter's date from the form, in the window a letter's date may fall in (said in plain words)."""
-    on = letter_date(text)
+    on = letter_date(values)
     try:
         return check_date(on, "letter", "Date of the letter:", ctx.clock)
     except ImplausibleDate as exc:
@@ -698,20 +707,31 @@ def send_letter(ctx: Ctx, urn: str, letter_id: str) -> Response:
     school = _school(ctx, urn)
     row = _letter(ctx, school, letter_id)
     form = ctx.session.get(LetterForm, row.id)
+    if form is not None and OLD_FORM_FIELD in form.fields:
+        # Its dates, lists and structured details were typed in the old form's way: read with today's fields
+        # they would not give the details it was drafted with, and a different letter would go out.
+        return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row), notice=None,
+                      problem="This letter was drafted before the letter forms had a field for each detail, so the "
+                              "desk cannot send it exactly as it was drafted: draft it again on the desk, then send "
+                              "it.", content="")
+    replay = _already_done(ctx)
+    if replay is not None:
+        return replay
     try:
         if form is None:  # drafted on the command line: sent as it was drafted, to whom it was drafted for
             queued = queue_letter(ctx.session, row, school)
         else:
             fields = form.fields
             values = {k: v[0] for k, v in fields.items() if v}
-            details = details_from_form(row.kind, values, fields)
+            details = details_from_form(row.kind, values, fields, _roles(school))
             _, _, queued = draft_letter(ctx.session, school.urn, row.kind, row.on, details, send=True,
-                                          clock=ctx.clock)
+                                        clock=ctx.clock)
     except ValueError as exc:
         ctx.session.rollback()
         return render(ctx, "letter.html", status=400, school=school, letter=_letter_summary(ctx, row),
                       notice=None, problem=str(exc), content="")
-    return RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done=sent&queued={queued}", status_code=303)
+    return _done(ctx, RedirectResponse(f"/schools/{school.urn}/letters/{row.id}?done=sent&queued={queued}",
+                                       status_code=303))
 
 
 def letters(ctx: Ctx) -> Response:
