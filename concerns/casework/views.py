@@ -20,8 +20,8 @@ from concerns.domain.judgements import coasting, is_stuck
 from concerns.domain.policy import names_of, policy_for
 from concerns.domain.rules import OFSTED_OWNED_KINDS, academy_order_position, status_when_past
 from models import Case, CaseEvent, Deadline, Inspection, InspectionGrade, LaCategory, Letter, School
-from statemachines.deadlines import status_word
 from statemachines.case import CaseFile
+from statemachines.deadlines import status_word
 from statemachines.pathways import allowed_events, describe_state
 
 # Which open case speaks for the school in the register when it has more than one.
@@ -519,7 +519,8 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
                    include_done: bool = False) -> list[dict]:
     """Deadlines live on `as_of`: missed ones (past due, not met), passed Ofsted dates (past, not yet met by
     the visit or inspection: watched, never missed) and open ones due within `within` days."""
-    query = select(Deadline, School, Case).join(School, School.urn == Deadline.urn).join(
+    # The case's pathway only: a whole Case row would decode its facts (JSON) for every deadline listed.
+    query = select(Deadline, School, Case.pathway).join(School, School.urn == Deadline.urn).join(
         Case, Case.id == Deadline.case_id).where(Deadline.created_on <= as_of)
     if not include_done:
         # Met or cancelled later than as_of still counts as live on as_of.
@@ -532,10 +533,10 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
         query = query.where(School.la.in_(names_of(la)))
     rows = session.exec(query.order_by(Deadline.due, Deadline.urn, Deadline.id)).all()
     out = []
-    for row, school, case in rows:
+    for row, school, pathway in rows:
         status = _status_on(row, as_of)
-        out.append({"urn": school.urn, "name": school.name, "la": school.la, "pathway": case.pathway,
-                    "case_id": case.id, "kind": row.kind, "due": row.due.isoformat(), "status": status,
+        out.append({"urn": school.urn, "name": school.name, "la": school.la, "pathway": pathway,
+                    "case_id": row.case_id, "kind": row.kind, "due": row.due.isoformat(), "status": status,
                     "shown": status_word(row.kind, status),
                     "days_left": (row.due - as_of).days, "responsible": row.responsible, "rule": row.rule,
                     "source": row.source, "note": row.note})

@@ -291,15 +291,17 @@ def my_week(session: Session, officer: Officer, as_of: date, show_all: str | Non
     held = set(session.exec(select(CaseEvent.case_id).where(
         CaseEvent.event == DESK_MEETING, CaseEvent.on >= term.start, CaseEvent.on <= min(as_of, term.end))).all())
     meetings = []
-    for case, school in session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
-            School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
-        for on in (case.facts or {}).get("meetings", {}).values():
+    # The columns the list needs, not whole rows: a national authority has thousands of open cases.
+    for case_id, pathway, facts, urn, name in session.exec(
+            select(Case.id, Case.pathway, Case.facts, School.urn, School.name).join(School, School.urn == Case.urn)
+            .where(School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
+        for on in (facts or {}).get("meetings", {}).values():
             day = date.fromisoformat(on[:10])
-            if (not (max(as_of, term.start) <= day <= term.end) or case.id in held
-                    or not who.is_mine(officer, role, school.urn)):
+            if (not (max(as_of, term.start) <= day <= term.end) or case_id in held
+                    or not who.is_mine(officer, role, urn)):
                 continue
-            meetings.append({"on": on, "urn": school.urn, "name": school.name, "pathway": case.pathway,
-                             "what": meeting.name if meeting else "Progress meeting", "case_id": case.id,
+            meetings.append({"on": on, "urn": urn, "name": name, "pathway": pathway,
+                             "what": meeting.name if meeting else "Progress meeting", "case_id": case_id,
                              "kind": DESK_MEETING})
     meetings.sort(key=lambda m: (m["on"], m["urn"]))
     meetings = shown("meetings", meetings)
