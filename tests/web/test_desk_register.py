@@ -294,7 +294,33 @@ def test_a_pages_statements_do_not_grow_with_the_authority(db_url, second_db_url
     large = build_authority(second_db_url, 7000, work=tmp_path)
     assert 80 < small < 150 and large > 950
     paths = ["/register", "/register?sort=officer&order=desc&page=2", "/register?sort=next&size=100",
-             "/register?pathway=requires_improvement&sort=state", "/register?officer=Pat+Own&sort=la_category"]
+             "/register?pathway=requires_improvement&sort=state", "/register?officer=Pat+Own&sort=la_category",
+             "/week"]
     at_small, at_large = statements_for(db_url, paths), statements_for(second_db_url, paths)
     assert at_small == at_large, (at_small, at_large)
     assert max(at_large) < 30
+
+
+def _overdue_rows(page: str) -> int:
+    """The rows of My week's Overdue table (its section, up to the next section)."""
+    section = page[page.index('<h2 id="overdue">'):page.index('<h2 id="due">')]
+    return section.count("<tr>") - 1  # less the heading row
+
+
+def test_my_week_shows_fifty_rows_a_section_and_all_of_one_on_request(generated):
+    d = signed_in(generated, BENCH_OFFICER, BENCH_PASSWORD, AS_OF)
+    with session_scope(generated) as session:
+        officer = session.exec(select(Officer).where(Officer.email == BENCH_OFFICER)).one()
+        whole = desk_module.my_week(session, officer, AS_OF, show_all="overdue")
+    total = whole["counts"]["overdue"]
+    assert total == len(whole["overdue"]) > desk_module.WEEK_ROWS  # the generated authority gives more than a page
+    page = d.client.get("/week").text
+    assert f"<strong>{total}</strong> overdue" in page  # the count is whole
+    assert _overdue_rows(page) == desk_module.WEEK_ROWS
+    assert f"Showing the first {desk_module.WEEK_ROWS} of {total}." in page
+    assert f'href="/week?all=overdue#overdue">Show all {total} overdue</a>' in page
+    every = d.client.get("/week?all=overdue").text
+    assert _overdue_rows(every) == total and "Showing the first" not in every.split('<h2 id="due">')[0]
+    # Any other value is ignored: the week as usual, the value never shown back.
+    other = d.client.get("/week?all=%3Cscript%3E").text
+    assert _overdue_rows(other) == desk_module.WEEK_ROWS and "<script>" not in other

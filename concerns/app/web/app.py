@@ -318,7 +318,7 @@ def home(ctx: Ctx) -> Response:
 
 def week(ctx: Ctx) -> Response:
     # ?all=SECTION shows every row of that section; any other value is ignored (the week as usual).
-    section = ctx.value("all")
+    section = ctx.request.query_params.get("all", "")
     show_all = section if section in desk.WEEK_SECTIONS else None
     return render(ctx, "week.html", week=desk.my_week(ctx.session, ctx.officer, ctx.today, show_all))
 
