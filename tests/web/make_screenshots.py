@@ -152,8 +152,14 @@ def officer_pages(browser, live, shot) -> None:
     page.goto(f"{base}/schools/990104/letters/new?kind=warning_letter")
     page.get_by_label("Concerns", exact=True).fill(
         "Attendance has fallen for three terms running\nThe governing body has not acted on the review")
-    page.get_by_label("Actions").fill("Agree an attendance plan with the local authority | 2026-12-11\n"
-                                      "Appoint a governor to lead on attendance | 2027-01-15")
+    # The actions are rows of fields (Item 1, Item 2, ...): what, and the date it is due by.
+    for number, (what, due) in enumerate((("Agree an attendance plan with the local authority", ("11", "12", "2026")),
+                                          ("Appoint a governor to lead on attendance", ("15", "1", "2027"))), 1):
+        item = page.get_by_role("group", name=f"Item {number}", exact=True)
+        item.get_by_label("What", exact=True).fill(what)
+        due_by = item.get_by_role("group", name="Due by (optional)")
+        for part, value in zip(("Day", "Month", "Year"), due):
+            due_by.get_by_label(part, exact=True).fill(value)
     complete_by = page.get_by_label("Complete by")
     if complete_by.count() and complete_by.first.get_attribute("type") == "date":
         complete_by.first.fill("2027-02-12")

@@ -201,7 +201,8 @@ def test_draft_preview_and_send_a_letter(officer, demo):
     page.get_by_label("Draft a letter").select_option(label="Warning letter")
     follow(page, page.get_by_role("button", name="Start the letter"))
     fill(page, "Concerns", "Attendance has fallen for three terms running")
-    fill(page, "Actions", "Agree an attendance plan with the local authority")
+    # The actions are rows of fields (Item 1, Item 2, ...): the first one's "What".
+    fill(page.get_by_role("group", name="Item 1", exact=True), "What", "Agree an attendance plan with the local authority")
     fill_date(page, "Complete by", date(2027, 6, 30))
     follow(page, page.get_by_role("button", name="Preview the letter"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("Preview:")
