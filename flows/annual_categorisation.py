@@ -11,6 +11,11 @@ head's approval in the Prefect UI, then record the categories and write each sch
 
 `approved_by` given as a parameter (the command line's `--approved-by`, the demo) is the approval itself;
 `wait_for_approval=False` only proposes.
+
+With `fan_out` "processes" or "deployments" step 1 runs one child per authority (a task on a pool of local
+processes, or a run of the deployment "categorisation-proposal-authority" that any worker on the pool takes)
+and merges their proposals into the same table, CSV file and form (flows/common.py). Recording stays one
+task: it waits for a person, and writes each school's letter in one transaction.
 """
 
 from datetime import date
@@ -26,17 +31,27 @@ from concerns.casework.cases import Refused
 from concerns.domain.drift import judgement_regime_superseded
 from concerns.domain.formatting import ukdate
 from concerns.domain.policy import policy_for
-from concerns.jobs.categorisation import propose_categories, record_categories
+from concerns.jobs.categorisation import (
+    merge_proposals,
+    proposal_authorities,
+    propose_categories,
+    record_categories,
+)
 from concerns.jobs.letterbatch import DEFAULT_BATCH_SIZE, check_batch_size
 from flows.common import (
     JOB_TASK_OPTIONS,
     DatabaseURL,
+    FanOut,
+    Processes,
     database_parameter,
+    fan_out_children,
     flow,
     markdown_summary,
     publish_markdown,
     publish_table,
     refused_as_of,
+    refused_authorities,
+    refused_fan_out,
     resolve_as_of,
     run_job,
     run_name,
@@ -50,6 +65,8 @@ SUMMARY_KEY = "annual-categorisation-summary"
 # table is the CSV file the job writes in the reports folder (summary["table_csv"]).
 ARTIFACT_ROWS = 500
 MOVES_SHOWN = 40
+# The per-authority deployment (prefect.yaml) a run with fan_out "deployments" starts once per authority.
+CHILD_DEPLOYMENT = "categorisation-proposal-authority/categorisation-proposal-authority"
 
 
 class LevelChange(BaseModel):
@@ -141,6 +158,29 @@ async def propose_task(db: str | None, as_of: date, simulation: bool = False) ->
     return await run_job(propose_categories, db, as_of, None, None, simulation)
 
 
+@task(name="propose-categories-authorities", task_run_name="propose-categories-authorities-{as_of}",
+      **JOB_TASK_OPTIONS)
+async def proposal_authorities_task(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    return await run_job(proposal_authorities, db, as_of, simulation)
+
+
+@task(name="propose-categories-authority", task_run_name="propose-categories-{as_of}-{la}", **JOB_TASK_OPTIONS)
+async def propose_authority_task(db: str | None, as_of: date, la: str, simulation: bool = False) -> dict:
+    """One child: one authority's proposals (under all its names), without the CSV file the parent writes."""
+    return await run_job(propose_categories, db, as_of, la, None, simulation, False)
+
+
+async def proposed_by_authority(db: str | None, day: date, simulation: bool, fan_out: str, processes: int) -> dict:
+    """Step 1 fanned out: the authorities due, one child each, their proposals merged as one run's."""
+    due = await proposal_authorities_task(db, day, simulation)
+    groups = due["groups"]
+    children = await fan_out_children(fan_out, groups, propose_authority_task, CHILD_DEPLOYMENT,
+                                      lambda las: {"db": db, "as_of": day, "la": las[0], "simulation": simulation},
+                                      processes)
+    get_run_logger().info("%s authorities proposed in %s children (%s)", len(groups), len(groups), fan_out)
+    return await run_job(merge_proposals, day, due["order"], children)
+
+
 @task(name="record-categories", task_run_name="record-categories-{as_of}", **JOB_TASK_OPTIONS)
 async def record_task(db: str | None, as_of: date, approved_by: str, changes: list[dict],
                       simulation: bool = False) -> dict:
@@ -151,13 +191,15 @@ async def record_task(db: str | None, as_of: date, approved_by: str, changes: li
 @flow(name="annual-categorisation", flow_run_name=run_name("annual-categorisation"))
 async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL | None = None, simulation: bool = False,
                                      approved_by: str | None = None, wait_for_approval: bool = True,
-                                     approval_hours: float = 72.0, letter_batch_size: int = DEFAULT_BATCH_SIZE,
+                                     approval_hours: float = 72.0, fan_out: FanOut = "one-process",
+                                     processes: Processes = 2, letter_batch_size: int = DEFAULT_BATCH_SIZE,
                                      letter_processes: int = DEFAULT_PROCESSES, letters_on_workers: bool = False):
-    """Propose every open school's category as of `as_of` (default: today in Europe/London), wait for the
-    service head's approval, then record the categories and queue the letters: written in batches of
-    `letter_batch_size`, over `letter_processes` processes on this machine, or with `letters_on_workers`
-    as runs of the letter-batch deployment that any worker on the pool may take."""
-    if (refusal := refused_as_of(as_of, simulation)) is not None:
+    """Propose every open school's category as of `as_of` (default: today in Europe/London), in one process
+    or fanned out per authority (`fan_out`, `processes`), wait for the service head's approval, then record
+    the categories and queue the letters: written in batches of `letter_batch_size`, over `letter_processes`
+    processes on this machine, or with `letters_on_workers` as runs of the letter-batch deployment that any
+    worker on the pool may take."""
+    if (refusal := refused_as_of(as_of, simulation) or refused_fan_out(fan_out, processes)) is not None:
         return refusal
     try:
         check_batch_size(letter_batch_size)
@@ -167,7 +209,10 @@ async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL 
     day = resolve_as_of(as_of)
     logger = get_run_logger()
     db = database_parameter(db)
-    proposed = await propose_task(db, day, simulation)
+    if fan_out == "one-process":
+        proposed = await propose_task(db, day, simulation)
+    else:
+        proposed = await proposed_by_authority(db, day, simulation, fan_out, processes)
     rows = proposed.get("table") or []
     shown = artifact_rows(rows)
     rest = f"; the first {len(shown):,} of {len(rows):,} (causing concern first), all of them in " \
@@ -222,3 +267,14 @@ async def annual_categorisation_flow(as_of: date | None = None, db: DatabaseURL 
                               f"({', '.join(failed_batches)}): the categories are recorded; run annual-categorisation "
                               "again to write the letters still owed.", data=result)
     return result
+
+
+@flow(name="categorisation-proposal-authority", flow_run_name=run_name("categorisation-proposal-authority"),
+      persist_result=True, result_serializer="json")
+async def categorisation_proposal_authority_flow(la: str, as_of: date | None = None, db: DatabaseURL | None = None,
+                                                 simulation: bool = False) -> dict:
+    """One child of a categorisation fanned out over deployments: one authority's proposals (nothing recorded),
+    its result kept for the parent to read back (docs/production.md)."""
+    if (refusal := refused_as_of(as_of, simulation) or refused_authorities([la])) is not None:
+        return refusal
+    return await propose_authority_task(database_parameter(db), resolve_as_of(as_of), la, simulation)

@@ -121,6 +121,85 @@ def refused_as_of(as_of: date | None, simulation: bool) -> State | None:
     return None
 
 
+# --- fanning a job out per authority (issue 22) ----------------------------------------------------------
+#
+# The termly review and the categorisation proposal can be run as one child per authority (a group of them
+# when they must be done together, concerns.jobs.termly.authority_groups), then the children's summaries
+# merged into the one the flow publishes. How, by the flow parameter `fan_out`:
+#   "one-process"  the job over every authority in one task, as before (the default: the demo, the tests);
+#   "processes"    one task per authority on a pool of `processes` local processes (Prefect's
+#                  ProcessPoolTaskRunner): the work is CPU-bound Python, so threads would not help;
+#   "deployments"  one run of the per-authority deployment per authority (prefect.yaml), on the same work
+#                  pool: any worker, on any machine, takes the next one.
+FAN_OUT_WAYS = ("one-process", "processes", "deployments")
+MAX_PROCESSES = 16  # far above the cores of a council's box; a typo (200) would fork 200 interpreters
+FanOut = Annotated[str, Field(
+    description="how the authorities are shared out: one-process (all in one task), processes (one task per "
+                "authority on a pool of local processes), deployments (one run per authority, any worker)",
+    json_schema_extra={"enum": list(FAN_OUT_WAYS)})]
+Processes = Annotated[int, Field(
+    description=f"with fan_out processes: how many processes at once (1 to {MAX_PROCESSES}; the cores of the box)",
+    json_schema_extra={"minimum": 1, "maximum": MAX_PROCESSES})]
+# Prefect's server checks a deployment run's parameters against the enum and the bounds above; a flow
+# called directly is checked by refused_fan_out (one line, nothing done), as `as_of` and `db` are.
+
+
+def refused_fan_out(fan_out: object, processes: object) -> State | None:
+    """A Failed state with one line naming the parameter and its value when `fan_out` or `processes` is
+    not one the flow knows, else None."""
+    if fan_out not in FAN_OUT_WAYS:
+        return Failed(message=f"Refused: the parameter fan_out is {str(fan_out)[:40]!r}; it is one of "
+                              f"{', '.join(FAN_OUT_WAYS)}.")
+    if isinstance(processes, bool) or not isinstance(processes, int) or not 1 <= processes <= MAX_PROCESSES:
+        return Failed(message=f"Refused: the parameter processes is {str(processes)[:40]!r}; it is a whole "
+                              f"number from 1 to {MAX_PROCESSES}.")
+    return None
+
+
+def refused_authorities(las: object) -> State | None:
+    """A Failed state with one line when the child's `las` is not a non-empty list of LA names (each one
+    line, no control characters), else None."""
+    from concerns.domain.untrusted import BadInput, check_name, printable
+
+    if not isinstance(las, list) or not las or not all(isinstance(la, str) for la in las):
+        return Failed(message=f"Refused: the parameter las is {printable(str(las))[:60]!r}; it is a list of "
+                              "one or more authorities' names.")
+    try:
+        for la in las:
+            check_name(la, "the parameter las: the authority")
+    except BadInput as refusal:
+        return Failed(message=f"Refused: {refusal}")
+    return None
+
+
+async def fan_out_children(way: str, groups: list[list[str]], child_task: Any, child_deployment: str,
+                           parameters: Callable[[list[str]], dict[str, Any]], processes: int) -> list[dict]:
+    """Run one child per group of authorities, `way` "processes" or "deployments", and return their
+    summaries in the order of `groups`. A child that fails fails the run (after its own retries): the
+    merged report would otherwise leave an authority out without saying so."""
+    if not groups:
+        return []
+    if way == "processes":
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        with ProcessPoolTaskRunner(max_workers=min(processes, len(groups))) as runner:
+            futures = [runner.submit(child_task, parameters(group)) for group in groups]
+            # The futures block: waited for in a thread, the flow's event loop keeps Prefect's own work going.
+            return await asyncio.to_thread(lambda: [future.result() for future in futures])
+    if way == "deployments":
+        from prefect.deployments import arun_deployment
+
+        runs = await asyncio.gather(*(arun_deployment(name=child_deployment, parameters=parameters(group),
+                                                     timeout=None, as_subflow=True) for group in groups))
+        failed = [(group, run) for group, run in zip(groups, runs, strict=True) if not run.state.is_completed()]
+        if failed:
+            group, run = failed[0]
+            raise RuntimeError(f"{len(failed)} of {len(groups)} children did not complete; the first, "
+                               f"{run.name} for {', '.join(group)}, ended {run.state.name}: {run.state.message}")
+        return [await run.state.aresult() for run in runs]
+    raise ValueError(f"fan_out {way!r} runs no children")
+
+
 def resolve_as_of(as_of: date | None) -> date:
     """The day the run is "as of": the given date (backfills, tests), else today in Europe/London."""
     return as_of if as_of is not None else today()

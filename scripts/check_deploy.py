@@ -15,6 +15,8 @@ What it does, in the order docs/production.md gives, and what it asserts:
    process worker picks up and runs to COMPLETED;
 7. a deadline check whose mail the SMTP server refuses for good ends FAILED, and the automation
    starts the operator-alert run, which COMPLETES and mails the operator;
+7a. a termly review with fan_out "deployments" starts a run of termly-review-authority per authority,
+   which the worker takes; each COMPLETES and the parent, reading their results back, COMPLETES;
 8. the server's log holds no traceback.
 
 Everything lives in a temporary folder (and a temporary PostgreSQL database), every wait is bounded,
@@ -45,6 +47,8 @@ BIN = Path(sys.executable).parent
 OPERATOR = "operator@la.example"
 SCHEDULED = ["annual-categorisation", "deadline-check", "hmi-reminders", "send-notifications", "termly-review"]
 ON_DEMAND = ["data-import", "letter-batch", "operator-alert"]
+# The per-authority children of a fanned-out termly review and categorisation (prefect.yaml, issue 22).
+ON_DEMAND += ["categorisation-proposal-authority", "termly-review-authority"]
 # The demo's "today": the deadline check has work to do on this day whatever today is.
 DEMO_DAY = "2026-11-22"
 T0 = time.monotonic()
@@ -437,6 +441,20 @@ def check(prefect_db: str) -> None:
             subject = email.message_from_bytes(mails[0], policy=email.policy.default)["Subject"]
             print(f"    mail to {OPERATOR}: \"{subject}\"")
             step("the automation fired: operator-alert COMPLETED and the operator was mailed")
+
+            fanned = asyncio.run(create_run(deployments["termly-review"].id,
+                                            {"as_of": DEMO_DAY, "fan_out": "deployments"}))
+            parent = wait_for("the termly review fanned out over deployments to end",
+                              lambda: (got := asyncio.run(read_run(fanned.id))).state.is_final() and got,
+                              timeout=300, every=3)
+            children = asyncio.run(finished_runs(deployments["termly-review-authority"].id))
+            print(f"    {parent.name}: {parent.state.type.value}; children: "
+                  + ", ".join(f"{c.name} {c.state.type.value}" for c in children))
+            if not parent.state.is_completed() or not children or not all(c.state.is_completed() for c in children):
+                raise CheckFailed(f"the fanned-out termly review ended {parent.state.name}: {parent.state.message}"
+                                  f"\n{worker.tail()}")
+            step(f"termly review fanned out over deployments: {len(children)} child run(s) on the worker, all "
+                 "COMPLETED, the parent COMPLETED")
 
             for process in reversed(processes):
                 process.stop()

@@ -14,15 +14,17 @@ from prefect.utilities.callables import parameter_schema
 from prefect.utilities.schema_tools import validate
 from prefect.utilities.schema_tools.validation import ValidationError
 
-from flows.annual_categorisation import annual_categorisation_flow
+from flows.annual_categorisation import annual_categorisation_flow, categorisation_proposal_authority_flow
 from flows.data_import import data_import_flow
 from flows.deadline_check import deadline_check_flow
 from flows.hmi_monitoring_reminders import hmi_reminders_flow
 from flows.send_notifications import send_notifications_flow
-from flows.termly_review import termly_review_flow
+from flows.termly_review import termly_review_authority_flow, termly_review_flow
 
 FLOWS = [annual_categorisation_flow, data_import_flow, deadline_check_flow, hmi_reminders_flow,
-         send_notifications_flow, termly_review_flow]
+         send_notifications_flow, termly_review_flow, termly_review_authority_flow,
+         categorisation_proposal_authority_flow]
+FANNED_OUT = [annual_categorisation_flow, termly_review_flow]
 
 
 def _schema(flow) -> dict:
@@ -30,7 +32,9 @@ def _schema(flow) -> dict:
 
 
 def _given(flow, db) -> dict:
-    base = {"kind": "ofsted", "path": "/srv/concerns/ofsted.csv"} if flow is data_import_flow else {}
+    base = ({"kind": "ofsted", "path": "/srv/concerns/ofsted.csv"} if flow is data_import_flow
+            else {"las": ["Luton"]} if flow is termly_review_authority_flow
+            else {"la": "Luton"} if flow is categorisation_proposal_authority_flow else {})
     return {**base, "db": db}
 
 
@@ -48,3 +52,18 @@ def test_a_deployment_run_with_a_password_in_db_is_refused_before_prefect_stores
                                 "postgresql+psycopg:///concerns?host=/var/run/postgresql"])
 def test_a_deployment_run_with_a_database_url_without_a_password_is_accepted(flow, db):
     validate(_given(flow, db), _schema(flow), raise_on_error=True)
+
+
+@pytest.mark.parametrize("flow", FANNED_OUT, ids=lambda f: f.name)
+@pytest.mark.parametrize("given", [{"fan_out": "threads"}, {"fan_out": ""}, {"processes": 0}, {"processes": 17},
+                                   {"fan_out": "processes", "processes": -2}])
+def test_a_deployment_run_with_a_fan_out_the_flow_does_not_know_is_refused_before_prefect_stores_it(flow, given):
+    with pytest.raises(ValidationError, match="fan_out|processes"):
+        validate(given, _schema(flow), raise_on_error=True)
+
+
+@pytest.mark.parametrize("flow", FANNED_OUT, ids=lambda f: f.name)
+@pytest.mark.parametrize("given", [{"fan_out": "one-process"}, {"fan_out": "processes", "processes": 1},
+                                   {"fan_out": "processes", "processes": 16}, {"fan_out": "deployments"}])
+def test_a_deployment_run_with_each_fan_out_is_accepted(flow, given):
+    validate(given, _schema(flow), raise_on_error=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from concerns.casework.cases import Refused, get_school, lock_schools
 from concerns.casework.lacategories import (
@@ -23,9 +23,10 @@ from concerns.casework.lacategories import (
     decided_for_year,
     proposals,
     set_category,
+    year_for,
 )
 from concerns.domain.clock import check_as_of
-from concerns.domain.policy import Policy, policy_for
+from concerns.domain.policy import Policy, fold, policy_for
 from concerns.domain.untrusted import safe_filename
 from concerns.jobs.letterbatch import (
     category_letter_key,
@@ -42,7 +43,7 @@ from concerns.notify.letterdata import (
 )
 from concerns.output.mail import MailSettings
 from concerns.store.db import session_scope
-from models import LaCategory
+from models import LaCategory, School
 
 TABLE_COLUMNS = ("urn", "name", "la", "academic_year", "category", "causing_concern", "decided", "reasons")
 APPROVER = "annual categorisation"
@@ -69,18 +70,56 @@ def write_table_csv(table: list[dict], as_of: date) -> str:
 
 
 def propose_categories(db: str | None, as_of: date, la: str | None = None, year: str | None = None,
-                       simulation: bool = False) -> dict:
+                       simulation: bool = False, write_csv: bool = True) -> dict:
     """The year's proposals, nothing recorded: every open school of the authorities whose categorisation
-    date has come, with the level its authority's scheme proposes and why, and the decision already made
-    for the year, if any."""
+    date has come (or of the authority `la` only), with the level its authority's scheme proposes and why,
+    and the decision already made for the year, if any. `write_csv=False` for one child of a fanned-out
+    run: the parent writes the whole table once (`merge_proposals`)."""
     check_as_of(as_of, simulation)
-    with session_scope(db) as session:
+    with session_scope(db, writes=False) as session:
         rows = proposals(session, as_of, la=la, year=year, due_only=True)
+    return proposal_summary(as_of, rows, write_csv)
+
+
+def proposal_summary(as_of: date, rows: list[dict], write_csv: bool = True) -> dict:
     table = [table_row(p) for p in rows]
     to_decide = [p for p in rows if p["decided"] is None]
     return {"as_of": as_of.isoformat(), "schools": len(rows), "to_decide": len(to_decide),
             "already_decided": len(rows) - len(to_decide), "proposals": rows, "table": table,
-            "table_csv": write_table_csv(table, as_of)}
+            "table_csv": write_table_csv(table, as_of) if write_csv else None}
+
+
+def proposal_authorities(db: str | None, as_of: date, simulation: bool = False) -> dict:
+    """The LA names with an open school whose categorisation date has come: "order", in the order the
+    proposal lists them (the database's), and "groups", by authority (one policy, or one name under the
+    default policy; Tri-borough's boroughs are one): what a fanned-out proposal runs one child for each
+    of, passing the group's first name as `la`. Reads only."""
+    check_as_of(as_of, simulation)
+    s = School.__table__.c
+    with session_scope(db, writes=False) as session:
+        names = session.connection().execute(select(s.la).where(s.status == "open").distinct()
+                                             .order_by(s.la)).scalars().all()
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        policy = policy_for(name)
+        if not policy.categories or policy.categorisation_date(year_for(policy, as_of)) > as_of:
+            continue  # nothing to propose yet (proposals' due_only): no child for it
+        groups.setdefault(fold(name) if policy.key == "default" else f"policy:{policy.key}", []).append(name)
+    due = {name for group in groups.values() for name in group}
+    return {"order": [name for name in names if name in due], "groups": list(groups.values())}
+
+
+def merge_proposals(as_of: date, order: list[str], summaries: list[dict]) -> dict:
+    """One proposal from the children of a fanned-out run, as the run over every authority gives it:
+    rows in the order of the LA names `order` (the database's, from `proposal_authorities`), each
+    authority's rows in its child's order (by URN); the whole table written once."""
+    rank = {name: index for index, name in enumerate(order)}
+    rows = sorted((row for summary in summaries for row in summary["proposals"]),
+                  key=lambda row: rank.get(row["la"], len(rank)))
+    urns = [row["urn"] for row in rows]
+    if len(urns) != len(set(urns)):
+        raise ValueError("a school was proposed by two children of one run")
+    return proposal_summary(as_of, rows)
 
 
 def _basis(reasons: list[str], changed_by_approver: str | None = None) -> list[str]:

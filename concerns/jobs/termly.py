@@ -32,7 +32,7 @@ from concerns.domain.clock import check_as_of
 from concerns.domain.formatting import ukdate, uktime
 from concerns.domain.letterparties import post_of
 from concerns.domain.meetings import MeetingCadence, Period
-from concerns.domain.policy import Policy, policy_for
+from concerns.domain.policy import Policy, policy_for, service_of
 from concerns.domain.terms import Term
 from concerns.domain.untrusted import safe_filename
 from concerns.jobs.termly_report import write_report
@@ -44,7 +44,7 @@ from concerns.output import templating
 from concerns.output.letters import render_letter
 from concerns.output.mail import MailSettings, meeting_invitation
 from concerns.store.db import session_scope
-from models import Case, Notification, School
+from models import Case, Notification, Person, RoleAssignment, School
 from statemachines.pathways import MEETING_STATES
 
 LONDON = ZoneInfo("Europe/London")
@@ -407,29 +407,76 @@ def _panel_agenda(wanted: _Wanted, start: datetime, venue: str, papers_due: date
     return name, html.encode("utf-8")
 
 
-def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> dict:
+def authority_groups(las: list[str], officers: list[tuple[str, str]]) -> list[list[str]]:
+    """The authorities `las` in the groups the review can do apart, in order: an authority's boroughs
+    together (one service, one diary), and any two authorities that share an officer (`officers`: the LA
+    each e-mail address is registered with) together, since each plans around the other's meetings. Two
+    groups share nobody, so a run per group books what the run over all of them books."""
+    services = {la: service_of(la) for la in las}
+    parent = {s: s for s in services.values()}
+
+    def root(service: str) -> str:
+        while parent[service] != service:
+            parent[service] = parent[parent[service]]
+            service = parent[service]
+        return service
+
+    served: dict[str, set[str]] = defaultdict(set)
+    for la, email in officers:
+        if (service := service_of(la)) in parent:
+            served[email.lower()].add(service)
+    for shared in served.values():
+        first, *rest = sorted(shared)
+        for other in rest:
+            parent[root(other)] = root(first)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for la in sorted(las):
+        groups[root(services[la])].append(la)
+    return sorted(groups.values(), key=lambda group: group[0])
+
+
+def termly_authorities(db: str | None, as_of: date, simulation: bool = False) -> list[list[str]]:
+    """The authorities with an open case on `as_of`, in the groups `authority_groups` makes: what a
+    fanned-out termly review runs one child for each of. Reads only."""
+    check_as_of(as_of, simulation)
+    with session_scope(db, writes=False) as session:
+        las = session.exec(select(School.la).join(Case, Case.urn == School.urn)
+                           .where(Case.closed.is_(None), Case.opened <= as_of).distinct()).all()
+        officers = session.exec(select(RoleAssignment.la, Person.email)
+                                .join(Person, Person.id == RoleAssignment.person_id)).all()
+    return authority_groups(list(las), [(la, email) for la, email in officers])
+
+
+def run_termly_review(db: str | None, as_of: date, simulation: bool = False, las: list[str] | None = None) -> dict:
+    """The termly review of every authority with an open case, or of the authorities `las` only (one
+    child of a fanned-out run: a group from `termly_authorities`). Returns the summary of
+    `termly_summary`, with each authority's part under "authorities" for `merge_termly_summaries`."""
     check_as_of(as_of, simulation)
     settings = MailSettings.from_env()
     with session_scope(db) as session:
-        open_cases = select(Case.urn).where(Case.closed.is_(None), Case.opened <= as_of)
+        chosen = [Case.closed.is_(None), Case.opened <= as_of]
+        if las is not None:
+            chosen.append(School.la.in_(sorted(set(las))))
+        open_cases = select(Case.urn).join(School, School.urn == Case.urn).where(*chosen)
         # Every school with an open case locked (PostgreSQL) before its cases are read, as record_event
-        # would lock each; then the cases are read once, and their meetings recorded together.
+        # would lock each; then the cases are read once, and their meetings recorded together. A second
+        # run over the same schools waits here, then reads the meetings the first recorded.
         lock_schools(session, session.exec(open_cases).all())
-        pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(
-            Case.closed.is_(None), Case.opened <= as_of).order_by(School.la, School.urn, Case.id)
-            .execution_options(populate_existing=True)).all()
+        pairs = session.exec(select(Case, School).join(School, School.urn == Case.urn).where(*chosen)
+                             .order_by(School.la, School.urn, Case.id)
+                             .execution_options(populate_existing=True)).all()
         by_la: dict[str, dict[str, _School]] = defaultdict(dict)
         for case, school in pairs:
             by_la[school.la].setdefault(school.urn, _School(school)).cases.append(case)
-        las = sorted(by_la)
-        directory = Directory(session, set(las))
+        found = sorted(by_la)
+        directory = Directory(session, set(found))
         planned: list[SystemEvent] = []
         booked: list[tuple[_Wanted, diary.Booking]] = []
-        unplaced: list[dict] = []
-        terms = {la: policy_for(la).terms.current_or_next_term(as_of) for la in las}
+        unplaced: dict[str, list[dict]] = defaultdict(list)
+        terms = {la: policy_for(la).terms.current_or_next_term(as_of) for la in found}
         # One diary for every authority: each is planned around the others' meetings as well as its own.
-        busy = _booked(session, min(t.start for t in terms.values()) - timedelta(days=60)) if las else []
-        for la in las:
+        busy = _booked(session, min(t.start for t in terms.values()) - timedelta(days=60)) if found else []
+        for la in found:
             policy, term = policy_for(la), terms[la]
             wanted = _wanted(session, directory, la, policy, by_la[la], term, as_of)
             calendar = policy.calendar(DayKind.statutory)
@@ -454,20 +501,49 @@ def run_termly_review(db: str | None, as_of: date, simulation: bool = False) -> 
             for u in plan.unplaced:
                 w = by_key[u.request.key]
                 told = _tell_unplaced(session, settings, directory, w, u, as_of)
-                unplaced.append({"la": la, "meeting": w.meeting.name, "period": w.period.label,
-                                 "schools": [s.school.urn for s in w.schools], "reason": u.reason, "told": told})
+                unplaced[la].append({"la": la, "meeting": w.meeting.name, "period": w.period.label,
+                                     "schools": [s.school.urn for s in w.schools], "reason": u.reason, "told": told})
         record_system_events(session, "schedule_meeting", planned, on=as_of, actor=ACTOR)
-        scheduled, invitations = len(booked), 0
+        invitations: dict[str, int] = defaultdict(int)
         for w, booking in booked:
-            invitations += _invite(session, settings, directory, w, booking, as_of)
-        reports = [write_report(session, settings, directory, la, as_of, scheduled) for la in las]
-    first = reports[0] if reports else {"term": "", "table": [], "moves": [], "overdue": [], "markdown": ""}
-    return {"as_of": as_of.isoformat(), "term": first["term"], "meetings_scheduled": scheduled,
-            "invitations_queued": invitations, "table": [r for rep in reports for r in rep["table"]],
-            "moves": [m for rep in reports for m in rep["moves"]], "overdue": [o for rep in reports for o in rep["overdue"]],
-            "markdown": "\n\n".join(rep["markdown"] for rep in reports), "reports": [rep["path"] for rep in reports],
-            "meetings": [{"la": w.la, "meeting": w.meeting.name, "period": w.period.label,
-                          "at": b.start.isoformat(timespec="minutes"),
-                          "schools": [s.school.urn for s in w.schools], "invited": [p.email for p in w.people]}
-                         for w, b in booked],
-            "meetings_unplaced": unplaced}
+            invitations[w.la] += _invite(session, settings, directory, w, booking, as_of)
+        parts = []
+        for la in found:
+            mine = [(w, b) for w, b in booked if w.la == la]
+            # The report counts the authority's own meetings (a run over several used to give each the total).
+            report = write_report(session, settings, directory, la, as_of, len(mine))
+            parts.append({
+                "la": la, "term": report["term"], "table": report["table"], "moves": report["moves"],
+                "overdue": report["overdue"], "markdown": report["markdown"], "report": report["path"],
+                "meetings_scheduled": len(mine), "invitations_queued": invitations[la],
+                "meetings": [{"la": w.la, "meeting": w.meeting.name, "period": w.period.label,
+                              "at": b.start.isoformat(timespec="minutes"),
+                              "schools": [s.school.urn for s in w.schools], "invited": [p.email for p in w.people]}
+                             for w, b in mine],
+                "meetings_unplaced": unplaced[la]})
+    return termly_summary(as_of, parts)
+
+
+def termly_summary(as_of: date, parts: list[dict]) -> dict:
+    """The review's summary from each authority's part, in the order of the authorities' names: the same
+    whether one run did them all or each child of a fanned-out run did some."""
+    parts = sorted(parts, key=lambda part: part["la"])
+    return {"as_of": as_of.isoformat(), "term": parts[0]["term"] if parts else "",
+            "meetings_scheduled": sum(p["meetings_scheduled"] for p in parts),
+            "invitations_queued": sum(p["invitations_queued"] for p in parts),
+            "table": [r for p in parts for r in p["table"]], "moves": [m for p in parts for m in p["moves"]],
+            "overdue": [o for p in parts for o in p["overdue"]],
+            "markdown": "\n\n".join(p["markdown"] for p in parts), "reports": [p["report"] for p in parts],
+            "meetings": [m for p in parts for m in p["meetings"]],
+            "meetings_unplaced": [u for p in parts for u in p["meetings_unplaced"]],
+            "authorities": parts}
+
+
+def merge_termly_summaries(as_of: date, summaries: list[dict]) -> dict:
+    """One summary from the children of a fanned-out review (each over its own authorities), as the run
+    over all of them would have returned it."""
+    parts = [part for summary in summaries for part in summary["authorities"]]
+    las = [part["la"] for part in parts]
+    if len(las) != len(set(las)):
+        raise ValueError(f"an authority was reviewed by two children of one run: {sorted(las)}")
+    return termly_summary(as_of, parts)

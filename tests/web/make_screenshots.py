@@ -158,7 +158,7 @@ def officer_pages(browser, live, shot) -> None:
         item = page.get_by_role("group", name=f"Item {number}", exact=True)
         item.get_by_label("What", exact=True).fill(what)
         due_by = item.get_by_role("group", name="Due by (optional)")
-        for part, value in zip(("Day", "Month", "Year"), due):
+        for part, value in zip(("Day", "Month", "Year"), due, strict=True):
             due_by.get_by_label(part, exact=True).fill(value)
     complete_by = page.get_by_label("Complete by")
     if complete_by.count() and complete_by.first.get_attribute("type") == "date":
