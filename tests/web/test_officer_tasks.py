@@ -24,10 +24,12 @@ pytestmark = pytest.mark.browser
 
 DEMO_TODAY = date.fromisoformat(TERM[-1][0])  # Monday 5 April 2027: the desk's clock, as `./run demo` prints it
 EMAIL, PASSWORD = "priya.shah@demoshire.example", "demo-desk-password"
-# Ofsted's report on Oakfield School, published the Thursday before the demo's day: on that day every statement of
-# action in the demo is already met, so the report gives the officer one to record, as a real report would; its
-# due date falls within "this week and next" on My week (to the Sunday of next week).
-NEW_REPORT = ("990105", "Oakfield School", "serious_weaknesses")
+# Ofsted's report on Greenfield Primary School (its last case closed in June 2026), published the Thursday before
+# the demo's day: on that day every statement of action in the demo is already met, so the report gives the
+# officer one to record, as a real report would; its due date falls within "this week and next" on My week (to the
+# Sunday of next week). A school with an open case could not take it: each of theirs has an event on the demo's
+# day, and history is recorded in order.
+NEW_REPORT = ("990601", "Greenfield Primary School", "serious_weaknesses")
 PUBLISHED = DEMO_TODAY - timedelta(days=4)
 
 # The most page loads each task may take (every main-frame document load: the first page typed in, each link,
