@@ -172,13 +172,18 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line saying how many tests ran on each database engine, for the CI log; then the outbox
-    fault table, what the wheel test ran, and how many page loads the officer tasks took."""
+    fault table, what the wheel test ran, how many page loads the officer tasks took, and what the desk's
+    plain-words scan read."""
     outbox_fault_table(terminalreporter, exitstatus, config)
     wheel = sys.modules.get("tests.test_wheel")
     for line in getattr(wheel, "SUMMARY", ()):
         terminalreporter.write_line(line)
     officer_tasks = sys.modules.get("tests.web.test_officer_tasks")
     line = officer_tasks.summary_line() if officer_tasks else None
+    if line:
+        terminalreporter.write_line(line)
+    plain_words = sys.modules.get("tests.web.test_desk_plain_words")
+    line = plain_words.summary_line() if plain_words else None
     if line:
         terminalreporter.write_line(line)
     oidc_tests = sys.modules.get("tests.web.test_oidc")

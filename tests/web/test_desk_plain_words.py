@@ -37,9 +37,26 @@ def _signed_in(desk: Desk, email: str) -> Desk:
     return desk
 
 
-def _scan(where: str, html: str) -> list[str]:
+# What the scan read, for the line in the test log (tests/conftest.py): each page, letter, letter form and
+# refusal message, so the log says what "no finding" covers.
+SCANNED: dict[str, list[str]] = {"pages": [], "letters": [], "letter forms": [], "refusal messages": []}
+
+
+def _scan(where: str, html: str, kind: str = "pages") -> list[str]:
+    SCANNED[kind].append(where)
     body = html.split("<body>", 1)[-1]
     return findings(where, visible_text(body))
+
+
+def summary_line() -> str | None:
+    if not any(SCANNED.values()):
+        return None
+    pages = SCANNED["pages"]
+    schools = [p for p in pages if p.startswith("/schools/")]
+    named = ", ".join(p for p in pages if not p.startswith("/schools/"))
+    return (f"plain-words scan of the desk read {len(pages)} pages ({named} and {len(schools)} school pages), "
+            f"{len(SCANNED['letters'])} letters, {len(SCANNED['letter forms'])} letter forms and "
+            f"{len(SCANNED['refusal messages'])} refusal messages")
 
 
 def _pages(url, today) -> list[str]:
@@ -66,7 +83,7 @@ def test_no_desk_page_on_the_demo_carries_an_internal_word_code_iso_date_or_comm
                 seen.add(link)
                 shown = officer.client.get(link)
                 assert shown.status_code == 200, link
-                problems += _scan(link, shown.text)
+                problems += _scan(link, shown.text, "letters")
     _signed_in(director, DIRECTOR)
     problems += _scan("/procedure", director.client.get("/procedure").text)
     assert seen, "the demo's school pages link no letter"
@@ -96,6 +113,7 @@ def test_no_refusal_the_desk_shows_carries_an_internal_word_code_iso_date_or_com
                                              {"case": case["pathway"], "note": "", **data})
                 assert response.status_code == 400, (school, data)
                 refusals += 1
+                SCANNED["refusal messages"].append(f"{school} {data}")
                 problems += findings(f"{school} {data}", error_summary(response.text))
     assert refusals >= 8
     assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} in all)"
@@ -112,11 +130,11 @@ def test_no_letter_form_carries_an_internal_word_code_iso_date_or_command(demo_d
         for link in set(re.findall(r'href="(/schools/\d+/letters/new\?kind=[a-z_]+)"', page)):
             shown = officer.client.get(link)
             seen += 1
-            problems += _scan(link, shown.text)
+            problems += _scan(link, shown.text, "letter forms")
         for kind in re.findall(r'<option value="([a-z_]+)"', page.split('name="kind"', 1)[-1]):
             shown = officer.client.get(f"{path}/letters/new?kind={kind}")
             if shown.status_code == 200:
                 seen += 1
-                problems += _scan(f"{path}/letters/new?kind={kind}", shown.text)
+                problems += _scan(f"{path}/letters/new?kind={kind}", shown.text, "letter forms")
     assert seen
     assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} in all)"
