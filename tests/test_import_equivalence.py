@@ -262,9 +262,14 @@ def test_the_bound_machine_refuses_a_machine_using_what_it_does_not_reproduce():
             check_covered(machine)
 
 
-def test_the_replay_logs_nothing_and_keeps_the_librarys_warnings(caplog):
+def test_the_replay_logs_nothing_and_keeps_the_librarys_warnings(caplog, monkeypatch):
     """Fired through BoundMachine, an event sends nothing to the `transitions` loggers even at debug level
     (pathways.fire's trigger sends a dozen records); the library's own warnings still reach the log."""
+    # A logging configuration applied earlier in the run (Prefect's, uvicorn's) may have disabled the
+    # library's loggers or stopped them propagating to caplog's handler: both put back for this test.
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("transitions")]:
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     school = SchoolFacts("100001", "Ash Tree Primary", "Derbyshire", "Community school", True)
     policy = all_policies()["derbyshire"]
     on = date(2026, 11, 4)

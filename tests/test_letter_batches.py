@@ -210,6 +210,11 @@ def test_the_annual_flow_writes_the_letters_in_batches_over_two_processes(prefec
 
     monkeypatch.setenv("CONCERNS_LETTERS", str(tmp_path / "letters"))
     monkeypatch.setenv("CONCERNS_REPORTS", str(tmp_path / "reports"))
+    # The pool's processes report to the server named in their environment, as a worker's do in production
+    # (docs/production.md): the test server's address, not whatever an earlier test left in this process.
+    from prefect.settings import PREFECT_API_URL
+
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
     db = f"sqlite:///{tmp_path / 'concerns.db'}"
     upgrade(db)
     with session_scope(db) as session:
