@@ -30,6 +30,7 @@ from concerns.jobs.termly import (
 )
 from concerns.store.db import session_scope, upgrade
 from models import CaseEvent, Notification
+from tests.support.prefect_server import prefect_test_server
 
 AS_OF = date(2026, 11, 22)  # the demo authority's "today"
 COMPARED = ("term", "meetings_scheduled", "invitations_queued", "table", "moves", "overdue", "markdown",
@@ -236,16 +237,8 @@ def test_proposals_merge_in_the_databases_order_of_names_even_when_an_authority_
 
 @pytest.fixture(scope="module")
 def prefect_harness(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        mp.setenv("PREFECT_HOME", str(home))
-        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-        from prefect.testing.utilities import prefect_test_harness
-
-        with (temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
-              prefect_test_harness(server_startup_timeout=60)):
-            yield
+    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
+        yield
 
 
 async def _artifacts(flow_run_id) -> dict:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prefect_server import prefect_test_server
+
 pytestmark = pytest.mark.prefect
 
 # The demo authority's "today": its deadlines and cases are built around it.
@@ -28,19 +30,8 @@ AS_OF = date(2026, 11, 22)
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_harness(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    with pytest.MonkeyPatch.context() as mp:
-        # Analytics off: otherwise the harness server logs "database is locked" from its telemetry
-        # heartbeat. A temporary PREFECT_HOME so no test writes to ~/.prefect or ./.prefect. Both as
-        # variables (read if Prefect is not imported yet) and as settings (if it already is).
-        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        mp.setenv("PREFECT_HOME", str(home))
-        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-        from prefect.testing.utilities import prefect_test_harness
-
-        with (temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
-              prefect_test_harness(server_startup_timeout=60)):
-            yield
+    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
+        yield
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from concerns.jobs.letterbatch import check_batch_size, check_orders, in_batches
 from concerns.store.db import session_scope
 from models import Letter, Notification
 from tests.conftest import d
+from tests.support.prefect_server import prefect_test_server
 
 AS_OF = d("2026-10-01")
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,17 +186,8 @@ def test_an_order_that_is_not_a_decision_and_its_reasons_is_refused(order):
 
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory):
-    """Prefect's test server (a subprocess with its own SQLite database), as tests/test_flows.py starts it."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        mp.setenv("PREFECT_HOME", str(home))
-        from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-        from prefect.testing.utilities import prefect_test_harness
-
-        with (temporary_settings({PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}),
-              prefect_test_harness(server_startup_timeout=60)):
-            yield
+    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
+        yield
 
 
 @pytest.mark.prefect

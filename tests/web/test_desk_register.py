@@ -26,6 +26,7 @@ from concerns.casework import views
 from concerns.domain.policy import policy_for
 from concerns.store.db import engine_for, session_scope
 from models import Officer
+from tests.support.equivalence import twin_database
 from tests.web.conftest import Desk, demo_desk_database
 
 AS_OF = date(2026, 11, 24)
@@ -252,20 +253,8 @@ def test_bad_register_values_are_refused_in_one_line(desk, query, message):
 @pytest.fixture
 def second_db_url(db_url, tmp_path):
     """Another fresh database on the same engine as db_url."""
-    if db_url.startswith("sqlite"):
-        from concerns.store.db import upgrade
-
-        url = f"sqlite:///{tmp_path / 'second.db'}"
-        upgrade(url)
+    with twin_database(db_url, tmp_path) as url:
         yield url
-        return
-    from tests.support.databases import drop_postgres_database, fresh_postgres_database
-
-    url, name = fresh_postgres_database()
-    try:
-        yield url
-    finally:
-        drop_postgres_database(name)
 
 
 def statements_for(url: str, paths: list[str]) -> list[int]:
