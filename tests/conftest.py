@@ -170,6 +170,17 @@ def d(text: str) -> date:
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory):
+    """Prefect's test server, one for the whole run: the flow, fan-out and letter-batch tests share it. Two
+    in one process do not mix: Prefect's events worker stays bound to the first, so the task runs of a flow
+    run against a second never reach it."""
+    from tests.support.prefect_server import prefect_test_server
+
+    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
+        yield
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line saying how many tests ran on each database engine, for the CI log; then the outbox
     fault table, what the wheel test ran, how many page loads the officer tasks took, and what the desk's

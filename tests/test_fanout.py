@@ -30,7 +30,6 @@ from concerns.jobs.termly import (
 )
 from concerns.store.db import session_scope, upgrade
 from models import CaseEvent, Notification
-from tests.support.prefect_server import prefect_test_server
 
 AS_OF = date(2026, 11, 22)  # the demo authority's "today"
 COMPARED = ("term", "meetings_scheduled", "invitations_queued", "table", "moves", "overdue", "markdown",
@@ -235,12 +234,6 @@ def test_proposals_merge_in_the_databases_order_of_names_even_when_an_authority_
 
 # --- the flows -----------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def prefect_harness(tmp_path_factory):
-    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
-        yield
-
-
 async def _artifacts(flow_run_id) -> dict:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -259,7 +252,7 @@ def _run(flow, **parameters):
 
 @pytest.mark.prefect
 @pytest.mark.parametrize("twins", ["sqlite"], indirect=True)
-def test_the_termly_review_on_a_pool_of_processes_publishes_what_one_process_publishes(prefect_harness, twins):
+def test_the_termly_review_on_a_pool_of_processes_publishes_what_one_process_publishes(prefect_server, twins):
     from flows.termly_review import termly_review_flow
 
     one, fanned = twins
@@ -275,7 +268,7 @@ def test_the_termly_review_on_a_pool_of_processes_publishes_what_one_process_pub
 @pytest.mark.prefect
 @pytest.mark.parametrize("twins", ["sqlite"], indirect=True)
 def test_the_categorisation_proposal_on_a_pool_of_processes_publishes_what_one_process_publishes(
-        prefect_harness, twins):
+        prefect_server, twins):
     from flows.annual_categorisation import annual_categorisation_flow
 
     one, fanned = twins
@@ -294,7 +287,7 @@ def test_the_categorisation_proposal_on_a_pool_of_processes_publishes_what_one_p
     ({"fan_out": "processes", "processes": 0}, "the parameter processes is '0'"),
     ({"fan_out": "processes", "processes": 64}, "the parameter processes is '64'"),
 ])
-def test_a_fan_out_the_flow_does_not_know_is_refused_in_one_line(prefect_harness, tmp_path, flow_name,
+def test_a_fan_out_the_flow_does_not_know_is_refused_in_one_line(prefect_server, tmp_path, flow_name,
                                                                   parameters, naming):
     import importlib
 
@@ -307,7 +300,7 @@ def test_a_fan_out_the_flow_does_not_know_is_refused_in_one_line(prefect_harness
 
 @pytest.mark.prefect
 @pytest.mark.parametrize("las", [[], ["Luton\x1b[2J"], [""]])
-def test_a_child_flow_refuses_authorities_that_are_not_names(prefect_harness, tmp_path, las):
+def test_a_child_flow_refuses_authorities_that_are_not_names(prefect_server, tmp_path, las):
     from flows.termly_review import termly_review_authority_flow
 
     state = asyncio.run(termly_review_authority_flow(las=las, as_of=AS_OF, db=f"sqlite:///{tmp_path / 'x.db'}",
@@ -317,7 +310,7 @@ def test_a_child_flow_refuses_authorities_that_are_not_names(prefect_harness, tm
 
 @pytest.mark.prefect
 @pytest.mark.parametrize("twins", ["sqlite", "postgresql"], indirect=True)
-def test_prefect_retries_a_child_that_failed_half_way_and_it_schedules_and_invites_once(prefect_harness, twins,
+def test_prefect_retries_a_child_that_failed_half_way_and_it_schedules_and_invites_once(prefect_server, twins,
                                                                                         monkeypatch):
     from prefect import flow
 

@@ -20,18 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.prefect_server import prefect_test_server
-
-pytestmark = pytest.mark.prefect
+# Every test here runs flows against the one Prefect test server of the session (tests/conftest.py).
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
 
 # The demo authority's "today": its deadlines and cases are built around it.
 AS_OF = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def prefect_harness(tmp_path_factory):
-    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
-        yield
 
 
 @pytest.fixture

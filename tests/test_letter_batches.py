@@ -26,7 +26,6 @@ from concerns.jobs.letterbatch import check_batch_size, check_orders, in_batches
 from concerns.store.db import session_scope
 from models import Letter, Notification
 from tests.conftest import d
-from tests.support.prefect_server import prefect_test_server
 
 AS_OF = d("2026-10-01")
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,12 +181,6 @@ def test_an_order_that_is_not_a_decision_and_its_reasons_is_refused(order):
     with pytest.raises(Refused, match="letter order") as refused:
         check_orders([{"category": 1, "basis": ["fine"]}, order])
     assert "\n" not in str(refused.value)
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    with prefect_test_server(tmp_path_factory.mktemp("prefect-home")):
-        yield
 
 
 @pytest.mark.prefect
