@@ -43,14 +43,20 @@ URN_OFFSET = 800_000  # the authority's URNs, clear of the national file's
 TARGETS = {"quiet": 150, "import": 400}
 
 
-def serve(url: str, port: int) -> None:
-    """The desk as an officer's browser reaches it (plain HTTP on the loopback: cookies not marked secure)."""
+def serve(url: str, port: int, workers: int = 1) -> None:
+    """The desk as an officer's browser reaches it (plain HTTP on the loopback: cookies not marked secure),
+    in `workers` processes as `concerns web --workers` runs it (each from the environment)."""
     import uvicorn
 
     from concerns.app.web.app import create_app
 
-    uvicorn.run(create_app(url, today=lambda: AS_OF, secure_cookies=False), host="127.0.0.1", port=port,
-                log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run(create_app(url, today=lambda: AS_OF, secure_cookies=False), host="127.0.0.1", port=port,
+                    log_level="warning", access_log=False)
+        return
+    os.environ.update({"CONCERNS_DB": url, "CONCERNS_TODAY": AS_OF.isoformat(), "CONCERNS_WEB_INSECURE_COOKIES": "1"})
+    uvicorn.run("concerns.app.web.app:desk_from_environment", factory=True, workers=workers, host="127.0.0.1",
+                port=port, log_level="warning", access_log=False)
 
 
 def run_import(url: str, path: str) -> None:
@@ -116,25 +122,25 @@ def mix(urns: list[str], count: int, rng: random.Random) -> list[str]:
     return out
 
 
-async def open_loop(base: str, cookies: list[str], paths: list[str], rate: float) -> list[tuple[float, int]]:
+async def open_loop(base: str, cookies: list[str], paths: list[str], rate: float) -> list[tuple[float, int, str]]:
     """Each path sent at its time (i / rate seconds after the start), whatever the earlier ones are doing."""
     import httpx
 
     loop = asyncio.get_running_loop()
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, follow_redirects=False) as client:
-        async def one(i: int, path: str, due: float) -> tuple[float, int]:
+        async def one(i: int, path: str, due: float) -> tuple[float, int, str]:
             await asyncio.sleep(max(0.0, due - loop.time()))
             response = await client.get(path, headers={"Cookie": cookies[i % len(cookies)]})
-            return (loop.time() - due) * 1000, response.status_code
+            return (loop.time() - due) * 1000, response.status_code, path.split("?")[0].split("/")[1]
 
         start = loop.time() + 0.2
         return await asyncio.gather(*(one(i, p, start + i / rate) for i, p in enumerate(paths)))
 
 
-def report(name: str, results: list[tuple[float, int]], floor_p95: float | None, expected: int = 200) -> float:
-    ms = [t for t, _ in results]
-    wrong = sum(1 for _, status in results if status != expected)
+def report(name: str, results: list[tuple[float, int, str]], floor_p95: float | None, expected: int = 200) -> float:
+    ms = [t for t, _, _ in results]
+    wrong = sum(1 for _, status, _ in results if status != expected)
     p50, p95, worst = percentiles(ms)
     target = TARGETS.get(name)
     verdict = "" if target is None else ("  target met" if p95 <= target else "  TARGET MISSED") + \
@@ -142,6 +148,12 @@ def report(name: str, results: list[tuple[float, int]], floor_p95: float | None,
     ratio = f"  p95 {p95 / floor_p95:5.1f} x floor" if floor_p95 else ""
     print(f"  {name:<7} {len(ms):4d} GETs  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  max {worst:7.1f} ms{ratio}"
           f"{verdict}{f'  ({wrong} not answered {expected})' if wrong else ''}", flush=True)
+    if floor_p95:  # each page's share: which one holds the tail
+        for page in sorted({p for _, _, p in results}):
+            part = [t for t, _, p in results if p == page]
+            p50, p95, worst = percentiles(part)
+            print(f"          {page:<9} {len(part):4d} GETs  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  max {worst:7.1f} ms",
+                  flush=True)
     return p95
 
 
@@ -154,11 +166,13 @@ def measure(engine: str, url: str, national: Path, args) -> None:
 
     dispose_engines()
     print(f"{engine}: {total:,} schools on the register, {len(emails)} sessions, "
+          f"{args.desk_workers} desk process{'es' if args.desk_workers > 1 else ''}, "
           f"{args.rate:g} GETs a second for {args.seconds} s (built in {time.perf_counter() - started:.0f} s)",
           flush=True)
     port = free_port()
     here = str(Path(__file__).resolve())
-    server = subprocess.Popen([sys.executable, here, "--serve", url, str(port)], env={**os.environ})
+    server = subprocess.Popen([sys.executable, here, "--serve", url, str(port), str(args.desk_workers)],
+                              env={**os.environ})
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -191,7 +205,7 @@ def measure(engine: str, url: str, national: Path, args) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--serve"]:
-        return serve(argv[1], int(argv[2]))
+        return serve(argv[1], int(argv[2]), int(argv[3]))
     if argv[:1] == ["--import"]:
         return run_import(argv[1], argv[2])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -201,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schools", type=int, default=19450, help="schools in the authority (about 1 in 6 on the register)")
     parser.add_argument("--national", type=int, default=22000, help="schools in the national file imported under load")
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--desk-workers", type=int, default=1,
+                        help="processes answering the desk (concerns web --workers)")
     args = parser.parse_args(argv)
 
     from bench.make_national import write

@@ -58,7 +58,9 @@ class DeadlineNotice(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)  # deadline:<id>:<step>
     deadline_id: int = Field(foreign_key="deadline.id", ondelete="CASCADE", index=True)
-    step: str  # e.g. before-10wd, before-3wd, due, missed, escalated
+    # e.g. before-10wd, before-3wd, due, missed, escalated. Indexed: an officer's week lists the escalated
+    # ones, a handful among every reminder ever raised, and would otherwise read the authority's deadlines.
+    step: str = Field(index=True)
     for_date: date
     recipient_role: str
     created_at: datetime = Field(default_factory=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -347,7 +348,7 @@ def served(monkeypatch):
     import uvicorn
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append({**options, "app": app}))
     return calls
 
 
@@ -376,9 +377,36 @@ def test_web_refuses_a_port_that_is_not_one(cli, served, port, says):
     assert err == f"concerns: error: argument --port: {says} (see `concerns web --help`)\n"
 
 
+def test_web_in_several_processes_builds_each_desk_from_the_environment(cli, served, monkeypatch, tmp_path):
+    monkeypatch.setenv("CONCERNS_DB", f"sqlite:///{tmp_path / 'elsewhere.db'}")  # put back after the test
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    assert cli("--db", url, "init")[0] == 0
+    out = cli.ok("--db", url, "web", "--port", "8765", "--workers", "3")
+    assert "http://127.0.0.1:8765/login" in out
+    [options] = served
+    assert (options["app"], options["factory"], options["workers"], options["port"]) == \
+        ("concerns.app.web.app:desk_from_environment", True, 3, 8765)
+    # The database reaches each process in the environment, never on a command line.
+    assert os.environ["CONCERNS_DB"] == url and url not in " ".join(map(str, options.values()))
+    from concerns.app.web.app import desk_from_environment
+    assert desk_from_environment().routes
+
+
+@pytest.mark.parametrize(("workers", "says"), [
+    ("0", "'0' is not a number of desk processes (1-16)"),
+    ("17", "'17' is not a number of desk processes (1-16)"),
+    ("two", "'two' is not a whole number"),
+])
+def test_web_refuses_a_number_of_processes_that_is_not_one(cli, served, workers, says):
+    rc, out, err = cli("web", "--workers", workers)
+    assert rc == 2 and out == "" and served == []
+    assert err == f"concerns: error: argument --workers: {says} (see `concerns web --help`)\n"
+
+
 # Every option with a type or a default, given a value other than its default, as the command receives it.
 @pytest.mark.parametrize(("argv", "expected"), [
     (["web", "--host", "::1", "--port", "8765"], {"host": "::1", "port": 8765}),
+    (["web", "--workers", "2"], {"workers": 2}),
     (["deadlines", "--within", "0", "--as-of", "2026-11-22"], {"within": 0, "as_of": date(2026, 11, 22)}),
     (["deadlines", "--within", "3660"], {"within": 3660}),
     (["workdays", "add", "2026-11-04", "-10000", "--kind", "inspection"],

@@ -145,8 +145,9 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_from_an_empty_folder(tmp
 
     port = _free_port()
     started = time.perf_counter()
-    web = subprocess.Popen([str(concerns), "web", "--port", str(port)], cwd=work, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    # In two processes, as a council serves it on a machine of two cores or more (`--workers`).
+    web = subprocess.Popen([str(concerns), "web", "--port", str(port), "--workers", "2"], cwd=work, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         status, page = 0, ""
         while time.perf_counter() - started < 60 and web.poll() is None:
@@ -161,6 +162,9 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_from_an_empty_folder(tmp
         assert status == 200 and "Sign in" in page, f"GET /login: {status}\n{page[:2000]}\n{steps.timings()}"
         status, css = _get(f"http://127.0.0.1:{port}/desk.css")
         assert status == 200 and "{" in css, f"GET /desk.css: {status}\n{steps.timings()}"
+        children = Path(f"/proc/{web.pid}/task/{web.pid}/children").read_text().split()
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 2, f"desk processes under concerns web: {children}\n{steps.timings()}"
     finally:
         web.terminate()
         try:
@@ -170,5 +174,5 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_from_an_empty_folder(tmp
             output, _ = web.communicate()
     assert web.returncode is not None, f"concerns web did not stop\n{output}\n{steps.timings()}"
     SUMMARY.append(f"wheel {wheels[0].name} installed in a fresh virtualenv and run from an empty folder: "
-                   f"init --demo, letter kinds, letter draft --send, run deadline-check, web --port {port} "
+                   f"init --demo, letter kinds, letter draft --send, run deadline-check, web --port {port} --workers 2 "
                    f"(GET /login 200); {steps.timings()}")

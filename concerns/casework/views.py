@@ -7,6 +7,7 @@ it in, and a deadline's status on a date comes from when it was created, met or 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -331,16 +332,19 @@ def live_deadline_roles(session: Session, as_of: date, la: str | None) -> list[s
     return sorted(session.exec(query.distinct()).all())
 
 
-def _open_cases(as_of: date, la: str | None):
+def _open_cases(as_of: date, la: str | None, urns: list[str] | None = None):
     """Cases open on `as_of`, ranked within each school: rank 1 speaks for it (Ofsted's before the
-    authority's own, then by SEVERITY, then the oldest case), as register() chooses."""
+    authority's own, then by SEVERITY, then the oldest case), as register() chooses. With `urns`, those
+    schools' cases only (a page's, already of the authority: the ranking is within each school, so it is the
+    same; and the authority's schools are not listed again, which on a large authority costs more than the
+    page)."""
     severity = sql_case({p: i for i, p in enumerate(SEVERITY)}, value=Case.pathway, else_=len(SEVERITY))
     rank = func.row_number().over(partition_by=Case.urn, order_by=(
         sql_case((Case.origin == "ofsted", 0), else_=1), severity, Case.id))
     return (select(Case.id.label("case_id"), Case.urn, Case.pathway, Case.state, Case.origin,
                    Case.facts["category"].as_string().label("ofsted_category"), rank.label("rank"))
             .where(Case.opened <= as_of, or_(Case.closed.is_(None), Case.closed > as_of),
-                   Case.urn.in_(_schools_of(la)))
+                   Case.urn.in_(_schools_of(la) if urns is None else urns))
             .subquery("open_case"))
 
 
@@ -389,9 +393,11 @@ def register_overview(session: Session, as_of: date, la: str | None, roles: tupl
     return RegisterOverview(masks, own, sorted(pathways), sorted(categories))
 
 
-def _register_table(session: Session, as_of: date, la: str | None, officers: RegisterOfficers):
-    """One row per school with a case open on `as_of`: the columns the register filters and sorts by."""
-    cases = _open_cases(as_of, la)
+def _register_table(session: Session, as_of: date, la: str | None, officers: RegisterOfficers,
+                    urns: list[str] | None = None):
+    """One row per school with a case open on `as_of`: the columns the register filters and sorts by (with
+    `urns`, those schools' rows only)."""
+    cases = _open_cases(as_of, la, urns)
     deadlines = _deadline_columns(as_of, cases.c.urn, officers.roles)
     state = (select(CaseEvent.to_state).where(CaseEvent.case_id == cases.c.case_id, CaseEvent.on <= as_of)
              .order_by(CaseEvent.on.desc(), CaseEvent.id.desc()).limit(1).scalar_subquery())
@@ -443,22 +449,44 @@ def register_page(session: Session, as_of: date, la: str | None, *, officers: Re
     many schools the filters leave. `sort` is one of REGISTER_SORTS (the caller checks what people send)."""
     table = _register_table(session, as_of, la, officers)
     where = _filtered(table, filters, officers)
-    column = table.c[REGISTER_SORTS[sort]]
-    empty = column.is_(None) if sort == "next" else or_(column.is_(None), column == "")
-    key = column if sort == "next" else _text_order(session, column)
     # In three steps, so that each computes only the columns it needs (both engines inline the register's
     # subquery and drop the columns a query does not use): the count reads the filters' columns, the page's
     # URNs the sort's too, and the page's rows everything, for its schools only.
     total = session.exec(select(func.count()).select_from(table).where(*where)).one()
-    query = (select(table.c.urn).where(*where)
-             .order_by(sql_case((empty, 1), else_=0), key.desc() if descending else key.asc(),
-                       _text_order(session, table.c.urn)).offset(offset))
+    query = _ordered_urns(session, table, where, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    urns = list(session.exec(query).all())
-    rows = {r.urn: r for r in session.connection().execute(select(table).where(table.c.urn.in_(urns)))} if urns else {}
-    page = [rows[u] for u in urns]
-    return _register_rows(session, as_of, page, officers), total
+    return register_rows(session, as_of, la, officers, list(session.exec(query).all())), total
+
+
+def _ordered_urns(session: Session, table, where: list, sort: str, descending: bool):
+    column = table.c[REGISTER_SORTS[sort]]
+    empty = column.is_(None) if sort == "next" else or_(column.is_(None), column == "")
+    key = column if sort == "next" else _text_order(session, column)
+    return (select(table.c.urn).where(*where)
+            .order_by(sql_case((empty, 1), else_=0), key.desc() if descending else key.asc(),
+                      _text_order(session, table.c.urn)))
+
+
+def register_order(session: Session, as_of: date, la: str | None, *, officers: RegisterOfficers,
+                   filters: RegisterFilters = RegisterFilters(), sort: str = "urn", descending: bool = False
+                   ) -> tuple[str, ...]:
+    """Every URN the filters leave on the register, in the order `sort` gives (as register_page orders
+    them), sorted by the database: the order the desk keeps while the database is unchanged, to cut pages
+    from (concerns.store.readcache)."""
+    table = _register_table(session, as_of, la, officers)
+    return tuple(session.exec(_ordered_urns(session, table, _filtered(table, filters, officers), sort,
+                                            descending)).all())
+
+
+def register_rows(session: Session, as_of: date, la: str | None, officers: RegisterOfficers,
+                  urns: list[str]) -> list[dict]:
+    """The register's rows of the schools `urns` (a page of them), in that order, with their extras."""
+    if not urns:
+        return []
+    table = _register_table(session, as_of, la, officers, urns)
+    rows = {r.urn: r for r in session.connection().execute(select(table))}
+    return _register_rows(session, as_of, [rows[u] for u in urns if u in rows], officers)
 
 
 def _iso(day) -> str:
@@ -516,11 +544,15 @@ def _register_rows(session: Session, as_of: date, page: list, officers: Register
 
 
 def deadlines_view(session: Session, as_of: date, within: int | None = None, la: str | None = None,
-                   include_done: bool = False) -> list[dict]:
+                   include_done: bool = False, keep: Callable[[str, str], bool] | None = None) -> list[dict]:
     """Deadlines live on `as_of`: missed ones (past due, not met), passed Ofsted dates (past, not yet met by
-    the visit or inspection: watched, never missed) and open ones due within `within` days."""
-    # The case's pathway only: a whole Case row would decode its facts (JSON) for every deadline listed.
-    query = select(Deadline, School, Case.pathway).join(School, School.urn == Deadline.urn).join(
+    the visit or inspection: watched, never missed) and open ones due within `within` days; with `keep`,
+    those it keeps (given the responsible role and the URN: an officer's own)."""
+    # The columns listed only: whole rows would build an ORM object per deadline and per school (and decode
+    # each case's facts), most of the time spent on an authority with thousands of live deadlines.
+    query = select(Deadline.urn, School.name, School.la, Case.pathway, Deadline.case_id, Deadline.kind,
+                   Deadline.due, Deadline.met_on, Deadline.cancelled_on, Deadline.responsible, Deadline.rule,
+                   Deadline.source, Deadline.note).join(School, School.urn == Deadline.urn).join(
         Case, Case.id == Deadline.case_id).where(Deadline.created_on <= as_of)
     if not include_done:
         # Met or cancelled later than as_of still counts as live on as_of.
@@ -531,11 +563,13 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
         query = query.where(Deadline.due <= as_of + timedelta(days=within))
     if la:
         query = query.where(School.la.in_(names_of(la)))
-    rows = session.exec(query.order_by(Deadline.due, Deadline.urn, Deadline.id)).all()
+    rows = session.connection().execute(query.order_by(Deadline.due, Deadline.urn, Deadline.id)).all()
     out = []
-    for row, school, pathway in rows:
+    for row in rows:
+        if keep is not None and not keep(row.responsible, row.urn):
+            continue
         status = _status_on(row, as_of)
-        out.append({"urn": school.urn, "name": school.name, "la": school.la, "pathway": pathway,
+        out.append({"urn": row.urn, "name": row.name, "la": row.la, "pathway": row.pathway,
                     "case_id": row.case_id, "kind": row.kind, "due": row.due.isoformat(), "status": status,
                     "shown": status_word(row.kind, status),
                     "days_left": (row.due - as_of).days, "responsible": row.responsible, "rule": row.rule,
@@ -543,7 +577,8 @@ def deadlines_view(session: Session, as_of: date, within: int | None = None, la:
     return out
 
 
-def _status_on(row: Deadline, as_of: date) -> str:
+def _status_on(row, as_of: date) -> str:
+    """A deadline's status on `as_of` (a Deadline, or a row with its met_on, cancelled_on, kind and due)."""
     if row.met_on and row.met_on <= as_of:
         return "met"
     if row.cancelled_on and row.cancelled_on <= as_of:

@@ -32,6 +32,8 @@ class Directory:
         for assignment, person in session.exec(query):
             key = (service_of(assignment.la), assignment.role, assignment.urn)
             self._by_key[key].append(Recipient(person.name, person.email, assignment.role, person.school_side))
+        # The schools with role holders of their own: anywhere else a role reaches the authority's holders.
+        self.own_schools = frozenset(urn for _, _, urn in self._by_key if urn is not None)
 
     def holders(self, la: str, role: str, urn: str | None = None) -> list[Recipient]:
         """The school's own holder of the role, else the authority-wide one (registered with the service)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -136,7 +137,73 @@ def _sqlite_begin(connection) -> None:
     # unit of work reads is still true when it writes (SQLite docs, "BEGIN TRANSACTION"). Read-only
     # sessions begin deferred and never wait for a writer: WAL gives them a consistent snapshot.
     writes = connection.get_execution_options().get("concerns_writes", True)
+    # A read-only unit of work notes the database's version before its snapshot is taken (the snapshot
+    # begins at its first read), so that what it computes is never newer than it is older: see data_version.
+    connection.info[_VERSION_AT_BEGIN] = None if writes else _sqlite_version(connection)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN DEFERRED")
+
+
+_VERSION_AT_BEGIN = "concerns_version_at_begin"
+_LAST_SEEN = "concerns_last_seen"
+
+
+class _SqliteEpochs:
+    """One number for this process that moves on whenever any of its SQLite connections, beginning a
+    read-only unit of work, sees that the database changed since that connection last looked: by
+    `PRAGMA data_version` (which moves when any other connection, in any process, commits) or by the rows
+    the connection changed itself (which data_version does not count: SQLite docs, "PRAGMA data_version").
+    A connection seen for the first time moves it too. So after any commit, the first look of every
+    connection moves the number past every value read before the commit (docs/decisions/0024)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.epoch = 0
+
+    def read(self, connection) -> int:
+        dbapi = connection.connection.dbapi_connection
+        cursor = dbapi.cursor()
+        try:
+            (version,) = cursor.execute("PRAGMA data_version").fetchone()
+        finally:
+            cursor.close()
+        seen = (version, dbapi.total_changes)
+        with self._lock:
+            if connection.info.get(_LAST_SEEN) != seen:
+                connection.info[_LAST_SEEN] = seen
+                self.epoch += 1
+            return self.epoch
+
+
+_SQLITE_EPOCHS = _SqliteEpochs()
+
+
+def _sqlite_version(connection) -> tuple:
+    return ("sqlite", _SQLITE_EPOCHS.read(connection))
+
+
+def data_version(session: Session) -> tuple | None:
+    """What the database held when this read-only unit of work began, as a value that changes whenever
+    anything is committed anywhere in it: a page computed from the database can be kept under it and shown
+    again while it is unchanged (concerns.store.readcache). None where no such value can be had (a unit of
+    work that may write; an engine other than SQLite and PostgreSQL): then nothing is kept.
+
+    PostgreSQL: the current snapshot (`pg_current_snapshot()`: the lowest transaction still running, one past
+    the highest finished, and those running between); any commit or rollback changes it. A read-only unit of
+    work reads at READ COMMITTED, so every query after this one sees at least this snapshot. SQLite: read
+    before the unit's BEGIN (see _sqlite_begin), so again every read in it sees at least that version."""
+    connection = session.connection()
+    if connection.get_execution_options().get("concerns_writes", True):
+        return None
+    name = connection.dialect.name
+    if name == "sqlite":
+        version = connection.info.get(_VERSION_AT_BEGIN)
+    elif name == "postgresql":
+        # One server's transaction numbers are shared by all its databases: the database is part of the key.
+        version = ("postgresql", connection.exec_driver_sql(
+            "SELECT current_database(), pg_current_snapshot()::text").one()._tuple())
+    else:
+        return None
+    return None if version is None else (connection.engine.url.render_as_string(hide_password=True), version)
 
 
 _ENGINES: dict[str, Engine] = {}

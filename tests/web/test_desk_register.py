@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import sys
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -97,7 +99,17 @@ def every_page(session, officer: Officer, as_of: date, ask: desk_module.Register
 
 def check_agrees(url: str, la: str, email: str, as_of: date, size: int, filters: list[views.RegisterFilters]
                  ) -> list[dict]:
-    with session_scope(url) as session:
+    everything = check_pages_agree(url, la, email, as_of, size, filters, writes=True)
+    # Read-only, as the desk's GET reads it: the order and the officers are kept (desk.PAGES) and the pages
+    # cut from them, twice over (the second time from what was kept).
+    for _ in range(2):
+        assert check_pages_agree(url, la, email, as_of, size, filters, writes=False) == everything
+    return everything
+
+
+def check_pages_agree(url: str, la: str, email: str, as_of: date, size: int, filters: list[views.RegisterFilters],
+                      writes: bool) -> list[dict]:
+    with session_scope(url, writes=writes) as session:
         officer = session.exec(select(Officer).where(Officer.email == email)).one()
         everything = unpaged(session, la, as_of)
         assert everything, "an empty register proves nothing"
@@ -313,3 +325,25 @@ def test_my_week_shows_fifty_rows_a_section_and_all_of_one_on_request(generated)
     # Any other value is ignored: the week as usual, the value never shown back.
     other = d.client.get("/week?all=%3Cscript%3E").text
     assert _overdue_rows(other) == desk_module.WEEK_ROWS and "<script>" not in other
+
+
+def test_a_change_made_by_another_process_shows_on_the_next_page(generated):
+    # The register's order is kept while the database is unchanged (desk.PAGES, D24): a category set on the
+    # command line (another process, another connection) moves the school on the very next GET.
+    d = signed_in(generated, BENCH_OFFICER, BENCH_PASSWORD, AS_OF)
+    with session_scope(generated) as session:
+        bare = next(r for r in views.register(session, AS_OF, la=BENCH_LA) if not r["la_category"])["urn"]
+
+    def order() -> list[str]:  # sorted by our category: schools without one last
+        page = d.client.get("/register?sort=la_category&order=asc&size=500").text
+        return re.findall(r'<a href="/schools/(\d+)">', page[page.index("<tbody"):])
+
+    before = order()
+    assert before == order() and desk_module.PAGES.hits  # the second from what was kept
+    done = subprocess.run([sys.executable, "-c", "import sys; from concerns.app.cli import main; sys.exit(main())",
+                           "--db", generated, "category", "set", bare, "inadequate",
+                           "--on", (AS_OF - timedelta(days=1)).isoformat(), "--reason", "Agreed at the review"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    after = order()
+    assert sorted(after) == sorted(before) and after.index(bare) < before.index(bare)

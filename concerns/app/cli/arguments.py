@@ -98,6 +98,17 @@ def port(text: str) -> int:
     return value
 
 
+MAX_DESK_WORKERS = 16
+
+
+def desk_workers(text: str) -> int:
+    """How many processes answer the desk: 1 to MAX_DESK_WORKERS (more than the machine's cores only queue)."""
+    value = whole_number(text)
+    if not 1 <= value <= MAX_DESK_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of desk processes (1-{MAX_DESK_WORKERS})")
+    return value
+
+
 def actor_of(args) -> str:
     """Who is recording: --actor, else $CONCERNS_ACTOR, else the login name."""
     return getattr(args, "actor", None) or os.environ.get("CONCERNS_ACTOR") or getpass.getuser()

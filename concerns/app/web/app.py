@@ -955,3 +955,9 @@ def _council_sign_in(settings: Settings, given: oidc.OidcSettings | None, passwo
     settings.provider = oidc.Provider(provider_settings) if provider_settings else None
     settings.passwords = (oidc.passwords_kept(oidc_configured=settings.provider is not None)
                           if passwords is None else passwords)
+
+
+def desk_from_environment() -> Starlette:
+    """The desk as `concerns web --workers N` starts it in each of its processes: every setting from the
+    environment (CONCERNS_DB and the desk's own), as the command checked them before starting them."""
+    return create_app()

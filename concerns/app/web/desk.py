@@ -21,6 +21,7 @@ from concerns.domain.untrusted import BadInput, check_line, printable
 from concerns.notify import wording
 from concerns.notify.directory import Directory
 from concerns.store.db import session_scope
+from concerns.store.readcache import ReadCache
 from models import Case, CaseEvent, Deadline, DeadlineNotice, Officer, RoleAssignment, School
 from statemachines.deadlines import DECISION_KINDS
 from statemachines.pathways import STEP_INDEX
@@ -162,10 +163,15 @@ class Responsibility:
     def __init__(self, session: Session, la: str):
         self.la = la
         self.directory = Directory(session, {la})
+        self._reached: dict[tuple[str, str | None], list] = {}
 
     def people(self, role: str, urn: str | None) -> list:
-        _, people = self.directory.reach(self.la, role, urn)
-        return people
+        # Asked once per role, and per school only where the school has role holders of its own: a week of
+        # thousands of deadlines asks about a handful of roles.
+        key = (role, urn if urn in self.directory.own_schools else None)
+        if key not in self._reached:
+            self._reached[key] = self.directory.reach(self.la, role, key[1])[1]
+        return self._reached[key]
 
     def is_mine(self, officer: Officer, role: str, urn: str | None) -> bool:
         people = self.people(role, urn)
@@ -246,6 +252,10 @@ def _with_actions(rows: list[dict], cases: OpenCases, policy: Policy) -> list[di
     return rows
 
 
+# The desk's busiest pages, kept while the database is unchanged: an officer's week and the register's order
+# and officers, for a few hundred officers and orders at once.
+PAGES = ReadCache(size=512)
+
 # The week's sections, and how many rows each shows until the officer asks for all of them: an authority with
 # thousands of open cases can give one officer hundreds of overdue deadlines, and a page of a thousand rows is
 # slow to make and no use to read; the counts at the top are always whole.
@@ -257,7 +267,13 @@ def my_week(session: Session, officer: Officer, as_of: date, show_all: str | Non
     """The officer's week on `as_of`: what is overdue, due this week and next, the decisions due, the meetings
     of this term (in a holiday, the next), Ofsted's dates and what was escalated to them; each deadline with the
     links to the form that closes it. Each section shows its first WEEK_ROWS rows, the one named `show_all`
-    all of its rows."""
+    all of its rows. Kept while the database is unchanged (PAGES): read-only, like everything kept there."""
+    policy = policy_for(officer.la)
+    key = ("week", officer.id, officer.email, officer.role, officer.la, as_of, show_all, id(policy))
+    return PAGES.get(session, key, lambda: _my_week(session, officer, as_of, show_all), pin=policy)
+
+
+def _my_week(session: Session, officer: Officer, as_of: date, show_all: str | None) -> dict:
     def shown(section: str, rows: list[dict]) -> list[dict]:
         counts[section] = len(rows)
         return rows if show_all == section else rows[:WEEK_ROWS]
@@ -267,8 +283,8 @@ def my_week(session: Session, officer: Officer, as_of: date, show_all: str | Non
     policy = policy_for(officer.la)
     cases = OpenCases(session, as_of)
     end_of_week, horizon = week_bounds(as_of)
-    rows = views.deadlines_view(session, as_of, within=(horizon - as_of).days, la=officer.la)
-    mine = [r for r in rows if who.is_mine(officer, r["responsible"], r["urn"])]
+    mine = views.deadlines_view(session, as_of, within=(horizon - as_of).days, la=officer.la,
+                                keep=lambda role, urn: who.is_mine(officer, role, urn))
     # A compliance period that has ended undecided is the school's obligation, not the officer's missed step:
     # the officer owes a decision (complied or not), so it has a section of its own, never "overdue".
     decisions = [r for r in mine if r["status"] == "missed" and r["kind"] in DECISION_KINDS]
@@ -292,10 +308,11 @@ def my_week(session: Session, officer: Officer, as_of: date, show_all: str | Non
         CaseEvent.event == DESK_MEETING, CaseEvent.on >= term.start, CaseEvent.on <= min(as_of, term.end))).all())
     meetings = []
     # The columns the list needs, not whole rows: a national authority has thousands of open cases.
-    for case_id, pathway, facts, urn, name in session.exec(
-            select(Case.id, Case.pathway, Case.facts, School.urn, School.name).join(School, School.urn == Case.urn)
+    for case_id, pathway, scheduled, urn, name in session.exec(
+            select(Case.id, Case.pathway, Case.facts["meetings"], School.urn, School.name)
+            .join(School, School.urn == Case.urn)
             .where(School.la.in_(names_of(officer.la)), Case.closed.is_(None))).all():
-        for on in (facts or {}).get("meetings", {}).values():
+        for on in (scheduled or {}).values():
             day = date.fromisoformat(on[:10])
             if (not (max(as_of, term.start) <= day <= term.end) or case_id in held
                     or not who.is_mine(officer, role, urn)):
@@ -417,11 +434,20 @@ def register_officers(session: Session, officer: Officer, as_of: date
 
 
 def register_page(session: Session, officer: Officer, as_of: date, ask: RegisterAsk) -> dict:
-    """One page of the register for the officer's authority, its count, and the filters' choices."""
-    officers, overview = register_officers(session, officer, as_of)
+    """One page of the register for the officer's authority, its count, and the filters' choices. Who
+    answers for what, and the register's order, are kept while the database is unchanged (PAGES): a page is
+    then the page's own schools read, whatever the authority's size."""
+    policy = policy_for(officer.la)
+    officers, overview = PAGES.get(session, ("register officers", officer.la, as_of, id(policy)),
+                                   lambda: register_officers(session, officer, as_of), pin=policy)
+    order = PAGES.get(session, ("register order", officer.la, as_of, id(policy), ask.filters, ask.sort,
+                                ask.descending),
+                      lambda: views.register_order(session, as_of, officer.la, officers=officers,
+                                                   filters=ask.filters, sort=ask.sort, descending=ask.descending),
+                      pin=policy)
     offset = (ask.page - 1) * ask.size
-    rows, total = views.register_page(session, as_of, officer.la, officers=officers, filters=ask.filters,
-                                      sort=ask.sort, descending=ask.descending, offset=offset, limit=ask.size)
+    total = len(order)
+    rows = views.register_rows(session, as_of, officer.la, officers, list(order[offset:offset + ask.size]))
     pages = max(1, -(-total // ask.size))
     if ask.page > pages:
         raise RegisterRefused(f"There is no page {ask.page}: this list has {pages} page{'' if pages == 1 else 's'}"
