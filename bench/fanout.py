@@ -1,6 +1,6 @@
 """The termly review fanned out per authority: 1 process against 2, in the same run (issue 22).
 
-    python bench/fanout.py [--authorities 30] [--engine postgresql|sqlite] [--prefect]
+    python bench/fanout.py [--authorities 30] [--engine postgresql|sqlite] [--prefect] [--workers]
 
 Builds `--authorities` copies of the demo authority ("Demoshire 01", ...: each its own 21 schools, officers
 and heads, so no two share anybody and each is a child of its own), loads them once, and copies that
@@ -14,7 +14,11 @@ starts from the same state. Then times the whole termly review of every authorit
 - with `--prefect`, the flow itself, `termly_review_flow(fan_out="processes", processes=1 and 2)`, against a
   temporary Prefect API server started here (as a worker's runs have one: in Prefect's serverless local mode
   each pool process would start a temporary server of its own, and on a busy machine time out doing so).
-  `--prefect-only` leaves out the pool runs without Prefect.
+  `--prefect-only` leaves out the pool runs without Prefect;
+- with `--workers` (PostgreSQL), the flow with fan_out "deployments" on one and then two Prefect workers
+  (`prefect worker start --pool concerns-process --limit 1`, each one run at a time) of a Prefect server whose
+  own database is PostgreSQL, the termly-review-authority deployment of prefect.yaml taking the children:
+  a worker starts a process for each child run, as in production (bench/letters.py's Workers).
 
 Prints each wall-clock time and the ratio of 1 to 2 processes, and checks that every fanned-out run gave the
 same summary as the one-process run (meetings, invitations, the report). Not a timed test: the figures
@@ -119,6 +123,33 @@ def prefect_flow(url: str, processes: int) -> dict:
                                           processes=processes))
 
 
+def on_deployments(url: str) -> dict:
+    import asyncio
+
+    from flows.termly_review import termly_review_flow
+
+    return asyncio.run(termly_review_flow(as_of=AS_OF, db=url, simulation=True, fan_out="deployments"))
+
+
+def timed_on_workers(databases: Databases, work: Path, base: dict) -> dict[str, float]:
+    """The review fanned out over deployments, on one Prefect worker and then on two."""
+    from bench.letters import Workers
+
+    seconds = {}
+    workers = Workers(work, databases.loaded, work / "letters", deployment="termly-review-authority")
+    try:
+        for count in (1, 2):
+            workers.add_worker()
+            what = f"Prefect flow, fan_out deployments, {count} worker{'s' if count > 1 else ''}"
+            seconds[what], summary = timed(what, on_deployments, databases.fresh())
+            different = [key for key in COMPARED if summary[key] != base[key]]
+            if different:
+                raise SystemExit(f"{what}: not the one-process summary: {', '.join(different)} differ")
+    finally:
+        workers.stop()
+    return seconds
+
+
 @contextmanager
 def prefect_server(wanted: bool):
     """A temporary Prefect API server for the flow runs, its address in the settings the pool's processes
@@ -199,8 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--prefect", action="store_true", help="also time the flow itself, 1 and 2 processes")
     parser.add_argument("--prefect-only", action="store_true", help="the flow only, not the bare pool")
+    parser.add_argument("--workers", action="store_true",
+                        help="only the flow over deployments on 1 and 2 Prefect workers (PostgreSQL)")
     args = parser.parse_args(argv)
     args.prefect = args.prefect or args.prefect_only
+    if args.workers and args.engine != "postgresql":
+        raise SystemExit("--workers needs --engine postgresql: the workers' processes share one database")
 
     work = Path(tempfile.mkdtemp(prefix="concerns-bench-fanout-"))
     os.environ.update({"CONCERNS_OUTBOX": str(work / "outbox"), "CONCERNS_REPORTS": str(work / "reports"),
@@ -213,6 +248,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(names)} copies of the demo authority on {args.engine} loaded in "
               f"{time.perf_counter() - start:.0f} s; {os.cpu_count()} cores", flush=True)
         base_seconds, base = timed("one process, the job over every authority", one_process, databases.fresh())
+        if args.workers:
+            seconds = timed_on_workers(databases, work, base)
+            one, two = seconds
+            print(f"{one} : {two} = {seconds[one] / seconds[two]:.2f} x (target 1.7 x with two on two cores)")
+            print(f"one process, the job : {two} = {base_seconds / seconds[two]:.2f} x")
+            print("every fanned-out run gave the one-process run's summary (meetings, invitations, report)")
+            return
         runs = [] if args.prefect_only else [("fanned out, a pool of 1 process", lambda url: fanned_out(url, 1)),
                                              ("fanned out, a pool of 2 processes", lambda url: fanned_out(url, 2))]
         if args.prefect:

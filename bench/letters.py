@@ -137,10 +137,11 @@ def in_processes(db: str, batches: list[list[dict]], processes: int) -> tuple[fl
 
 
 class Workers:
-    """A Prefect server (its database on PostgreSQL), the work pool and the letter-batch deployment, and
-    workers started on it one by one: scripts/check_deploy.py's way of starting them."""
+    """A Prefect server (its database on PostgreSQL), the work pool and a deployment of prefect.yaml (the
+    letter-batch one here; bench/fanout.py the termly review's child), and workers started on it one by one:
+    scripts/check_deploy.py's way of starting them."""
 
-    def __init__(self, work: Path, db: str, letters_dir: Path):
+    def __init__(self, work: Path, db: str, letters_dir: Path, deployment: str = "letter-batch"):
         from scripts.check_deploy import free_port, postgres_database
 
         self.work, self.processes, self.workers = work, [], []
@@ -160,13 +161,13 @@ class Workers:
         os.environ.update(self.env)
         self.processes.append(start_prefect_server(port, self.env, work / "server.log"))
         self.run(["prefect", "work-pool", "create", "concerns-process", "--type", "process"])
-        self.run(["prefect", "--no-prompt", "deploy", "--name", "letter-batch"], cwd=ROOT)
+        self.run(["prefect", "--no-prompt", "deploy", "--name", deployment], cwd=ROOT)
 
     def run(self, command: list[str], cwd: Path | None = None) -> None:
         done = subprocess.run(command, env=self.env, cwd=cwd or self.work, capture_output=True, text=True,
                               timeout=600)
         if done.returncode:
-            raise SystemExit(f"bench/letters.py: {' '.join(command)} failed: {done.stderr[-2000:]}")
+            raise SystemExit(f"bench: {' '.join(command)} failed: {done.stderr[-2000:]}")
 
     def add_worker(self) -> None:
         from scripts.check_deploy import Process

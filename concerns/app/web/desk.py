@@ -253,8 +253,9 @@ def _with_actions(rows: list[dict], cases: OpenCases, policy: Policy) -> list[di
 
 
 # The desk's busiest pages, kept while the database is unchanged: an officer's week and the register's order
-# and officers, for a few hundred officers and orders at once.
-PAGES = ReadCache(size=512)
+# and officers: a few hundred values (a week about 50 KB, an order of 2,681 schools about 200 KB), those of
+# an older version dropped as newer ones come in.
+PAGES = ReadCache(size=256)
 
 # The week's sections, and how many rows each shows until the officer asks for all of them: an authority with
 # thousands of open cases can give one officer hundreds of overdue deadlines, and a page of a thousand rows is
