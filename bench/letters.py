@@ -1,8 +1,9 @@
 """Letters per second: the annual categorisation's letters in one process, in two, and on Prefect workers.
 
-    python bench/letters.py [--letters 200] [--batch-size 25] [--workers] [--keep DIR]
+    python bench/letters.py [--letters 200] [--batch-size 25] [--workers] [--engine sqlite|postgresql] [--keep DIR]
 
-Builds a SQLite application database in a temporary folder: the demo authority and as many more schools
+Builds an application database (a SQLite file in a temporary folder; with `--engine postgresql` a new
+database on the local PostgreSQL server, CONCERNS_BENCH_POSTGRES or the unix socket, dropped at the end): the demo authority and as many more schools
 as it takes (each with a headteacher and a chair on record) for `--letters` category letters, then records
 the year's categories without their letters (concerns.jobs.categorisation.record_categories with
 write_letters=False), which leaves one letter order per school. Then it writes those letters three ways,
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=25, help="letters a batch holds (default 25)")
     parser.add_argument("--workers", action="store_true", help="also on 1 and 2 Prefect workers (PostgreSQL)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the application database (default sqlite)")
     args = parser.parse_args(argv)
     from concerns.jobs.letterbatch import in_batches
 
@@ -216,19 +219,30 @@ def main(argv: list[str] | None = None) -> None:
     letters_dir = work / "letters"
     os.environ.update({"CONCERNS_LETTERS": str(letters_dir), "CONCERNS_REPORTS": str(work / "reports"),
                        "CONCERNS_OUTBOX": str(work / "outbox")})
-    db = f"sqlite:///{work / 'concerns.db'}"
+    db, databases = f"sqlite:///{work / 'concerns.db'}", None
+    if args.engine == "postgresql":
+        from bench.run_benchmark import PostgresDatabases, postgres_admin_url
+
+        admin = postgres_admin_url()
+        if admin is None:
+            raise SystemExit("bench/letters.py: no PostgreSQL server answers (CONCERNS_BENCH_POSTGRES, else the "
+                             "local socket)")
+        databases = PostgresDatabases(admin)
+        db = databases.fresh()
     try:
         orders = build(db, args.letters)
         batches = in_batches(orders, args.batch_size)
+        shared = in_batches(orders, args.batch_size, shares=2)  # as the flow evens them out over its pool
         print(f"{len(orders)} categorisation letters (PDF for each mail), {len(batches)} batches of "
-              f"{args.batch_size}, on {os.cpu_count()} cores; SQLite application database")
+              f"{args.batch_size}, on {os.cpu_count()} cores; {'PostgreSQL' if databases else 'SQLite'} "
+              "application database")
         print("load average before: {:.1f} {:.1f} {:.1f} (other work on the machine)".format(*os.getloadavg()))
         figures: dict[str, float] = {}
         cpu: dict[str, float] = {}
         for processes in (1, 2):
             clear(db, letters_dir)
             how = f"{processes} process{'es' if processes > 1 else ''}"
-            figures[how], cpu[how] = in_processes(db, batches, processes)
+            figures[how], cpu[how] = in_processes(db, batches if processes == 1 else shared, processes)
             check_once(db, letters_dir, len(orders))
         if args.workers:
             workers = Workers(work, db, letters_dir)
@@ -251,6 +265,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.workers:
             print(f"2 workers : 1 worker = {figures['1 Prefect worker'] / figures['2 Prefect workers']:.2f} x")
     finally:
+        if databases is not None:
+            from concerns.store.db import dispose_engines
+
+            dispose_engines()
+            databases.drop_all()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 

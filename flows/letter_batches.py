@@ -95,8 +95,9 @@ async def write_letters(db: str | None, orders: list[dict], day: date, simulatio
     """Write the orders' letters in batches (on this machine's processes, or as deployment runs on the
     pool's workers), then read back from the database how many letters there are and which schools have none."""
     logger = get_run_logger()
-    batches = in_batches(orders, check_batch_size(batch_size))
     processes = check_processes(processes)
+    # On this machine's pool, batches evened out over its processes; a worker's runs keep the size given.
+    batches = in_batches(orders, check_batch_size(batch_size), shares=1 if on_workers else processes)
     failed: list[str] = []
     if not batches:
         return {"letters": 0, "without_letter": [], "letter_batches": 0, "failed_batches": failed}
