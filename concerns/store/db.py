@@ -188,7 +188,9 @@ def data_version(session: Session) -> tuple | None:
     work that may write; an engine other than SQLite and PostgreSQL): then nothing is kept.
 
     PostgreSQL: the current snapshot (`pg_current_snapshot()`: the lowest transaction still running, one past
-    the highest finished, and those running between); any commit or rollback changes it. A read-only unit of
+    the highest finished, and those running between); any commit or rollback on the server changes it (the
+    server's databases share transaction numbers: another database's commits move it too, which only means
+    computing again). A read-only unit of
     work reads at READ COMMITTED, so every query after this one sees at least this snapshot. SQLite: read
     before the unit's BEGIN (see _sqlite_begin), so again every read in it sees at least that version."""
     connection = session.connection()
